@@ -1,0 +1,75 @@
+"""The `feedhub` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from .config import ConfigError, load_config
+from .ingest import FAILED, Summary, run_cycle
+from .store import DUPLICATE, NEW, UNCHANGED, UPDATED, Store
+
+COLUMNS = [NEW, UPDATED, UNCHANGED, DUPLICATE, FAILED]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="feedhub", description="RSS/Atom feed publisher and aggregator.")
+    parser.add_argument(
+        "-c", "--config", default=os.environ.get("FEEDHUB_CONFIG", "feeds.yaml"),
+        help="path to feeds.yaml (default: $FEEDHUB_CONFIG or ./feeds.yaml)",
+    )
+    parser.add_argument("--log-level", default=os.environ.get("FEEDHUB_LOG_LEVEL", "INFO"))
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="serve the feeds and run the scheduler in one process")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
+    run.add_argument("--workers", type=int, default=2)
+    commands.add_parser("worker", help="run only the scheduler (the Procfile's worker)")
+    commands.add_parser("ingest", help="ingest every input once, print a summary and exit")
+    commands.add_parser("check-config", help="validate feeds.yaml and exit")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"feedhub: invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+
+    if args.command == "check-config":
+        print(f"{args.config}: ok ({len(config.categories)} categories, "
+              f"{len(config.articles)} article folders, {len(config.sources)} sources)")
+        return 0
+    if args.command == "ingest":
+        with Store(config.database) as store:
+            summary = run_cycle(config, store)
+        print(format_summary(summary))
+        return 1 if summary.total(FAILED) else 0
+    if args.command == "worker":
+        from apscheduler.schedulers.blocking import BlockingScheduler
+
+        from .scheduler import build_scheduler
+
+        build_scheduler(config, BlockingScheduler).start()
+        return 0
+    from .server import serve
+
+    serve(config, args.config, args.host, args.port, args.workers, args.log_level)
+    return 0
+
+
+def format_summary(summary: Summary) -> str:
+    width = max([len("input"), *map(len, summary.counts)])
+    lines = ["input".ljust(width) + "".join(c.rjust(11) for c in COLUMNS)]
+    for name, counts in summary.counts.items():
+        lines.append(name.ljust(width) + "".join(str(counts[c]).rjust(11) for c in COLUMNS))
+    lines.append("total".ljust(width) + "".join(str(summary.total(c)).rjust(11) for c in COLUMNS))
+    if summary.errors:
+        lines += ["", "problems:"] + [f"  {error}" for error in summary.errors]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+"""feeds.yaml: what operators write, validated before anything runs.
+
+The file is parsed with PyYAML and checked with pydantic models that forbid
+unknown keys.  Every problem is reported as one line naming the file, the line,
+the key path and what was expected, so an operator can fix it without reading
+this code.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+DEFAULT_BOILERPLATE = [
+    # Social prompts pasted between paragraphs by the newsroom's CMS.
+    r"(whatsapp|telegram|facebook|instagram|signal)\s+(group|channel)\s+join\s+now",
+    r"join\s+(our|us\s+on)\s+.{0,40}",
+    r"follow\s+us\s+on\s+.{0,40}",
+    # Navigation left behind when the article was copied out of a page.
+    r"back\s+to\s+top(\s+button)?",
+    r"(share|tweet|print)(\s+this(\s+(article|story))?)?",
+    r"advertisement",
+]
+
+
+class ConfigError(Exception):
+    """A feeds.yaml that cannot be used; str() is the operator-facing message."""
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|sec|m|min|h|hr|d)?\s*$", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400}
+
+
+def parse_duration(value: Any) -> int:
+    """'90', '30s', '15m', '2h', '1d' or an int of seconds -> seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like '30s', '15m' or '1h'")
+    if isinstance(value, int):
+        seconds = value
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"expected a duration like '30s', '15m' or '1h', got {value!r}")
+        seconds = int(match.group(1)) * _UNIT_SECONDS[(match.group(2) or "s").lower()]
+    if seconds < 10:
+        raise ValueError(f"expected at least 10 seconds, got {seconds}")
+    return seconds
+
+
+def _http_url(value: Any) -> str:
+    parts = urlsplit(str(value))
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected an absolute http(s) URL, got {value!r}")
+    return str(value)
+
+
+Duration = Annotated[int, BeforeValidator(parse_duration)]
+HttpUrl = Annotated[str, BeforeValidator(_http_url)]
+KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Site(Strict):
+    title: str
+    link: HttpUrl
+    description: str = ""
+    language: str = "en"
+
+    @field_validator("link")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+class Category(Strict):
+    title: str
+    description: str = ""
+    aliases: list[str] = Field(default_factory=list)
+    # Jaccard similarity above which two stories count as the same one.
+    near_duplicate_threshold: float = Field(default=0.5, gt=0, le=1)
+
+
+class ArticleDir(Strict):
+    path: Path
+    interval: Duration = 60
+    # Extra boilerplate line patterns (regular expressions matched against a
+    # whole line, case-insensitively), on top of the built-in ones.
+    boilerplate: list[str] = Field(default_factory=list)
+
+    @field_validator("boilerplate")
+    @classmethod
+    def _valid_patterns(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        return patterns
+
+
+class Source(Strict):
+    name: str
+    category: str
+    # A remote feed, or a feed file dropped on this machine by a partner.
+    url: HttpUrl | None = None
+    path: Path | None = None
+    interval: Duration = 900
+    # Lower number wins when the same story arrives from several sources.
+    priority: int = 100
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not KEY.match(value):
+            raise ValueError("expected lower-case letters, digits, '-' or '_'")
+        return value
+
+    @model_validator(mode="after")
+    def _one_location(self) -> "Source":
+        if (self.url is None) == (self.path is None):
+            raise ValueError("give exactly one of 'url' (a remote feed) or 'path' (a local feed file)")
+        return self
+
+    @property
+    def location(self) -> str:
+        return self.url or str(self.path)
+
+
+class Config(Strict):
+    site: Site
+    database: Path = Path("data/feedhub.db")
+    feed_size: int = Field(default=50, ge=1, le=1000)
+    fetch_timeout: Duration = 20
+    categories: dict[str, Category]
+    articles: list[ArticleDir] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
+
+    @field_validator("categories")
+    @classmethod
+    def _valid_keys(cls, categories: dict[str, Category]) -> dict[str, Category]:
+        if not categories:
+            raise ValueError("expected at least one category")
+        for key in categories:
+            if not KEY.match(key):
+                raise ValueError(f"category key {key!r}: expected lower-case letters, digits, '-' or '_'")
+        return categories
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> "Config":
+        names = [source.name for source in self.sources]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"source name {name!r} is used twice")
+        for source in self.sources:
+            if source.category not in self.categories:
+                raise ValueError(
+                    f"source {source.name!r}: category {source.category!r} is not one of "
+                    f"{sorted(self.categories)}"
+                )
+        return self
+
+    def category_for_section(self, section: str) -> str | None:
+        """Map an article's section line (any case, or an alias) to a category key."""
+        wanted = section.strip().casefold()
+        for key, category in self.categories.items():
+            if wanted == key.casefold() or wanted in (a.casefold() for a in category.aliases):
+                return key
+        return None
+
+    def category_key(self, name: str) -> str | None:
+        """The category key for a name in a URL, matched case-insensitively."""
+        return self.category_for_section(name)
+
+    def source(self, name: str) -> Source | None:
+        return next((s for s in self.sources if s.name == name), None)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate feeds.yaml; relative paths in it are taken from its folder."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+        lines = _line_numbers(yaml.compose(text))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with 'site' and 'categories' at the top")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, exc, lines)) from None
+    return _resolve_paths(config, path.parent)
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    def resolve(p: Path) -> Path:
+        return p if p.is_absolute() else (base / p).resolve()
+
+    return config.model_copy(
+        update={
+            "database": resolve(config.database),
+            "articles": [a.model_copy(update={"path": resolve(a.path)}) for a in config.articles],
+            "sources": [
+                s.model_copy(update={"path": resolve(s.path)}) if s.path else s for s in config.sources
+            ],
+        }
+    )
+
+
+def _describe(path: Path, exc: ValidationError, lines: dict[tuple, int]) -> str:
+    problems = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        # Pydantic adds the union branch or validator name to some locations.
+        loc = tuple(part for part in loc if not (isinstance(part, str) and ("[" in part or part.startswith("function-"))))
+        key_path = _format_path(loc) or "(top level)"
+        line = _nearest_line(loc, lines)
+        where = f"{path}:{line}" if line else str(path)
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling)"
+        elif error["type"] == "missing":
+            message = "required key is missing"
+        problems.append(f"{where}: {key_path}: {message}")
+    return "\n".join(problems)
+
+
+def _format_path(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _nearest_line(loc: tuple, lines: dict[tuple, int]) -> int | None:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def _line_numbers(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:
+    """Map each key path in the YAML document to its 1-based line number."""
+    found: dict[tuple, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            path = prefix + (key.value,)
+            found[path] = key.start_mark.line + 1
+            found.update(_line_numbers(value, path))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, value in enumerate(node.value):
+            found[prefix + (index,)] = value.start_mark.line + 1
+            found.update(_line_numbers(value, prefix + (index,)))
+    return found

@@ -1,0 +1,48 @@
+"""The one shape every input is turned into before it reaches the store."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+# Item ids are UUIDv5 under this namespace, so the same (source, guid) always
+# gets the same id, across runs and machines, and feeds keep stable entry ids.
+ITEM_NAMESPACE = uuid.UUID("6f1c1c52-55a8-4d3e-9c3e-7f1d5b0c2a61")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Naive datetimes are taken to be UTC already; aware ones are converted."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def item_id(source: str, guid: str) -> str:
+    return str(uuid.uuid5(ITEM_NAMESPACE, f"{source}\n{guid}"))
+
+
+@dataclass
+class Item:
+    category: str
+    source: str  # "articles:<folder>" or "feed:<source name>"
+    guid: str  # unique within its source
+    title: str
+    link: str
+    summary: str  # plain text
+    content: str  # HTML
+    text: str  # plain text of the body, for duplicate detection
+    published: datetime
+    updated: datetime | None = None
+    author: str = ""
+    priority: int = 100  # lower wins when two sources carry the same story
+    id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.published = as_utc(self.published)
+        self.updated = as_utc(self.updated) if self.updated else None
+        self.id = item_id(self.source, self.guid)

@@ -1,0 +1,277 @@
+"""SQLite storage: items, their dedup keys, duplicates, sources and files seen.
+
+One ``Store`` is one connection; open one per thread.  Every write happens in a
+single ``BEGIN IMMEDIATE`` transaction, so a crash leaves either the whole item
+(row, keys, category stamp) or nothing.  The schema is created and migrated by
+``MIGRATIONS``, numbered by SQLite's ``user_version``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+import sqlite_utils
+
+from . import dedup
+from .items import Item, utcnow
+
+# Outcomes of Store.add, as counted in ingest summaries.
+NEW, UPDATED, UNCHANGED, DUPLICATE = "new", "updated", "unchanged", "duplicate"
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["items"].create(
+        {
+            "id": str, "category": str, "source": str, "guid": str, "title": str, "link": str,
+            "summary": str, "content": str, "text": str, "author": str,
+            "published": str, "updated": str, "first_seen": str, "priority": int,
+        },
+        pk="id",
+        not_null={"category", "source", "guid", "title", "published", "first_seen"},
+    )
+    db["items"].create_index(["category", "published"])
+    db["items"].create_index(["link"])
+    db["item_keys"].create(
+        {"category": str, "kind": str, "value": str, "item_id": str},
+        pk=("category", "kind", "value"),
+        foreign_keys=[("item_id", "items", "id")],
+    )
+    db["item_keys"].create_index(["item_id"])
+    db["duplicates"].create(
+        {
+            "id": int, "item_id": str, "category": str, "source": str, "guid": str,
+            "title": str, "link": str, "reason": str, "score": float,
+            "first_seen": str, "last_seen": str,
+        },
+        pk="id",
+        foreign_keys=[("item_id", "items", "id")],
+    )
+    db["duplicates"].create_index(["category", "source", "guid"], unique=True)
+    db["duplicates"].create_index(["item_id"])
+    db["categories"].create({"key": str, "version": int, "changed": str}, pk="key")
+    db["sources"].create(
+        {
+            "name": str, "location": str, "category": str, "etag": str, "last_modified": str,
+            "last_attempt": str, "last_success": str, "last_status": int, "last_error": str,
+            "failures": int, "items_seen": int,
+        },
+        pk="name",
+        defaults={"failures": 0, "items_seen": 0},
+    )
+    db["article_files"].create(
+        {"path": str, "mtime_ns": int, "size": int, "item_id": str, "error": str, "seen": str},
+        pk="path",
+    )
+
+
+MIGRATIONS = [_v1]
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment else None
+
+
+@dataclass
+class Outcome:
+    status: str  # NEW, UPDATED, UNCHANGED or DUPLICATE
+    item_id: str  # the stored item (for a duplicate: the one it duplicates)
+    reason: str = ""  # which key matched, for a duplicate
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we open transactions ourselves (BEGIN IMMEDIATE),
+        # so sqlite3 never commits half of an item behind our back.
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        self.db = sqlite_utils.Database(conn)
+        self.db.enable_wal()
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        # IMMEDIATE takes the write lock up front: two writers queue on the
+        # busy timeout instead of failing on a read-to-write upgrade.
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction() as db:
+                migration(db)
+                db.execute(f"PRAGMA user_version = {number}")
+
+    # -- items ---------------------------------------------------------------
+
+    def add(self, item: Item) -> Outcome:
+        """File an item in its category: new, an update of itself, or a duplicate."""
+        with self.transaction() as db:
+            existing = db.execute(
+                "SELECT title, link, content, updated FROM items WHERE id = ?", [item.id]
+            ).fetchone()
+            if existing:
+                return self._refresh(item, existing)
+            known = db.execute(
+                "SELECT item_id FROM duplicates WHERE category = ? AND source = ? AND guid = ?",
+                [item.category, item.source, item.guid],
+            ).fetchone()
+            if known:
+                db.execute(
+                    "UPDATE duplicates SET last_seen = ? WHERE category = ? AND source = ? AND guid = ?",
+                    [iso(utcnow()), item.category, item.source, item.guid],
+                )
+                return Outcome(UNCHANGED, known[0])
+            item_keys = dedup.keys(item)
+            for kind, value in item_keys:
+                match = db.execute(
+                    "SELECT item_id FROM item_keys WHERE category = ? AND kind = ? AND value = ?",
+                    [item.category, kind, value],
+                ).fetchone()
+                if match:
+                    self._record_duplicate(item, match[0], kind, 1.0)
+                    return Outcome(DUPLICATE, match[0], kind)
+            now = iso(utcnow())
+            db["items"].insert(
+                {
+                    "id": item.id, "category": item.category, "source": item.source,
+                    "guid": item.guid, "title": item.title, "link": item.link,
+                    "summary": item.summary, "content": item.content, "text": item.text,
+                    "author": item.author, "published": iso(item.published),
+                    "updated": iso(item.updated), "first_seen": now, "priority": item.priority,
+                }
+            )
+            self._file_keys(item, item_keys)
+            self._touch_category(item.category)
+            return Outcome(NEW, item.id)
+
+    def _refresh(self, item: Item, existing: tuple) -> Outcome:
+        """The same entry from the same source again: keep it current."""
+        if (item.title, item.link, item.content, iso(item.updated)) == tuple(existing):
+            return Outcome(UNCHANGED, item.id)
+        self.db["items"].update(
+            item.id,
+            {
+                "title": item.title, "link": item.link, "summary": item.summary,
+                "content": item.content, "text": item.text, "author": item.author,
+                "published": iso(item.published), "updated": iso(item.updated or utcnow()),
+            },
+        )
+        self._file_keys(item, dedup.keys(item))
+        self._touch_category(item.category)
+        return Outcome(UPDATED, item.id)
+
+    def _file_keys(self, item: Item, item_keys: list[tuple[str, str]]) -> None:
+        # OR IGNORE: an edited entry keeps its old keys and gains the new ones;
+        # a key another item already owns stays with that item.
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO item_keys (category, kind, value, item_id) VALUES (?, ?, ?, ?)",
+            [(item.category, kind, value, item.id) for kind, value in item_keys],
+        )
+
+    def _record_duplicate(self, item: Item, original_id: str, reason: str, score: float) -> None:
+        now = iso(utcnow())
+        self.db["duplicates"].insert(
+            {
+                "item_id": original_id, "category": item.category, "source": item.source,
+                "guid": item.guid, "title": item.title, "link": item.link,
+                "reason": reason, "score": score, "first_seen": now, "last_seen": now,
+            }
+        )
+
+    def _touch_category(self, category: str) -> None:
+        self.db.execute(
+            "INSERT INTO categories (key, version, changed) VALUES (?, 1, ?) "
+            "ON CONFLICT(key) DO UPDATE SET version = version + 1, changed = excluded.changed",
+            [category, iso(utcnow())],
+        )
+
+    def items(self, category: str, limit: int, offset: int = 0) -> list[dict]:
+        """Newest first, with how many duplicates each item absorbed."""
+        return list(
+            self.db.query(
+                "SELECT items.*, (SELECT count(*) FROM duplicates d WHERE d.item_id = items.id)"
+                " AS duplicate_count FROM items WHERE category = ?"
+                " ORDER BY published DESC, id LIMIT ? OFFSET ?",
+                [category, limit, offset],
+            )
+        )
+
+    def item(self, item_id: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM items WHERE id = ?", [item_id]))
+        return rows[0] if rows else None
+
+    def item_by_link(self, link: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM items WHERE link = ? LIMIT 1", [link]))
+        return rows[0] if rows else None
+
+    def duplicates_of(self, item_id: str) -> list[dict]:
+        return list(
+            self.db.query("SELECT * FROM duplicates WHERE item_id = ? ORDER BY first_seen, id", [item_id])
+        )
+
+    def category_state(self, category: str) -> dict:
+        """A version number that changes whenever the category's items do."""
+        rows = list(self.db.query("SELECT version, changed FROM categories WHERE key = ?", [category]))
+        return rows[0] if rows else {"version": 0, "changed": None}
+
+    def count(self, table: str, **where: str) -> int:
+        clause = " AND ".join(f"{column} = ?" for column in where) or "1"
+        return self.db.execute(f"SELECT count(*) FROM {table} WHERE {clause}", list(where.values())).fetchone()[0]
+
+    # -- fetch state of sources ---------------------------------------------
+
+    def source_state(self, name: str) -> dict:
+        rows = list(self.db.query("SELECT * FROM sources WHERE name = ?", [name]))
+        return rows[0] if rows else {}
+
+    def sources(self) -> list[dict]:
+        return list(self.db.query("SELECT * FROM sources ORDER BY name"))
+
+    def record_fetch(self, name: str, *, ok: bool, **fields: object) -> None:
+        """Remember one fetch attempt; failures count up until the next success."""
+        now = iso(utcnow())
+        with self.transaction() as db:
+            previous = self.source_state(name)
+            row = {"name": name, "last_attempt": now, **fields}
+            if ok:
+                row.update(last_success=now, last_error=None, failures=0)
+            else:
+                row["failures"] = previous.get("failures", 0) + 1
+            db["sources"].upsert(row, pk="name")
+
+    # -- article files already read -----------------------------------------
+
+    def file_state(self, path: str) -> dict:
+        rows = list(self.db.query("SELECT * FROM article_files WHERE path = ?", [path]))
+        return rows[0] if rows else {}
+
+    def record_file(self, path: str, mtime_ns: int, size: int, item_id: str | None, error: str | None) -> None:
+        with self.transaction() as db:
+            db["article_files"].upsert(
+                {"path": path, "mtime_ns": mtime_ns, "size": size, "item_id": item_id,
+                 "error": error, "seen": iso(utcnow())},
+                pk="path",
+            )
