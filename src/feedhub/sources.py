@@ -112,7 +112,9 @@ def to_item(entry: dict, source: Source, fetched_at: datetime) -> Item:
     content = entry.get("content", [{}])[0].get("value", "") or summary_html
     summary = _plain(summary_html or content)
     guid = entry.get("id") or link or hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()
-    published = _when(entry.get("published_parsed")) or _when(entry.get("updated_parsed")) or fetched_at
+    # dict.get: feedparser's own get() silently swaps updated for published.
+    published_at, updated_at = _when(dict.get(entry, "published_parsed")), _when(dict.get(entry, "updated_parsed"))
+    published = published_at or updated_at or fetched_at
     return Item(
         category=source.category,
         source=f"feed:{source.name}",
@@ -123,7 +125,7 @@ def to_item(entry: dict, source: Source, fetched_at: datetime) -> Item:
         content=content,
         text=_plain(content),
         published=published,
-        updated=_when(entry.get("updated_parsed")),
+        updated=updated_at,
         author=entry.get("author", ""),
         priority=source.priority,
     )

@@ -118,9 +118,11 @@ class Store:
         self.db.execute("COMMIT")
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-            with self.transaction() as db:
+        # The version is read inside the write lock: two processes opening a
+        # new database at once must not both create the tables.
+        with self.transaction() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
                 migration(db)
                 db.execute(f"PRAGMA user_version = {number}")
 

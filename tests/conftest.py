@@ -1,0 +1,114 @@
+"""Shared fixtures: a temp feeds.yaml over the bundled examples, and a real
+HTTP feed server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import threading
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+from feedhub.config import load_config
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+
+
+def write_config(folder: Path, **overrides) -> Path:
+    """A feeds.yaml in `folder`, with the bundled categories, database in `folder`."""
+    data = {
+        "site": {"title": "Test Hub", "link": "http://feeds.test", "language": "en"},
+        "database": "hub.db",
+        "feed_size": 50,
+        "categories": {
+            "international": {"title": "International", "aliases": ["WORLD"]},
+            "technology": {"title": "Technology", "aliases": ["TECH"]},
+            "business": {"title": "Business"},
+            "sports": {"title": "Sports", "aliases": ["SPORT"]},
+        },
+        "articles": [],
+        "sources": [],
+    }
+    data.update(overrides)
+    path = folder / "feeds.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def articles_dir(tmp_path: Path) -> Path:
+    """A copy of the bundled example articles that a test may change."""
+    target = tmp_path / "articles"
+    shutil.copytree(EXAMPLES / "articles", target)
+    return target
+
+
+@pytest.fixture
+def make_config(tmp_path: Path):
+    def make(**overrides):
+        return load_config(write_config(tmp_path, **overrides))
+
+    return make
+
+
+class FeedServer:
+    """Serves files from a folder with ETag and Last-Modified, answering
+    conditional requests with 304, and remembers every request's headers."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.requests: list[tuple[str, dict]] = []
+        self.overrides: dict[str, tuple[int, dict, bytes]] = {}
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                server.requests.append((self.path, dict(self.headers)))
+                if self.path in server.overrides:
+                    status, headers, body = server.overrides[self.path]
+                    return self._send(status, headers, body)
+                file = server.root / self.path.lstrip("/").split("?")[0]
+                if not file.is_file():
+                    return self._send(404, {}, b"not found")
+                body = file.read_bytes()
+                etag = '"%s"' % hashlib.sha256(body).hexdigest()[:16]
+                modified = formatdate(file.stat().st_mtime, usegmt=True)
+                if self.headers.get("If-None-Match") == etag:
+                    return self._send(304, {"ETag": etag}, b"")
+                kind = "application/atom+xml" if file.suffix == ".atom" else "application/rss+xml"
+                self._send(200, {"ETag": etag, "Last-Modified": modified, "Content-Type": kind}, body)
+
+            def _send(self, status, headers, body):
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def feed_server(tmp_path: Path):
+    """A real HTTP server on 127.0.0.1 serving a copy of examples/feeds."""
+    root = tmp_path / "served"
+    shutil.copytree(EXAMPLES / "feeds", root)
+    server = FeedServer(root)
+    yield server
+    server.close()

@@ -1,0 +1,165 @@
+"""Ingest end to end: articles and source feeds into SQLite, deduplicated."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from feedhub.articles import parse_article
+from feedhub.cli import main
+from feedhub.dedup import canonical_url
+from feedhub.ingest import run_cycle
+from feedhub.store import Store
+
+
+def rows(config, sql, params=()):
+    with Store(config.database) as store:
+        return [dict(r) for r in store.db.query(sql, params)]
+
+
+def test_bundled_articles_land_in_their_categories(make_config, articles_dir: Path):
+    config = make_config(articles=[{"path": str(articles_dir)}])
+    with Store(config.database) as store:
+        summary = run_cycle(config, store)
+    files = list(articles_dir.glob("*.txt"))
+    assert summary.total("new") == len(files) and summary.total("failed") == 0
+    stored = rows(config, "SELECT category, title, link, published, content FROM items")
+    assert {r["category"] for r in stored} >= {"international", "technology", "business"}
+    for r in stored:
+        assert r["link"].startswith("http://feeds.test/articles/")
+        assert r["published"].endswith("+00:00")
+        assert "Join Now" not in r["content"] and "Back to top" not in r["content"]
+
+
+def test_a_second_pass_over_unchanged_files_stores_nothing_new(make_config, articles_dir: Path):
+    config = make_config(articles=[{"path": str(articles_dir)}])
+    with Store(config.database) as store:
+        run_cycle(config, store)
+        again = run_cycle(config, store)
+    assert again.total("new") == again.total("duplicate") == 0
+    assert again.total("unchanged") == len(list(articles_dir.glob("*.txt")))
+
+
+def test_the_same_article_twice_is_one_item_and_one_recorded_duplicate(make_config, articles_dir: Path):
+    original = sorted(articles_dir.glob("*.txt"))[0]
+    shutil.copy(original, articles_dir / "zz-resent-copy.txt")
+    config = make_config(articles=[{"path": str(articles_dir)}])
+    with Store(config.database) as store:
+        summary = run_cycle(config, store)
+    assert summary.total("duplicate") == 1
+    headline = parse_article(original).headline
+    assert len(rows(config, "SELECT id FROM items WHERE title = ?", [headline])) == 1
+    duplicates = rows(config, "SELECT d.*, i.guid AS kept FROM duplicates d JOIN items i ON i.id = d.item_id")
+    assert len(duplicates) == 1
+    assert duplicates[0]["guid"] == "zz-resent-copy" and duplicates[0]["kept"] == original.stem
+    assert duplicates[0]["reason"] == "text"
+
+
+def test_an_edited_article_updates_its_item(make_config, articles_dir: Path):
+    path = sorted(articles_dir.glob("*.txt"))[0]
+    config = make_config(articles=[{"path": str(articles_dir)}])
+    with Store(config.database) as store:
+        run_cycle(config, store)
+        path.write_text(path.read_text(encoding="utf-8") + "\n\nA correction was appended.\n", encoding="utf-8")
+        summary = run_cycle(config, store)
+    assert summary.total("updated") == 1 and summary.total("duplicate") == 0
+    [item] = rows(config, "SELECT content FROM items WHERE guid = ?", [path.stem])
+    assert "A correction was appended." in item["content"]
+
+
+def test_same_story_from_two_sources_with_tracking_parameters(make_config, feed_server):
+    config = make_config(
+        sources=[
+            {"name": "wire", "url": f"{feed_server.url}/world-wire.rss", "category": "international"},
+            {"name": "partner", "url": f"{feed_server.url}/syndicated.rss", "category": "international"},
+        ]
+    )
+    with Store(config.database) as store:
+        summary = run_cycle(config, store)
+    assert summary.total("failed") == 0
+    [dup] = rows(config, "SELECT d.link AS dup_link, d.source, d.reason, i.link AS kept_link, i.source AS kept_source "
+                         "FROM duplicates d JOIN items i ON i.id = d.item_id")
+    assert dup["reason"] == "url" and dup["source"] == "feed:partner" and dup["kept_source"] == "feed:wire"
+    assert "utm_" in dup["dup_link"]
+    assert canonical_url(dup["dup_link"]) == canonical_url(dup["kept_link"])
+    links = [canonical_url(r["link"]) for r in rows(config, "SELECT link FROM items")]
+    assert len(links) == len(set(links)), "each story stored once"
+
+
+def test_second_fetch_sends_validators_and_gets_304(make_config, feed_server):
+    config = make_config(sources=[{"name": "tech", "url": f"{feed_server.url}/tech-daily.atom", "category": "technology"}])
+    with Store(config.database) as store:
+        first = run_cycle(config, store)
+        second = run_cycle(config, store)
+        state = store.source_state("tech")
+    assert first.total("new") >= 3
+    assert second.total("new") == 0 and second.total("failed") == 0
+    (_, headers_1), (_, headers_2) = feed_server.requests
+    assert "If-None-Match" not in headers_1
+    assert headers_2["If-None-Match"] == state["etag"] and headers_2["If-Modified-Since"]
+    assert headers_1["User-Agent"].startswith("feedhub/")
+    assert state["last_status"] == 304 and state["failures"] == 0
+
+
+def test_every_feed_dialect_is_read(make_config, feed_server):
+    names = ["world-wire.rss", "tech-daily.atom", "legacy-091.rss", "rdf-10.rdf", "atom-03.atom"]
+    config = make_config(
+        sources=[{"name": f"s{i}", "url": f"{feed_server.url}/{name}", "category": "international"}
+                 for i, name in enumerate(names)]
+    )
+    with Store(config.database) as store:
+        summary = run_cycle(config, store)
+    assert summary.total("failed") == 0, summary.errors
+    for i in range(len(names)):
+        assert summary.counts[f"feed:s{i}"]["new"] >= 3, names[i]
+    for r in rows(config, "SELECT title, link, published FROM items"):
+        assert r["title"] and r["link"].startswith("http")
+        assert r["published"].endswith("+00:00")
+
+
+def test_broken_inputs_are_reported_and_the_rest_ingested(make_config, articles_dir: Path, feed_server):
+    (articles_dir / "garbage.txt").write_bytes(b"\xff\xfe\x00g\x00a\x00r\x00b")
+    (articles_dir / "weather.txt").write_text("WEATHER\n\nStorm Warning\n\nRain all week.\n")
+    config = make_config(
+        articles=[{"path": str(articles_dir)}],
+        sources=[
+            {"name": "broken", "url": f"{feed_server.url}/malformed.rss", "category": "international"},
+            {"name": "missing", "url": f"{feed_server.url}/gone.rss", "category": "international"},
+            {"name": "wire", "url": f"{feed_server.url}/world-wire.rss", "category": "international"},
+        ],
+    )
+    with Store(config.database) as store:
+        summary = run_cycle(config, store)
+        broken = store.source_state("broken")
+        missing = store.source_state("missing")
+    errors = "\n".join(summary.errors)
+    assert f"{articles_dir / 'garbage.txt'}" in errors
+    assert f"{articles_dir / 'weather.txt'}:1: section 'WEATHER' is not a category" in errors
+    assert "malformed feed" in broken["last_error"] and broken["failures"] == 1
+    assert missing["last_error"] == "HTTP 404 Not Found"
+    assert summary.counts["feed:wire"]["new"] >= 3
+    assert summary.total("new") == len(list(articles_dir.glob("*.txt"))) - 2 + summary.counts["feed:wire"]["new"]
+    # Failures count up until the source works again.
+    with Store(config.database) as store:
+        run_cycle(config, store)
+        assert store.source_state("broken")["failures"] == 2
+
+
+def test_ingest_command_prints_a_summary(tmp_path: Path, articles_dir: Path, capsys):
+    from conftest import write_config
+
+    path = write_config(tmp_path, articles=[{"path": str(articles_dir)}])
+    assert main(["--config", str(path), "ingest"]) == 0
+    out = capsys.readouterr().out
+    count = len(list(articles_dir.glob("*.txt")))
+    assert f"articles:{articles_dir.name}" in out
+    assert out.splitlines()[-1].split() == ["total", str(count), "0", "0", "0", "0"]
+    (articles_dir / "bad.txt").write_text("")
+    assert main(["--config", str(path), "ingest"]) == 1
+    assert "bad.txt: empty file" in capsys.readouterr().out
+
+
+def test_canonical_url_drops_only_what_does_not_identify_the_page():
+    assert canonical_url("HTTPS://News.Example.com:443/a/b?utm_source=x&id=7&fbclid=1#top") == "https://news.example.com/a/b?id=7"
+    assert canonical_url("http://example.org/a?b=2&a=1") == canonical_url("http://example.org/a?a=1&b=2")
+    assert canonical_url("http://example.org/a?id=1") != canonical_url("http://example.org/a?id=2")
