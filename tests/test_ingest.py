@@ -163,3 +163,19 @@ def test_canonical_url_drops_only_what_does_not_identify_the_page():
     assert canonical_url("HTTPS://News.Example.com:443/a/b?utm_source=x&id=7&fbclid=1#top") == "https://news.example.com/a/b?id=7"
     assert canonical_url("http://example.org/a?b=2&a=1") == canonical_url("http://example.org/a?a=1&b=2")
     assert canonical_url("http://example.org/a?id=1") != canonical_url("http://example.org/a?id=2")
+
+
+def test_an_entry_edited_at_the_source_is_updated_once(make_config, feed_server):
+    config = make_config(sources=[{"name": "local", "url": f"{feed_server.url}/legacy-091.rss", "category": "business"}])
+    feed = feed_server.root / "legacy-091.rss"
+    with Store(config.database) as store:
+        run_cycle(config, store)
+        first_title = rows(config, "SELECT title FROM items ORDER BY title")[0]["title"]
+        feed.write_text(feed.read_text(encoding="utf-8").replace(first_title, first_title + " (corrected)"), encoding="utf-8")
+        edited = run_cycle(config, store)
+        feed.write_text(feed.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # new ETag, same entries
+        again = run_cycle(config, store)
+    assert edited.total("updated") == 1 and edited.total("new") == 0
+    assert again.total("updated") == 0 and again.total("unchanged") == 4
+    titles = [r["title"] for r in rows(config, "SELECT title FROM items")]
+    assert first_title + " (corrected)" in titles and first_title not in titles

@@ -171,7 +171,10 @@ class Store:
 
     def _refresh(self, item: Item, existing: tuple) -> Outcome:
         """The same entry from the same source again: keep it current."""
-        if (item.title, item.link, item.content, iso(item.updated)) == tuple(existing):
+        title, link, content, updated = existing
+        same_text = (item.title, item.link, item.content) == (title, link, content)
+        # An entry without its own updated date keeps the one we stamped on it.
+        if same_text and (item.updated is None or iso(item.updated) == updated):
             return Outcome(UNCHANGED, item.id)
         self.db["items"].update(
             item.id,
