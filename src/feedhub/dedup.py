@@ -8,6 +8,9 @@ Exact keys (this module):
 - ``guid``: the source's own id for the entry, when it is globally unique;
 - ``url``: the canonical link, with tracking parameters and fragments removed;
 - ``text``: a hash of the normalised body text.
+
+Near duplicates (rewrites of a story) are found after the exact keys, with
+MinHash signatures filed by LSH band; see below.
 """
 
 from __future__ import annotations
@@ -15,7 +18,11 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+import zlib
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import numpy as np
 
 from .items import Item
 
@@ -77,3 +84,121 @@ def keys(item: Item) -> list[tuple[str, str]]:
     if words(item.title) or words(item.text):
         found.append(("text", text_hash(item.title, item.text)))
     return found
+
+
+# -- near duplicates -----------------------------------------------------------
+#
+# A story rewritten by another desk (new headline, reworded first paragraph,
+# boilerplate added or cut, trimmed to a summary) keeps most of its word
+# triples ("shingles").  Each item gets MinHash signatures of its shingles,
+# cut into LSH bands; a band is hashed to one integer and filed in an indexed
+# table.  Two texts whose shingles overlap a lot very probably share a band, so
+# the candidates for a new item are found with one indexed lookup of its band
+# keys, whatever the number of stored items, and only those few candidates are
+# scored exactly.
+#
+# Two signatures per item: one of headline + body (catches rewrites of any
+# part) and one of the body's opening words (catches a copy cut down to its
+# first paragraph, whose shingles are a small part of the full story's).
+
+SHINGLE_WORDS = 3
+LEAD_WORDS = 30
+ROWS = 3  # signature values per band: 3 keeps unrelated texts from colliding
+SIGNATURES = {"full": 20, "lead": 10}  # kind -> number of bands
+# Candidates scored per new item, best band matches first: bounds the work
+# when many stored stories share phrases.
+MAX_CANDIDATES = 10
+# An item with fewer shingles than this is too short to call a near duplicate.
+MIN_SHINGLES = 8
+# Similarity is measured against the shorter text, but never against fewer
+# shingles than this, so two short blurbs need more than a shared phrase.
+SMALL_TEXT = 20
+DEFAULT_THRESHOLD = 0.5
+
+_PRIME = (1 << 61) - 1  # Mersenne prime for universal hashing
+
+
+def _coefficients(count: int) -> tuple[np.ndarray, np.ndarray]:
+    # Derived from fixed strings, not a random generator, so the band keys
+    # stored in a database stay valid across numpy versions and machines.
+    a, b = [], []
+    for i in range(count):
+        digest = hashlib.blake2b(f"feedhub-minhash-{i}".encode(), digest_size=8).digest()
+        a.append(int.from_bytes(digest[:4], "big") | 1)
+        b.append(int.from_bytes(digest[4:], "big"))
+    return np.array(a, dtype=np.uint64), np.array(b, dtype=np.uint64)
+
+
+_A, _B = _coefficients(max(SIGNATURES.values()) * ROWS)
+
+
+def shingles(tokens: list[str]) -> set[int]:
+    """32-bit hashes of every run of SHINGLE_WORDS words (one run if shorter)."""
+    runs = range(max(len(tokens) - SHINGLE_WORDS + 1, 1)) if tokens else ()
+    return {zlib.crc32(" ".join(tokens[i : i + SHINGLE_WORDS]).encode()) for i in runs}
+
+
+def minhash(hashes: set[int], count: int) -> np.ndarray:
+    """The MinHash signature: for each of `count` hash functions, the least value."""
+    values = np.fromiter(hashes, dtype=np.uint64, count=len(hashes))
+    # a, x < 2**32, so a*x + b fits in 64 bits and the modulus is exact.
+    return ((values[:, None] * _A[:count] + _B[:count]) % np.uint64(_PRIME)).min(axis=0)
+
+
+def band_keys(category: str, kind: str, signature: np.ndarray) -> list[int]:
+    """One signed 64-bit key per band; the category is part of the key, so
+    stories only ever meet candidates from their own category."""
+    keys = []
+    for band in range(len(signature) // ROWS):
+        digest = hashlib.blake2b(f"{category}\x1f{kind}\x1f{band}".encode(), digest_size=8)
+        digest.update(signature[band * ROWS : (band + 1) * ROWS].tobytes())
+        keys.append(int.from_bytes(digest.digest(), "big", signed=True))
+    return keys
+
+
+@dataclass
+class Fingerprint:
+    shingles: set[int]  # of headline + body, for the exact score
+    bands: list[int]  # LSH band keys of both signatures
+
+
+def story_shingles(title: str, text: str) -> set[int]:
+    return shingles(words(title) + words(text))
+
+
+def fingerprint(item: Item) -> Fingerprint | None:
+    """The item's shingles and band keys; None if it is too short to compare."""
+    body = words(item.text)
+    full = shingles(words(item.title) + body)
+    if len(full) < MIN_SHINGLES:
+        return None
+    bands = band_keys(item.category, "full", minhash(full, SIGNATURES["full"] * ROWS))
+    lead = shingles(body[:LEAD_WORDS])
+    if len(lead) >= MIN_SHINGLES:
+        bands += band_keys(item.category, "lead", minhash(lead, SIGNATURES["lead"] * ROWS))
+    return Fingerprint(full, bands)
+
+
+def similarity(a: set[int], b: set[int]) -> float:
+    """Share of the shorter text's shingles found in the other text (1.0: the
+    shorter one is wholly inside the longer one, as a summary is)."""
+    if not a or not b:
+        return 0.0
+    return len(a & b) / max(min(len(a), len(b)), SMALL_TEXT)
+
+
+def explain(a: set[int], b: set[int]) -> str:
+    """Why two texts matched, in words an operator can check."""
+    shared, shorter = len(a & b), min(len(a), len(b))
+    return (
+        f"{shared} of the shorter text's {shorter} word triples are in the other "
+        f"(similarity {similarity(a, b):.2f})"
+    )
+
+
+# Why an exact key match means the same story.
+EXACT_REASONS = {
+    "guid": "same guid",
+    "url": "same link once tracking parameters are removed",
+    "text": "same text once case, accents and punctuation are folded",
+}

@@ -102,7 +102,7 @@ def _ingest_file(config, store, folder, name, path: Path, matcher, summary: Summ
         summary.fail(name, str(exc))
         return
     item = article_item(article, category, config.site.link, name, folder.path, stat.st_mtime)
-    outcome = store.add(item)
+    outcome = store.add(item, config.categories[category].near_duplicate_threshold)
     store.record_file(str(path), stat.st_mtime_ns, stat.st_size, outcome.item_id, None)
     summary.count(name, outcome.status)
 
@@ -144,9 +144,10 @@ def ingest_source(config: Config, store: Store, source: Source) -> Summary:
         summary.fail(name, f"{source.name} ({source.location}): unexpected error: {exc!r}")
         return summary
     now = utcnow()
+    threshold = config.categories[source.category].near_duplicate_threshold
     for index, entry in enumerate(fetched.entries, start=1):
         try:
-            summary.count(name, store.add(to_item(entry, source, now)).status)
+            summary.count(name, store.add(to_item(entry, source, now), threshold).status)
         except Exception as exc:
             log.exception("entry %d of %s", index, source.name)
             summary.fail(name, f"{source.name}: entry {index} ({entry.get('link') or entry.get('id')}): {exc!r}")

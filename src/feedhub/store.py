@@ -69,7 +69,26 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    """Near-duplicate signatures: one row per signed text, and its LSH band keys.
+
+    Bands point at a small integer, not the 36-character item id, because the
+    band table is by far the largest (about 30 rows per item).  A signature
+    row's item_id moves to the kept item when a better copy replaces it."""
+    db.execute(
+        "CREATE TABLE near_signatures (num INTEGER PRIMARY KEY, "
+        "item_id TEXT NOT NULL REFERENCES items(id))"
+    )
+    db.execute("CREATE INDEX near_signatures_item ON near_signatures (item_id)")
+    db.execute(
+        "CREATE TABLE near_bands (band INTEGER NOT NULL, num INTEGER NOT NULL, "
+        "PRIMARY KEY (band, num)) WITHOUT ROWID"
+    )
+    # Why a copy matched, in words (shared shingles and similarity for "near").
+    db.execute("ALTER TABLE duplicates ADD COLUMN detail TEXT")
+
+
+MIGRATIONS = [_v1, _v2]
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -81,6 +100,17 @@ class Outcome:
     status: str  # NEW, UPDATED, UNCHANGED or DUPLICATE
     item_id: str  # the stored item (for a duplicate: the one it duplicates)
     reason: str = ""  # which key matched, for a duplicate
+    replaced: str | None = None  # for NEW: the stored copy it took the place of
+
+
+@dataclass
+class Match:
+    """A stored item that a new one is the same story as, and why."""
+
+    item_id: str
+    reason: str  # guid, url, text or near
+    score: float  # 1.0 for exact keys, the similarity for near
+    detail: str  # the why, for operators
 
 
 class Store:
@@ -128,11 +158,17 @@ class Store:
 
     # -- items ---------------------------------------------------------------
 
-    def add(self, item: Item) -> Outcome:
-        """File an item in its category: new, an update of itself, or a duplicate."""
+    def add(self, item: Item, near_threshold: float = dedup.DEFAULT_THRESHOLD) -> Outcome:
+        """File an item in its category: new, an update of itself, or a duplicate.
+
+        Exact keys are tried first, then near-duplicate signatures: a stored
+        item whose text is at least `near_threshold` similar is the same story.
+        Of two copies the first seen stays, unless the later one comes from a
+        source with a better (lower) priority: then it takes the earlier one's
+        place, all in this one transaction."""
         with self.transaction() as db:
             existing = db.execute(
-                "SELECT title, link, content, updated FROM items WHERE id = ?", [item.id]
+                "SELECT title, link, content, updated, text FROM items WHERE id = ?", [item.id]
             ).fetchone()
             if existing:
                 return self._refresh(item, existing)
@@ -147,31 +183,88 @@ class Store:
                 )
                 return Outcome(UNCHANGED, known[0])
             item_keys = dedup.keys(item)
-            for kind, value in item_keys:
-                match = db.execute(
-                    "SELECT item_id FROM item_keys WHERE category = ? AND kind = ? AND value = ?",
-                    [item.category, kind, value],
-                ).fetchone()
-                if match:
-                    self._record_duplicate(item, match[0], kind, 1.0)
-                    return Outcome(DUPLICATE, match[0], kind)
-            now = iso(utcnow())
-            db["items"].insert(
-                {
-                    "id": item.id, "category": item.category, "source": item.source,
-                    "guid": item.guid, "title": item.title, "link": item.link,
-                    "summary": item.summary, "content": item.content, "text": item.text,
-                    "author": item.author, "published": iso(item.published),
-                    "updated": iso(item.updated), "first_seen": now, "priority": item.priority,
-                }
-            )
-            self._file_keys(item, item_keys)
+            fingerprint = dedup.fingerprint(item)
+            match = self._exact_match(item, item_keys) or self._near_match(item, fingerprint, near_threshold)
+            if match and not self._outranks(item, match.item_id):
+                self._record_duplicate(item, match)
+                return Outcome(DUPLICATE, match.item_id, match.reason)
+            self._insert(item, item_keys, fingerprint)
+            if match:
+                self._replace(match.item_id, item, match)
             self._touch_category(item.category)
-            return Outcome(NEW, item.id)
+            return Outcome(NEW, item.id, replaced=match.item_id if match else None)
+
+    def _exact_match(self, item: Item, item_keys: list[tuple[str, str]]) -> Match | None:
+        for kind, value in item_keys:
+            row = self.db.execute(
+                "SELECT item_id FROM item_keys WHERE category = ? AND kind = ? AND value = ?",
+                [item.category, kind, value],
+            ).fetchone()
+            if row:
+                return Match(row[0], kind, 1.0, dedup.EXACT_REASONS[kind])
+        return None
+
+    def _near_match(self, item: Item, fingerprint: dedup.Fingerprint | None, threshold: float) -> Match | None:
+        """The most similar stored item at or above the threshold, found through
+        shared LSH bands (one indexed lookup) and scored on the real texts."""
+        if fingerprint is None:
+            return None
+        marks = ",".join("?" * len(fingerprint.bands))
+        candidates = self.db.execute(
+            f"SELECT s.item_id, count(*) AS hits FROM near_bands b JOIN near_signatures s ON s.num = b.num"
+            f" WHERE b.band IN ({marks}) GROUP BY s.item_id ORDER BY hits DESC, s.item_id LIMIT ?",
+            [*fingerprint.bands, dedup.MAX_CANDIDATES],
+        ).fetchall()
+        best = None
+        for item_id, hits in candidates:
+            title, text = self.db.execute("SELECT title, text FROM items WHERE id = ?", [item_id]).fetchone()
+            other = dedup.story_shingles(title, text or "")
+            score = dedup.similarity(fingerprint.shingles, other)
+            if score >= threshold and (best is None or score > best.score):
+                why = f"{dedup.explain(fingerprint.shingles, other)}; {hits} LSH bands shared"
+                best = Match(item_id, "near", round(score, 3), why)
+        return best
+
+    def _outranks(self, item: Item, stored_id: str) -> bool:
+        """A later copy wins only from a source with a strictly better priority."""
+        priority = self.db.execute("SELECT priority FROM items WHERE id = ?", [stored_id]).fetchone()[0]
+        return priority is not None and item.priority < priority
+
+    def _insert(self, item: Item, item_keys: list[tuple[str, str]], fingerprint: dedup.Fingerprint | None) -> None:
+        self.db["items"].insert(
+            {
+                "id": item.id, "category": item.category, "source": item.source,
+                "guid": item.guid, "title": item.title, "link": item.link,
+                "summary": item.summary, "content": item.content, "text": item.text,
+                "author": item.author, "published": iso(item.published),
+                "updated": iso(item.updated), "first_seen": iso(utcnow()), "priority": item.priority,
+            }
+        )
+        self._file_keys(item, item_keys)
+        self._file_fingerprint(item.id, fingerprint)
+
+    def _replace(self, old_id: str, item: Item, match: Match) -> None:
+        """The new item takes the stored one's place: everything that pointed
+        at the old item (keys, signatures, duplicates, article files) moves to
+        the new one, and the old item becomes one of its duplicates."""
+        old = self.db.execute(
+            "SELECT source, guid, title, link, first_seen FROM items WHERE id = ?", [old_id]
+        ).fetchone()
+        for table in ("item_keys", "near_signatures", "duplicates", "article_files"):
+            self.db.execute(f"UPDATE {table} SET item_id = ? WHERE item_id = ?", [item.id, old_id])
+        source, guid, title, link, first_seen = old
+        self.db["duplicates"].insert(
+            {
+                "item_id": item.id, "category": item.category, "source": source, "guid": guid,
+                "title": title, "link": link, "reason": match.reason, "score": match.score,
+                "detail": match.detail, "first_seen": first_seen, "last_seen": iso(utcnow()),
+            }
+        )
+        self.db.execute("DELETE FROM items WHERE id = ?", [old_id])
 
     def _refresh(self, item: Item, existing: tuple) -> Outcome:
         """The same entry from the same source again: keep it current."""
-        title, link, content, updated = existing
+        title, link, content, updated, text = existing
         same_text = (item.title, item.link, item.content) == (title, link, content)
         # An entry without its own updated date keeps the one we stamped on it.
         if same_text and (item.updated is None or iso(item.updated) == updated):
@@ -185,6 +278,8 @@ class Store:
             },
         )
         self._file_keys(item, dedup.keys(item))
+        if (item.title, item.text) != (title, text):
+            self._file_fingerprint(item.id, dedup.fingerprint(item))
         self._touch_category(item.category)
         return Outcome(UPDATED, item.id)
 
@@ -196,13 +291,23 @@ class Store:
             [(item.category, kind, value, item.id) for kind, value in item_keys],
         )
 
-    def _record_duplicate(self, item: Item, original_id: str, reason: str, score: float) -> None:
+    def _file_fingerprint(self, item_id: str, fingerprint: dedup.Fingerprint | None) -> None:
+        # An edited entry gains a signature row and keeps its old one, like
+        # its keys: a copy of either version is still recognised.
+        if fingerprint is None:
+            return
+        num = self.db.execute("INSERT INTO near_signatures (item_id) VALUES (?)", [item_id]).lastrowid
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO near_bands (band, num) VALUES (?, ?)", [(band, num) for band in fingerprint.bands]
+        )
+
+    def _record_duplicate(self, item: Item, match: Match) -> None:
         now = iso(utcnow())
         self.db["duplicates"].insert(
             {
-                "item_id": original_id, "category": item.category, "source": item.source,
-                "guid": item.guid, "title": item.title, "link": item.link,
-                "reason": reason, "score": score, "first_seen": now, "last_seen": now,
+                "item_id": match.item_id, "category": item.category, "source": item.source,
+                "guid": item.guid, "title": item.title, "link": item.link, "reason": match.reason,
+                "score": match.score, "detail": match.detail, "first_seen": now, "last_seen": now,
             }
         )
 

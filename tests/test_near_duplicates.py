@@ -1,0 +1,117 @@
+"""Near duplicates: rewrites of a stored story are recorded as its duplicates,
+different stories on the same topic are kept, categories stay apart."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from feedhub.articles import parse_article
+from feedhub.ingest import run_cycle
+from feedhub.items import Item
+from feedhub.store import DUPLICATE, NEW, Store
+
+LEVY = "international-ocean-summit-shipping-levy.txt"
+PROTEST = "international-ocean-summit-harbour-protest.txt"
+NEW_LEAD = (
+    "Coastal states meeting in Lisbon have signed up to a charge on the heavy fuel oil that ships "
+    "buy in their harbours, with the proceeds earmarked for sea walls, replanted mangroves and "
+    "storm warnings in the most exposed countries. Diplomats said it was the summit series' first "
+    "binding agreement on money."
+)
+
+
+def rewrites(original: Path) -> dict[str, str]:
+    """The shipping-levy story as other desks republish it, by kind of rewrite."""
+    article = parse_article(original)
+    body = article.paragraphs
+    return {
+        "new-headline": "\n\n".join(["Ports to Charge Ships for Dirty Fuel Under Lisbon Deal", *body]),
+        "reworded-lead": "\n\n".join([article.headline, NEW_LEAD, *body[1:]]),
+        "boilerplate": "\n\n".join(
+            [article.headline, "By our staff reporter | Updated 12 minutes ago", *body,
+             "Sign up to The Harbour Briefing, our free morning newsletter.",
+             "Copyright 2026 Coastal Post Media. All rights reserved."]
+        ),
+        "summary": "\n\n".join(["Summit Agrees Fuel Levy for Sea Defences", body[0]]),
+    }
+
+
+def write(folder: Path, name: str, section: str, text: str) -> None:
+    (folder / name).write_text(f"{section}\n\n{text}\n", encoding="utf-8")
+
+
+def rows(store: Store, sql: str, params=()) -> list[dict]:
+    return [dict(r) for r in store.db.query(sql, params)]
+
+
+def test_rewrites_are_recorded_as_duplicates_of_the_first_copy(make_config, articles_dir: Path):
+    for kind, text in rewrites(articles_dir / LEVY).items():
+        write(articles_dir, f"zz-{kind}.txt", "WORLD", text)
+    config = make_config(articles=[{"path": str(articles_dir)}])
+    with Store(config.database) as store:
+        summary = run_cycle(config, store)
+        [kept] = rows(store, "SELECT id, title FROM items WHERE guid = ?", [Path(LEVY).stem])
+        duplicates = rows(store, "SELECT * FROM duplicates WHERE item_id = ?", [kept["id"]])
+    assert summary.total("duplicate") == 4 and summary.total("failed") == 0
+    assert {d["guid"] for d in duplicates} == {f"zz-{kind}" for kind in rewrites(articles_dir / LEVY)}
+    for duplicate in duplicates:
+        assert duplicate["reason"] == "near", duplicate
+        assert 0.5 <= duplicate["score"] < 1
+        assert "word triples" in duplicate["detail"] and "LSH bands shared" in duplicate["detail"]
+
+
+def test_different_stories_on_the_same_topic_are_both_kept(make_config, articles_dir: Path):
+    config = make_config(articles=[{"path": str(articles_dir)}])
+    with Store(config.database) as store:
+        summary = run_cycle(config, store)
+        guids = {r["guid"] for r in rows(store, "SELECT guid FROM items WHERE category = 'international'")}
+        duplicates = store.count("duplicates")
+    assert summary.total("duplicate") == 0 and duplicates == 0
+    assert {Path(LEVY).stem, Path(PROTEST).stem} <= guids
+
+
+def test_the_same_story_in_another_category_is_not_a_duplicate(make_config, articles_dir: Path):
+    text = rewrites(articles_dir / LEVY)["new-headline"]
+    write(articles_dir, "zz-in-business.txt", "BUSINESS", text)
+    config = make_config(articles=[{"path": str(articles_dir)}])
+    with Store(config.database) as store:
+        summary = run_cycle(config, store)
+        [copy] = rows(store, "SELECT category FROM items WHERE guid = 'zz-in-business'")
+    assert summary.total("duplicate") == 0
+    assert copy["category"] == "business"
+
+
+def test_threshold_is_set_per_category(make_config, articles_dir: Path):
+    write(articles_dir, "zz-reworded.txt", "WORLD", rewrites(articles_dir / LEVY)["reworded-lead"])
+    strict = {"title": "International", "aliases": ["WORLD"], "near_duplicate_threshold": 0.99}
+    categories = {"international": strict, "technology": {"title": "T"}, "business": {"title": "B"}, "sports": {"title": "S"}}
+    config = make_config(articles=[{"path": str(articles_dir)}], categories=categories)
+    with Store(config.database) as store:
+        summary = run_cycle(config, store)
+    assert summary.total("duplicate") == 0
+    assert summary.total("new") == len(list(articles_dir.glob("*.txt")))
+
+
+def feed_item(guid: str, title: str, text: str, category: str = "international", source: str = "feed:wire",
+              priority: int = 100) -> Item:
+    return Item(category=category, source=source, guid=guid, title=title, link=f"http://{source[5:]}.test/{guid}",
+                summary=text[:80], content=f"<p>{text}</p>", text=text,
+                published=datetime(2026, 11, 20, tzinfo=timezone.utc), priority=priority)
+
+
+def test_signatures_survive_a_restart_without_a_rebuild(tmp_path: Path, articles_dir: Path):
+    article = parse_article(articles_dir / LEVY)
+    with Store(tmp_path / "hub.db") as store:
+        assert store.add(feed_item("levy", article.headline, article.text)).status == NEW
+        bands = store.count("near_bands")
+    assert bands == 30  # 20 bands of the whole story, 10 of its opening
+    with Store(tmp_path / "hub.db") as store:
+        # The reopened store still finds the story; nothing was re-signed.
+        assert store.count("near_bands") == bands and store.count("near_signatures") == 1
+        summary = rewrites(articles_dir / LEVY)["summary"].split("\n\n")
+        outcome = store.add(feed_item("levy-short", summary[0], summary[1], source="feed:partner"))
+        assert store.count("near_signatures") == 1
+    assert outcome.status == DUPLICATE and outcome.reason == "near"
