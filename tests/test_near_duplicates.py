@@ -115,3 +115,37 @@ def test_signatures_survive_a_restart_without_a_rebuild(tmp_path: Path, articles
         outcome = store.add(feed_item("levy-short", summary[0], summary[1], source="feed:partner"))
         assert store.count("near_signatures") == 1
     assert outcome.status == DUPLICATE and outcome.reason == "near"
+
+
+def test_a_better_priority_source_takes_the_stored_copys_place(make_config, articles_dir: Path):
+    import feedparser
+
+    from feedhub.publish import render
+
+    config = make_config()
+    article = parse_article(articles_dir / LEVY)
+    first = feed_item("levy", article.headline, article.text, source="feed:partner")
+    echo = feed_item("levy-echo", article.headline, article.text + " Reporting by our Lisbon desk.", source="feed:blog")
+    better = feed_item("levy-wire", "Ports to Charge Ships for Dirty Fuel", article.text, source="feed:wire", priority=10)
+    with Store(config.database) as store:
+        store.add(first)
+        assert store.add(echo).status == DUPLICATE
+        version = store.category_state("international")["version"]
+        outcome = store.add(better)
+        assert outcome.status == NEW and outcome.replaced == first.id
+        assert [r["id"] for r in rows(store, "SELECT id FROM items")] == [better.id]
+        moved = {d["guid"]: d for d in rows(store, "SELECT * FROM duplicates WHERE item_id = ?", [better.id])}
+        assert set(moved) == {"levy", "levy-echo"}
+        assert moved["levy"]["source"] == "feed:partner" and moved["levy"]["reason"] == "text"
+        assert store.category_state("international")["version"] > version
+        # The replaced copy seen again, or a copy of its link, lands on the kept one.
+        assert store.add(first).item_id == better.id
+        relinked = feed_item("levy-2", "Other", "unrelated words " * 20, source="feed:partner")
+        relinked.link = first.link
+        again = store.add(relinked)
+        assert (again.reason, again.item_id) == ("url", better.id)
+        # A worse-priority copy arriving later stays a duplicate.
+        late = feed_item("levy-late", article.headline, article.text, source="feed:late", priority=200)
+        assert store.add(late).item_id == better.id
+        feed = feedparser.parse(render(config, store, "international", "atom"))
+    assert [e.id for e in feed.entries] == [f"urn:uuid:{better.id}"]
