@@ -33,6 +33,8 @@ def write_config(folder: Path, **overrides) -> Path:
         },
         "articles": [],
         "sources": [],
+        # The test servers run on 127.0.0.1, which feedhub refuses by default.
+        "fetch_allow_networks": ["127.0.0.1/32"],
     }
     data.update(overrides)
     path = folder / "feeds.yaml"
@@ -96,7 +98,7 @@ class FeedServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     def close(self):

@@ -19,6 +19,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    IPvAnyNetwork,
     ValidationError,
     field_validator,
     model_validator,
@@ -67,7 +68,23 @@ def _http_url(value: Any) -> str:
     return str(value)
 
 
+_SIZE = re.compile(r"^\s*(\d+)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
+_UNIT_BYTES = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
+
+
+def parse_size(value: Any) -> int:
+    """'512kB', '10MB' or an int of bytes -> bytes (units are powers of 1024)."""
+    match = None if isinstance(value, bool) else _SIZE.match(str(value))
+    if not match:
+        raise ValueError(f"expected a size like '512kB' or '10MB', got {value!r}")
+    size = int(match.group(1)) * _UNIT_BYTES[(match.group(2) or "b").lower()]
+    if size < 1024:
+        raise ValueError(f"expected at least 1kB, got {size} bytes")
+    return size
+
+
 Duration = Annotated[int, BeforeValidator(parse_duration)]
+Size = Annotated[int, BeforeValidator(parse_size)]
 HttpUrl = Annotated[str, BeforeValidator(_http_url)]
 KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
@@ -147,6 +164,12 @@ class Config(Strict):
     database: Path = Path("data/feedhub.db")
     feed_size: int = Field(default=50, ge=1, le=1000)
     fetch_timeout: Duration = 20
+    # Hostile-input limits for remote sources (see fetchguard.py).
+    fetch_max_bytes: Size = 10 * 1024**2
+    fetch_max_time: Duration = 60
+    # Private, loopback, link-local and other non-public addresses are refused
+    # unless listed here, e.g. [10.0.0.0/8] for a feed on the office network.
+    fetch_allow_networks: list[IPvAnyNetwork] = Field(default_factory=list)
     categories: dict[str, Category]
     articles: list[ArticleDir] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)

@@ -18,7 +18,7 @@ from pathlib import Path
 from .articles import Article, ArticleError, boilerplate_matcher, parse_article
 from .config import ArticleDir, Config, Source
 from .items import Item, utcnow
-from .sources import FetchError, fetch, to_item
+from .sources import FetchError, fetch, fetch_policy, to_item
 from .store import UNCHANGED, Store
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ def ingest_source(config: Config, store: Store, source: Source) -> Summary:
     state = store.source_state(source.name)
     fields = {"location": source.location, "category": source.category}
     try:
-        fetched = fetch(source, state, timeout=config.fetch_timeout)
+        fetched = fetch(source, state, timeout=config.fetch_timeout, policy=fetch_policy(config))
     except FetchError as exc:
         store.record_fetch(source.name, ok=False, last_error=str(exc), **fields)
         summary.fail(name, f"{source.name} ({source.location}): {exc}")

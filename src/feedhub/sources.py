@@ -19,9 +19,10 @@ from pathlib import Path
 import feedparser
 import httpx
 
-from . import __version__
-from .config import Source
+from . import __version__, fetchguard
+from .config import Config, Source
 from .items import Item
+from .sanitize import clean_html, web_url
 
 USER_AGENT = f"feedhub/{__version__} (+https://github.com/feedhub/feedhub; feed aggregator)"
 ACCEPT = "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
@@ -41,52 +42,58 @@ class Fetched:
     url: str = ""  # where the feed was finally read from
 
 
-def fetch(source: Source, state: dict, timeout: float = 20) -> Fetched:
+def fetch(source: Source, state: dict, timeout: float = 20, policy: fetchguard.Policy | None = None) -> Fetched:
     """Read a source, conditionally on what the last good fetch saw."""
+    policy = policy or fetchguard.Policy()
     if source.path:
-        return _read_file(source.path, state)
+        return _read_file(source.path, state, policy)
     headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT}
     if state.get("etag"):
         headers["If-None-Match"] = state["etag"]
     if state.get("last_modified"):
         headers["If-Modified-Since"] = state["last_modified"]
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=5) as client:
-            response = client.get(source.url, headers=headers)
+        response = fetchguard.get(source.url, headers, policy, timeout)
+    except fetchguard.Refused as exc:
+        raise FetchError(str(exc)) from None
     except httpx.TimeoutException:
         raise FetchError(f"timed out after {timeout:g}s") from None
     except httpx.HTTPError as exc:
         raise FetchError(f"{type(exc).__name__}: {exc}") from None
     if response.status_code == 304:
-        return Fetched(304, etag=state.get("etag"), last_modified=state.get("last_modified"), url=str(response.url))
+        return Fetched(304, etag=state.get("etag"), last_modified=state.get("last_modified"), url=response.url)
     if response.status_code != 200:
         raise FetchError(f"HTTP {response.status_code} {response.reason_phrase}")
-    entries = parse(response.content, str(response.url), response.headers.get("content-type"))
+    entries = parse(response.body, response.url, response.headers.get("content-type"))
     return Fetched(
         200,
         entries,
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),
-        url=str(response.url),
+        url=response.url,
     )
 
 
-def _read_file(path: Path, state: dict) -> Fetched:
+def _read_file(path: Path, state: dict, policy: fetchguard.Policy) -> Fetched:
     # A local feed file's mtime and size play the part of an ETag.
     try:
         stat = path.stat()
         stamp = f"{stat.st_mtime_ns}-{stat.st_size}"
         if state.get("etag") == stamp:
             return Fetched(304, etag=stamp, url=str(path))
+        if stat.st_size > policy.max_bytes:
+            raise FetchError(f"{path} is {stat.st_size:,} bytes, over fetch_max_bytes ({policy.max_bytes:,})")
         body = path.read_bytes()
     except OSError as exc:
         raise FetchError(f"cannot read {path}: {exc.strerror}") from None
-    return Fetched(200, parse(body, path.resolve().as_uri(), None), etag=stamp, url=str(path))
+    # No base URL: relative links in a local file are resolved against each
+    # entry's own link later (sanitize), never against a file:// path.
+    return Fetched(200, parse(body, None, None), etag=stamp, url=str(path))
 
 
-def parse(body: bytes, url: str, content_type: str | None) -> list[dict]:
+def parse(body: bytes, url: str | None, content_type: str | None) -> list[dict]:
     """Entries of a feed document; FetchError if it is not a usable feed."""
-    headers = {"content-location": url}
+    headers = {"content-location": url} if url else {}
     if content_type:
         headers["content-type"] = content_type
     parsed = feedparser.parse(body, response_headers=headers)
@@ -107,11 +114,15 @@ def _harmless(exc: Exception) -> bool:
 def to_item(entry: dict, source: Source, fetched_at: datetime) -> Item:
     """One feed entry as an Item of the source's category."""
     title = _plain(entry.get("title", "")) or "(untitled)"
-    link = entry.get("link", "")
+    # feedparser has resolved relative links against xml:base or the feed's
+    # URL where it could; a link that is still not http(s) is dropped.
+    link = web_url(entry.get("link"))
     summary_html = entry.get("summary", "")
-    content = entry.get("content", [{}])[0].get("value", "") or summary_html
+    detail = (entry.get("content") or [{}])[0]
+    base = web_url(detail.get("base") or (entry.get("summary_detail") or {}).get("base")) or link
+    content = clean_html(detail.get("value", "") or summary_html, base)
     summary = _plain(summary_html or content)
-    guid = entry.get("id") or link or hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()
+    guid = entry.get("id") or entry.get("link") or hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()
     # dict.get: feedparser's own get() silently swaps updated for published.
     published_at, updated_at = _when(dict.get(entry, "published_parsed")), _when(dict.get(entry, "updated_parsed"))
     published = published_at or updated_at or fetched_at
@@ -141,3 +152,11 @@ def _when(parsed_time) -> datetime | None:
 def _plain(fragment: str) -> str:
     return " ".join(html.unescape(TAG.sub(" ", fragment)).split())
 
+
+
+def fetch_policy(config: Config) -> fetchguard.Policy:
+    return fetchguard.Policy(
+        allow_networks=tuple(config.fetch_allow_networks),
+        max_bytes=config.fetch_max_bytes,
+        max_seconds=config.fetch_max_time,
+    )

@@ -1,0 +1,143 @@
+"""Fetching a URL a stranger gave us without being turned against ourselves.
+
+A feed URL (or a redirect it sends) can point at anything: the metadata
+service at 169.254.169.254, an admin page on localhost, a database on the
+office network, or a server that sends an endless body.  So:
+
+- only http and https, on every redirect hop;
+- every connection, including each redirect hop, goes to an address checked
+  *after* DNS resolution: private, loopback, link-local, multicast, reserved
+  and other non-public addresses are refused unless a network in
+  ``fetch_allow_networks`` contains them.  The check sits in the socket
+  connect itself, so a name that resolves to a public address when checked
+  and a private one when connected (DNS rebinding) cannot slip through;
+- the body is read in chunks and abandoned past ``fetch_max_bytes`` (counted
+  after gzip/deflate decoding, so a compression bomb stops there too) or
+  once ``fetch_max_time`` has passed since the request started.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass, field
+
+import httpcore
+import httpx
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class Refused(Exception):
+    """A fetch stopped for safety; str() says which rule and why."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    allow_networks: tuple[IPNetwork, ...] = ()
+    max_bytes: int = 10 * 1024**2
+    max_seconds: float = 60
+    max_redirects: int = 5
+
+
+def refusal(address: IPAddress, policy: Policy) -> str | None:
+    """Why connecting to `address` is not allowed, or None if it is."""
+    if address.version == 6 and address.ipv4_mapped:  # ::ffff:127.0.0.1 is 127.0.0.1
+        address = address.ipv4_mapped
+    if any(address in network for network in policy.allow_networks):
+        return None
+    # Most specific first: Python counts link-local and reserved as private too.
+    for kind in ("loopback", "link_local", "multicast", "unspecified", "reserved", "private"):
+        if getattr(address, f"is_{kind}"):
+            return f"{address} is a {kind.replace('_', '-')} address"
+    if not address.is_global:  # e.g. 100.64.0.0/10, carrier-grade NAT
+        return f"{address} is not a public address"
+    return None
+
+
+class _CheckedBackend(httpcore.SyncBackend):
+    """Resolves the host itself and connects only to an allowed address."""
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, **kwargs) -> httpcore.NetworkStream:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror}") from None
+        addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
+        reasons = [refusal(address, self.policy) for address in addresses]
+        allowed = [address for address, reason in zip(addresses, reasons) if reason is None]
+        if not allowed:
+            raise Refused(
+                f"refused to connect to {host}: {'; '.join(dict.fromkeys(reasons))} "
+                "(add its network to fetch_allow_networks in feeds.yaml to allow it)"
+            )
+        error: Exception | None = None
+        for address in allowed:
+            try:
+                return super().connect_tcp(str(address), port, timeout, **kwargs)
+            except httpcore.ConnectError as exc:
+                error = exc
+        raise error
+
+
+def _checked_transport(policy: Policy) -> httpx.HTTPTransport:
+    transport = httpx.HTTPTransport()
+    # httpx has no public way to pass a network backend; its pool takes one.
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(), network_backend=_CheckedBackend(policy)
+    )
+    return transport
+
+
+def _check_scheme(request: httpx.Request) -> None:
+    if request.url.scheme not in ("http", "https"):
+        raise Refused(f"refused {request.url}: only http and https are fetched")
+
+
+@dataclass
+class Response:
+    """What the fetch got: status line, headers, final URL, and the body."""
+
+    status_code: int
+    reason_phrase: str
+    headers: httpx.Headers
+    url: str
+    body: bytes
+    history: list[httpx.Response] = field(default_factory=list)
+
+
+def get(url: str, headers: dict[str, str], policy: Policy, timeout: float) -> Response:
+    """GET `url` under `policy`; Refused, or httpx errors for network trouble."""
+    started = time.monotonic()
+    _check_scheme(httpx.Request("GET", url))
+    with httpx.Client(
+        transport=_checked_transport(policy),
+        timeout=min(timeout, policy.max_seconds),
+        follow_redirects=True,
+        max_redirects=policy.max_redirects,
+        event_hooks={"request": [_check_scheme]},
+        trust_env=False,  # a proxy would connect for us, past the address check
+    ) as client:
+        with client.stream("GET", url, headers=headers) as response:
+            body = _read_capped(response, policy, started)
+    return Response(response.status_code, response.reason_phrase, response.headers, str(response.url), body, response.history)
+
+
+def _read_capped(response: httpx.Response, policy: Policy, started: float) -> bytes:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > policy.max_bytes:
+        raise Refused(f"body of {int(declared):,} bytes is over fetch_max_bytes ({policy.max_bytes:,})")
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > policy.max_bytes:
+            raise Refused(f"body is over fetch_max_bytes ({policy.max_bytes:,} bytes); stopped reading")
+        if time.monotonic() - started > policy.max_seconds:
+            raise Refused(f"fetch took over fetch_max_time ({policy.max_seconds:g}s); stopped reading")
+        chunks.append(chunk)
+    return b"".join(chunks)

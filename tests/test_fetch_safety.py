@@ -1,0 +1,200 @@
+"""Fetch safety: what a hostile feed URL, redirect or body can and cannot do."""
+
+from __future__ import annotations
+
+import gzip
+import ipaddress
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from feedhub.config import Source, load_config
+from feedhub.fetchguard import Policy, refusal
+from feedhub.ingest import run_cycle
+from feedhub.sources import FetchError, fetch
+from feedhub.store import Store
+from conftest import write_config
+
+FEED = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>http://x.test/</link>'
+        b"<description>d</description><item><title>One</title><link>http://x.test/1</link></item></channel></rss>")
+LOCAL = Policy(allow_networks=(ipaddress.ip_network("127.0.0.1/32"),))
+
+
+class HostileServer:
+    """Bodies no feed server should send: endless, slow, compressed bombs."""
+
+    def __init__(self):
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                if self.path == "/endless":  # chunked, no Content-Length, never ends
+                    self._start({"Transfer-Encoding": "chunked"})
+                    chunk = b"<item><title>x</title></item>" * 1000
+                    try:
+                        while True:
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    except OSError:
+                        return
+                if self.path == "/slow":  # a byte every 0.2s
+                    self._start({"Transfer-Encoding": "chunked"})
+                    try:
+                        for _ in range(200):
+                            self.wfile.write(b"1\r\n \r\n")
+                            self.wfile.flush()
+                            time.sleep(0.2)
+                    except OSError:
+                        return
+                if self.path == "/gzip-bomb":  # 50 kB on the wire, 100 MB unpacked
+                    body = gzip.compress(b"\0" * 100 * 1024**2, compresslevel=9)
+                    self._start({"Content-Encoding": "gzip", "Content-Length": str(len(body))})
+                    self.wfile.write(body)
+                if self.path == "/feed":
+                    self._start({"Content-Length": str(len(FEED)), "Content-Type": "application/rss+xml"})
+                    self.wfile.write(FEED)
+
+            def _start(self, headers):
+                self.send_response(200)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+@pytest.fixture(scope="module")
+def hostile():
+    server = HostileServer()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+def source(url: str) -> Source:
+    return Source(name="s", url=url, category="business")
+
+
+@pytest.mark.parametrize(
+    "address, kind",
+    [
+        ("127.0.0.1", "loopback"), ("127.8.9.10", "loopback"), ("::1", "loopback"),
+        ("::ffff:127.0.0.1", "loopback"), ("10.1.2.3", "private"), ("172.16.0.1", "private"),
+        ("192.168.1.1", "private"), ("fd00::1", "private"), ("169.254.169.254", "link-local"),
+        ("fe80::1", "link-local"), ("224.0.0.1", "multicast"), ("ff02::1", "multicast"),
+        ("240.0.0.1", "reserved"), ("0.0.0.0", "unspecified"), ("100.64.0.1", "not a public"),
+    ],
+)
+def test_non_public_addresses_are_refused_by_default(address, kind):
+    assert kind in refusal(ipaddress.ip_address(address), Policy())
+
+
+def test_public_and_allowed_addresses_pass():
+    assert refusal(ipaddress.ip_address("93.184.216.34"), Policy()) is None
+    assert refusal(ipaddress.ip_address("2606:4700::1111"), Policy()) is None
+    allow = Policy(allow_networks=(ipaddress.ip_network("10.0.0.0/8"),))
+    assert refusal(ipaddress.ip_address("10.200.0.1"), allow) is None
+    assert refusal(ipaddress.ip_address("192.168.0.1"), allow)
+
+
+def test_loopback_feed_is_refused_without_the_allow_list(make_config, feed_server):
+    config = make_config(
+        fetch_allow_networks=[],
+        sources=[{"name": "local", "url": f"{feed_server.url}/world-wire.rss", "category": "international"}],
+    )
+    with Store(config.database) as store:
+        summary = run_cycle(config, store)
+        state = store.source_state("local")
+    assert summary.total("failed") == 1 and summary.total("new") == 0
+    assert state["last_error"].startswith("refused to connect to 127.0.0.1: 127.0.0.1 is a loopback address")
+    assert "fetch_allow_networks" in state["last_error"]
+    assert feed_server.requests == [], "no connection was made"
+
+
+def test_a_host_name_is_checked_after_dns_resolution(feed_server):
+    port = feed_server.url.rsplit(":", 1)[1]
+    with pytest.raises(FetchError, match=r"refused to connect to localhost: .*loopback"):
+        fetch(source(f"http://localhost:{port}/world-wire.rss"), {}, policy=Policy())
+    assert feed_server.requests == []
+
+
+@pytest.mark.parametrize(
+    "location, message",
+    [
+        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
+        ("http://10.0.0.7/admin", "10.0.0.7 is a private address"),
+        ("http://127.0.0.2:{port}/world-wire.rss", "127.0.0.2 is a loopback address"),
+        ("http://[::1]:{port}/world-wire.rss", "::1 is a loopback address"),
+        ("file:///etc/passwd", "only http and https"),
+        ("ftp://127.0.0.1/feed.rss", "only http and https"),
+    ],
+)
+def test_every_redirect_hop_is_checked(feed_server, location, message):
+    port = feed_server.url.rsplit(":", 1)[1]
+    feed_server.overrides["/hop1"] = (302, {"Location": f"{feed_server.url}/hop2"}, b"")
+    feed_server.overrides["/hop2"] = (301, {"Location": location.format(port=port)}, b"")
+    with pytest.raises(FetchError, match=message):
+        fetch(source(f"{feed_server.url}/hop1"), {}, policy=LOCAL)
+    assert [path for path, _ in feed_server.requests] == ["/hop1", "/hop2"]
+
+
+def test_an_allowed_redirect_is_followed(feed_server):
+    feed_server.overrides["/moved"] = (301, {"Location": "/world-wire.rss"}, b"")
+    fetched = fetch(source(f"{feed_server.url}/moved"), {}, policy=LOCAL)
+    assert fetched.status == 200 and len(fetched.entries) == 5
+    assert fetched.url == f"{feed_server.url}/world-wire.rss"
+
+
+def test_a_declared_oversize_body_is_refused_before_reading(feed_server):
+    feed_server.overrides["/huge"] = (200, {"Content-Type": "application/rss+xml"}, b" " * (3 * 1024**2))
+    policy = Policy(allow_networks=LOCAL.allow_networks, max_bytes=1024**2)
+    with pytest.raises(FetchError, match=r"body of 3,145,728 bytes is over fetch_max_bytes \(1,048,576\)"):
+        fetch(source(f"{feed_server.url}/huge"), {}, policy=policy)
+
+
+@pytest.mark.parametrize("path", ["/endless", "/gzip-bomb"])
+def test_endless_and_compressed_bombs_stop_at_the_size_cap(hostile, path):
+    policy = Policy(allow_networks=LOCAL.allow_networks, max_bytes=2 * 1024**2)
+    started = time.monotonic()
+    with pytest.raises(FetchError, match=r"over fetch_max_bytes \(2,097,152 bytes\); stopped reading"):
+        fetch(source(hostile.url + path), {}, policy=policy)
+    assert time.monotonic() - started < 10
+
+
+def test_a_slow_body_stops_at_the_time_cap(hostile):
+    policy = Policy(allow_networks=LOCAL.allow_networks, max_seconds=1.5)
+    started = time.monotonic()
+    with pytest.raises(FetchError, match=r"over fetch_max_time \(1.5s\)"):
+        fetch(source(hostile.url + "/slow"), {}, timeout=5, policy=policy)
+    assert time.monotonic() - started < 4
+
+
+def test_the_limits_are_feeds_yaml_keys(tmp_path, hostile):
+    path = write_config(tmp_path, fetch_max_bytes="1MB", fetch_max_time="30s", fetch_allow_networks=["127.0.0.0/8", "::1"],
+                        sources=[{"name": "s", "url": hostile.url + "/feed", "category": "business"}])
+    config = load_config(path)
+    assert config.fetch_max_bytes == 1024**2 and config.fetch_max_time == 30
+    assert [str(n) for n in config.fetch_allow_networks] == ["127.0.0.0/8", "::1/128"]
+    with Store(config.database) as store:
+        assert run_cycle(config, store).total("new") == 1
+    assert load_config(write_config(tmp_path)).fetch_allow_networks  # the test default allows 127.0.0.1
+    bad = write_config(tmp_path, fetch_allow_networks=["10.0.0.1/8"], fetch_max_bytes="lots")
+    with pytest.raises(Exception) as caught:
+        load_config(bad)
+    assert "fetch_allow_networks[0]" in str(caught.value) and "fetch_max_bytes: expected a size like" in str(caught.value)
+
+
+def test_an_oversize_local_feed_file_is_refused(make_config, tmp_path):
+    path = tmp_path / "big.rss"
+    path.write_bytes(FEED + b" " * (2 * 1024**2))
+    config = make_config(fetch_max_bytes="1MB", sources=[{"name": "big", "path": str(path), "category": "business"}])
+    with Store(config.database) as store:
+        summary = run_cycle(config, store)
+    assert "over fetch_max_bytes (1,048,576)" in summary.errors[0]
