@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from feedhub.scheduler import build_scheduler
+import pytest
+
+from conftest import write_config
+from feedhub.config import load_config
+from feedhub.scheduler import Worker, build_scheduler
 from feedhub.store import Store
 
 
@@ -21,7 +28,7 @@ def test_one_job_per_input_at_its_interval(make_config, articles_dir: Path):
     scheduler.start(paused=True)  # job defaults apply once the scheduler starts
     jobs = {job.id: job for job in scheduler.get_jobs()}
     scheduler.shutdown()
-    assert set(jobs) == {f"articles:{articles_dir}", "feed:a", "feed:b"}
+    assert set(jobs) == {f"articles:{articles_dir}", "feed:a", "feed:b", "heartbeat"}
     assert jobs["feed:a"].trigger.interval.total_seconds() == 900
     assert jobs["feed:b"].trigger.interval.total_seconds() == 3600
     assert jobs[f"articles:{articles_dir}"].trigger.interval.total_seconds() == 120
@@ -46,3 +53,75 @@ def test_running_scheduler_ingests_articles_and_feeds(make_config, articles_dir:
     finally:
         scheduler.shutdown()
     assert sources == {f"articles:{articles_dir.name}", "feed:wire"}
+
+
+# -- feeds.yaml hot reload ---------------------------------------------------------
+
+def source(name, category="international", interval="15m"):
+    return {"name": name, "url": f"http://127.0.0.1:9/{name}.rss", "category": category, "interval": interval}
+
+
+@pytest.fixture
+def worker(tmp_path: Path):
+    path = write_config(tmp_path, sources=[source("a"), source("b")])
+    worker = Worker(load_config(path), path)
+    worker.start(paused=True)
+    yield worker
+    worker.shutdown()
+
+
+def feed_jobs(worker) -> dict:
+    return {job.id: job for job in worker.scheduler.get_jobs() if job.id.startswith("feed:")}
+
+
+def test_reload_adds_removes_and_reschedules_source_jobs(worker, tmp_path: Path):
+    assert set(feed_jobs(worker)) == {"feed:a", "feed:b"}
+    write_config(tmp_path, sources=[source("b", interval="1h"), source("c", category="business")])
+    assert worker.reload() is True
+    jobs = feed_jobs(worker)
+    assert set(jobs) == {"feed:b", "feed:c"}
+    assert jobs["feed:b"].trigger.interval.total_seconds() == 3600
+    assert worker.config.source("c").category == "business"
+    assert {job.id for job in worker.scheduler.get_jobs()} >= {"heartbeat", "watch-config"}
+
+
+def test_an_invalid_edit_is_rejected_and_the_last_good_config_keeps_running(worker, tmp_path: Path, caplog):
+    good = worker.config
+    (tmp_path / "feeds.yaml").write_text(
+        (tmp_path / "feeds.yaml").read_text().replace("interval: 15m", "interval: soon", 1)
+    )
+    with caplog.at_level(logging.ERROR, logger="feedhub.scheduler"):
+        assert worker.reload() is False
+    assert worker.config is good
+    assert set(feed_jobs(worker)) == {"feed:a", "feed:b"}
+    assert all(job.trigger.interval.total_seconds() == 900 for job in feed_jobs(worker).values())
+    [record] = caplog.records
+    assert "still running the last good configuration" in record.getMessage()
+    assert f"{tmp_path / 'feeds.yaml'}:" in record.getMessage()
+    assert "sources[0].interval: expected a duration like '30s', '15m' or '1h', got 'soon'" in record.getMessage()
+
+
+def test_the_watch_job_reloads_only_when_the_file_changed(worker, tmp_path: Path):
+    worker.watch()
+    assert set(feed_jobs(worker)) == {"feed:a", "feed:b"}
+    path = write_config(tmp_path, sources=[source("a")])
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # mtime granularity
+    worker.watch()
+    assert set(feed_jobs(worker)) == {"feed:a"}
+
+
+def test_a_job_removed_while_queued_does_nothing(worker, tmp_path: Path):
+    write_config(tmp_path, sources=[source("b")])
+    worker.reload()
+    assert worker.run("feed:a") is None
+
+
+def test_heartbeat_is_written_to_the_database(make_config):
+    config = make_config()
+    worker = Worker(config)
+    worker.beat()
+    with Store(config.database) as store:
+        beat = store.heartbeat("scheduler")
+    assert beat["pid"] == os.getpid()
+    assert datetime.now(timezone.utc) - datetime.fromisoformat(beat["beat"]) < timedelta(seconds=30)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 
-from .config import ConfigError, load_config
+from . import logs
+from .config import LOG_LEVELS, ConfigError, load_config
 from .ingest import FAILED, Summary, run_cycle
 from .store import DUPLICATE, NEW, UNCHANGED, UPDATED, Store
 
@@ -20,7 +20,10 @@ def main(argv: list[str] | None = None) -> int:
         "-c", "--config", default=os.environ.get("FEEDHUB_CONFIG", "feeds.yaml"),
         help="path to feeds.yaml (default: $FEEDHUB_CONFIG or ./feeds.yaml)",
     )
-    parser.add_argument("--log-level", default=os.environ.get("FEEDHUB_LOG_LEVEL", "INFO"))
+    parser.add_argument(
+        "--log-level", type=str.upper, choices=LOG_LEVELS, default=os.environ.get("FEEDHUB_LOG_LEVEL"),
+        help="DEBUG, INFO, WARNING, ERROR (default: $FEEDHUB_LOG_LEVEL, else feeds.yaml's log_level)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="serve the feeds and run the scheduler in one process")
     run.add_argument("--host", default="127.0.0.1")
@@ -31,12 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("check-config", help="validate feeds.yaml and exit")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         print(f"feedhub: invalid configuration:\n{exc}", file=sys.stderr)
         return 2
+    logs.setup(config.log_level, args.log_level)
 
     if args.command == "check-config":
         print(f"{args.config}: ok ({len(config.categories)} categories, "
@@ -50,9 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "worker":
         from apscheduler.schedulers.blocking import BlockingScheduler
 
-        from .scheduler import build_scheduler
+        from .scheduler import Worker
 
-        build_scheduler(config, BlockingScheduler).start()
+        Worker(config, args.config, BlockingScheduler).start()
         return 0
     from .server import serve
 

@@ -159,6 +159,19 @@ class Source(Strict):
         return self.url or str(self.path)
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(value: Any) -> str:
+    level = str(value).upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}, got {value!r}")
+    return level
+
+
+LogLevel = Annotated[str, BeforeValidator(_log_level)]
+
+
 class Config(Strict):
     site: Site
     database: Path = Path("data/feedhub.db")
@@ -170,6 +183,9 @@ class Config(Strict):
     # Private, loopback, link-local and other non-public addresses are refused
     # unless listed here, e.g. [10.0.0.0/8] for a feed on the office network.
     fetch_allow_networks: list[IPvAnyNetwork] = Field(default_factory=list)
+    # Longest wait between retries of a failing source (backoff doubles up to it).
+    max_backoff: Duration = 6 * 3600
+    log_level: LogLevel = "INFO"
     categories: dict[str, Category]
     articles: list[ArticleDir] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)

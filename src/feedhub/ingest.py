@@ -9,20 +9,25 @@ so a crash part-way through is repaired by simply running again.
 from __future__ import annotations
 
 import logging
+import random
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from . import metrics
 from .articles import Article, ArticleError, boilerplate_matcher, parse_article
 from .config import ArticleDir, Config, Source
 from .items import Item, utcnow
-from .sources import FetchError, fetch, fetch_policy, to_item
-from .store import UNCHANGED, Store
+from .politeness import next_attempt
+from .sources import FetchError, Gone, fetch, fetch_policy, to_item
+from .store import UNCHANGED, Store, iso
 
 log = logging.getLogger(__name__)
 FAILED = "failed"
+RETIRED = "retired"  # a source skipped because it answered 410 Gone
 
 
 @dataclass
@@ -49,12 +54,17 @@ class Summary:
         self.errors.extend(other.errors)
 
 
-def run_cycle(config: Config, store: Store) -> Summary:
+def run_cycle(config: Config, store: Store, progress=None) -> Summary:
+    """Every input once; `progress(name)` is called after each one."""
     summary = Summary()
     for folder in config.articles:
         summary.merge(ingest_folder(config, store, folder))
+        if progress:
+            progress(folder.path.name)
     for source in config.sources:
         summary.merge(ingest_source(config, store, source))
+        if progress:
+            progress(source.name)
     return summary
 
 
@@ -75,6 +85,7 @@ def ingest_folder(config: Config, store: Store, folder: ArticleDir) -> Summary:
         except Exception as exc:  # a bug must not stop the other files
             log.exception("unexpected error ingesting %s", path)
             summary.fail(name, f"{path}: unexpected error: {exc!r}")
+    store.add_counts(metrics.ingest_counts(name, summary.counts[name]))
     return summary
 
 
@@ -126,24 +137,31 @@ def article_item(article: Article, category: str, site_link: str, source: str, r
 # -- source feeds --------------------------------------------------------------
 
 
-def ingest_source(config: Config, store: Store, source: Source) -> Summary:
+def ingest_source(
+    config: Config, store: Store, source: Source, now: datetime | None = None, rng: random.Random | None = None
+) -> Summary:
+    """Fetch one source and store its entries; `now` and `rng` are for tests."""
     summary = Summary()
     name = f"feed:{source.name}"
     summary.counts[name] = Counter()
-    state = store.source_state(source.name)
+    now = now or utcnow()
+    state = _current_state(store, source)
+    if state.get("retired"):
+        summary.count(name, RETIRED)
+        return summary
     fields = {"location": source.location, "category": source.category}
+    started = time.monotonic()
     try:
         fetched = fetch(source, state, timeout=config.fetch_timeout, policy=fetch_policy(config))
-    except FetchError as exc:
-        store.record_fetch(source.name, ok=False, last_error=str(exc), **fields)
-        summary.fail(name, f"{source.name} ({source.location}): {exc}")
+    except Exception as exc:
+        if not isinstance(exc, FetchError):  # a bug must not stop the other sources
+            log.exception("unexpected error fetching %s", source.name)
+            exc = FetchError(f"unexpected error: {exc!r}")
+        _record_failure(config, store, source, state, exc, now, rng, fields)
+        summary.fail(name, f"{source.name} ({state.get('url') or source.location}): {exc}")
+        store.add_counts(metrics.fetch_counts(name, time.monotonic() - started, failed=True))
         return summary
-    except Exception as exc:  # a bug must not stop the other sources
-        log.exception("unexpected error fetching %s", source.name)
-        store.record_fetch(source.name, ok=False, last_error=f"unexpected error: {exc!r}", **fields)
-        summary.fail(name, f"{source.name} ({source.location}): unexpected error: {exc!r}")
-        return summary
-    now = utcnow()
+    seconds = time.monotonic() - started
     threshold = config.categories[source.category].near_duplicate_threshold
     for index, entry in enumerate(fetched.entries, start=1):
         try:
@@ -151,13 +169,42 @@ def ingest_source(config: Config, store: Store, source: Source) -> Summary:
         except Exception as exc:
             log.exception("entry %d of %s", index, source.name)
             summary.fail(name, f"{source.name}: entry {index} ({entry.get('link') or entry.get('id')}): {exc!r}")
+    if fetched.moved_to:
+        log.info("source moved permanently", extra={"source": source.name, "url": fetched.moved_to})
     store.record_fetch(
         source.name,
         ok=True,
+        now=now,
         last_status=fetched.status,
         etag=fetched.etag,
         last_modified=fetched.last_modified,
         items_seen=len(fetched.entries) or state.get("items_seen", 0),
+        url=fetched.moved_to or state.get("url"),
         **fields,
     )
+    store.add_counts(metrics.fetch_counts(name, seconds, failed=False) + metrics.ingest_counts(name, summary.counts[name]))
     return summary
+
+
+def _current_state(store: Store, source: Source) -> dict:
+    """The source's fetch state; a fresh start when the operator changed its
+    address in feeds.yaml (a new URL undoes a move, a retirement, a backoff)."""
+    state = store.source_state(source.name)
+    if state and state.get("location") != source.location:
+        log.info("source address changed in the configuration; starting afresh", extra={"source": source.name})
+        store.reset_source(source.name)
+        state = store.source_state(source.name)
+    return state
+
+
+def _record_failure(config, store, source, state, exc: FetchError, now, rng, fields) -> None:
+    if isinstance(exc, Gone):
+        # No next attempt: the source stays retired until its config changes.
+        log.warning("source retired: %s", exc, extra={"source": source.name})
+        store.record_fetch(source.name, ok=False, now=now, last_status=exc.status, last_error=str(exc), retired=1, **fields)
+        return
+    failures = (state.get("failures") or 0) + 1
+    due = next_attempt(now, failures, source.interval, config.max_backoff, exc.retry_after, rng)
+    store.record_fetch(
+        source.name, ok=False, now=now, last_status=exc.status, last_error=str(exc), next_attempt=iso(due), **fields
+    )

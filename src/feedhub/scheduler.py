@@ -1,39 +1,168 @@
-"""APScheduler jobs: one per article folder and one per source, each at its
-own interval, never two runs of the same job at once."""
+"""The scheduler process: one APScheduler job per article folder and per
+source, each at its own interval, never two runs of one job at once.
+
+It keeps itself in step with feeds.yaml: a small job polls the file's mtime
+and, when it changed, validates it and adds, removes or reschedules jobs to
+match.  An invalid edit is logged with the same message `feedhub check-config`
+prints and the last good configuration keeps running.
+
+A failing source is not fetched again before the time its backoff (or the
+publisher's Retry-After) allows: that time is kept in SQLite, so a restart
+does not forget it, and the source's job is moved to it.
+"""
 
 from __future__ import annotations
 
 import logging
-from datetime import timezone
+import os
+from datetime import datetime, timezone
+from pathlib import Path
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .config import ArticleDir, Config, Source
+from . import logs, metrics
+from .config import ArticleDir, Config, ConfigError, Source, load_config
 from .ingest import Summary, ingest_folder, ingest_source
 from .items import utcnow
 from .store import Store
 
 log = logging.getLogger(__name__)
+WATCH_EVERY = 5  # seconds between looks at feeds.yaml's mtime
+HOUSEKEEPING = ("heartbeat", "watch-config")
 
 
-def build_scheduler(config: Config, scheduler_class: type[BaseScheduler] = BackgroundScheduler) -> BaseScheduler:
-    scheduler = scheduler_class(
-        timezone=timezone.utc,
-        # coalesce: after a stall, run a late job once, not once per missed slot.
-        job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
-    )
-    for job_id, target, seconds in jobs(config):
-        scheduler.add_job(
-            run_job,
-            IntervalTrigger(seconds=seconds, timezone=timezone.utc),
-            args=[config, target],
-            id=job_id,
-            name=job_id,
-            next_run_time=utcnow(),  # first run straight away
+class Worker:
+    """The scheduler and the configuration its jobs follow."""
+
+    def __init__(
+        self,
+        config: Config,
+        config_path: str | Path | None = None,
+        scheduler_class: type[BaseScheduler] = BackgroundScheduler,
+    ):
+        self.config = config
+        self.path = Path(config_path) if config_path else None
+        self.mtime = self._mtime()
+        self.targets: dict[str, ArticleDir | Source] = {}
+        self.scheduler = scheduler_class(
+            timezone=timezone.utc,
+            # coalesce: after a stall, run a late job once, not once per missed slot.
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
         )
-    return scheduler
+        self._apply(config)
+        self.scheduler.add_job(self.beat, IntervalTrigger(seconds=metrics.HEARTBEAT_EVERY), id="heartbeat",
+                               name="heartbeat", next_run_time=utcnow())
+        if self.path:
+            self.scheduler.add_job(self.watch, IntervalTrigger(seconds=WATCH_EVERY), id="watch-config",
+                                   name="watch-config")
+
+    def start(self, paused: bool = False) -> None:
+        self.scheduler.start(paused=paused)
+
+    def shutdown(self) -> None:
+        self.scheduler.shutdown()
+
+    # -- feeds.yaml ---------------------------------------------------------
+
+    def watch(self) -> None:
+        """Reload feeds.yaml if it changed since it was last read."""
+        mtime = self._mtime()
+        if mtime != self.mtime:
+            self.mtime = mtime
+            self.reload()
+
+    def reload(self) -> bool:
+        """Read feeds.yaml again and make the jobs match it; False if it is invalid."""
+        try:
+            config = load_config(self.path)
+        except ConfigError as exc:
+            log.error("feeds.yaml rejected, still running the last good configuration:\n%s", exc)
+            return False
+        changes = self._apply(config)
+        logs.set_level(config.log_level)
+        log.info("feeds.yaml reloaded", extra=changes)
+        return True
+
+    def _mtime(self) -> int | None:
+        try:
+            return self.path.stat().st_mtime_ns if self.path else None
+        except OSError:
+            return None
+
+    def _apply(self, config: Config) -> dict[str, int]:
+        """Add, remove and reschedule input jobs to match `config`."""
+        wanted = {job_id: (target, seconds) for job_id, target, seconds in jobs(config)}
+        old = self.targets
+        self.config, self.targets = config, {job_id: target for job_id, (target, _) in wanted.items()}
+        changes = {"added": 0, "removed": 0, "rescheduled": 0}
+        for job_id in set(old) - set(wanted):
+            self.scheduler.remove_job(job_id)
+            changes["removed"] += 1
+        for job_id, (target, seconds) in wanted.items():
+            trigger = IntervalTrigger(seconds=seconds, timezone=timezone.utc)
+            if job_id not in old:
+                self.scheduler.add_job(self.run, trigger, args=[job_id], id=job_id, name=job_id,
+                                       next_run_time=utcnow())  # first run straight away
+                changes["added"] += 1
+            elif seconds != old[job_id].interval or _where(target) != _where(old[job_id]):
+                # A new interval counts from now; a new address is fetched now.
+                first = utcnow() if _where(target) != _where(old[job_id]) else None
+                self.scheduler.reschedule_job(job_id, trigger=trigger)
+                if first:
+                    self.scheduler.modify_job(job_id, next_run_time=first)
+                changes["rescheduled"] += 1
+        return changes
+
+    # -- jobs ---------------------------------------------------------------
+
+    def run(self, job_id: str) -> Summary | None:
+        """One scheduled ingest of one input, with its own database connection."""
+        config, target = self.config, self.targets.get(job_id)
+        if target is None:  # removed by a reload while this run was queued
+            return None
+        with Store(config.database) as store:
+            if isinstance(target, Source):
+                due = _not_before(store, target)
+                if due and due > utcnow():
+                    self._postpone(job_id, due)
+                    return None
+                summary = ingest_source(config, store, target)
+                due = _not_before(store, target)
+                if due:
+                    self._postpone(job_id, due)
+            else:
+                summary = ingest_folder(config, store, target)
+        for name, counts in summary.counts.items():
+            log.info("%s: %s", name, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing",
+                     extra={"input": name, **counts})
+        return summary
+
+    def _postpone(self, job_id: str, due: datetime) -> None:
+        # modify_job waits for the scheduler's job store lock, so this lands
+        # after the scheduler has stored this run's regular next time.
+        try:
+            job = self.scheduler.get_job(job_id)
+            if job and job.next_run_time and job.next_run_time < due:
+                self.scheduler.modify_job(job_id, next_run_time=due)
+                log.info("next fetch postponed", extra={"input": job_id, "until": due.isoformat()})
+        except JobLookupError:
+            pass  # removed by a reload meanwhile
+
+    def beat(self) -> None:
+        with Store(self.config.database) as store:
+            store.beat(metrics.HEARTBEAT, os.getpid())
+
+
+def _not_before(store: Store, source: Source) -> datetime | None:
+    due = store.source_state(source.name).get("next_attempt")
+    return datetime.fromisoformat(due) if due else None
+
+
+def _where(target: ArticleDir | Source) -> str:
+    return str(target.path) if isinstance(target, ArticleDir) else target.location
 
 
 def jobs(config: Config) -> list[tuple[str, ArticleDir | Source, int]]:
@@ -42,13 +171,6 @@ def jobs(config: Config) -> list[tuple[str, ArticleDir | Source, int]]:
     return found
 
 
-def run_job(config: Config, target: ArticleDir | Source) -> Summary:
-    """One scheduled ingest of one input, with its own database connection."""
-    with Store(config.database) as store:
-        if isinstance(target, Source):
-            summary = ingest_source(config, store, target)
-        else:
-            summary = ingest_folder(config, store, target)
-    for name, counts in summary.counts.items():
-        log.info("%s: %s", name, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing")
-    return summary
+def build_scheduler(config: Config, scheduler_class: type[BaseScheduler] = BackgroundScheduler) -> BaseScheduler:
+    """A scheduler for `config` that does not watch any file."""
+    return Worker(config, scheduler_class=scheduler_class).scheduler

@@ -30,11 +30,13 @@ class _Server(BaseApplication):
         return create_app(self.feedhub_config)
 
 
-def serve(config: Config, config_path: str, host: str, port: int, workers: int, log_level: str) -> None:
+def serve(config: Config, config_path: str, host: str, port: int, workers: int, log_level: str | None) -> None:
     worker: list[subprocess.Popen] = []
 
     def on_starting(server) -> None:
-        command = [sys.executable, "-m", "feedhub.cli", "--config", config_path, "--log-level", log_level, "worker"]
+        # Without an explicit level the worker follows feeds.yaml's, reloads included.
+        level = ["--log-level", log_level] if log_level else []
+        command = [sys.executable, "-m", "feedhub.cli", "--config", config_path, *level, "worker"]
         worker.append(subprocess.Popen(command))
 
     def on_exit(server) -> None:
@@ -49,6 +51,7 @@ def serve(config: Config, config_path: str, host: str, port: int, workers: int, 
             "workers": workers,
             "threads": 4,
             "accesslog": "-",
+            "loglevel": (log_level or config.log_level).lower(),
             "on_starting": on_starting,
             "on_exit": on_exit,
         },

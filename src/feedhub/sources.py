@@ -32,6 +32,15 @@ TAG = re.compile(r"<[^>]+>")
 class FetchError(Exception):
     """A source that could not be read this time; str() is the reason."""
 
+    def __init__(self, message: str, status: int | None = None, retry_after: str | None = None):
+        super().__init__(message)
+        self.status = status  # the HTTP status, when there was a response
+        self.retry_after = retry_after  # the publisher's Retry-After, on 429 and 503
+
+
+class Gone(FetchError):
+    """410 Gone: the publisher says the feed will not come back."""
+
 
 @dataclass
 class Fetched:
@@ -40,30 +49,46 @@ class Fetched:
     etag: str | None = None
     last_modified: str | None = None
     url: str = ""  # where the feed was finally read from
+    # Where to fetch from next time, after a 301/308 chain; None if not moved.
+    moved_to: str | None = None
 
 
 def fetch(source: Source, state: dict, timeout: float = 20, policy: fetchguard.Policy | None = None) -> Fetched:
-    """Read a source, conditionally on what the last good fetch saw."""
+    """Read a source, conditionally on what the last good fetch saw.
+
+    A source that moved permanently is read at its stored new address
+    (``state["url"]``) instead of the one in feeds.yaml.
+    """
     policy = policy or fetchguard.Policy()
     if source.path:
         return _read_file(source.path, state, policy)
+    url = state.get("url") or source.url
     headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT}
     if state.get("etag"):
         headers["If-None-Match"] = state["etag"]
     if state.get("last_modified"):
         headers["If-Modified-Since"] = state["last_modified"]
     try:
-        response = fetchguard.get(source.url, headers, policy, timeout)
+        response = fetchguard.get(url, headers, policy, timeout)
     except fetchguard.Refused as exc:
         raise FetchError(str(exc)) from None
     except httpx.TimeoutException:
         raise FetchError(f"timed out after {timeout:g}s") from None
     except httpx.HTTPError as exc:
         raise FetchError(f"{type(exc).__name__}: {exc}") from None
+    moved_to = permanent_target(url, response)
     if response.status_code == 304:
-        return Fetched(304, etag=state.get("etag"), last_modified=state.get("last_modified"), url=response.url)
+        return Fetched(
+            304, etag=state.get("etag"), last_modified=state.get("last_modified"),
+            url=response.url, moved_to=moved_to,
+        )
+    if response.status_code == 410:
+        raise Gone(f"HTTP 410 {response.reason_phrase}: retired, the publisher removed this feed", status=410)
     if response.status_code != 200:
-        raise FetchError(f"HTTP {response.status_code} {response.reason_phrase}")
+        retry_after = response.headers.get("retry-after") if response.status_code in (429, 503) else None
+        raise FetchError(
+            f"HTTP {response.status_code} {response.reason_phrase}", status=response.status_code, retry_after=retry_after
+        )
     entries = parse(response.body, response.url, response.headers.get("content-type"))
     return Fetched(
         200,
@@ -71,7 +96,23 @@ def fetch(source: Source, state: dict, timeout: float = 20, policy: fetchguard.P
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),
         url=response.url,
+        moved_to=moved_to,
     )
+
+
+def permanent_target(url: str, response: fetchguard.Response) -> str | None:
+    """The address a chain of permanent redirects (301/308) leads to.
+
+    Only the permanent steps at the start of the chain count: after a 302 or
+    307 the publisher still wants us to come back to the address before it.
+    """
+    target = None
+    hops = [*response.history, response]
+    for hop, following in zip(hops, hops[1:]):
+        if hop.status_code not in (301, 308):
+            break
+        target = str(following.url)
+    return target if target != url else None
 
 
 def _read_file(path: Path, state: dict, policy: fetchguard.Policy) -> Fetched:

@@ -88,7 +88,20 @@ def _v2(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE duplicates ADD COLUMN detail TEXT")
 
 
-MIGRATIONS = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    # Politeness: where a moved source is fetched now, when it may be fetched
+    # again after failures, and whether it is gone for good (410).
+    db["sources"].add_column("url", str)
+    db["sources"].add_column("next_attempt", str)
+    db["sources"].add_column("retired", int, not_null_default=0)
+    # Counters for /metrics, written by whichever process counts them, so that
+    # every web worker serves the same numbers.
+    db["counters"].create({"name": str, "labels": str, "value": float}, pk=("name", "labels"))
+    # The scheduler's "I am alive" stamp, for /healthz.
+    db["heartbeats"].create({"name": str, "beat": str, "pid": int}, pk="name")
+
+
+MIGRATIONS = [_v1, _v2, _v3]
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -360,17 +373,50 @@ class Store:
     def sources(self) -> list[dict]:
         return list(self.db.query("SELECT * FROM sources ORDER BY name"))
 
-    def record_fetch(self, name: str, *, ok: bool, **fields: object) -> None:
+    def record_fetch(self, name: str, *, ok: bool, now: datetime | None = None, **fields: object) -> None:
         """Remember one fetch attempt; failures count up until the next success."""
-        now = iso(utcnow())
+        now = iso(now or utcnow())
         with self.transaction() as db:
             previous = self.source_state(name)
             row = {"name": name, "last_attempt": now, **fields}
             if ok:
-                row.update(last_success=now, last_error=None, failures=0)
+                row.update(last_success=now, last_error=None, failures=0, next_attempt=None)
             else:
-                row["failures"] = previous.get("failures", 0) + 1
+                row["failures"] = (previous.get("failures") or 0) + 1
             db["sources"].upsert(row, pk="name")
+
+    def reset_source(self, name: str) -> None:
+        """Forget a source's moves, backoff, retirement and validators (a fresh start)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE sources SET url = NULL, next_attempt = NULL, retired = 0, failures = 0,"
+                " etag = NULL, last_modified = NULL WHERE name = ?",
+                [name],
+            )
+
+    # -- counters for /metrics and the scheduler's heartbeat ------------------
+
+    def add_counts(self, counts: list[tuple[str, str, float]]) -> None:
+        """Add to counters, given as (metric name, labels as canonical JSON, amount)."""
+        if not counts:
+            return
+        with self.transaction() as db:
+            db.conn.executemany(
+                "INSERT INTO counters (name, labels, value) VALUES (?, ?, ?)"
+                " ON CONFLICT(name, labels) DO UPDATE SET value = value + excluded.value",
+                counts,
+            )
+
+    def counters(self) -> list[dict]:
+        return list(self.db.query("SELECT name, labels, value FROM counters ORDER BY name, labels"))
+
+    def beat(self, name: str, pid: int, now: datetime | None = None) -> None:
+        with self.transaction() as db:
+            db["heartbeats"].upsert({"name": name, "beat": iso(now or utcnow()), "pid": pid}, pk="name")
+
+    def heartbeat(self, name: str) -> dict:
+        rows = list(self.db.query("SELECT * FROM heartbeats WHERE name = ?", [name]))
+        return rows[0] if rows else {}
 
     # -- article files already read -----------------------------------------
 

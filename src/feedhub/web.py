@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask, Response, abort
 
-from . import publish
+from . import metrics, publish
 from .config import Config, load_config
 from .store import Store
 
@@ -27,6 +27,8 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
         if not hasattr(local, "store"):
             local.store = Store(config.database)
         return local.store
+
+    metrics.register(app, config, store)
 
     def category_or_404(name: str) -> str:
         key = config.category_key(name)
