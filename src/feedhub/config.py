@@ -186,6 +186,10 @@ class Config(Strict):
     # Longest wait between retries of a failing source (backoff doubles up to it).
     max_backoff: Duration = 6 * 3600
     log_level: LogLevel = "INFO"
+    # How long readers and proxies may reuse a served feed without asking again.
+    feed_max_age: Duration = 300
+    # WebSub hubs told about every category that changed in an ingest pass.
+    hubs: list[HttpUrl] = Field(default_factory=list)
     categories: dict[str, Category]
     articles: list[ArticleDir] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)

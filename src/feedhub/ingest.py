@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import metrics
+from . import metrics, websub
 from .articles import Article, ArticleError, boilerplate_matcher, parse_article
 from .config import ArticleDir, Config, Source
 from .items import Item, utcnow
@@ -57,6 +57,7 @@ class Summary:
 def run_cycle(config: Config, store: Store, progress=None) -> Summary:
     """Every input once; `progress(name)` is called after each one."""
     summary = Summary()
+    before = store.category_versions()
     for folder in config.articles:
         summary.merge(ingest_folder(config, store, folder))
         if progress:
@@ -65,6 +66,7 @@ def run_cycle(config: Config, store: Store, progress=None) -> Summary:
         summary.merge(ingest_source(config, store, source))
         if progress:
             progress(source.name)
+    websub.announce(config, store, before)
     return summary
 
 

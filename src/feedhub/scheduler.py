@@ -23,7 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import logs, metrics
+from . import logs, metrics, websub
 from .config import ArticleDir, Config, ConfigError, Source, load_config
 from .ingest import Summary, ingest_folder, ingest_source
 from .items import utcnow
@@ -124,6 +124,7 @@ class Worker:
         if target is None:  # removed by a reload while this run was queued
             return None
         with Store(config.database) as store:
+            before = store.category_versions()
             if isinstance(target, Source):
                 due = _not_before(store, target)
                 if due and due > utcnow():
@@ -135,6 +136,7 @@ class Worker:
                     self._postpone(job_id, due)
             else:
                 summary = ingest_folder(config, store, target)
+            websub.announce(config, store, before)
         for name, counts in summary.counts.items():
             log.info("%s: %s", name, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing",
                      extra={"input": name, **counts})

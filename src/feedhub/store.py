@@ -360,6 +360,26 @@ class Store:
         rows = list(self.db.query("SELECT version, changed FROM categories WHERE key = ?", [category]))
         return rows[0] if rows else {"version": 0, "changed": None}
 
+    def category_version(self, category: str) -> int:
+        """The category's version alone: asked on every feed request, so kept cheap."""
+        row = self.db.conn.execute("SELECT version FROM categories WHERE key = ?", [category]).fetchone()
+        return row[0] if row else 0
+
+    def category_versions(self) -> dict[str, int]:
+        return dict(self.db.conn.execute("SELECT key, version FROM categories"))
+
+    def feed_page(self, category: str, limit: int, offset: int) -> tuple[dict, list[dict], int]:
+        """(category state, a page of items, total items), read from one snapshot
+        so the version always describes exactly the items returned."""
+        self.db.execute("BEGIN")
+        try:
+            state = self.category_state(category)
+            rows = self.items(category, limit, offset)
+            total = self.count("items", category=category)
+        finally:
+            self.db.execute("COMMIT")
+        return state, rows, total
+
     def count(self, table: str, **where: str) -> int:
         clause = " AND ".join(f"{column} = ?" for column in where) or "1"
         return self.db.execute(f"SELECT count(*) FROM {table} WHERE {clause}", list(where.values())).fetchone()[0]

@@ -1,4 +1,5 @@
-"""The Flask app: feeds per category, an index of them, and article pages."""
+"""The Flask app: feeds per category, an OPML list of them, an index page and
+article pages."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import os
 import threading
 from pathlib import Path
 
-from flask import Flask, Response, abort
+from flask import Flask, Response, abort, request
 
-from . import metrics, publish
+from . import metrics, opml, publish
 from .config import Config, load_config
+from .delivery import respond
+from .feedcache import FeedCache, Rendered
 from .store import Store
 
 
@@ -37,11 +40,22 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
             abort(Response(f"No category {name!r} here. Categories: {known}\n", 404, mimetype="text/plain"))
         return key
 
-    @app.get("/feeds/<name>.<any(rss, atom):fmt>")
+    feeds = FeedCache(config)
+    app.extensions["feedhub.feeds"] = feeds
+    subscriptions = Rendered(opml_document(config), "text/x-opml; charset=utf-8", None)
+
+    @app.get("/feeds/<name>.<any(rss, atom, json):fmt>")
     def feed(name: str, fmt: str) -> Response:
         key = category_or_404(name)
-        body = publish.render(config, store(), key, fmt)
-        return Response(body, content_type=publish.FORMATS[fmt])
+        page = _page_number(request.args.get("page", "1"))
+        rendered = feeds.get(store(), key, fmt, page)
+        if rendered is None:
+            abort(Response(f"Category {key!r} has no page {page}; page 1 is the newest.\n", 404, mimetype="text/plain"))
+        return respond(request, rendered, config.feed_max_age)
+
+    @app.get("/opml")
+    def subscription_list() -> Response:
+        return respond(request, subscriptions, config.feed_max_age)
 
     @app.get("/")
     def index() -> Response:
@@ -57,19 +71,50 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
     return app
 
 
-def _index_page(config: Config) -> str:
+def _page_number(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        abort(Response(f"page must be a whole number from 1, got {value!r}\n", 400, mimetype="text/plain"))
+    return int(value)
+
+
+def opml_document(config: Config) -> bytes:
+    """Every category's RSS feed as an OPML 2.0 subscription list."""
+    outlines = [
+        opml.Outline(
+            text=f"{config.site.title}: {category.title}",
+            xml_url=publish.feed_url(config, key, "rss"),
+            html_url=f"{config.site.link}/",
+            description=category.description,
+        )
+        for key, category in config.categories.items()
+    ]
+    return opml.write(config.site.title, outlines)
+
+
+FEED_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
+
+
+def autodiscovery_links(config: Config) -> str:
+    """<link rel="alternate"> tags for every feed, for the <head> of a page
+    (issue7's templates for `/` can call this instead of repeating it)."""
     e = html.escape
-    heads, rows = [], []
+    tags = []
     for key, category in config.categories.items():
-        for fmt, label in (("rss", "RSS"), ("atom", "Atom")):
-            heads.append(
+        for fmt, label in FEED_LABELS.items():
+            tags.append(
                 f'<link rel="alternate" type="{publish.FORMATS[fmt].split(";")[0]}" '
                 f'title="{e(category.title)} ({label})" href="{e(publish.feed_url(config, key, fmt))}">'
             )
-        rows.append(
-            f"<li><strong>{e(category.title)}</strong> {e(category.description)} "
-            f'<a href="/feeds/{key}.rss">RSS</a> <a href="/feeds/{key}.atom">Atom</a></li>'
-        )
+    return "".join(tags)
+
+
+def _index_page(config: Config) -> str:
+    e = html.escape
+    heads, rows = [autodiscovery_links(config)], []
+    for key, category in config.categories.items():
+        anchors = " ".join(f'<a href="/feeds/{key}.{fmt}">{label}</a>' for fmt, label in FEED_LABELS.items())
+        rows.append(f"<li><strong>{e(category.title)}</strong> {e(category.description)} {anchors}</li>")
+    rows.append('<li><a href="/opml">All feeds as OPML</a></li>')
     return (
         f'<!doctype html><html lang="{e(config.site.language)}"><head><meta charset="utf-8">'
         f"<title>{e(config.site.title)}</title>{''.join(heads)}</head>"

@@ -1,0 +1,103 @@
+"""Rendered feeds, kept in each server process and rebuilt only when their
+category changes.
+
+The category's version lives in SQLite and is bumped by the store on every
+change, so each request costs one indexed lookup of that number, and a new
+item invalidates the cached feed in every gunicorn worker at once.  Rendering
+depends only on the stored rows, so all workers serve identical bytes, and
+the ETag (a hash of those bytes) is the same whichever worker answers.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import brotli
+from werkzeug.http import http_date
+
+from . import publish
+from .config import Config
+from .store import Store
+
+CODINGS = ("br", "gzip")
+
+
+@dataclass
+class Rendered:
+    """One representation's bytes and validators, and its compressed forms."""
+
+    body: bytes
+    content_type: str
+    modified: datetime | None  # None: no meaningful date (then no Last-Modified)
+    version: int = 0  # the category version the bytes were rendered from
+    etag: str = field(init=False)  # the hash, unquoted
+    last_modified: str | None = field(init=False)  # as an HTTP date
+    _encoded: dict[str, bytes] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.etag = hashlib.sha256(self.body).hexdigest()[:32]
+        self.last_modified = http_date(self.modified) if self.modified else None
+
+    def encoded(self, coding: str | None) -> bytes:
+        """The body in a content coding, compressed once and then reused."""
+        if coding is None:
+            return self.body
+        if coding not in self._encoded:
+            if coding == "br":
+                self._encoded[coding] = brotli.compress(self.body, quality=9)
+            else:
+                # mtime=0: the same feed gzips to the same bytes in every worker.
+                self._encoded[coding] = gzip.compress(self.body, compresslevel=6, mtime=0)
+        return self._encoded[coding]
+
+
+class FeedCache:
+    """Per-process cache of rendered feed pages, keyed by (category, format, page)."""
+
+    def __init__(self, config: Config, max_entries: int = 256):
+        self.config = config
+        self.max_entries = max_entries
+        self.renders = 0  # how many documents this process has built
+        self._entries: OrderedDict[tuple[str, str, int], Rendered] = OrderedDict()
+        # One render at a time per process: feedgen switches the process-wide
+        # locale while it writes dates, and a burst of requests for a changed
+        # feed should build it once, not once per thread.
+        self._render_lock = threading.Lock()
+
+    def get(self, store: Store, category: str, fmt: str, page: int = 1) -> Rendered | None:
+        """The current document, or None when the category has no such page."""
+        key = (category, fmt, page)
+        cached = self._lookup(key, store.category_version(category))
+        if cached is not None:
+            return cached
+        with self._render_lock:
+            cached = self._lookup(key, store.category_version(category))
+            if cached is not None:
+                return cached
+            rendered = self._render(store, category, fmt, page)
+            if rendered is not None:
+                self._entries[key] = rendered
+                self._entries.move_to_end(key)
+                while len(self._entries) > self.max_entries:
+                    self._entries.popitem(last=False)
+            return rendered
+
+    def _lookup(self, key: tuple[str, str, int], version: int) -> Rendered | None:
+        cached = self._entries.get(key)
+        return cached if cached is not None and cached.version == version else None
+
+    def _render(self, store: Store, category: str, fmt: str, page: int) -> Rendered | None:
+        size = self.config.feed_size
+        state, items, total = store.feed_page(category, limit=size, offset=(page - 1) * size)
+        last = publish.page_count(total, size)
+        if page > last:
+            return None
+        body = publish.build(self.config, category, items, fmt, publish.Page(page, last))
+        self.renders += 1
+        changed = datetime.fromisoformat(state["changed"]) if state["changed"] else publish.EPOCH
+        return Rendered(body, publish.FORMATS[fmt], changed, state["version"])
