@@ -1,0 +1,167 @@
+"""Cheap polling: validators and 304s, compression, and a rendered-feed cache
+that is rebuilt only when its category changes, in every server process."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime, parsedate_to_datetime
+
+import brotli
+import feedparser
+import httpx
+import pytest
+
+from feedhub.items import Item
+from feedhub.store import Store
+from feedhub.web import create_app
+
+START = datetime(2026, 11, 1, tzinfo=timezone.utc)
+
+
+def story(n: int) -> Item:
+    return Item(
+        category="business", source="feed:t", guid=f"urn:t:{n}", title=f"Story {n}", link=f"http://t.test/{n}",
+        summary=f"Summary {n}", content=f"<p>Body {n} " + "words " * 200 + "</p>",
+        text=f"story number {n} with its own words", published=START + timedelta(hours=n),
+    )
+
+
+@pytest.fixture
+def config(make_config):
+    config = make_config(feed_size=10)
+    with Store(config.database) as store:
+        for n in range(3):
+            store.add(story(n))
+    return config
+
+
+def add(config, n):
+    with Store(config.database) as store:
+        store.add(story(n))
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
+def test_feeds_carry_validators_and_answer_304(config, fmt):
+    client = create_app(config).test_client()
+    url = f"/feeds/business.{fmt}"
+    first = client.get(url)
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert first.status_code == 200 and first.data
+    assert etag.startswith('"') and not etag.startswith("W/"), "a strong ETag"
+    assert first.headers["Cache-Control"] == "public, max-age=300"
+    assert first.headers["Vary"] == "Accept-Encoding"
+    with Store(config.database) as store:
+        changed = datetime.fromisoformat(store.category_state("business")["changed"])
+    assert parsedate_to_datetime(modified) == changed.replace(microsecond=0)
+
+    for headers in ({"If-None-Match": etag}, {"If-Modified-Since": modified}, {"If-None-Match": f'W/{etag}, "other"'}):
+        again = client.get(url, headers=headers)
+        assert again.status_code == 304, headers
+        assert again.data == b"" and again.headers["ETag"] == etag
+    earlier = format_datetime(parsedate_to_datetime(modified) - timedelta(seconds=1), usegmt=True)
+    assert client.get(url, headers={"If-Modified-Since": earlier}).status_code == 200
+    # A matching date does not override a stale ETag.
+    assert client.get(url, headers={"If-None-Match": '"stale"', "If-Modified-Since": modified}).status_code == 200
+
+    add(config, 10)
+    fresh = client.get(url, headers={"If-None-Match": etag})
+    assert fresh.status_code == 200 and b"Story 10" in fresh.data
+    assert fresh.headers["ETag"] != etag
+
+
+@pytest.mark.parametrize(
+    "accept, coding",
+    [("gzip", "gzip"), ("br", "br"), ("gzip, deflate, br", "br"), ("br;q=0, gzip", "gzip"),
+     ("gzip;q=0, br;q=0", None), ("*", "br"), ("identity", None), (None, None)],
+)
+def test_compression_follows_accept_encoding(config, accept, coding):
+    client = create_app(config).test_client()
+    plain = client.get("/feeds/business.atom").data
+    response = client.get("/feeds/business.atom", headers={"Accept-Encoding": accept} if accept else {})
+    assert response.headers.get("Content-Encoding") == coding
+    assert response.headers["Vary"] == "Accept-Encoding"
+    decode = {"gzip": gzip.decompress, "br": brotli.decompress, None: bytes}[coding]
+    assert decode(response.data) == plain
+    if coding:
+        assert len(response.data) < len(plain) / 3
+
+
+def test_each_coding_has_its_own_etag_and_any_of_them_revalidates(config):
+    client = create_app(config).test_client()
+    tags = {c: client.get("/feeds/business.rss", headers={"Accept-Encoding": c}).headers["ETag"] for c in ("identity", "gzip", "br")}
+    assert len(set(tags.values())) == 3
+    answer = client.get("/feeds/business.rss", headers={"Accept-Encoding": "gzip", "If-None-Match": tags["identity"]})
+    assert answer.status_code == 304 and answer.headers["ETag"] == tags["gzip"]
+
+
+def test_unchanged_category_is_rendered_once_and_compressed_once(config):
+    app = create_app(config)
+    client, feeds = app.test_client(), app.extensions["feedhub.feeds"]
+    bodies = {client.get("/feeds/business.rss", headers={"Accept-Encoding": "gzip"}).data for _ in range(5)}
+    assert len(bodies) == 1 and feeds.renders == 1
+    with Store(config.database) as store:
+        rendered = feeds.get(store, "business", "rss")
+        assert rendered.encoded("gzip") is rendered.encoded("gzip"), "compressed bytes are reused"
+    client.get("/feeds/business.atom")
+    client.get("/feeds/sports.atom")  # other categories and formats are their own documents
+    assert feeds.renders == 3
+    add(config, 11)
+    assert b"Story 11" in client.get("/feeds/business.rss").data
+    assert feeds.renders == 4
+    client.get("/feeds/business.rss")
+    client.get("/feeds/sports.atom")  # a change in business leaves sports cached
+    assert feeds.renders == 4
+
+
+def test_two_processes_agree_and_both_see_a_change(config):
+    """Two app instances stand for two gunicorn workers sharing the database."""
+    one, two = create_app(config).test_client(), create_app(config).test_client()
+    assert one.get("/feeds/business.atom").headers["ETag"] == two.get("/feeds/business.atom").headers["ETag"]
+    etag = one.get("/feeds/business.atom").headers["ETag"]
+    add(config, 12)
+    for client in (one, two):
+        response = client.get("/feeds/business.atom", headers={"If-None-Match": etag})
+        assert response.status_code == 200 and b"Story 12" in response.data
+    assert one.get("/feeds/business.atom").data == two.get("/feeds/business.atom").data
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_gunicorn_workers_serve_one_etag_and_drop_it_together(config, tmp_path):
+    port = free_port()
+    env = {**os.environ, "FEEDHUB_CONFIG": str(tmp_path / "feeds.yaml")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+         "feedhub.web:create_app()"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/feeds/business.atom"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(url)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.1)
+        # A fresh connection per request, so both workers answer some of them.
+        before = {httpx.get(url).headers["etag"] for _ in range(20)}
+        add(config, 13)
+        after = [httpx.get(url) for _ in range(20)]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert len(before) == 1
+    assert {r.headers["etag"] for r in after} != before and len({r.headers["etag"] for r in after}) == 1
+    assert all(feedparser.parse(r.content).entries[0].title == "Story 13" for r in after)

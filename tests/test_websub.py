@@ -1,0 +1,95 @@
+"""WebSub: after an ingest pass, real hubs on 127.0.0.1 hear about changed feeds."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pytest
+
+from feedhub.ingest import run_cycle
+from feedhub.scheduler import Worker
+from feedhub.store import Store
+
+
+class Hub:
+    """A hub that records every publish ping and answers with `status`."""
+
+    def __init__(self, status: int = 204):
+        self.pings: list[dict] = []
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                hub.pings.append({"content_type": self.headers["Content-Type"], **{k: v[0] for k, v in parse_qs(body).items()}})
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/hub"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def topics(self) -> set[str]:
+        return {ping["hub.url"] for ping in self.pings}
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def hubs():
+    good, broken = Hub(204), Hub(500)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/hub"
+    yield good, broken, dead
+    good.close()
+    broken.close()
+
+
+def feeds_of(*categories):
+    return {f"http://feeds.test/feeds/{c}.{fmt}" for c in categories for fmt in ("rss", "atom", "json")}
+
+
+def test_changed_categories_are_published_to_every_hub(make_config, articles_dir: Path, hubs, caplog):
+    good, broken, dead = hubs
+    config = make_config(articles=[{"path": str(articles_dir)}], hubs=[good.url, broken.url, dead])
+    caplog.set_level(logging.WARNING, logger="feedhub.websub")
+    with Store(config.database) as store:
+        summary = run_cycle(config, store)
+        changed = {row["category"] for row in store.db.query("SELECT DISTINCT category FROM items")}
+    assert summary.total("failed") == 0, "a failing hub does not fail the ingest"
+    assert good.topics() == broken.topics() == feeds_of(*changed)
+    assert all(p["hub.mode"] == "publish" and p["content_type"] == "application/x-www-form-urlencoded" for p in good.pings)
+    assert len(good.pings) == len(feeds_of(*changed)), "one ping per feed per pass"
+    assert any("answered HTTP 500" in r.getMessage() and broken.url in r.getMessage() for r in caplog.records)
+    assert any(dead in r.getMessage() and "ConnectError" in r.getMessage() for r in caplog.records)
+
+    good.pings.clear()
+    with Store(config.database) as store:
+        run_cycle(config, store)
+    assert good.pings == [], "nothing changed, nobody pinged"
+
+    business = next(p for p in articles_dir.glob("business-*.txt"))
+    business.write_text(business.read_text(encoding="utf-8") + "\n\nA late correction.\n", encoding="utf-8")
+    Worker(config).run(f"articles:{articles_dir}")  # the scheduler's path pings too
+    assert good.topics() == feeds_of("business")
+
+
+def test_no_hubs_configured_means_no_pings(make_config, articles_dir: Path, hubs):
+    good, _, _ = hubs
+    config = make_config(articles=[{"path": str(articles_dir)}])
+    assert config.hubs == []
+    with Store(config.database) as store:
+        assert run_cycle(config, store).total("new") > 0
+    assert good.pings == []
