@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import threading
+from datetime import datetime, timedelta, timezone
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -14,6 +15,8 @@ import pytest
 import yaml
 
 from feedhub.config import load_config
+from feedhub.items import Item
+from feedhub.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -40,6 +43,26 @@ def write_config(folder: Path, **overrides) -> Path:
     path = folder / "feeds.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
+
+
+def story(n: int, **fields) -> Item:
+    """Business story number n, published n hours after 1 November 2026."""
+    values = dict(
+        category="business", source="feed:t", guid=f"urn:t:{n}", title=f"Story {n}", link=f"http://t.test/{n}",
+        summary=f"Summary {n}", content=f"<p>Body {n}</p>", text=f"story number {n} with its own words",
+        published=datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(hours=n),
+    )
+    values.update(fields)
+    return Item(**values)
+
+
+def config_holding(make_config, items, **overrides):
+    """A config (from make_config) whose database already holds `items`."""
+    config = make_config(**overrides)
+    with Store(config.database) as store:
+        for item in items:
+            store.add(item)
+    return config
 
 
 @pytest.fixture

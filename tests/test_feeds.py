@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,16 +14,16 @@ import feedparser
 import pytest
 from lxml import etree
 
+from conftest import config_holding, story
+
 from feedhub import opml
 from feedhub.ingest import run_cycle
-from feedhub.items import Item
 from feedhub.store import Store
 from feedhub.web import create_app
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 RFC822 = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} (\+0000|GMT)$")
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-START = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
 # What a hostile or sloppy source feed can put in an item.
 AWKWARD = dict(
@@ -31,16 +31,6 @@ AWKWARD = dict(
     content='<p>Prices up 5% &amp; more</p><script>alert("x")</script>',
     author="desk@news.test (Jane Doe)",
 )
-
-
-def story(n: int, **fields) -> Item:
-    values = dict(
-        category="business", source="feed:t", guid=f"urn:t:{n}", title=f"Story {n}", link=f"http://t.test/{n}",
-        summary=f"Summary {n}", content=f"<p>Body {n}</p>", text=f"story number {n} with its own words",
-        published=START + timedelta(hours=n),
-    )
-    values.update(fields)
-    return Item(**values)
 
 
 @pytest.fixture
@@ -163,11 +153,7 @@ def test_json_feed_has_what_version_1_1_requires(client):
 @pytest.fixture
 def paged(make_config):
     """Business holds 12 stories, 5 per page: pages of 5, 5 and 2."""
-    config = make_config(feed_size=5)
-    with Store(config.database) as store:
-        for n in range(12):
-            store.add(story(n))
-    return create_app(config).test_client()
+    return create_app(config_holding(make_config, [story(n) for n in range(12)], feed_size=5)).test_client()
 
 
 def page_links(client, fmt, query=""):

@@ -9,41 +9,30 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
 import brotli
 import feedparser
 import httpx
 import pytest
+from conftest import config_holding, story
 
-from feedhub.items import Item
 from feedhub.store import Store
 from feedhub.web import create_app
 
-START = datetime(2026, 11, 1, tzinfo=timezone.utc)
-
-
-def story(n: int) -> Item:
-    return Item(
-        category="business", source="feed:t", guid=f"urn:t:{n}", title=f"Story {n}", link=f"http://t.test/{n}",
-        summary=f"Summary {n}", content=f"<p>Body {n} " + "words " * 200 + "</p>",
-        text=f"story number {n} with its own words", published=START + timedelta(hours=n),
-    )
+def long_story(n: int):
+    return story(n, content=f"<p>Body {n} " + "words " * 200 + "</p>")
 
 
 @pytest.fixture
 def config(make_config):
-    config = make_config(feed_size=10)
-    with Store(config.database) as store:
-        for n in range(3):
-            store.add(story(n))
-    return config
+    return config_holding(make_config, [long_story(n) for n in range(3)], feed_size=10)
 
 
 def add(config, n):
     with Store(config.database) as store:
-        store.add(story(n))
+        store.add(long_story(n))
 
 
 @pytest.mark.parametrize("fmt", ["rss", "atom", "json"])

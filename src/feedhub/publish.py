@@ -22,6 +22,7 @@ from lxml import etree
 
 from . import __version__
 from .config import Config
+from .store import Store
 
 FORMATS = {
     "rss": "application/rss+xml; charset=utf-8",
@@ -69,6 +70,14 @@ def links(config: Config, category: str, fmt: str, page: Page) -> dict[str, str]
     if page.number < page.last:
         found["next"] = feed_url(config, category, fmt, page.number + 1)
     return found
+
+
+def render(config: Config, store: Store, category: str, fmt: str) -> bytes:
+    """The first page of a category's feed, read from the store now (the web
+    app serves it through feedcache instead)."""
+    items = store.items(category, limit=config.feed_size)
+    last = page_count(store.count("items", category=category), config.feed_size)
+    return build(config, category, items, fmt, Page(1, last))
 
 
 def build(config: Config, category: str, items: list[dict], fmt: str, page: Page = Page()) -> bytes:
