@@ -137,3 +137,55 @@ def feed_server(tmp_path: Path):
     server = FeedServer(root)
     yield server
     server.close()
+
+
+# -- a whole site for the HTML page tests ---------------------------------------
+
+HOSTILE_TITLE = "<script>alert(1)</script>"
+HOSTILE_SUMMARY = '<img src=x onerror="alert(2)"> Tom & Jerry'
+
+
+@pytest.fixture(scope="module")
+def demo_site(tmp_path_factory):
+    """The bundled articles and feeds ingested once per test module, plus a
+    source that fails, one that was never fetched, and a hostile newest item
+    (script title, HTML in its plain-text summary, a javascript: link)."""
+    from datetime import datetime, timezone
+
+    from feedhub.ingest import ingest_folder, ingest_source
+    from feedhub.items import Item
+    from feedhub.store import Store
+
+    folder = tmp_path_factory.mktemp("site")
+    shutil.copytree(EXAMPLES / "articles", folder / "articles")
+    feeds = EXAMPLES / "feeds"
+    config = load_config(write_config(
+        folder,
+        categories={
+            "international": {"title": "International", "aliases": ["WORLD"]},
+            "technology": {"title": "Technology", "aliases": ["TECH"]},
+            "business": {"title": "Business"},
+            "sports": {"title": "Sports", "aliases": ["SPORT"]},
+            "culture": {"title": "Culture", "description": "Nothing here yet"},
+        },
+        articles=[{"path": str(folder / "articles")}],
+        sources=[
+            {"name": "world-wire", "path": str(feeds / "world-wire.rss"), "category": "international"},
+            {"name": "syndicated", "path": str(feeds / "syndicated.rss"), "category": "international"},
+            {"name": "tech-daily", "path": str(feeds / "tech-daily.atom"), "category": "technology", "interval": "30m"},
+            {"name": "broken-wire", "path": str(folder / "missing.rss"), "category": "business"},
+            {"name": "night-desk", "path": str(feeds / "rdf-10.rdf"), "category": "sports"},
+        ],
+    ))
+    with Store(config.database) as store:
+        ingest_folder(config, store, config.articles[0])
+        for source in config.sources:
+            if source.name != "night-desk":  # configured, not fetched yet
+                ingest_source(config, store, source)
+        store.add(Item(
+            category="international", source="feed:world-wire", guid="urn:test:hostile",
+            title=HOSTILE_TITLE, link="javascript:alert(3)", summary=HOSTILE_SUMMARY,
+            content="<p>x</p>", text="a hostile entry from a compromised feed",
+            published=datetime.now(timezone.utc),
+        ))
+    return config

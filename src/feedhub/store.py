@@ -380,6 +380,32 @@ class Store:
             self.db.execute("COMMIT")
         return state, rows, total
 
+    # -- what the HTML pages show ------------------------------------------
+
+    def category_stats(self) -> dict[str, dict]:
+        """Per category: how many items and when the newest was published."""
+        rows = self.db.query(
+            "SELECT category, count(*) AS items, max(published) AS newest FROM items GROUP BY category"
+        )
+        return {row["category"]: row for row in rows}
+
+    def preview(self, category: str, limit: int) -> list[dict]:
+        """The newest items of a category as a reader sees them, each with the
+        other sources that carried the same story (from the duplicates table)."""
+        # The page of items is chosen first, so the duplicate lookups (indexed
+        # by item_id) run only for the rows shown.
+        return list(
+            self.db.query(
+                "WITH page AS (SELECT id, source, title, link, summary, author, published, updated"
+                "  FROM items WHERE category = ? ORDER BY published DESC, id LIMIT ?)"
+                " SELECT page.*, count(DISTINCT d.source) AS other_sources,"
+                "  group_concat(DISTINCT d.source) AS other_source_names"
+                " FROM page LEFT JOIN duplicates d ON d.item_id = page.id AND d.source != page.source"
+                " GROUP BY page.id ORDER BY page.published DESC, page.id",
+                [category, limit],
+            )
+        )
+
     def count(self, table: str, **where: str) -> int:
         clause = " AND ".join(f"{column} = ?" for column in where) or "1"
         return self.db.execute(f"SELECT count(*) FROM {table} WHERE {clause}", list(where.values())).fetchone()[0]

@@ -1,16 +1,15 @@
-"""The Flask app: feeds per category, an OPML list of them, an index page and
-article pages."""
+"""The Flask app: feeds per category and an OPML list of them; the HTML pages
+are in pages.py."""
 
 from __future__ import annotations
 
-import html
 import os
 import threading
 from pathlib import Path
 
 from flask import Flask, Response, abort, request
 
-from . import metrics, opml, publish
+from . import metrics, opml, pages, publish
 from .config import Config, load_config
 from .delivery import respond
 from .feedcache import FeedCache, Rendered
@@ -57,17 +56,7 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
     def subscription_list() -> Response:
         return respond(request, subscriptions, config.feed_max_age)
 
-    @app.get("/")
-    def index() -> Response:
-        return Response(_index_page(config), content_type="text/html; charset=utf-8")
-
-    @app.get("/articles/<slug>")
-    def article(slug: str) -> Response:
-        row = store().item_by_link(f"{config.site.link}/articles/{slug}")
-        if row is None:
-            abort(404)
-        return Response(_article_page(config, row), content_type="text/html; charset=utf-8")
-
+    pages.register(app, store)
     return app
 
 
@@ -90,44 +79,3 @@ def opml_document(config: Config) -> bytes:
     ]
     return opml.write(config.site.title, outlines)
 
-
-FEED_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
-
-
-def autodiscovery_links(config: Config) -> str:
-    """<link rel="alternate"> tags for every feed, for the <head> of a page
-    (issue7's templates for `/` can call this instead of repeating it)."""
-    e = html.escape
-    tags = []
-    for key, category in config.categories.items():
-        for fmt, label in FEED_LABELS.items():
-            tags.append(
-                f'<link rel="alternate" type="{publish.FORMATS[fmt].split(";")[0]}" '
-                f'title="{e(category.title)} ({label})" href="{e(publish.feed_url(config, key, fmt))}">'
-            )
-    return "".join(tags)
-
-
-def _index_page(config: Config) -> str:
-    e = html.escape
-    heads, rows = [autodiscovery_links(config)], []
-    for key, category in config.categories.items():
-        anchors = " ".join(f'<a href="/feeds/{key}.{fmt}">{label}</a>' for fmt, label in FEED_LABELS.items())
-        rows.append(f"<li><strong>{e(category.title)}</strong> {e(category.description)} {anchors}</li>")
-    rows.append('<li><a href="/opml">All feeds as OPML</a></li>')
-    return (
-        f'<!doctype html><html lang="{e(config.site.language)}"><head><meta charset="utf-8">'
-        f"<title>{e(config.site.title)}</title>{''.join(heads)}</head>"
-        f"<body><main><h1>{e(config.site.title)}</h1><ul>{''.join(rows)}</ul></main></body></html>"
-    )
-
-
-def _article_page(config: Config, row: dict) -> str:
-    e = html.escape
-    # content is the HTML feedhub itself made from the article text (escaped).
-    return (
-        f'<!doctype html><html lang="{e(config.site.language)}"><head><meta charset="utf-8">'
-        f"<title>{e(row['title'])}</title></head><body><main><article>"
-        f"<h1>{e(row['title'])}</h1><p><time datetime=\"{e(row['published'])}\">{e(row['published'])}</time></p>"
-        f"{row['content']}</article></main></body></html>"
-    )

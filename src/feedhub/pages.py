@@ -1,0 +1,178 @@
+"""The HTML pages people read: the category index, a preview of each category,
+the sources' health, and the newsroom's article pages.
+
+Pages are Jinja templates (``templates/``) with one small stylesheet
+(``static/``); they work without JavaScript.  Everything shown that came from
+a feed is untrusted: the templates autoescape it, and links from feeds are
+only made clickable when they are plain http(s).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, render_template
+from jinja2 import StrictUndefined
+from werkzeug.exceptions import HTTPException
+
+from . import __version__, publish
+from .config import Config, Source
+from .store import Store
+
+# Subscribe links and <link rel="alternate"> autodiscovery, in the order shown.
+FEED_LINKS = [
+    (fmt, label, publish.FORMATS[fmt].split(";")[0])
+    for fmt, label in (("rss", "RSS"), ("atom", "Atom"), ("json", "JSON"))
+]
+NEWSROOM = "newsroom"
+
+
+def register(app: Flask, store: Callable[[], Store]) -> None:
+    """Add the page routes to the app; `store` gives this thread's Store."""
+    config: Config = app.config["FEEDHUB"]
+
+    # Globals, not a context processor: the macros in _macros.html see them too.
+    app.jinja_env.globals.update(
+        site=config.site, categories=config.categories, version=__version__, feed_links=FEED_LINKS,
+        feed_url=lambda key, fmt: publish.feed_url(config, key, fmt),
+    )
+    # A misspelt name in a template fails the tests instead of printing nothing.
+    app.jinja_env.undefined = StrictUndefined
+    app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
+    app.add_template_filter(human_time)
+    app.add_template_filter(iso_time)
+
+    @app.get("/")
+    def index() -> str:
+        stats = store().category_stats()
+        cards = [
+            {"key": key, "meta": meta, "count": stats.get(key, {}).get("items", 0),
+             "newest": stats.get(key, {}).get("newest")}
+            for key, meta in config.categories.items()
+        ]
+        return render_template("index.html", cards=cards, opml_url=f"{config.site.link}/opml")
+
+    @app.get("/c/<name>")
+    def category(name: str) -> str | tuple[str, int]:
+        key = config.category_key(name)
+        if key is None:
+            return not_found(f"There is no category called “{name}”.")
+        items = [reader_view(config, row) for row in store().preview(key, config.feed_size)]
+        return render_template("category.html", key=key, meta=config.categories[key], items=items)
+
+    @app.get("/sources")
+    def sources() -> str:
+        states = {row["name"]: row for row in store().sources()}
+        now = datetime.now(timezone.utc)
+        rows = [source_health(source, states.get(source.name, {}), now) for source in config.sources]
+        tally = Counter(row["status"] for row in rows)
+        return render_template("sources.html", sources=rows, tally=tally)
+
+    @app.get("/articles/<slug>")
+    def article(slug: str) -> str | tuple[str, int]:
+        row = store().item_by_link(f"{config.site.link}/articles/{slug}")
+        if row is None:
+            return not_found("There is no article at this address.")
+        return render_template("article.html", item=row, meta=config.categories.get(row["category"]))
+
+    def not_found(message: str) -> tuple[str, int]:
+        return render_template("not_found.html", message=message), 404
+
+    @app.errorhandler(404)
+    def _not_found(error: HTTPException) -> Response | tuple[str, int]:
+        # A 404 that already carries its own answer (the feeds' plain-text
+        # list of categories) is kept; any other unknown address gets the page.
+        if error.response is not None:
+            return error.response
+        return not_found("There is nothing at this address.")
+
+
+# -- what a row becomes on a page ---------------------------------------------
+
+
+def reader_view(config: Config, row: dict) -> dict:
+    """An item as the category preview shows it."""
+    others = sorted(filter(None, (row.get("other_source_names") or "").split(",")))
+    return {
+        **row,
+        "href": safe_href(config, row["link"]),
+        "source_label": source_label(row["source"]),
+        "other_sources": [source_label(name) for name in others],
+    }
+
+
+def safe_href(config: Config, link: str | None) -> str | None:
+    """A link fit for an href: this site's own pages as paths (so the preview
+    works under any host name), other http(s) links as they are, and nothing
+    for any other scheme (javascript:, data:, ...) a hostile feed might send."""
+    if not link:
+        return None
+    if link.startswith(config.site.link + "/"):
+        return link[len(config.site.link):]
+    return link if urlsplit(link).scheme in ("http", "https") else None
+
+
+def source_label(source: str) -> str:
+    """'feed:world-wire' -> 'world-wire'; an article folder is the newsroom."""
+    kind, _, name = source.partition(":")
+    return NEWSROOM if kind == "articles" else name or source
+
+
+def source_health(source: Source, state: dict, now: datetime) -> dict:
+    """One source's line on /sources: status, last fetch, last error, next run."""
+    if state.get("retired"):
+        status = "retired"
+    elif state.get("failures"):
+        status = "failing"
+    elif state.get("last_success"):
+        status = "ok"
+    else:
+        status = "waiting"  # configured, never fetched yet
+    return {
+        "source": source,
+        "status": status,
+        "failures": state.get("failures") or 0,
+        "last_attempt": state.get("last_attempt"),
+        "last_success": state.get("last_success"),
+        "last_status": state.get("last_status"),
+        "last_error": state.get("last_error") if status != "ok" else None,
+        "next_run": None if status == "retired" else next_run(source, state, now),
+    }
+
+
+def next_run(source: Source, state: dict, now: datetime) -> str | None:
+    """When the scheduler will fetch next: its own plan where the store has one
+    (next_attempt, with backoff), else one interval after the last attempt.
+    None means on the scheduler's next start."""
+    if state.get("next_attempt"):
+        return state["next_attempt"]
+    if not state.get("last_attempt"):
+        return None
+    due = datetime.fromisoformat(state["last_attempt"]) + timedelta(seconds=source.interval)
+    return max(due, now).isoformat(timespec="seconds")
+
+
+# -- template filters ------------------------------------------------------------
+
+
+def _parse(value: str | datetime) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def human_time(value: str | datetime | None) -> str:
+    """'25 Nov 2026, 08:30 UTC' — one unambiguous form for every reader."""
+    if not value:
+        return ""
+    moment = _parse(value)
+    return f"{moment.day} {moment:%b %Y, %H:%M} UTC"
+
+
+def iso_time(value: str | datetime | None) -> str:
+    """The machine-readable form for <time datetime>."""
+    return _parse(value).isoformat().replace("+00:00", "Z") if value else ""

@@ -1,0 +1,273 @@
+"""The HTML pages, as the Flask test client gets them: what is listed, counted,
+escaped and linked."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from html.parser import HTMLParser
+
+import pytest
+from conftest import HOSTILE_SUMMARY, HOSTILE_TITLE
+
+from feedhub.items import Item
+from feedhub.pages import human_time
+from feedhub.store import Store
+from feedhub.web import create_app
+
+
+class Page(HTMLParser):
+    """The parts of a page the tests look at: tags with their attributes, and
+    the text of each heading and of the whole body."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.headings: list[tuple[str, str]] = []
+        self.text = ""
+        self._heading: str | None = None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag in ("h1", "h2", "h3"):
+            self._heading, self._heading_text = tag, ""
+
+    def handle_endtag(self, tag):
+        if tag == self._heading:
+            self.headings.append((tag, " ".join(self._heading_text.split())))
+            self._heading = None
+
+    def handle_data(self, data):
+        self.text += data
+        if self._heading:
+            self._heading_text += data
+
+    def find(self, tag: str, **attrs) -> list[dict]:
+        return [a for t, a in self.tags if t == tag and all(a.get(k) == v for k, v in attrs.items())]
+
+    def h2s(self) -> list[str]:
+        return [text for tag, text in self.headings if tag == "h2"]
+
+
+@pytest.fixture(scope="module")
+def client(demo_site):
+    return create_app(demo_site).test_client()
+
+
+def get(client, url: str, status: int = 200) -> Page:
+    response = client.get(url)
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "text/html"
+    return Page(response.get_data(as_text=True))
+
+
+def stored(config, sql: str, params=()):
+    with Store(config.database) as store:
+        return [dict(row) for row in store.db.query(sql, params)]
+
+
+# -- / ---------------------------------------------------------------------------
+
+
+def test_index_lists_every_category_with_its_count_and_newest_time(client, demo_site):
+    page = get(client, "/")
+    assert page.h2s()[:4] == ["International", "Technology", "Business", "Sports"]
+    counts = {r["category"]: r for r in stored(
+        demo_site, "SELECT category, count(*) AS n, max(published) AS newest FROM items GROUP BY category")}
+    for key in demo_site.categories:
+        assert page.find("a", href=f"/c/{key}")
+    for key in ("international", "technology", "business"):
+        n = counts[key]["n"]
+        assert f"{n} item{'s' if n != 1 else ''}" in page.text
+        newest = datetime.fromisoformat(counts[key]["newest"]).isoformat().replace("+00:00", "Z")
+        assert page.find("time", datetime=newest)
+        assert human_time(counts[key]["newest"]) in page.text
+    assert "0 items" in page.text  # culture has none yet
+
+
+def test_index_has_subscribe_links_and_autodiscovery_for_every_format(client, demo_site):
+    page = get(client, "/")
+    types = {"rss": "application/rss+xml", "atom": "application/atom+xml", "json": "application/feed+json"}
+    for key in demo_site.categories:
+        for fmt, mime in types.items():
+            url = f"http://feeds.test/feeds/{key}.{fmt}"
+            assert page.find("link", rel="alternate", type=mime, href=url), (key, fmt)
+            assert page.find("a", href=f"/feeds/{key}.{fmt}")
+            assert url in page.text, "the address is shown, selectable without JavaScript"
+            assert page.find("button", **{"data-copy": url})
+    assert page.find("link", rel="alternate", type="text/x-opml", href="http://feeds.test/opml")
+    assert page.find("a", href="/opml")
+
+
+def test_every_page_has_landmarks_one_h1_and_labelled_nav(client):
+    for url in ("/", "/c/international", "/sources", "/c/nowhere"):
+        response = client.get(url)
+        page = Page(response.get_data(as_text=True))
+        tags = [t for t, _ in page.tags]
+        for landmark in ("header", "nav", "main", "footer"):
+            assert tags.count(landmark) == 1, (url, landmark)
+        assert [t for t, _ in page.headings].count("h1") == 1, url
+        assert page.headings[0][0] == "h1", "the first heading is the page's title"
+        assert page.find("nav")[0].get("aria-label")
+        assert page.find("html")[0]["lang"] == "en"
+        assert page.find("meta", name="viewport")
+
+
+# -- /c/<category> ------------------------------------------------------------------
+
+
+def test_category_preview_shows_the_feed_items_newest_first(client, demo_site):
+    page = get(client, "/c/international")
+    rows = stored(demo_site, "SELECT title, published FROM items WHERE category = 'international' ORDER BY published DESC, id")
+    assert page.h2s() == [r["title"] for r in rows]
+    for row in rows:
+        moment = datetime.fromisoformat(row["published"]).isoformat().replace("+00:00", "Z")
+        assert page.find("time", datetime=moment)
+    assert "world-wire" in page.text and "newsroom" in page.text
+
+
+def test_category_names_in_page_urls_are_case_insensitive(client):
+    assert get(client, "/c/INTERNATIONAL").h2s() == get(client, "/c/international").h2s()
+    assert get(client, "/c/world").h2s() == get(client, "/c/international").h2s()  # an alias
+
+
+def test_headlines_link_to_the_item(client, demo_site):
+    page = get(client, "/c/business")
+    rows = stored(demo_site, "SELECT title, link FROM items WHERE category = 'business'")
+    for row in rows:
+        path = row["link"].removeprefix("http://feeds.test")
+        assert path.startswith("/articles/") and page.find("a", href=path), "own articles link to this site"
+        assert client.get(path).status_code == 200
+    tech = get(client, "/c/technology")
+    for row in stored(demo_site, "SELECT link FROM items WHERE source = 'feed:tech-daily'"):
+        assert tech.find("a", href=row["link"]), "feed items link to their publisher"
+
+
+def test_untrusted_title_summary_and_link_are_shown_as_text(client):
+    response = client.get("/c/international")
+    body = response.get_data(as_text=True)
+    assert "<script>alert" not in body and "<img src=x" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    page = Page(body)
+    assert HOSTILE_TITLE in page.h2s()
+    assert " ".join(HOSTILE_SUMMARY.split()) in " ".join(page.text.split())
+    assert not [a for a in page.find("a") if "javascript" in a.get("href", "")], "no javascript: links"
+    assert len(page.find("script")) == 1 and page.find("script")[0]["src"] == "/static/copy.js"
+
+
+def test_duplicate_count_names_the_other_sources(client):
+    page = get(client, "/c/international")
+    assert "Also reported by 1 source: syndicated" in page.text
+
+
+def test_also_reported_by_counts_distinct_other_sources(make_config):
+    config = make_config()
+    moment = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+
+    def story(source: str, guid: str) -> Item:
+        return Item(category="business", source=source, guid=guid, title="Port strike ends",
+                    link=f"https://{source[5:]}.test/{guid}", summary="The strike is over.", content="",
+                    text="dockworkers return after the port strike ends with a deal", published=moment)
+
+    with Store(config.database) as store:
+        kept = store.add(story("feed:alpha", "urn:a:1")).item_id
+        for source, guid in [("feed:beta", "urn:b:1"), ("feed:gamma", "urn:c:1"), ("feed:delta", "urn:d:1"),
+                             ("feed:beta", "urn:b:2"), ("feed:alpha", "urn:a:2")]:
+            assert store.add(story(source, guid)).status == "duplicate"
+        assert len(store.duplicates_of(kept)) == 5
+    page = get(create_app(config).test_client(), "/c/business")
+    # beta twice counts once; alpha's own second copy is not another source.
+    assert "Also reported by 3 sources: beta, delta, gamma" in page.text
+
+
+def test_preview_is_capped_at_the_feed_size(make_config):
+    config = make_config(feed_size=3)
+    start = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    with Store(config.database) as store:
+        for n in range(7):
+            store.add(Item(category="sports", source="feed:t", guid=f"urn:t:{n}", title=f"Match {n}",
+                           link=f"https://t.test/{n}", summary="", content="", text=f"match report number {n}",
+                           published=start + timedelta(hours=n)))
+    client = create_app(config).test_client()
+    assert get(client, "/c/sports").h2s() == ["Match 6", "Match 5", "Match 4"]
+    assert "7 items" in get(client, "/").text
+
+
+def test_empty_category_says_so(client):
+    page = get(client, "/c/culture")
+    assert page.h2s() == [] and "No stories in Culture yet." in page.text
+
+
+def test_unknown_category_is_an_html_404_listing_the_real_ones(client):
+    page = get(client, "/c/weather", status=404)
+    assert "There is no category called “weather”." in page.text
+    for key in ("international", "technology", "business", "sports", "culture"):
+        assert page.find("a", href=f"/c/{key}")
+    assert "Not found" in get(client, "/no/such/page", status=404).text
+    feed = client.get("/feeds/weather.rss")
+    assert feed.status_code == 404 and feed.mimetype == "text/plain", "feed 404s stay plain text"
+
+
+# -- /sources ------------------------------------------------------------------------
+
+
+def source_sections(page: Page) -> dict[str, str]:
+    """h2 text of each source card, keyed by the source name."""
+    return {text.split()[0]: text for text in page.h2s()}
+
+
+def test_sources_page_shows_every_configured_source_and_its_status(client, demo_site):
+    page = get(client, "/sources")
+    cards = source_sections(page)
+    assert list(cards) == [s.name for s in demo_site.sources]
+    assert cards["world-wire"].endswith("OK") and cards["tech-daily"].endswith("OK")
+    assert cards["broken-wire"].endswith("Failing")
+    assert cards["night-desk"].endswith("Not fetched yet")
+    assert "cannot read" in page.text and "missing.rss" in page.text, "the last error is shown"
+    assert "when the scheduler starts" in page.text
+    assert "5 sources in feeds.yaml: 3 ok, 1 failing, 1 not fetched yet." in " ".join(page.text.split())
+
+
+def test_next_run_is_one_interval_after_the_last_attempt(client, demo_site):
+    page = get(client, "/sources")
+    state = stored(demo_site, "SELECT last_attempt FROM sources WHERE name = 'tech-daily'")[0]
+    due = datetime.fromisoformat(state["last_attempt"]) + timedelta(minutes=30)
+    assert page.find("time", datetime=due.isoformat().replace("+00:00", "Z"))
+
+
+def _ensure_column(store: Store, column: str, kind: str) -> None:
+    # The scheduler's own plan (issue 5) lives in these columns once its
+    # migration exists; add them here if this build does not have them yet.
+    if column not in store.db["sources"].columns_dict:
+        store.db.execute(f"ALTER TABLE sources ADD COLUMN {column} {kind}")
+
+
+def test_sources_page_uses_the_schedulers_plan_and_retirement(make_config, tmp_path):
+    feed = tmp_path / "f.rss"
+    feed.write_text("<rss version='2.0'><channel><title>t</title></channel></rss>")
+    config = make_config(sources=[
+        {"name": "backing-off", "path": str(feed), "category": "business"},
+        {"name": "gone", "path": str(feed), "category": "business"},
+    ])
+    planned = "2026-12-01T09:15:00+00:00"
+    with Store(config.database) as store:
+        _ensure_column(store, "next_attempt", "TEXT")
+        _ensure_column(store, "retired", "INTEGER")
+        store.record_fetch("backing-off", ok=False, last_error="HTTP 503 Service Unavailable")
+        store.record_fetch("backing-off", ok=False, last_error="HTTP 503 Service Unavailable")
+        store.db.execute("UPDATE sources SET next_attempt = ? WHERE name = 'backing-off'", [planned])
+        store.record_fetch("gone", ok=False, last_error="HTTP 410 Gone")
+        store.db.execute("UPDATE sources SET retired = 1 WHERE name = 'gone'")
+    page = get(create_app(config).test_client(), "/sources")
+    cards = source_sections(page)
+    assert cards["backing-off"].endswith("Failing") and cards["gone"].endswith("Retired")
+    assert page.find("time", datetime="2026-12-01T09:15:00Z")
+    assert "Failuresinarow2" in "".join(page.text.split())
+    assert "HTTP 410 Gone" in page.text and "none (retired)" in page.text
+
+
+def test_article_pages_keep_working(client, demo_site):
+    row = stored(demo_site, "SELECT title, link FROM items WHERE source LIKE 'articles:%' LIMIT 1")[0]
+    page = get(client, row["link"].removeprefix("http://feeds.test"))
+    assert page.headings[0] == ("h1", row["title"])
+    assert get(client, "/articles/no-such-story", status=404)
