@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 
 import pytest
-from conftest import HOSTILE_SUMMARY, HOSTILE_TITLE
+from conftest import HOSTILE_SUMMARY, HOSTILE_TITLE, config_holding, story
 
 from feedhub.items import Item
 from feedhub.pages import human_time
@@ -181,15 +181,9 @@ def test_also_reported_by_counts_distinct_other_sources(make_config):
 
 
 def test_preview_is_capped_at_the_feed_size(make_config):
-    config = make_config(feed_size=3)
-    start = datetime(2026, 11, 1, tzinfo=timezone.utc)
-    with Store(config.database) as store:
-        for n in range(7):
-            store.add(Item(category="sports", source="feed:t", guid=f"urn:t:{n}", title=f"Match {n}",
-                           link=f"https://t.test/{n}", summary="", content="", text=f"match report number {n}",
-                           published=start + timedelta(hours=n)))
+    config = config_holding(make_config, [story(n) for n in range(7)], feed_size=3)
     client = create_app(config).test_client()
-    assert get(client, "/c/sports").h2s() == ["Match 6", "Match 5", "Match 4"]
+    assert get(client, "/c/business").h2s() == ["Story 6", "Story 5", "Story 4"]
     assert "7 items" in get(client, "/").text
 
 
