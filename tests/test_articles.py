@@ -91,7 +91,7 @@ def test_one_bundled_article_states_its_time():
         (b"", r"a\.txt: empty file"),
         (b"INTERNATIONAL\n", r"a\.txt:1: no headline"),
         (b"INTERNATIONAL\n\nA headline\n\nWhatsApp Group Join Now\n", r"a\.txt:3: no body paragraphs"),
-        (b"SPORTS\n\nHeadline\n\nCaf\xe9 owners \x96 angry\n", r"a\.txt:5: not UTF-8"),
+        ("SPORTS\n\nHeadline\n\nПривет мир, это статья о погоде.\n".encode("cp1251"), r"a\.txt:5: not UTF-8 \(byte 0xcf\)"),
         (b"SPORTS\n\nHeadline\nPublished: next tuesday\n\nText.\n", r"a\.txt:4: cannot read the date"),
         (b"\x00\x01\x02garbage" * 20, r"a\.txt: contains NUL bytes"),
     ],

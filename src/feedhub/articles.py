@@ -10,24 +10,29 @@
     More paragraphs ...
     WhatsApp Group Join Now            <- boilerplate, dropped
 
-Files are read as UTF-8 (a BOM is allowed).  Anything else is reported, not
-guessed at, so no mojibake reaches subscribers.
+Files are read as UTF-8 (a BOM is allowed), else as Windows-1252 / ISO-8859-1
+when that reads plausibly (see decoding.py).  A file in another encoding, or
+one already garbled by a double conversion ("CafÃ©"), is reported with its
+line, never published as mojibake.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+from . import decoding
 from .config import DEFAULT_BOILERPLATE
 from .dedup import words
 
 PUBLISHED = re.compile(r"^(published|date)\s*:\s*(.+)$", re.IGNORECASE)
 SENTENCE_END = re.compile(r"[.!?:;,\"'”’)…]$")
+log = logging.getLogger(__name__)
 SMALL_WORDS = {"a", "an", "and", "as", "at", "but", "by", "for", "in", "of", "on", "or", "the", "to", "vs", "with", "from", "into", "over"}
 
 
@@ -80,12 +85,19 @@ def parse_article(path: Path, boilerplate: re.Pattern = DEFAULT_MATCHER) -> Arti
     except OSError as exc:
         raise ArticleError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ArticleError(f"{path}:{line}: not UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8") from None
+        text, encoding = decoding.decode(raw)
+    except decoding.Undecodable as exc:
+        raise ArticleError(f"{path}:{exc.line}: {exc}; save the file as UTF-8") from None
     if "\x00" in text:
         raise ArticleError(f"{path}: contains NUL bytes; not a text article")
+    if encoding != "utf-8":
+        log.info("%s: not UTF-8, read as %s", path, encoding)
+    if garbled := decoding.mojibake(text):
+        line, bad, good = garbled
+        raise ArticleError(
+            f"{path}:{line}: garbled text {bad[:80]!r} should read {good[:80]!r} "
+            "(UTF-8 converted twice); fix the file and save it as UTF-8"
+        )
     return parse_text(text, path, boilerplate)
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import feedparser
 import httpx
 
-from . import __version__, fetchguard
+from . import __version__, decoding, fetchguard
 from .config import Config, Source
 from .items import Item
 from .sanitize import clean_html, web_url
@@ -27,6 +27,10 @@ from .sanitize import clean_html, web_url
 USER_AGENT = f"feedhub/{__version__} (+https://github.com/feedhub/feedhub; feed aggregator)"
 ACCEPT = "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
 TAG = re.compile(r"<[^>]+>")
+# feedparser spends ~30 µs per element, so a 10 MB body of "<x/>" would take
+# over a minute: past this many "<" a document is refused unparsed.  Real
+# feeds have a few thousand (HTML inside them is escaped or in CDATA).
+MAX_MARKUP = 250_000
 
 
 class FetchError(Exception):
@@ -134,10 +138,19 @@ def _read_file(path: Path, state: dict, policy: fetchguard.Policy) -> Fetched:
 
 def parse(body: bytes, url: str | None, content_type: str | None) -> list[dict]:
     """Entries of a feed document; FetchError if it is not a usable feed."""
+    if (tags := body.count(b"<")) > MAX_MARKUP:
+        raise FetchError(f"{tags:,} '<' in the document, over the {MAX_MARKUP:,} feedhub parses; refused unparsed")
     headers = {"content-location": url} if url else {}
     if content_type:
         headers["content-type"] = content_type
     parsed = feedparser.parse(body, response_headers=headers)
+    if isinstance(parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride):
+        # The declared encoding was wrong, and feedparser fell back to UTF-8
+        # or Windows-1252: make sure that guess reads as text, not mojibake.
+        try:
+            decoding.decode(body)
+        except decoding.Undecodable as exc:
+            raise FetchError(f"line {exc.line}: not in its declared encoding; {exc}") from None
     if parsed.bozo and not _harmless(parsed.bozo_exception):
         line = getattr(parsed.bozo_exception, "getLineNumber", lambda: None)()
         where = f" at line {line}" if line else ""
@@ -154,14 +167,16 @@ def _harmless(exc: Exception) -> bool:
 
 def to_item(entry: dict, source: Source, fetched_at: datetime) -> Item:
     """One feed entry as an Item of the source's category."""
-    title = _plain(entry.get("title", "")) or "(untitled)"
+    # decoding.repair: a publisher's double-converted UTF-8 ("CafÃ©") is
+    # turned back into the text it was.
+    title = _plain(decoding.repair(entry.get("title", ""))) or "(untitled)"
     # feedparser has resolved relative links against xml:base or the feed's
     # URL where it could; a link that is still not http(s) is dropped.
     link = web_url(entry.get("link"))
-    summary_html = entry.get("summary", "")
+    summary_html = decoding.repair(entry.get("summary", ""))
     detail = (entry.get("content") or [{}])[0]
     base = web_url(detail.get("base") or (entry.get("summary_detail") or {}).get("base")) or link
-    content = clean_html(detail.get("value", "") or summary_html, base)
+    content = clean_html(decoding.repair(detail.get("value", "")) or summary_html, base)
     summary = _plain(summary_html or content)
     guid = entry.get("id") or entry.get("link") or hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()
     # dict.get: feedparser's own get() silently swaps updated for published.
@@ -178,7 +193,7 @@ def to_item(entry: dict, source: Source, fetched_at: datetime) -> Item:
         text=_plain(content),
         published=published,
         updated=updated_at,
-        author=entry.get("author", ""),
+        author=decoding.repair(entry.get("author", "")),
         priority=source.priority,
     )
 

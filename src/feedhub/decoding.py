@@ -1,0 +1,76 @@
+"""Bytes in an uncertain encoding to text, never to silent mojibake.
+
+Newsroom files and feeds arrive in UTF-8 (with or without a BOM), in the
+Windows-1252 / ISO-8859-1 of older tools, and sometimes mislabelled.  UTF-8
+is tried first: legacy text with accented letters is practically never valid
+UTF-8, so when it decodes, it is right.  Otherwise Windows-1252 is tried (it
+reads ISO-8859-1 text the same way and also has the curly quotes and dashes
+ISO-8859-1 lacks), but only kept when charset-normalizer finds the result
+plausible: Cyrillic or Greek bytes read as Windows-1252 ("Ïðèâåò") are a mess
+of accents and are refused instead of stored.
+
+Text that is valid UTF-8 can still be mojibake: UTF-8 that some tool read as
+Windows-1252 and saved again ("CafÃ©").  ftfy recognises that; ``mojibake``
+says where, ``repair`` undoes it.
+"""
+
+from __future__ import annotations
+
+import codecs
+
+import ftfy
+from charset_normalizer import from_bytes
+
+LEGACY = "windows-1252"
+# charset-normalizer's "chaos" above which a decoding is not believed.
+MAX_CHAOS = 0.2
+
+
+class Undecodable(ValueError):
+    """Bytes whose encoding cannot be told; `line` is where the trouble starts."""
+
+    def __init__(self, message: str, line: int):
+        super().__init__(message)
+        self.line = line
+
+
+def decode(raw: bytes) -> tuple[str, str]:
+    """(text, encoding used): UTF-8, else plausible Windows-1252, else Undecodable."""
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    line = raw[:first_bad].count(b"\n") + 1
+    if not plausible_legacy(raw):
+        raise Undecodable(
+            f"not UTF-8 (byte 0x{raw[first_bad]:02x}), and not Windows-1252 / ISO-8859-1 text either; "
+            "cannot tell its encoding",
+            line,
+        )
+    return raw.decode(LEGACY), LEGACY
+
+
+def plausible_legacy(raw: bytes) -> bool:
+    """True if `raw` reads as sensible Windows-1252 (or ISO-8859-1) text."""
+    try:
+        raw.decode(LEGACY)
+    except UnicodeDecodeError:  # 0x81, 0x8d, 0x8f, 0x90, 0x9d: unused there
+        return False
+    return from_bytes(raw, cp_isolation=[LEGACY], threshold=MAX_CHAOS).best() is not None
+
+
+def mojibake(text: str) -> tuple[int, str, str] | None:
+    """(line number, garbled text, what it should say) for the first line of
+    UTF-8 that was read as a legacy encoding, or None."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        fixed = ftfy.fix_encoding(line)
+        if fixed != line:
+            return number, line, fixed
+    return None
+
+
+def repair(text: str) -> str:
+    """`text` with UTF-8-read-as-legacy sequences ("CafÃ©") decoded back."""
+    return ftfy.fix_encoding(text) if text else text

@@ -1,0 +1,90 @@
+"""XML bombs and external entities, served over HTTP to a real `feedhub ingest`.
+
+Billion laughs and quadratic blow-up must end fast in little memory with the
+source reported; external entities (file:// or http://) must not be read.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from conftest import write_config
+from feedhub.config import load_config
+from feedhub.store import Store
+
+SECRET = "TOPSECRET-6f3a9c"
+CHANNEL = '<rss version="2.0"><channel><title>t</title><link>https://x.test/</link><description>d</description>'
+
+
+def item(title: str, description: str) -> str:
+    return f"<item><title>{title}</title><link>https://x.test/{abs(hash(title))}</link><description>{description}</description></item>"
+
+
+def billion_laughs() -> str:
+    entities = '<!ENTITY lol0 "lol">' + "".join(
+        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)
+    )
+    return f'<?xml version="1.0"?><!DOCTYPE rss [{entities}]>{CHANNEL}{item("Laughs &lol9;", "&lol9;")}</channel></rss>'
+
+
+def quadratic() -> str:
+    # One 100 kB entity used 50,000 times: 5 GB if expanded.
+    return (f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "{"A" * 100_000}">]>{CHANNEL}'
+            f'{item("Quadratic", "&a;" * 50_000)}</channel></rss>')
+
+
+def external(secret_file, server_url) -> dict[str, str]:
+    return {
+        "xxe-file": f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "{secret_file.as_uri()}">]>'
+                    f'{CHANNEL}{item("File entity &x;", "leak: &x;")}</channel></rss>',
+        "xxe-http": f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "{server_url}/exfiltrate">]>'
+                    f'{CHANNEL}{item("Http entity &x;", "leak: &x;")}</channel></rss>',
+        "xxe-parameter": f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY % p SYSTEM "{secret_file.as_uri()}"> %p;]>'
+                         f'{CHANNEL}{item("Parameter entity", "plain")}</channel></rss>',
+        "external-dtd": f'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "{server_url}/evil.dtd">'
+                        f'{CHANNEL}{item("External DTD", "plain")}</channel></rss>',
+    }
+
+
+def test_bombs_and_external_entities_do_nothing_harmful(tmp_path, feed_server):
+    secret_file = tmp_path / "secret.txt"
+    secret_file.write_text(SECRET)
+    documents = {"billion-laughs": billion_laughs(), "quadratic": quadratic(),
+                 **external(secret_file, feed_server.url),
+                 "deep-nesting": f"{CHANNEL}{'<x>' * 5_000}{'</x>' * 5_000}{item('Deep', 'd')}</channel></rss>",
+                 "million-elements": f"{CHANNEL}{'<x/>' * 1_000_000}{item('Many', 'm')}</channel></rss>"}
+    for name, document in documents.items():
+        (feed_server.root / f"{name}.rss").write_text(document)
+    names = [*documents, "world-wire"]
+    path = write_config(tmp_path, sources=[
+        {"name": name, "url": f"{feed_server.url}/{name}.rss", "category": "international"} for name in names
+    ])
+    measure = ("import resource, sys; from feedhub.cli import main; code = main(sys.argv[1:]); "
+               "print('peak_rss_mb', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024); sys.exit(code)")
+    started = time.monotonic()
+    run = subprocess.run([sys.executable, "-c", measure, "--config", str(path), "ingest"],
+                         capture_output=True, text=True, timeout=60)
+    elapsed = time.monotonic() - started
+    assert run.returncode == 1, run.stderr  # some sources failed, as they should
+    peak_mb = int(run.stdout.split()[-1])
+    assert elapsed < 20 and peak_mb < 300, (elapsed, peak_mb)
+
+    config = load_config(path)
+    with Store(config.database) as store:
+        errors = {row["name"]: row["last_error"] for row in store.sources()}
+        titles = {row["source"]: row["title"] for row in store.db.query("SELECT source, title FROM items")}
+    assert "amplification" in errors["billion-laughs"] and "malformed feed" in errors["billion-laughs"]
+    assert "amplification" in errors["quadratic"]
+    assert "1,000,0" in errors["million-elements"] and "refused unparsed" in errors["million-elements"]
+    assert titles["feed:deep-nesting"] == "Deep"
+    assert titles["feed:world-wire"], "a good source in the same run is ingested"
+    # External entities are not resolved: the entries come through without them.
+    assert titles["feed:xxe-file"].startswith("File entity") and titles["feed:xxe-http"].startswith("Http entity")
+    assert "feed:xxe-parameter" in titles and "feed:external-dtd" in titles
+    requested = [path for path, _ in feed_server.requests]
+    assert "/exfiltrate" not in requested and "/evil.dtd" not in requested
+    assert SECRET.encode() not in config.database.read_bytes()
+    wal = config.database.with_name(config.database.name + "-wal")
+    assert not wal.exists() or SECRET.encode() not in wal.read_bytes()
