@@ -53,6 +53,8 @@ def test_feeds_carry_validators_and_answer_304(config, fmt):
         again = client.get(url, headers=headers)
         assert again.status_code == 304, headers
         assert again.data == b"" and again.headers["ETag"] == etag
+    head = client.head(url)
+    assert head.status_code == 200 and head.data == b"" and head.headers["ETag"] == etag
     earlier = format_datetime(parsedate_to_datetime(modified) - timedelta(seconds=1), usegmt=True)
     assert client.get(url, headers={"If-Modified-Since": earlier}).status_code == 200
     # A matching date does not override a stale ETag.
