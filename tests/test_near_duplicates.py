@@ -149,3 +149,33 @@ def test_a_better_priority_source_takes_the_stored_copys_place(make_config, arti
         assert store.add(late).item_id == better.id
         feed = feedparser.parse(render(config, store, "international", "atom"))
     assert [e.id for e in feed.entries] == [f"urn:uuid:{better.id}"]
+
+
+def test_duplicates_command_lists_copies_and_why(tmp_path: Path, articles_dir: Path, capsys):
+    from conftest import write_config
+    from feedhub.cli import main
+
+    for kind, text in rewrites(articles_dir / LEVY).items():
+        write(articles_dir, f"zz-{kind}.txt", "WORLD", text)
+    config = write_config(tmp_path, articles=[{"path": str(articles_dir)}])
+    assert main(["--config", str(config), "ingest"]) == 0
+    capsys.readouterr()
+    kept = "http://feeds.test/articles/international-ocean-summit-shipping-levy"
+    assert main(["--config", str(config), "duplicates", kept]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == parse_article(articles_dir / LEVY).headline
+    assert lines[1].startswith(f"  kept: articles:{articles_dir.name} in international, first seen 20")
+    assert "4 duplicates:" in lines
+    for kind in rewrites(articles_dir / LEVY):
+        assert f"  link: http://feeds.test/articles/zz-{kind}" in lines
+    why = [line for line in lines if line.startswith("  matched by")]
+    assert len(why) == 4 and all("matched by near, score 0." in line and "word triples" in line for line in why)
+    # The same listing by the kept item's id, or by the link of one of its copies.
+    item_id = lines[2].split()[-1]
+    assert main(["--config", str(config), "duplicates", item_id]) == 0
+    assert capsys.readouterr().out == out
+    assert main(["--config", str(config), "duplicates", "http://feeds.test/articles/zz-summary"]) == 0
+    assert capsys.readouterr().out == out
+    assert main(["--config", str(config), "duplicates", "http://feeds.test/articles/nothing"]) == 1
+    assert "no stored item or copy" in capsys.readouterr().err

@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("worker", help="run only the scheduler (the Procfile's worker)")
     commands.add_parser("ingest", help="ingest every input once, print a summary and exit")
     commands.add_parser("check-config", help="validate feeds.yaml and exit")
+    duplicates = commands.add_parser("duplicates", help="show a stored story, its duplicates and why they matched")
+    duplicates.add_argument("item", help="an item id, or a link to the story or to one of its copies")
     args = parser.parse_args(argv)
 
     try:
@@ -50,6 +52,14 @@ def main(argv: list[str] | None = None) -> int:
             summary = run_cycle(config, store)
         print(format_summary(summary))
         return 1 if summary.total(FAILED) else 0
+    if args.command == "duplicates":
+        with Store(config.database) as store:
+            stories = [(story, store.duplicates_of(story["id"])) for story in store.stories(args.item)]
+        if not stories:
+            print(f"feedhub: no stored item or copy with the id or link {args.item!r}", file=sys.stderr)
+            return 1
+        print("\n\n".join(format_duplicates(story, copies) for story, copies in stories))
+        return 0
     if args.command == "worker":
         from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -71,6 +81,24 @@ def format_summary(summary: Summary) -> str:
     lines.append("total".ljust(width) + "".join(str(summary.total(c)).rjust(11) for c in COLUMNS))
     if summary.errors:
         lines += ["", "problems:"] + [f"  {error}" for error in summary.errors]
+    return "\n".join(lines)
+
+
+def format_duplicates(story: dict, copies: list[dict]) -> str:
+    lines = [
+        f"{story['title']}",
+        f"  kept: {story['source']} in {story['category']}, first seen {story['first_seen']}",
+        f"  id:   {story['id']}",
+        f"  link: {story['link']}",
+        f"{len(copies)} duplicate{'' if len(copies) == 1 else 's'}" + (":" if copies else ""),
+    ]
+    for copy in copies:
+        lines += [
+            f"- {copy['source']}: {copy['title']}",
+            f"  first seen {copy['first_seen']}, last seen {copy['last_seen']}",
+            f"  link: {copy['link']}",
+            f"  matched by {copy['reason']}, score {copy['score']:.2f}: {copy['detail'] or copy['reason']}",
+        ]
     return "\n".join(lines)
 
 

@@ -350,6 +350,21 @@ class Store:
         rows = list(self.db.query("SELECT * FROM items WHERE link = ? LIMIT 1", [link]))
         return rows[0] if rows else None
 
+    def stories(self, ref: str) -> list[dict]:
+        """Stored items named by `ref`: an item id, or a link to the item or to
+        one of its recorded copies (tracking parameters do not matter)."""
+        found = self.item(ref)
+        if found:
+            return [found]
+        return list(
+            self.db.query(
+                "SELECT * FROM items WHERE link = ? OR id IN ("
+                " SELECT item_id FROM item_keys WHERE kind = 'url' AND value = ?"
+                " UNION SELECT item_id FROM duplicates WHERE link = ?) ORDER BY category",
+                [ref, dedup.canonical_url(ref), ref],
+            )
+        )
+
     def duplicates_of(self, item_id: str) -> list[dict]:
         return list(
             self.db.query("SELECT * FROM duplicates WHERE item_id = ? ORDER BY first_seen, id", [item_id])
