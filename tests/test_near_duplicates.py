@@ -179,3 +179,13 @@ def test_duplicates_command_lists_copies_and_why(tmp_path: Path, articles_dir: P
     assert capsys.readouterr().out == out
     assert main(["--config", str(config), "duplicates", "http://feeds.test/articles/nothing"]) == 1
     assert "no stored item or copy" in capsys.readouterr().err
+
+
+def test_a_link_python_cannot_parse_is_still_filed(tmp_path: Path):
+    from feedhub.dedup import canonical_url
+
+    assert canonical_url(" http://example.org:port/a ") == "http://example.org:port/a"
+    with Store(tmp_path / "hub.db") as store:
+        odd = feed_item("odd", "A story with an odd link", "words of a story " * 10)
+        odd.link = "http://example.org:port/a"
+        assert store.add(odd).status == NEW

@@ -39,12 +39,15 @@ MIN_BODY_WORDS = 30
 
 def canonical_url(url: str) -> str:
     """The form of a link that two copies of the same page share."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:  # a bad port or IPv6 address: still a key, just not cleaned
+        return url.strip()
     if not parts.scheme or not parts.netloc:
         return url.strip()
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    port = parts.port
     if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
         host = f"{host}:{port}"
     query = sorted(
@@ -56,8 +59,9 @@ def canonical_url(url: str) -> str:
 
 def words(text: str) -> list[str]:
     """Lower-case words with accents, punctuation and typography folded away."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():  # ASCII has nothing to fold; skip the slow part
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return re.findall(r"[^\W_]+", text.casefold())
 
 
@@ -115,7 +119,12 @@ MIN_SHINGLES = 8
 SMALL_TEXT = 20
 DEFAULT_THRESHOLD = 0.5
 
-_PRIME = (1 << 61) - 1  # Mersenne prime for universal hashing
+# Hash functions h(x) = (a*x + b) mod P with a, b, x below the Mersenne prime
+# P = 2**31 - 1: a*x + b stays under 2**62, exact in uint64 arithmetic.  (With a
+# small multiplier and a much larger modulus the "permutations" would barely
+# wrap, all order shingles alike, and the signature values would agree or
+# disagree together.)
+_PRIME = (1 << 31) - 1
 
 
 def _coefficients(count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -124,8 +133,8 @@ def _coefficients(count: int) -> tuple[np.ndarray, np.ndarray]:
     a, b = [], []
     for i in range(count):
         digest = hashlib.blake2b(f"feedhub-minhash-{i}".encode(), digest_size=8).digest()
-        a.append(int.from_bytes(digest[:4], "big") | 1)
-        b.append(int.from_bytes(digest[4:], "big"))
+        a.append(int.from_bytes(digest[:4], "big") % (_PRIME - 1) + 1)
+        b.append(int.from_bytes(digest[4:], "big") % _PRIME)
     return np.array(a, dtype=np.uint64), np.array(b, dtype=np.uint64)
 
 
@@ -133,15 +142,14 @@ _A, _B = _coefficients(max(SIGNATURES.values()) * ROWS)
 
 
 def shingles(tokens: list[str]) -> set[int]:
-    """32-bit hashes of every run of SHINGLE_WORDS words (one run if shorter)."""
+    """Hashes (below P) of every run of SHINGLE_WORDS words (one run if shorter)."""
     runs = range(max(len(tokens) - SHINGLE_WORDS + 1, 1)) if tokens else ()
-    return {zlib.crc32(" ".join(tokens[i : i + SHINGLE_WORDS]).encode()) for i in runs}
+    return {zlib.crc32(" ".join(tokens[i : i + SHINGLE_WORDS]).encode()) % _PRIME for i in runs}
 
 
 def minhash(hashes: set[int], count: int) -> np.ndarray:
     """The MinHash signature: for each of `count` hash functions, the least value."""
     values = np.fromiter(hashes, dtype=np.uint64, count=len(hashes))
-    # a, x < 2**32, so a*x + b fits in 64 bits and the modulus is exact.
     return ((values[:, None] * _A[:count] + _B[:count]) % np.uint64(_PRIME)).min(axis=0)
 
 

@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import sqlite_utils
 
@@ -244,17 +244,29 @@ class Store:
         return priority is not None and item.priority < priority
 
     def _insert(self, item: Item, item_keys: list[tuple[str, str]], fingerprint: dedup.Fingerprint | None) -> None:
-        self.db["items"].insert(
-            {
-                "id": item.id, "category": item.category, "source": item.source,
-                "guid": item.guid, "title": item.title, "link": item.link,
-                "summary": item.summary, "content": item.content, "text": item.text,
-                "author": item.author, "published": iso(item.published),
-                "updated": iso(item.updated), "first_seen": iso(utcnow()), "priority": item.priority,
-            }
+        self.db.execute(
+            "INSERT INTO items (id, category, source, guid, title, link, summary, content, text, author,"
+            " published, updated, first_seen, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [item.id, item.category, item.source, item.guid, item.title, item.link, item.summary,
+             item.content, item.text, item.author, iso(item.published), iso(item.updated),
+             iso(utcnow()), item.priority],
         )
         self._file_keys(item, item_keys)
         self._file_fingerprint(item.id, fingerprint)
+
+    def insert_many(self, items: Iterable[Item]) -> int:
+        """File items known to be new and distinct stories (a bulk import, a
+        benchmark's corpus) in one transaction, without looking for duplicates
+        among them; much faster than add() one by one.  Returns the count."""
+        count, categories = 0, set()
+        with self.transaction():
+            for item in items:
+                self._insert(item, dedup.keys(item), dedup.fingerprint(item))
+                categories.add(item.category)
+                count += 1
+            for category in categories:
+                self._touch_category(category)
+        return count
 
     def _replace(self, old_id: str, item: Item, match: Match) -> None:
         """The new item takes the stored one's place: everything that pointed
