@@ -189,3 +189,24 @@ def test_a_link_python_cannot_parse_is_still_filed(tmp_path: Path):
         odd = feed_item("odd", "A story with an odd link", "words of a story " * 10)
         odd.link = "http://example.org:port/a"
         assert store.add(odd).status == NEW
+
+
+def test_source_priority_from_feeds_yaml_decides_the_kept_copy(make_config, feed_server):
+    import feedparser
+
+    from feedhub.publish import render
+
+    config = make_config(
+        sources=[
+            {"name": "wire", "url": f"{feed_server.url}/world-wire.rss", "category": "international"},
+            {"name": "partner", "url": f"{feed_server.url}/syndicated.rss", "category": "international", "priority": 10},
+        ]
+    )
+    with Store(config.database) as store:
+        summary = run_cycle(config, store)
+        [dup] = rows(store, "SELECT d.source, d.reason, i.source AS kept FROM duplicates d JOIN items i ON i.id = d.item_id")
+        feed = feedparser.parse(render(config, store, "international", "rss"))
+    assert summary.total("failed") == 0 and summary.total("duplicate") == 0
+    assert dup == {"source": "feed:wire", "reason": "url", "kept": "feed:partner"}
+    danube = [e for e in feed.entries if "danube" in e.link]
+    assert [e.title for e in danube] == ["Danube states agree on shared flood barrier plan"]
