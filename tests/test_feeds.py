@@ -56,6 +56,7 @@ def test_rss_follows_the_validator_rules(client):
     [channel] = root.findall("channel")
     for required in ("title", "link", "description"):
         assert channel.findtext(required).strip(), required
+    assert channel.findtext("link") == "http://feeds.test/c/business"
     assert channel.findtext("language") == "en"
     assert RFC822.match(channel.findtext("lastBuildDate"))
     links = {link.get("rel"): link for link in channel.findall(f"{ATOM}link")}
@@ -94,7 +95,7 @@ def test_atom_follows_the_validator_rules(client):
     assert links["self"].get("href") == "http://feeds.test" + url
     assert links["self"].get("type") == "application/atom+xml"
     assert links["hub"].get("href") == "http://hub.test/"
-    assert links["alternate"].get("href") == "http://feeds.test/"
+    assert links["alternate"].get("href") == "http://feeds.test/c/business"
     entries = root.findall(f"{ATOM}entry")
     ids = [entry.findtext(f"{ATOM}id") for entry in entries]
     assert len(set(ids)) == len(ids) and all(i.startswith("urn:uuid:") for i in ids)
@@ -135,7 +136,7 @@ def test_json_feed_has_what_version_1_1_requires(client):
     assert feed["version"] == "https://jsonfeed.org/version/1.1"
     assert isinstance(feed["title"], str) and feed["title"]
     assert feed["feed_url"] == "http://feeds.test/feeds/business.json"
-    assert feed["home_page_url"] == "http://feeds.test/"
+    assert feed["home_page_url"] == "http://feeds.test/c/business"
     assert feed["language"] == "en" and feed["authors"][0]["name"]
     assert feed["hubs"] == [{"type": "WebSub", "url": "http://hub.test/"}]
     assert "next_url" not in feed, "one page only"
@@ -214,7 +215,8 @@ def test_opml_lists_every_category_feed(client):
     ]
     for outline in outlines:
         assert outline.text.startswith("Test Hub: ") and outline.type == "rss"
-        assert client.get(outline.xml_url.removeprefix("http://feeds.test")).status_code == 200
+        for url in (outline.xml_url, outline.html_url):
+            assert client.get(url.removeprefix("http://feeds.test")).status_code == 200, url
 
 
 def test_opml_reader_finds_feeds_in_folders_and_reports_bad_files():

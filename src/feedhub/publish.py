@@ -58,6 +58,11 @@ def feed_url(config: Config, category: str, fmt: str, page: int = 1) -> str:
     return url if page == 1 else f"{url}?page={page}"
 
 
+def page_url(config: Config, category: str) -> str:
+    """The category's HTML page, the feeds' rel="alternate"."""
+    return f"{config.site.link}/c/{category}"
+
+
 def links(config: Config, category: str, fmt: str, page: Page) -> dict[str, str]:
     """RFC 5005 paging links of one page, plus its own address (rel -> href)."""
     found = {
@@ -124,8 +129,8 @@ def _xml_feed(config: Config, category: str, items: list[dict], fmt: str, page: 
     for rel, href in extra:
         fg.link(href=href, rel=rel)
     fg.feedhub_links.links = extra
-    # feedgen uses the last link as RSS's <channel><link>: the site, not the feed.
-    fg.link(href=f"{site.link}/", rel="alternate", type="text/html")
+    # feedgen uses the last link as RSS's <channel><link>: the page, not the feed.
+    fg.link(href=page_url(config, category), rel="alternate", type="text/html")
     fg.language(site.language)  # RSS <language>, Atom xml:lang
     fg.author({"name": site.title})
     fg.generator("feedhub", __version__)
@@ -169,7 +174,7 @@ def _json_feed(config: Config, category: str, items: list[dict], page: Page) -> 
     document = {
         "version": JSON_FEED_VERSION,
         "title": f"{site.title}: {meta.title}",
-        "home_page_url": f"{site.link}/",
+        "home_page_url": page_url(config, category),
         "feed_url": pages["self"],
         "description": meta.description or meta.title,
         "language": site.language,

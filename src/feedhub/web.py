@@ -72,7 +72,7 @@ def opml_document(config: Config) -> bytes:
         opml.Outline(
             text=f"{config.site.title}: {category.title}",
             xml_url=publish.feed_url(config, key, "rss"),
-            html_url=f"{config.site.link}/",
+            html_url=publish.page_url(config, key),
             description=category.description,
         )
         for key, category in config.categories.items()
