@@ -5,10 +5,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import datetime
+from pathlib import Path
+
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from . import logs
-from .config import LOG_LEVELS, ConfigError, load_config
-from .ingest import FAILED, Summary, run_cycle
+from .config import LOG_LEVELS, Config, ConfigError, load_config
+from .feedlist import export_opml, import_opml
+from .ingest import FAILED, RETIRED, Summary, run_cycle
+from .items import utcnow
+from .opml import OpmlError
+from .politeness import next_run, source_status
 from .store import DUPLICATE, NEW, UNCHANGED, UPDATED, Store
 
 COLUMNS = [NEW, UPDATED, UNCHANGED, DUPLICATE, FAILED]
@@ -30,10 +39,21 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
     run.add_argument("--workers", type=int, default=2)
     commands.add_parser("worker", help="run only the scheduler (the Procfile's worker)")
-    commands.add_parser("ingest", help="ingest every input once, print a summary and exit")
+    commands.add_parser("ingest", help="ingest every input once (a progress bar on a terminal), print a summary")
     commands.add_parser("check-config", help="validate feeds.yaml and exit")
     duplicates = commands.add_parser("duplicates", help="show a stored story, its duplicates and why they matched")
     duplicates.add_argument("item", help="an item id, or a link to the story or to one of its copies")
+    commands.add_parser("sources", help="every source: status, last fetch, last error, next run, address")
+    commands.add_parser("stats", help="items and duplicates per category, failing and retired sources")
+    enable = commands.add_parser("enable", help="fetch a retired or backing-off source again from its feeds.yaml address")
+    enable.add_argument("name")
+    importing = commands.add_parser("import-opml", help="add the feeds of an OPML file to feeds.yaml's sources")
+    importing.add_argument("file")
+    importing.add_argument("--category", help="category for every feed (default: the OPML folder, matched like a section)")
+    importing.add_argument("--interval", help="fetch interval for the new sources, e.g. 30m (default 15m)")
+    importing.add_argument("--dry-run", action="store_true", help="show what would be added; change nothing")
+    exporting = commands.add_parser("export-opml", help="write the remote sources as OPML 2.0")
+    exporting.add_argument("-o", "--output", help="file to write (default: standard output)")
     args = parser.parse_args(argv)
 
     try:
@@ -48,8 +68,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(config.articles)} article folders, {len(config.sources)} sources)")
         return 0
     if args.command == "ingest":
-        with Store(config.database) as store:
-            summary = run_cycle(config, store)
+        summary = ingest_with_progress(config)
         print(format_summary(summary))
         return 1 if summary.total(FAILED) else 0
     if args.command == "duplicates":
@@ -60,6 +79,12 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print("\n\n".join(format_duplicates(story, copies) for story, copies in stories))
         return 0
+    if args.command in OPERATIONS:
+        try:
+            return OPERATIONS[args.command](config, args)
+        except (ConfigError, OpmlError, OSError) as exc:
+            print(f"feedhub {args.command}: {exc}", file=sys.stderr)
+            return 2
     if args.command == "worker":
         from apscheduler.schedulers.blocking import BlockingScheduler
 
@@ -73,12 +98,143 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def ingest_with_progress(config: Config) -> Summary:
+    """run_cycle, with a progress bar over the inputs when stderr is a terminal."""
+    total = len(config.articles) + len(config.sources)
+    with tqdm(total=total, unit="input", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False) as bar:
+        with logging_redirect_tqdm(), Store(config.database) as store:  # log lines print above the bar
+            def progress(name: str) -> None:
+                bar.set_postfix_str(name, refresh=False)
+                bar.update()
+
+            return run_cycle(config, store, progress)
+
+
+def show_sources(config: Config, args) -> int:
+    now = utcnow()
+    with Store(config.database) as store:
+        states = {row["name"]: row for row in store.sources()}
+    rows = [("source", "status", "category", "last fetch", "next run", "failures")]
+    details: dict[str, list[str]] = {}
+    for source in config.sources:
+        state = states.get(source.name, {})
+        status = source_status(state)
+        due = next_run(state, source.interval)
+        when = "never (retired)" if status == "retired" else _when(due, now) if due else "at worker start"
+        rows.append((source.name, status, source.category, _when(_parse(state.get("last_attempt")), now) or "never",
+                     when, str(state.get("failures") or 0)))
+        lines = [f"address: {source.location}"]
+        if state.get("url") and state["url"] != source.url:
+            lines.append(f"moved permanently to: {state['url']} (fetched there now)")
+        if state.get("last_error"):
+            lines.append(f"last error: {state['last_error']}")
+        details[source.name] = lines
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    print("  ".join(h.ljust(w) for h, w in zip(rows[0], widths)).rstrip())
+    for row in rows[1:]:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        for line in details[row[0]]:
+            print(f"    {line}")
+    return 0
+
+
+def show_stats(config: Config, args) -> int:
+    with Store(config.database) as store:
+        counts = store.category_counts()
+        states = {row["name"]: row for row in store.sources()}
+    width = max(len("category"), *map(len, config.categories))
+    print("category".ljust(width) + "items".rjust(10) + "duplicates".rjust(12))
+    for key in config.categories:
+        row = counts.get(key, {"items": 0, "duplicates": 0})
+        print(key.ljust(width) + str(row["items"]).rjust(10) + str(row["duplicates"]).rjust(12))
+    print("total".ljust(width) + str(sum(r["items"] for r in counts.values())).rjust(10)
+          + str(sum(r["duplicates"] for r in counts.values())).rjust(12))
+    by_status: dict[str, list[str]] = {}
+    for source in config.sources:
+        by_status.setdefault(source_status(states.get(source.name, {})), []).append(source.name)
+    print(f"\nsources: {len(config.sources)} ("
+          + ", ".join(f"{status} {len(by_status.get(status, []))}" for status in ("ok", "failing", "retired", "new")) + ")")
+    for status in ("failing", "retired"):
+        for name in by_status.get(status, []):
+            state = states[name]
+            print(f"  {status}: {name} ({state.get('failures') or 0} failures; last error: {state.get('last_error')})")
+    return 0
+
+
+def enable_source(config: Config, args) -> int:
+    if config.source(args.name) is None:
+        print(f"feedhub enable: no source {args.name!r} in {args.config} "
+              f"(sources: {', '.join(s.name for s in config.sources)})", file=sys.stderr)
+        return 2
+    with Store(config.database) as store:
+        store.reset_source(args.name)
+    print(f"{args.name}: enabled; the worker fetches it from {config.source(args.name).location} at its next run")
+    return 0
+
+
+def import_sources(config: Config, args) -> int:
+    path = Path(args.file)
+    result = import_opml(Path(args.config), path.read_bytes(), str(path), args.category, args.interval, args.dry_run)
+    verb = "would add" if args.dry_run else "added"
+    for source in result.added:
+        print(f"{verb} {source.name}: {source.url} ({source.category}, every {source.interval}s)")
+    for note in result.skipped:
+        print(f"skipped {note}")
+    for problem in result.problems:
+        print(f"not imported: {problem}", file=sys.stderr)
+    print(f"{len(result.added)} {verb}, {len(result.skipped)} already there, {len(result.problems)} not imported"
+          + ("" if args.dry_run or not result.added else f"; {args.config} updated, the worker picks it up"))
+    return 1 if result.problems else 0
+
+
+def export_sources(config: Config, args) -> int:
+    with Store(config.database) as store:
+        states = store.sources()
+    moved = {row["name"]: row["url"] for row in states if row.get("url")}
+    retired = {row["name"] for row in states if row.get("retired")}
+    document, notes = export_opml(config, moved, retired, utcnow())
+    if args.output:
+        Path(args.output).write_bytes(document)
+    else:
+        sys.stdout.buffer.write(document + b"\n")
+        sys.stdout.flush()
+    for note in notes:
+        print(f"left out {note}", file=sys.stderr)
+    return 0
+
+
+OPERATIONS = {
+    "sources": show_sources,
+    "stats": show_stats,
+    "enable": enable_source,
+    "import-opml": import_sources,
+    "export-opml": export_sources,
+}
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _when(moment: datetime | None, now: datetime) -> str:
+    """'2026-11-25 13:05Z (in 4m)': the time, and how far it is from now."""
+    if moment is None:
+        return ""
+    seconds = (moment - now).total_seconds()
+    span = abs(seconds)
+    amount = f"{span:.0f}s" if span < 120 else f"{span / 60:.0f}m" if span < 7200 else f"{span / 3600:.1f}h"
+    return f"{moment:%Y-%m-%d %H:%M}Z ({'in ' + amount if seconds > 0 else amount + ' ago'})"
+
+
 def format_summary(summary: Summary) -> str:
     width = max([len("input"), *map(len, summary.counts)])
     lines = ["input".ljust(width) + "".join(c.rjust(11) for c in COLUMNS)]
     for name, counts in summary.counts.items():
         lines.append(name.ljust(width) + "".join(str(counts[c]).rjust(11) for c in COLUMNS))
     lines.append("total".ljust(width) + "".join(str(summary.total(c)).rjust(11) for c in COLUMNS))
+    retired = [name for name, counts in summary.counts.items() if counts[RETIRED]]
+    if retired:
+        lines += ["", "not fetched (retired after 410 Gone; see `feedhub sources`): " + ", ".join(retired)]
     if summary.errors:
         lines += ["", "problems:"] + [f"  {error}" for error in summary.errors]
     return "\n".join(lines)

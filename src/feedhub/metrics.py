@@ -28,6 +28,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 
 from .config import Config
 from .items import utcnow
+from .politeness import source_status
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +165,7 @@ class _Collector:
         states = {row["name"]: row for row in self.store.sources()}
         by_status = Counter(source_status(states.get(s.name, {})) for s in self.config.sources)
         sources = GaugeMetricFamily("feedhub_sources", "Configured sources by status", labels=("status",))
-        for status in ("ok", "failing", "retired"):
+        for status in ("new", "ok", "failing", "retired"):
             sources.add_metric([status], by_status[status])
         yield sources
         items = GaugeMetricFamily("feedhub_items", "Stored stories per category", labels=("category",))
@@ -177,13 +178,6 @@ class _Collector:
             yield GaugeMetricFamily(
                 "feedhub_scheduler_heartbeat_age_seconds", "Seconds since the scheduler last said it was alive", age
             )
-
-
-def source_status(state: dict) -> str:
-    """ok, failing or retired, from a row of the sources table."""
-    if state.get("retired"):
-        return "retired"
-    return "failing" if state.get("failures") else "ok"
 
 
 def heartbeat_age(store, now: datetime | None = None) -> float | None:

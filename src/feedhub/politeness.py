@@ -54,3 +54,23 @@ def next_attempt(
     wait = backoff_delay(failures, interval, cap, rng)
     asked = parse_retry_after(retry_after, now)
     return now + max(wait, asked or timedelta(0))
+
+
+def source_status(state: dict) -> str:
+    """new, ok, failing or retired, from a source's row of the sources table."""
+    if state.get("retired"):
+        return "retired"
+    if state.get("failures"):
+        return "failing"
+    return "ok" if state.get("last_attempt") else "new"
+
+
+def next_run(state: dict, interval: float) -> datetime | None:
+    """When the worker will fetch a source next, as far as the database knows:
+    its backoff time, else a regular interval after the last attempt; None
+    for a retired source, and for a new one (the worker fetches it at start)."""
+    if state.get("retired") or not state.get("last_attempt"):
+        return None
+    if state.get("next_attempt"):
+        return datetime.fromisoformat(state["next_attempt"])
+    return datetime.fromisoformat(state["last_attempt"]) + timedelta(seconds=interval)

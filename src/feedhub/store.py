@@ -467,6 +467,14 @@ class Store:
                 [name],
             )
 
+    def category_counts(self) -> dict[str, dict[str, int]]:
+        """{category: {"items": n, "duplicates": n}} for every category with either."""
+        counts: dict[str, dict[str, int]] = {}
+        for table in ("items", "duplicates"):
+            for category, n in self.db.execute(f"SELECT category, count(*) FROM {table} GROUP BY category"):
+                counts.setdefault(category, {"items": 0, "duplicates": 0})[table] = n
+        return counts
+
     # -- counters for /metrics and the scheduler's heartbeat ------------------
 
     def add_counts(self, counts: list[tuple[str, str, float]]) -> None:
