@@ -1,0 +1,116 @@
+"""Readers hammer a real gunicorn while `feedhub ingest` writes: no 5xx, and
+"database is locked" nowhere (responses, server log, ingest output)."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import subprocess
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+from conftest import write_config
+
+READERS = 8
+ROUNDS = 2  # ingest runs while the readers read, each changing every story
+MAX_REQUESTS = 5000
+CATEGORIES = ["international", "technology", "business", "sports"]
+PATHS = [f"/feeds/{c}.{fmt}" for c in CATEGORIES for fmt in ("rss", "atom", "json")] + [
+    "/", "/c/business", "/sources", "/metrics",
+]
+
+
+def write_articles(folder: Path, round_: int, count: int = 60) -> None:
+    rng = random.Random(round_)
+    words = ["harbour", "levy", "council", "rail", "freight", "summit", "river", "plant", "grid", "match",
+             "vote", "budget", "strike", "treaty", "market", "coast", "storm", "school", "bridge", "court"]
+    for n in range(count):
+        body = "\n\n".join(" ".join(rng.choice(words) for _ in range(40)).capitalize() + "." for _ in range(2))
+        (folder / f"s{n:03}.txt").write_text(
+            f"{CATEGORIES[n % 4].upper()}\n\nStory {n} in round {round_}\n\n{body}\n", encoding="utf-8"
+        )
+
+
+class Gunicorn:
+    def __init__(self, config_path: Path):
+        env = {**os.environ, "FEEDHUB_CONFIG": str(config_path)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:0", "--workers", "2", "--threads", "4",
+             "feedhub.web:create_app()"],
+            env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        )
+        self.log: list[str] = []
+        self.bound = threading.Event()
+        self.url = ""
+        threading.Thread(target=self._read_log, daemon=True).start()
+        assert self.bound.wait(30), "gunicorn did not start:\n" + "".join(self.log)
+
+    def _read_log(self) -> None:
+        for line in self.process.stderr:
+            self.log.append(line)
+            if match := re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", line):
+                self.url = match.group(1)
+                self.bound.set()
+
+    def stop(self) -> str:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        return "".join(self.log)
+
+
+def test_readers_never_see_locks_or_errors_while_ingest_writes(tmp_path: Path, feed_server):
+    news = tmp_path / "news"
+    news.mkdir()
+    write_articles(news, 0)
+    config_path = write_config(
+        tmp_path, articles=[{"path": str(news)}],
+        sources=[{"name": "wire", "url": f"{feed_server.url}/world-wire.rss", "category": "international"},
+                 {"name": "tech", "url": f"{feed_server.url}/tech-daily.atom", "category": "technology"}],
+    )
+    ingest = [sys.executable, "-m", "feedhub.cli", "--config", str(config_path), "ingest"]
+    assert subprocess.run(ingest, capture_output=True, timeout=120).returncode == 0  # schema and a first set of items
+    server = Gunicorn(config_path)
+    statuses: Counter = Counter()
+    problems: list[str] = []
+    stop = threading.Event()
+
+    def read(seed: int) -> None:
+        rng = random.Random(seed)
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            while not stop.is_set() and sum(statuses.values()) < MAX_REQUESTS:
+                path = rng.choice(PATHS)
+                try:
+                    response = client.get(path)
+                except httpx.HTTPError as exc:
+                    problems.append(f"{path}: {exc!r}")
+                    continue
+                statuses[response.status_code] += 1
+                if response.status_code >= 500 or "locked" in response.text:
+                    problems.append(f"{path}: {response.status_code} {response.text[:200]}")
+
+    readers = [threading.Thread(target=read, args=(n,)) for n in range(READERS)]
+    writes, ingest_output = 0, []
+    try:
+        for thread in readers:
+            thread.start()
+        for writes in range(1, ROUNDS + 1):  # the writer
+            write_articles(news, writes)
+            run = subprocess.run(ingest, capture_output=True, text=True, timeout=120)
+            ingest_output.append(run.stdout + run.stderr)
+            assert run.returncode == 0, run.stdout + run.stderr
+    finally:
+        stop.set()
+        for thread in readers:
+            thread.join(timeout=60)
+        log = server.stop()
+    assert sum(statuses.values()) >= 100, statuses
+    assert all(out.split("total")[1].split()[1] == "60" for out in ingest_output), "each round updated every story"
+    assert problems == [], problems[:5]
+    assert set(statuses) <= {200}, statuses
+    everything = log + "".join(ingest_output)
+    assert "database is locked" not in everything and "Traceback" not in everything, everything[-3000:]
