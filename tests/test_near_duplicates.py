@@ -210,3 +210,25 @@ def test_source_priority_from_feeds_yaml_decides_the_kept_copy(make_config, feed
     assert dup == {"source": "feed:wire", "reason": "url", "kept": "feed:partner"}
     danube = [e for e in feed.entries if "danube" in e.link]
     assert [e.title for e in danube] == ["Danube states agree on shared flood barrier plan"]
+
+
+def test_a_huge_body_is_compared_on_its_first_words_only():
+    from feedhub.dedup import MAX_WORDS, fingerprint
+
+    body = " ".join(f"word{n}" for n in range(60000))
+    found = fingerprint(feed_item("huge", "A very long story", body))
+    assert len(found.shingles) <= MAX_WORDS + 4
+    assert len(found.bands) == 30
+
+
+def test_an_edited_story_is_compared_as_it_now_reads(tmp_path: Path, articles_dir: Path):
+    levy, protest = parse_article(articles_dir / LEVY), parse_article(articles_dir / PROTEST)
+    with Store(tmp_path / "hub.db") as store:
+        store.add(feed_item("story", levy.headline, levy.text))
+        # The source replaces the entry's whole text (the wrong story was posted).
+        assert store.add(feed_item("story", protest.headline, protest.text)).status == "updated"
+        copy = store.add(feed_item("protest-copy", "Boats Block the Tagus", protest.text + " More soon.", source="feed:partner"))
+        # A copy of the withdrawn text is no longer this story.
+        old = store.add(feed_item("levy-copy", "Levy Agreed", levy.text + " Updated.", source="feed:other"))
+    assert (copy.status, copy.reason) == (DUPLICATE, "near")
+    assert old.status == NEW

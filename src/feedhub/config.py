@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from .dedup import DEFAULT_THRESHOLD
+
 DEFAULT_BOILERPLATE = [
     # Social prompts pasted between paragraphs by the newsroom's CMS.
     r"(whatsapp|telegram|facebook|instagram|signal)\s+(group|channel)\s+join\s+now",
@@ -114,7 +116,7 @@ class Category(Strict):
     # (bench/dedup.py) different stories on one topic score at most 0.10 and
     # rewrites at least 0.65; 0.5 sits in the gap, nearer the rewrites,
     # because merging two stories loses one while a missed copy only repeats.
-    near_duplicate_threshold: float = Field(default=0.5, gt=0, le=1)
+    near_duplicate_threshold: float = Field(default=DEFAULT_THRESHOLD, gt=0, le=1)
 
 
 class ArticleDir(Strict):

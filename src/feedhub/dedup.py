@@ -117,6 +117,12 @@ MIN_SHINGLES = 8
 # Similarity is measured against the shorter text, but never against fewer
 # shingles than this, so two short blurbs need more than a shared phrase.
 SMALL_TEXT = 20
+# Only this much of a body is compared: two texts alike over their first
+# 5,000 words are one story, and a huge body cannot blow up the signature
+# matrix (shingles x hash functions).
+MAX_WORDS = 5000
+# The share of the shorter text's shingles that must be in the other, unless
+# the category sets its own near_duplicate_threshold; see config.Category.
 DEFAULT_THRESHOLD = 0.5
 
 # Hash functions h(x) = (a*x + b) mod P with a, b, x below the Mersenne prime
@@ -171,13 +177,13 @@ class Fingerprint:
 
 
 def story_shingles(title: str, text: str) -> set[int]:
-    return shingles(words(title) + words(text))
+    return shingles(words(title) + words(text)[:MAX_WORDS])
 
 
 def fingerprint(item: Item) -> Fingerprint | None:
     """The item's shingles and band keys; None if it is too short to compare."""
+    full = story_shingles(item.title, item.text)
     body = words(item.text)
-    full = shingles(words(item.title) + body)
     if len(full) < MIN_SHINGLES:
         return None
     bands = band_keys(item.category, "full", minhash(full, SIGNATURES["full"] * ROWS))

@@ -201,7 +201,7 @@ class Store:
             if match and not self._outranks(item, match.item_id):
                 self._record_duplicate(item, match)
                 return Outcome(DUPLICATE, match.item_id, match.reason)
-            self._insert(item, item_keys, fingerprint)
+            self._file_bands(self._insert(item, item_keys, fingerprint))
             if match:
                 self._replace(match.item_id, item, match)
             self._touch_category(item.category)
@@ -243,7 +243,10 @@ class Store:
         priority = self.db.execute("SELECT priority FROM items WHERE id = ?", [stored_id]).fetchone()[0]
         return priority is not None and item.priority < priority
 
-    def _insert(self, item: Item, item_keys: list[tuple[str, str]], fingerprint: dedup.Fingerprint | None) -> None:
+    def _insert(
+        self, item: Item, item_keys: list[tuple[str, str]], fingerprint: dedup.Fingerprint | None
+    ) -> list[tuple[int, int]]:
+        """Store a new item and its keys; returns its band rows, still to be filed."""
         self.db.execute(
             "INSERT INTO items (id, category, source, guid, title, link, summary, content, text, author,"
             " published, updated, first_seen, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -252,18 +255,21 @@ class Store:
              iso(utcnow()), item.priority],
         )
         self._file_keys(item, item_keys)
-        self._file_fingerprint(item.id, fingerprint)
+        return self._signature(item.id, fingerprint)
 
     def insert_many(self, items: Iterable[Item]) -> int:
         """File items known to be new and distinct stories (a bulk import, a
         benchmark's corpus) in one transaction, without looking for duplicates
         among them; much faster than add() one by one.  Returns the count."""
-        count, categories = 0, set()
+        count, categories, bands = 0, set(), []
         with self.transaction():
             for item in items:
-                self._insert(item, dedup.keys(item), dedup.fingerprint(item))
+                bands += self._insert(item, dedup.keys(item), dedup.fingerprint(item))
                 categories.add(item.category)
                 count += 1
+            # In key order, the band rows go into the index page by page
+            # instead of all over it: much less to write.
+            self._file_bands(sorted(bands))
             for category in categories:
                 self._touch_category(category)
         return count
@@ -303,8 +309,11 @@ class Store:
             },
         )
         self._file_keys(item, dedup.keys(item))
+        # New words get a new signature.  The old one stays (removing it would
+        # need a second index on the largest table); a candidate found through
+        # it is scored against the text as it is now, so it cannot misfire.
         if (item.title, item.text) != (title, text):
-            self._file_fingerprint(item.id, dedup.fingerprint(item))
+            self._file_bands(self._signature(item.id, dedup.fingerprint(item)))
         self._touch_category(item.category)
         return Outcome(UPDATED, item.id)
 
@@ -316,15 +325,15 @@ class Store:
             [(item.category, kind, value, item.id) for kind, value in item_keys],
         )
 
-    def _file_fingerprint(self, item_id: str, fingerprint: dedup.Fingerprint | None) -> None:
-        # An edited entry gains a signature row and keeps its old one, like
-        # its keys: a copy of either version is still recognised.
+    def _signature(self, item_id: str, fingerprint: dedup.Fingerprint | None) -> list[tuple[int, int]]:
+        """A signature row for the item; returns the (band, signature) rows to file."""
         if fingerprint is None:
-            return
+            return []
         num = self.db.execute("INSERT INTO near_signatures (item_id) VALUES (?)", [item_id]).lastrowid
-        self.db.conn.executemany(
-            "INSERT OR IGNORE INTO near_bands (band, num) VALUES (?, ?)", [(band, num) for band in fingerprint.bands]
-        )
+        return [(band, num) for band in fingerprint.bands]
+
+    def _file_bands(self, rows: list[tuple[int, int]]) -> None:
+        self.db.conn.executemany("INSERT OR IGNORE INTO near_bands (band, num) VALUES (?, ?)", rows)
 
     def _record_duplicate(self, item: Item, match: Match) -> None:
         now = iso(utcnow())
