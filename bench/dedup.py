@@ -13,8 +13,9 @@
    10k and 100k items; at each size, probes (half new stories, half rewrites of
    stored ones) are timed through Store.add, which does the whole check (exact
    keys, LSH band lookup, exact scoring of candidates) and files the result.
-   Other work on the machine makes absolute times noisy, so the figure to
-   read is the 100k/1k ratio of medians measured in the same run.
+   Each size has its own database; probe rounds go round the sizes in turn,
+   so load from other processes on the machine hits every size alike.  Other
+   work makes absolute times noisy: the figure to read is the 100k/1k ratio.
 """
 
 from __future__ import annotations
@@ -148,46 +149,53 @@ class Synthetic:
         return made
 
 
-def probe(store: Store, synthetic: Synthetic, stored: list[Copy], rounds: int = 3, size: int = 200) -> tuple[float, int, int]:
-    """Median seconds per Store.add of a probe (the best of `rounds` medians),
-    and how many rewrites were caught and how many new stories were wrongly
-    taken for duplicates."""
-    medians, caught, wrong = [], 0, 0
-    for _ in range(rounds):
-        originals = [stored[i] for i in synthetic.rng.choice(len(stored), size=size // 2, replace=False)]
-        rewrites = synthetic.items([synthetic.rewrite(c) for c in originals], "feed:rewrites")
-        fresh = synthetic.items(synthetic.stories(size // 2), "feed:fresh")
-        times = []
-        for probe_item in [x for pair in zip(rewrites, fresh) for x in pair]:
-            start = time.perf_counter()
-            outcome = store.add(probe_item, DEFAULT)
-            times.append(time.perf_counter() - start)
-            duplicate = outcome.status == DUPLICATE
-            caught += duplicate and probe_item.source == "feed:rewrites"
-            wrong += duplicate and probe_item.source == "feed:fresh"
-        medians.append(statistics.median(times))
-    return min(medians), caught, wrong
+def probe(store: Store, synthetic: Synthetic, stored: list[Copy], size: int = 100) -> tuple[float, int, int]:
+    """Median seconds per Store.add over `size` probes, how many of the
+    rewrites were caught and how many new stories were taken for duplicates."""
+    originals = [stored[i] for i in synthetic.rng.choice(len(stored), size=size // 2, replace=False)]
+    rewrites = synthetic.items([synthetic.rewrite(c) for c in originals], "feed:rewrites")
+    fresh = synthetic.items(synthetic.stories(size // 2), "feed:fresh")
+    times, caught, wrong = [], 0, 0
+    for probe_item in [x for pair in zip(rewrites, fresh) for x in pair]:
+        start = time.perf_counter()
+        outcome = store.add(probe_item, DEFAULT)
+        times.append(time.perf_counter() - start)
+        duplicate = outcome.status == DUPLICATE
+        caught += duplicate and probe_item.source == "feed:rewrites"
+        wrong += duplicate and probe_item.source == "feed:fresh"
+    return statistics.median(times), caught, wrong
 
 
-def scale(sizes: list[int]) -> dict[int, float]:
+def scale(sizes: list[int], rounds: int = 6) -> dict[int, float]:
+    """One store per size, then probe rounds taken in turn across the stores,
+    so a burst of load from other processes hits every size alike; each size
+    keeps its best round."""
     synthetic = Synthetic()
-    timings = {}
-    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "scale.db") as store:
-        stored: list[Copy] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        stores, corpora = {}, {}
         for size in sizes:
             start = time.perf_counter()
-            while len(stored) < size:
-                batch = synthetic.stories(min(10000, size - len(stored)))
-                store.insert_many(synthetic.items(batch))
-                stored += batch
-            built = time.perf_counter() - start
-            seconds, caught, wrong = probe(store, synthetic, stored)
-            timings[size] = seconds
-            rows = store.count("near_bands")
-            print(f"{size:>7} stored items (bulk load {built:5.1f}s, {rows} band rows): "
-                  f"check {seconds * 1e3:.2f} ms per item; rewrites caught {caught}/300, "
-                  f"new stories taken for duplicates {wrong}/300")
-    return timings
+            stores[size], corpora[size] = Store(Path(tmp) / f"{size}.db"), []
+            while len(corpora[size]) < size:
+                batch = synthetic.stories(min(10000, size - len(corpora[size])))
+                stores[size].insert_many(synthetic.items(batch))
+                corpora[size] += batch
+            print(f"{size:>7} stored items: bulk load {time.perf_counter() - start:5.1f}s, "
+                  f"{stores[size].count('near_bands')} band rows")
+        medians = {size: [] for size in sizes}
+        found = {size: Counter() for size in sizes}
+        for _ in range(rounds):
+            for size in sizes:
+                seconds, caught, wrong = probe(stores[size], synthetic, corpora[size])
+                medians[size].append(seconds)
+                found[size].update(caught=caught, wrong=wrong)
+        for size in sizes:
+            stores[size].close()
+            print(f"{size:>7} stored items: check {min(medians[size]) * 1e3:.2f} ms per item "
+                  f"(round medians {' '.join(f'{m * 1e3:.2f}' for m in medians[size])}); "
+                  f"rewrites caught {found[size]['caught']}/{rounds * 50}, "
+                  f"new stories taken for duplicates {found[size]['wrong']}/{rounds * 50}")
+    return {size: min(medians[size]) for size in sizes}
 
 
 def main() -> None:

@@ -105,6 +105,9 @@ def keys(item: Item) -> list[tuple[str, str]]:
 # part) and one of the body's opening words (catches a copy cut down to its
 # first paragraph, whose shingles are a small part of the full story's).
 
+# Changing SHINGLE_WORDS, LEAD_WORDS, ROWS, SIGNATURES or the hash functions
+# changes every band key: stored items would no longer be found, so such a
+# change needs a migration that signs the stored items again.
 SHINGLE_WORDS = 3
 LEAD_WORDS = 30
 ROWS = 3  # signature values per band: 3 keeps unrelated texts from colliding
@@ -182,8 +185,8 @@ def story_shingles(title: str, text: str) -> set[int]:
 
 def fingerprint(item: Item) -> Fingerprint | None:
     """The item's shingles and band keys; None if it is too short to compare."""
-    full = story_shingles(item.title, item.text)
-    body = words(item.text)
+    body = words(item.text)[:MAX_WORDS]
+    full = shingles(words(item.title) + body)
     if len(full) < MIN_SHINGLES:
         return None
     bands = band_keys(item.category, "full", minhash(full, SIGNATURES["full"] * ROWS))
