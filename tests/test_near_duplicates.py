@@ -175,6 +175,8 @@ def test_duplicates_command_lists_copies_and_why(tmp_path: Path, articles_dir: P
     item_id = lines[2].split()[-1]
     assert main(["--config", str(config), "duplicates", item_id]) == 0
     assert capsys.readouterr().out == out
+    assert main(["--config", str(config), "duplicates", f"urn:uuid:{item_id}"]) == 0
+    assert capsys.readouterr().out == out
     assert main(["--config", str(config), "duplicates", "http://feeds.test/articles/zz-summary"]) == 0
     assert capsys.readouterr().out == out
     assert main(["--config", str(config), "duplicates", "http://feeds.test/articles/nothing"]) == 1

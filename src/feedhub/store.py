@@ -372,9 +372,10 @@ class Store:
         return rows[0] if rows else None
 
     def stories(self, ref: str) -> list[dict]:
-        """Stored items named by `ref`: an item id, or a link to the item or to
-        one of its recorded copies (tracking parameters do not matter)."""
-        found = self.item(ref)
+        """Stored items named by `ref`: an item id (as in feeds, `urn:uuid:...`,
+        or bare), or a link to the item or to one of its recorded copies
+        (tracking parameters do not matter)."""
+        found = self.item(ref.removeprefix("urn:uuid:"))
         if found:
             return [found]
         return list(
