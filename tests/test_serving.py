@@ -156,3 +156,14 @@ def test_gunicorn_workers_serve_one_etag_and_drop_it_together(config, tmp_path):
     assert len(before) == 1
     assert {r.headers["etag"] for r in after} != before and len({r.headers["etag"] for r in after}) == 1
     assert all(feedparser.parse(r.content).entries[0].title == "Story 13" for r in after)
+
+
+def test_the_cache_keeps_the_feeds_polled_most_recently(config):
+    app = create_app(config)
+    client, feeds = app.test_client(), app.extensions["feedhub.feeds"]
+    feeds.max_entries = 2
+    for fmt in ("rss", "atom", "rss", "json", "rss"):  # json evicts atom, not the busier rss
+        client.get(f"/feeds/business.{fmt}")
+    assert feeds.renders == 3
+    client.get("/feeds/business.atom")
+    assert feeds.renders == 4

@@ -25,6 +25,7 @@ from .config import Config
 from .store import Store
 
 CODINGS = ("br", "gzip")
+MAX_PAGE = 10**9
 
 
 @dataclass
@@ -89,10 +90,20 @@ class FeedCache:
 
     def _lookup(self, key: tuple[str, str, int], version: int) -> Rendered | None:
         cached = self._entries.get(key)
-        return cached if cached is not None and cached.version == version else None
+        if cached is None or cached.version != version:
+            return None
+        try:
+            # Most recently used last, so a crawler walking old pages evicts
+            # those pages, not the first pages every reader polls.
+            self._entries.move_to_end(key)
+        except KeyError:  # evicted by another thread just now
+            pass
+        return cached
 
     def _render(self, store: Store, category: str, fmt: str, page: int) -> Rendered | None:
         size = self.config.feed_size
+        if page > MAX_PAGE:  # no category is that long, and SQLite offsets are 64-bit
+            return None
         state, items, total = store.feed_page(category, limit=size, offset=(page - 1) * size)
         last = publish.page_count(total, size)
         if page > last:
