@@ -63,6 +63,7 @@ def test_rss_follows_the_validator_rules(client):
     assert links["self"].get("href") == "http://feeds.test" + url
     assert links["self"].get("type") == "application/rss+xml"
     assert links["hub"].get("href") == "http://hub.test/"
+    assert client.get(url).headers["Link"] == f'<http://hub.test/>; rel="hub", <http://feeds.test{url}>; rel="self"'
     items = channel.findall("item")
     assert len(items) >= 3
     guids = [item.findtext("guid") for item in items]

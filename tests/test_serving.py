@@ -45,6 +45,7 @@ def test_feeds_carry_validators_and_answer_304(config, fmt):
     assert etag.startswith('"') and not etag.startswith("W/"), "a strong ETag"
     assert first.headers["Cache-Control"] == "public, max-age=300"
     assert first.headers["Vary"] == "Accept-Encoding"
+    assert "Link" not in first.headers, "no hubs configured"
     with Store(config.database) as store:
         changed = datetime.fromisoformat(store.category_state("business")["changed"])
     assert parsedate_to_datetime(modified) == changed.replace(microsecond=0)

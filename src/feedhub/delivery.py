@@ -22,6 +22,8 @@ def respond(request: Request, rendered: Rendered, max_age: int) -> Response:
     }
     if rendered.last_modified:
         headers["Last-Modified"] = rendered.last_modified
+    if rendered.link_header:
+        headers["Link"] = rendered.link_header
     if not_modified(request, rendered):
         return Response(status=304, headers=headers)
     if coding:

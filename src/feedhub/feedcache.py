@@ -36,6 +36,7 @@ class Rendered:
     content_type: str
     modified: datetime | None  # None: no meaningful date (then no Last-Modified)
     version: int = 0  # the category version the bytes were rendered from
+    link_header: str = ""  # WebSub discovery (hub and self) as an HTTP Link header
     etag: str = field(init=False)  # the hash, unquoted
     last_modified: str | None = field(init=False)  # as an HTTP date
     _encoded: dict[str, bytes] = field(default_factory=dict, repr=False)
@@ -111,4 +112,11 @@ class FeedCache:
         body = publish.build(self.config, category, items, fmt, publish.Page(page, last))
         self.renders += 1
         changed = datetime.fromisoformat(state["changed"]) if state["changed"] else publish.EPOCH
-        return Rendered(body, publish.FORMATS[fmt], changed, state["version"])
+        return Rendered(body, publish.FORMATS[fmt], changed, state["version"], self._link_header(category, fmt, page))
+
+    def _link_header(self, category: str, fmt: str, page: int) -> str:
+        # WebSub subscribers look for the hub in HTTP Link headers first.
+        if not self.config.hubs:
+            return ""
+        links = [f'<{hub}>; rel="hub"' for hub in self.config.hubs]
+        return ", ".join(links + [f'<{publish.feed_url(self.config, category, fmt, page)}>; rel="self"'])
