@@ -124,6 +124,15 @@ def test_feed_encodings_are_read_right(make_config, feed_server, name: str):
     assert entry.title == TITLE and "l’été à Genève" in entry.summary
 
 
+def test_a_utf8_feed_with_a_stray_byte_keeps_its_text(make_config, feed_server):
+    body = rss("utf-8").replace("Ærø", "Ærø \udcff").encode("utf-8", "surrogateescape")  # one lone 0xff byte
+    feed_server.overrides["/feed.rss"] = (200, {"Content-Type": "application/rss+xml"}, body)
+    config = make_config(sources=[{"name": "wire", "url": f"{feed_server.url}/feed.rss", "category": "international"}])
+    summary, [row] = ingest(config)
+    assert summary.total("failed") == 0, summary.errors
+    assert row["title"] == TITLE and "Straße, Brücke, Ærø \ufffd." in row["content"]
+
+
 def test_a_feed_in_an_undeclared_foreign_encoding_is_reported(make_config, feed_server):
     body = rss("utf-8").replace(TITLE, "Привет мир: статья о погоде в Москве").encode("cp1251", errors="replace")
     feed_server.overrides["/feed.rss"] = (200, {"Content-Type": "application/rss+xml"}, body)

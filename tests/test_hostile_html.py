@@ -106,7 +106,9 @@ def html_fragments(document: bytes) -> list[str]:
     return [node.text or "" for path in paths for node in root.iter(path.lstrip("/"))]
 
 
-def assert_safe(fragment: str) -> None:
+def assert_safe(fragment: str, own_links: bool = False) -> None:
+    """No active content; links only to the web or mail (or, on our own
+    pages, to our own paths)."""
     tree = lxml.html.fragment_fromstring(fragment, create_parent="div")
     for element in tree.iter():
         if not isinstance(element.tag, str):
@@ -115,7 +117,8 @@ def assert_safe(fragment: str) -> None:
         for name, value in element.attrib.items():
             assert not name.startswith("on") and name != "style", fragment
             if name in ("href", "src"):
-                assert urlsplit(value).scheme in ("http", "https", "mailto"), fragment
+                ours = own_links and value.startswith("/") and not value.startswith("//")
+                assert ours or urlsplit(value).scheme in ("http", "https", "mailto"), fragment
 
 
 @pytest.mark.parametrize("fmt", ["rss", "atom"])
@@ -147,6 +150,7 @@ def test_relative_links_are_made_absolute_against_the_source(served_feeds, feed_
     assert any(f'href="{feed_server.url}/world/more.html"' in f for f in fragments)
     assert any(f'src="{feed_server.url}/pics/map.png"' in f for f in fragments)
     assert not any('href="/' in f or 'src="pics' in f for f in fragments)
+    assert not any(f'href="{feed_server.url}/hostile.rss"' in f for f in fragments), "a removed link is not re-pointed"
     # Atom: relative to xml:base, the entry's own overriding the feed's.
     atom = html_fragments(client.get("/feeds/technology.atom").data)
     assert any('href="https://atom.test/about"' in f for f in atom), atom
@@ -186,3 +190,23 @@ def test_local_feed_files_resolve_against_the_entry_link(make_config, tmp_path: 
     assert 'href="https://partner.test/world/more.html"' in content
     assert 'src="https://partner.test/2026/pics/map.png"' in content
     assert "file:" not in content
+
+
+def test_a_feed_entry_posing_as_an_article_page_is_served_clean(make_config, feed_server):
+    # The /articles/ page shows stored content as HTML: a source that claims
+    # one of our own article URLs must still only get sanitized HTML there.
+    (feed_server.root / "poser.rss").write_text(
+        '<rss version="2.0"><channel><title>p</title><link>https://p.test/</link><description>d</description>'
+        "<item><title>Poser</title><link>http://feeds.test/articles/poser</link><guid>poser-1</guid>"
+        f"<description>{escaped(SAFE_MARKUP + ''.join(ATTACKS))}</description></item></channel></rss>",
+        encoding="utf-8",
+    )
+    config = make_config(sources=[{"name": "poser", "url": f"{feed_server.url}/poser.rss", "category": "business"}])
+    with Store(config.database) as store:
+        run_cycle(config, store)
+    response = create_app(config).test_client().get("/articles/poser")
+    assert response.status_code == 200
+    page = lxml.html.fromstring(response.data)
+    [article] = page.iter("article") or [page]
+    assert_safe(lxml.html.tostring(article, encoding="unicode"), own_links=True)
+    assert b"<strong>bold</strong>" in response.data and b"javascript:" not in response.data.lower()

@@ -61,6 +61,15 @@ def plausible_legacy(raw: bytes) -> bool:
     return from_bytes(raw, cp_isolation=[LEGACY], threshold=MAX_CHAOS).best() is not None
 
 
+def mostly_utf8(raw: bytes) -> bool:
+    """UTF-8 with a few broken bytes (a bad paste, a truncated character):
+    far more valid multi-byte characters than broken ones."""
+    text = raw.decode("utf-8", "replace")
+    broken = text.count("\ufffd")
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    return non_ascii - broken >= 10 * broken
+
+
 def mojibake(text: str) -> tuple[int, str, str] | None:
     """(line number, garbled text, what it should say) for the first line of
     UTF-8 that was read as a legacy encoding, or None."""

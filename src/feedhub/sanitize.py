@@ -45,4 +45,11 @@ def clean_html(fragment: str, base: str | None = None) -> str:
         url_schemes=URL_SCHEMES,
         link_rel=LINK_REL,
         url_relative=("rewrite_with_base", base) if base else "deny",
+        attribute_filter=_drop_empty_urls,
     )
+
+
+def _drop_empty_urls(tag: str, attribute: str, value: str) -> str | None:
+    # An empty href is what feedparser leaves of a javascript: link; resolved,
+    # it would point at the feed itself.
+    return None if attribute in ("href", "src") and not value.strip() else value

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import logging
 import html
 import re
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from .sanitize import clean_html, web_url
 
 USER_AGENT = f"feedhub/{__version__} (+https://github.com/feedhub/feedhub; feed aggregator)"
 ACCEPT = "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
+log = logging.getLogger(__name__)
 TAG = re.compile(r"<[^>]+>")
 # feedparser spends ~30 µs per element, so a 10 MB body of "<x/>" would take
 # over a minute: past this many "<" a document is refused unparsed.  Real
@@ -150,7 +152,13 @@ def parse(body: bytes, url: str | None, content_type: str | None) -> list[dict]:
         try:
             decoding.decode(body)
         except decoding.Undecodable as exc:
-            raise FetchError(f"line {exc.line}: not in its declared encoding; {exc}") from None
+            if not decoding.mostly_utf8(body):
+                raise FetchError(f"line {exc.line}: not in its declared encoding; {exc}") from None
+            # UTF-8 with a few broken bytes: keep the text, each broken byte
+            # shown as U+FFFD, rather than read all of it as Windows-1252.
+            log.warning("feed %s: broken UTF-8 bytes from line %d replaced", url, exc.line)
+            fixed = body.decode("utf-8", "replace").encode("utf-8")
+            parsed = feedparser.parse(fixed, response_headers={**headers, "content-type": "application/xml; charset=utf-8"})
     if parsed.bozo and not _harmless(parsed.bozo_exception):
         line = getattr(parsed.bozo_exception, "getLineNumber", lambda: None)()
         where = f" at line {line}" if line else ""
