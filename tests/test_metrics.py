@@ -113,3 +113,17 @@ def test_healthz_reports_an_unreachable_database(make_config, tmp_path: Path):
     config = make_config(database=str(tmp_path / "not-a-folder" / "hub.db"))
     response = create_app(config).test_client().get("/healthz")
     assert response.status_code == 503 and response.get_json()["reason"].startswith("database: ")
+
+
+def test_a_not_modified_answer_is_counted_as_a_304(make_config, articles_dir: Path):
+    config = make_config(articles=[{"path": str(articles_dir)}])
+    with Store(config.database) as store:
+        run_cycle(config, store)
+    client = create_app(config).test_client()
+    first = client.get("/feeds/international.atom")
+    assert first.status_code == 200 and first.headers["ETag"]
+    again = client.get("/feeds/international.atom", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    samples = scrape(client)
+    assert value(samples, "feedhub_feed_requests_total", category="international", format="atom", status="200") == 1
+    assert value(samples, "feedhub_feed_requests_total", category="international", format="atom", status="304") == 1
