@@ -125,3 +125,15 @@ def test_heartbeat_is_written_to_the_database(make_config):
         beat = store.heartbeat("scheduler")
     assert beat["pid"] == os.getpid()
     assert datetime.now(timezone.utc) - datetime.fromisoformat(beat["beat"]) < timedelta(seconds=30)
+
+
+def test_heartbeat_and_reload_do_not_wait_behind_fetches(tmp_path: Path):
+    path = write_config(tmp_path, sources=[source("a")])
+    worker = Worker(load_config(path), path)
+    worker.start(paused=True)
+    try:
+        jobs = {job.id: job for job in worker.scheduler.get_jobs()}
+    finally:
+        worker.shutdown()
+    assert jobs["heartbeat"].executor == jobs["watch-config"].executor == "housekeeping"
+    assert jobs["feed:a"].executor == "default"

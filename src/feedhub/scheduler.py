@@ -18,6 +18,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -31,7 +32,6 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 WATCH_EVERY = 5  # seconds between looks at feeds.yaml's mtime
-HOUSEKEEPING = ("heartbeat", "watch-config")
 
 
 class Worker:
@@ -49,15 +49,18 @@ class Worker:
         self.targets: dict[str, ArticleDir | Source] = {}
         self.scheduler = scheduler_class(
             timezone=timezone.utc,
+            # Heartbeat and reload get their own threads: slow fetches filling
+            # the default pool must not make /healthz fail or delay a reload.
+            executors={"default": ThreadPoolExecutor(10), "housekeeping": ThreadPoolExecutor(2)},
             # coalesce: after a stall, run a late job once, not once per missed slot.
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
         )
         self._apply(config)
         self.scheduler.add_job(self.beat, IntervalTrigger(seconds=metrics.HEARTBEAT_EVERY), id="heartbeat",
-                               name="heartbeat", next_run_time=utcnow())
+                               name="heartbeat", executor="housekeeping", next_run_time=utcnow())
         if self.path:
             self.scheduler.add_job(self.watch, IntervalTrigger(seconds=WATCH_EVERY), id="watch-config",
-                                   name="watch-config")
+                                   name="watch-config", executor="housekeeping")
 
     def start(self, paused: bool = False) -> None:
         self.scheduler.start(paused=paused)
