@@ -240,4 +240,6 @@ def test_text_contrast_meets_wcag_aa(page, site, scheme):
             ratio = contrast(foreground, background)
             assert ratio >= 4.5, f"{url} {selector}: {foreground} on {background} is {ratio:.2f}:1"
             seen += 1
+        if scheme == "dark":
+            screenshot(page, f"{url.strip('/').replace('/', '-') or 'index'}-dark.png")
     assert seen > 30

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import pytest
 from conftest import HOSTILE_SUMMARY, HOSTILE_TITLE, config_holding, story
 
+from feedhub.ingest import run_cycle
 from feedhub.items import Item
 from feedhub.pages import human_time
 from feedhub.store import Store
@@ -104,11 +105,12 @@ def test_every_page_has_landmarks_one_h1_and_labelled_nav(client):
         response = client.get(url)
         page = Page(response.get_data(as_text=True))
         tags = [t for t, _ in page.tags]
-        for landmark in ("header", "nav", "main", "footer"):
+        for landmark in ("header", "main", "footer"):
             assert tags.count(landmark) == 1, (url, landmark)
         assert [t for t, _ in page.headings].count("h1") == 1, url
         assert page.headings[0][0] == "h1", "the first heading is the page's title"
-        assert page.find("nav")[0].get("aria-label")
+        assert page.find("nav", **{"aria-label": "Site"})
+        assert all(nav.get("aria-label") for nav in page.find("nav")), "every nav is named"
         assert page.find("html")[0]["lang"] == "en"
         assert page.find("meta", name="viewport")
 
@@ -180,10 +182,20 @@ def test_also_reported_by_counts_distinct_other_sources(make_config):
     assert "Also reported by 3 sources: beta, delta, gamma" in page.text
 
 
-def test_preview_is_capped_at_the_feed_size(make_config):
+def test_preview_pages_like_the_feed(make_config):
     config = config_holding(make_config, [story(n) for n in range(7)], feed_size=3)
     client = create_app(config).test_client()
-    assert get(client, "/c/business").h2s() == ["Story 6", "Story 5", "Story 4"]
+    first = get(client, "/c/business")
+    assert first.h2s() == ["Story 6", "Story 5", "Story 4"]
+    assert "page 1 of 3" in first.text
+    assert first.find("a", rel="next", href="/c/business?page=2") and not first.find("a", rel="prev")
+    second = get(client, "/c/business?page=2")
+    assert second.h2s() == ["Story 3", "Story 2", "Story 1"]
+    assert second.find("a", rel="prev", href="/c/business") and second.find("a", rel="next", href="/c/business?page=3")
+    last = get(client, "/c/business?page=3")
+    assert last.h2s() == ["Story 0"] and not last.find("a", rel="next")
+    for bad in ("4", "0", "x"):
+        assert "page 3 the oldest" in get(client, f"/c/business?page={bad}", status=404).text
     assert "7 items" in get(client, "/").text
 
 
@@ -229,35 +241,29 @@ def test_next_run_is_one_interval_after_the_last_attempt(client, demo_site):
     assert page.find("time", datetime=due.isoformat().replace("+00:00", "Z"))
 
 
-def _ensure_column(store: Store, column: str, kind: str) -> None:
-    # The scheduler's own plan (issue 5) lives in these columns once its
-    # migration exists; add them here if this build does not have them yet.
-    if column not in store.db["sources"].columns_dict:
-        store.db.execute(f"ALTER TABLE sources ADD COLUMN {column} {kind}")
-
-
-def test_sources_page_uses_the_schedulers_plan_and_retirement(make_config, tmp_path):
-    feed = tmp_path / "f.rss"
-    feed.write_text("<rss version='2.0'><channel><title>t</title></channel></rss>")
+def test_sources_page_shows_backoff_retirement_and_moves(make_config, feed_server):
+    # Real answers from a real server: 503 with Retry-After, 410 Gone, 301 Moved.
+    feed_server.overrides["/busy.rss"] = (503, {"Retry-After": "7200"}, b"busy")
+    feed_server.overrides["/gone.rss"] = (410, {}, b"gone")
+    feed_server.overrides["/old.rss"] = (301, {"Location": feed_server.url + "/world-wire.rss"}, b"")
     config = make_config(sources=[
-        {"name": "backing-off", "path": str(feed), "category": "business"},
-        {"name": "gone", "path": str(feed), "category": "business"},
+        {"name": "busy", "url": feed_server.url + "/busy.rss", "category": "business"},
+        {"name": "gone", "url": feed_server.url + "/gone.rss", "category": "business"},
+        {"name": "moved", "url": feed_server.url + "/old.rss", "category": "international"},
     ])
-    planned = "2026-12-01T09:15:00+00:00"
     with Store(config.database) as store:
-        _ensure_column(store, "next_attempt", "TEXT")
-        _ensure_column(store, "retired", "INTEGER")
-        store.record_fetch("backing-off", ok=False, last_error="HTTP 503 Service Unavailable")
-        store.record_fetch("backing-off", ok=False, last_error="HTTP 503 Service Unavailable")
-        store.db.execute("UPDATE sources SET next_attempt = ? WHERE name = 'backing-off'", [planned])
-        store.record_fetch("gone", ok=False, last_error="HTTP 410 Gone")
-        store.db.execute("UPDATE sources SET retired = 1 WHERE name = 'gone'")
+        run_cycle(config, store)
+        planned = store.source_state("busy")["next_attempt"]
     page = get(create_app(config).test_client(), "/sources")
     cards = source_sections(page)
-    assert cards["backing-off"].endswith("Failing") and cards["gone"].endswith("Retired")
-    assert page.find("time", datetime="2026-12-01T09:15:00Z")
-    assert "Failuresinarow2" in "".join(page.text.split())
-    assert "HTTP 410 Gone" in page.text and "none (retired)" in page.text
+    assert cards == {"busy": "busy Failing", "gone": "gone Retired", "moved": "moved OK"}
+    due = datetime.fromisoformat(planned)
+    assert due >= datetime.now(timezone.utc) + timedelta(minutes=100), "the publisher asked for two hours"
+    assert page.find("time", datetime=due.isoformat().replace("+00:00", "Z")), "next run is the scheduler's plan"
+    text = " ".join(page.text.split())
+    assert "HTTP 503 Service Unavailable" in text and "Failures in a row 1" in text
+    assert "HTTP 410 Gone" in text and "none (retired)" in text
+    assert f"Moved to {feed_server.url}/world-wire.rss" in text
 
 
 def test_article_pages_keep_working(client, demo_site):
@@ -265,3 +271,17 @@ def test_article_pages_keep_working(client, demo_site):
     page = get(client, row["link"].removeprefix("http://feeds.test"))
     assert page.headings[0] == ("h1", row["title"])
     assert get(client, "/articles/no-such-story", status=404)
+
+
+def test_a_feed_entry_cannot_pose_as_an_article_page(make_config, articles_dir):
+    config = make_config(articles=[{"path": str(articles_dir)}])
+    with Store(config.database) as store:
+        run_cycle(config, store)
+        real = dict(next(store.db.query("SELECT title, link FROM items WHERE category = 'business' LIMIT 1")))
+        # A partner feed in another category links to our article, and one
+        # claims an /articles/ address we never published.
+        store.add(story(1, category="sports", link=real["link"], title="Imposter"))
+        store.add(story(2, category="sports", link="http://feeds.test/articles/fake", title="Fake"))
+    client = create_app(config).test_client()
+    assert get(client, real["link"].removeprefix("http://feeds.test")).headings[0] == ("h1", real["title"])
+    get(client, "/articles/fake", status=404)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response, render_template, request
 from jinja2 import StrictUndefined
 from werkzeug.exceptions import HTTPException
 
@@ -60,8 +60,16 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         key = config.category_key(name)
         if key is None:
             return not_found(f"There is no category called “{name}”.")
-        items = [reader_view(config, row) for row in store().preview(key, config.feed_size)]
-        return render_template("category.html", key=key, meta=config.categories[key], items=items)
+        meta, size = config.categories[key], config.feed_size
+        total = store().count("items", category=key)
+        pages = max(1, -(-total // size))
+        number = request.args.get("page", "1")
+        if not number.isdigit() or not 1 <= int(number) <= pages:
+            return not_found(f"{meta.title} has no page {number}: page 1 is the newest, page {pages} the oldest.")
+        number = int(number)
+        rows = store().preview(key, size, offset=(number - 1) * size)
+        items = [reader_view(config, row) for row in rows]
+        return render_template("category.html", key=key, meta=meta, items=items, page=number, pages=pages)
 
     @app.get("/sources")
     def sources() -> str:
@@ -73,7 +81,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
 
     @app.get("/articles/<slug>")
     def article(slug: str) -> str | tuple[str, int]:
-        row = store().item_by_link(f"{config.site.link}/articles/{slug}")
+        row = store().article_by_link(f"{config.site.link}/articles/{slug}")
         if row is None:
             return not_found("There is no article at this address.")
         return render_template("article.html", item=row, meta=config.categories.get(row["category"]))
@@ -139,6 +147,7 @@ def source_health(source: Source, state: dict, now: datetime) -> dict:
         "last_success": state.get("last_success"),
         "last_status": state.get("last_status"),
         "last_error": state.get("last_error") if status != "ok" else None,
+        "moved_to": state.get("url"),  # after a permanent redirect
         "next_run": None if status == "retired" else next_run(source, state, now),
     }
 

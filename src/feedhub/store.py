@@ -426,7 +426,15 @@ class Store:
         )
         return {row["category"]: row for row in rows}
 
-    def preview(self, category: str, limit: int) -> list[dict]:
+    def article_by_link(self, link: str) -> dict | None:
+        """The newsroom article at one of this site's /articles/ addresses;
+        a feed entry claiming the same link is never shown in its place."""
+        rows = list(self.db.query(
+            "SELECT * FROM items WHERE link = ? AND source LIKE 'articles:%' LIMIT 1", [link]
+        ))
+        return rows[0] if rows else None
+
+    def preview(self, category: str, limit: int, offset: int = 0) -> list[dict]:
         """The newest items of a category as a reader sees them, each with the
         other sources that carried the same story (from the duplicates table)."""
         # The page of items is chosen first, so the duplicate lookups (indexed
@@ -434,12 +442,12 @@ class Store:
         return list(
             self.db.query(
                 "WITH page AS (SELECT id, source, title, link, summary, author, published, updated"
-                "  FROM items WHERE category = ? ORDER BY published DESC, id LIMIT ?)"
+                "  FROM items WHERE category = ? ORDER BY published DESC, id LIMIT ? OFFSET ?)"
                 " SELECT page.*, count(DISTINCT d.source) AS other_sources,"
                 "  group_concat(DISTINCT d.source) AS other_source_names"
                 " FROM page LEFT JOIN duplicates d ON d.item_id = page.id AND d.source != page.source"
                 " GROUP BY page.id ORDER BY page.published DESC, page.id",
-                [category, limit],
+                [category, limit, offset],
             )
         )
 
