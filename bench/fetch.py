@@ -1,0 +1,173 @@
+"""Benchmark: one fetch cycle over 200 remote sources of 50 items each.
+
+    .venv/bin/python bench/fetch.py
+
+A threaded HTTP/1.1 server on 127.0.0.1 (in this process) serves 200 RSS
+feeds with ETag and Last-Modified and answers conditional requests with 304.
+`feedhub ingest` runs three times as a child process on one database:
+
+1. every feed new;
+2. nothing changed: must be 200 answers of 304 and no feed parsed (no entry
+   of any source counted as new, updated or unchanged);
+3. 10% of the feeds changed (5 new items each).
+
+The last lines are the figures: wall time per cycle, requests by status and
+the peak RSS of each feedhub process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import tempfile
+import threading
+from collections import Counter
+from email.utils import formatdate, parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import bundled_categories, python_startup_seconds, run_feedhub, write_config  # noqa: E402
+
+SOURCES, ITEMS = 200, 50
+CHANGED_SHARE = 0.10
+NEW_ITEMS_WHEN_CHANGED = 5
+BASE_TIME = 1_790_000_000  # a fixed moment in 2026, so runs are repeatable
+
+
+class Feeds:
+    """The 200 feed documents, each with a version that bumps when it changes."""
+
+    def __init__(self):
+        self.versions = [0] * SOURCES
+        self.documents = [self.render(n) for n in range(SOURCES)]
+
+    def render(self, number: int) -> tuple[bytes, str, str]:
+        version = self.versions[number]
+        first = version * NEW_ITEMS_WHEN_CHANGED
+        items = []
+        for index in range(first + ITEMS - 1, first - 1, -1):  # newest first, ITEMS of them
+            when = formatdate(BASE_TIME + index * 600, usegmt=True)
+            link = f"https://source{number}.example/news/{index}"
+            items.append(
+                f"<item><title>Source {number} story {index}: harbour council weighs plan {index * 7 % 13}</title>"
+                f"<link>{link}</link><guid>{link}</guid><pubDate>{when}</pubDate>"
+                f"<description>{escape(f'<p>Story {index} of source {number}. ' + ' '.join(f'word{(number * index + k) % 997}' for k in range(40)) + '</p>')}</description></item>"
+            )
+        body = (
+            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+            f"<title>Source {number}</title><link>https://source{number}.example/</link>"
+            f"<description>Bench feed {number}</description>{''.join(items)}</channel></rss>"
+        ).encode()
+        etag = '"%s"' % hashlib.sha256(body).hexdigest()[:20]
+        modified = formatdate(BASE_TIME + (first + ITEMS) * 600, usegmt=True)
+        return body, etag, modified
+
+    def change(self, number: int) -> None:
+        self.versions[number] += 1
+        self.documents[number] = self.render(number)
+
+
+class Server:
+    def __init__(self, feeds: Feeds):
+        self.statuses: Counter = Counter()
+        self.connections = 0
+        lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real feed servers do
+
+            def setup(self):
+                super().setup()
+                with lock:
+                    server.connections += 1
+
+            def do_GET(self):
+                number = int(self.path.strip("/").split(".")[0].removeprefix("feed-"))
+                body, etag, modified = feeds.documents[number]
+                if self.headers.get("If-None-Match") == etag or (
+                    "If-None-Match" not in self.headers
+                    and self.headers.get("If-Modified-Since")
+                    and parsedate_to_datetime(self.headers["If-Modified-Since"]) >= parsedate_to_datetime(modified)
+                ):
+                    status, body = 304, b""
+                else:
+                    status = 200
+                with lock:
+                    server.statuses[status] += 1
+                self.send_response(status)
+                self.send_header("ETag", etag)
+                self.send_header("Last-Modified", modified)
+                if status == 200:
+                    self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def take(self) -> tuple[Counter, int]:
+        statuses, connections = self.statuses, self.connections
+        self.statuses, self.connections = Counter(), 0
+        return statuses, connections
+
+
+def totals(stdout: str) -> dict[str, int]:
+    header = stdout.splitlines()[0].split()[1:]
+    total = next(line for line in stdout.splitlines() if line.startswith("total")).split()[1:]
+    return dict(zip(header, map(int, total)))
+
+
+def main() -> None:
+    startup = python_startup_seconds()
+    feeds = Feeds()
+    server = Server(feeds)
+    category = next(iter(bundled_categories()))
+    results = []
+    with tempfile.TemporaryDirectory(prefix="feedhub-bench-") as tmp:
+        config = write_config(
+            Path(tmp),
+            sources=[{"name": f"source-{n:03d}", "url": f"{server.url}/feed-{n}.rss", "category": category}
+                     for n in range(SOURCES)],
+        )
+        changed = range(0, SOURCES, round(1 / CHANGED_SHARE))
+        for cycle, label in enumerate(["all new", "unchanged", f"{len(changed)} changed"], start=1):
+            if cycle == 3:
+                for number in changed:
+                    feeds.change(number)
+            run = run_feedhub(config, "ingest")
+            statuses, connections = server.take()
+            counts = totals(run.stdout)
+            if run.returncode != 0:
+                sys.exit(f"cycle {cycle}: feedhub ingest failed:\n{run.stdout[-3000:]}")
+            results.append((cycle, label, run, statuses, connections, counts))
+            print(f"cycle {cycle} ({label}): {run.seconds:.2f} s, {dict(statuses)}, {counts}", flush=True)
+
+    (_, _, _, s1, _, c1), (_, _, _, s2, _, c2), (_, _, _, s3, _, c3) = results
+    assert s1 == {200: SOURCES} and c1["new"] == SOURCES * ITEMS, (s1, c1)
+    # Unchanged: every answer a 304, and no entry of any feed looked at.
+    parsed_entries = c2["new"] + c2["updated"] + c2["unchanged"] + c2["duplicate"]
+    assert s2 == {304: SOURCES} and parsed_entries == 0, (s2, c2)
+    assert s3 == {200: len(changed), 304: SOURCES - len(changed)}, s3
+    assert c3["new"] == len(changed) * NEW_ITEMS_WHEN_CHANGED, c3
+
+    print()
+    print(f"machine: {os.cpu_count()} cores, shared with other jobs (figures are noisy)")
+    print(f"python + feedhub import start-up: {startup:.2f} s (included in every cycle's wall time)")
+    print(f"{'cycle':<22} {'wall s':>7} {'200':>5} {'304':>5} {'TCP conns':>10} {'new':>6} {'unchanged':>10} {'peak RSS':>9}")
+    for cycle, label, run, statuses, connections, counts in results:
+        print(f"{f'{cycle} ({label})':<22} {run.seconds:>7.2f} {statuses[200]:>5} {statuses[304]:>5} "
+              f"{connections:>10} {counts['new']:>6} {counts['unchanged']:>10} {run.peak_rss_mb:>6.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""Benchmark: `feedhub ingest` of N newsroom article files against the floor of
+a bare sqlite-utils `insert_all` of the same parsed rows.
+
+    .venv/bin/python bench/ingest.py              # N = 1000, 10000, 50000
+    .venv/bin/python bench/ingest.py 2000 5000    # other sizes
+
+For each N: grow one folder to N article files (sections from the bundled
+categories, headlines, paragraphs, sub-headings, boilerplate lines, about 1 in
+50 a resent copy of an earlier story), run the real `feedhub ingest` in a child
+process on a fresh database, then parse the same files with feedhub's parser
+and time `insert_all` of all N rows into another fresh database.  (The folder
+grows from one N to the next instead of being written anew, and files parsed
+for a smaller N are not parsed again, to keep the run under two minutes.)  The last
+lines are the figures: articles/s for both, the ratio, the time per article
+and the peak RSS of the ingest process.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sqlite_utils
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import bundled_categories, python_startup_seconds, run_feedhub, write_config  # noqa: E402
+
+from feedhub.articles import parse_article  # noqa: E402
+from feedhub.config import load_config  # noqa: E402
+from feedhub.ingest import article_item  # noqa: E402
+from feedhub.store import iso  # noqa: E402
+
+SIZES = [1000, 10_000, 50_000]
+FILES_PER_FOLDER = 1000  # the newsroom files a day's stories in one folder
+SYLLABLES = "ka lo mi ne ru sa ti vo de an or el us ba co fi gu ha ja ke li mo nu pe qui ra so tu ve wa xi yo ze".split()
+BOILERPLATE = ["WhatsApp Group Join Now", "Telegram Channel Join Now", "Back to top button",
+               "Advertisement", "Share this article", "Follow us on Facebook"]
+
+
+class Newsroom:
+    """Deterministic invented articles; every story is different text."""
+
+    def __init__(self, seed: int = 8):
+        self.random = random.Random(seed)
+        self.written: list[str] = []
+        self.vocabulary = sorted({"".join(self.random.choices(SYLLABLES, k=self.random.randint(1, 4)))
+                                  for _ in range(6000)})
+        self.sections = [alias for key, category in bundled_categories().items()
+                         for alias in [key.upper(), *category.get("aliases", [])]]
+
+    def sentence(self) -> str:
+        words = self.random.choices(self.vocabulary, k=self.random.randint(8, 18))
+        return " ".join(words).capitalize() + self.random.choice(".....!?")
+
+    def heading(self) -> str:
+        return " ".join(w.capitalize() for w in self.random.choices(self.vocabulary, k=self.random.randint(2, 5)))
+
+    def article(self, number: int) -> str:
+        r = self.random
+        headline = " ".join(w.capitalize() for w in r.choices(self.vocabulary, k=r.randint(5, 11))) + f" {number}"
+        lines = [r.choice(self.sections), "", headline]
+        if r.random() < 0.3:
+            lines.append(f"Published: 2026-11-{r.randint(1, 24):02d}T{r.randint(0, 23):02d}:{r.randint(0, 59):02d}:00Z")
+        for index in range(r.randint(4, 9)):
+            if index and r.random() < 0.3:
+                lines += ["", self.heading()]
+            if r.random() < 0.15:
+                lines += ["", r.choice(BOILERPLATE)]
+            lines += ["", " ".join(self.sentence() for _ in range(r.randint(2, 6)))]
+        if r.random() < 0.5:
+            lines += ["", "Back to top button"]
+        return "\n".join(lines) + "\n"
+
+    def write(self, root: Path, start: int, stop: int) -> None:
+        for number in range(start, stop):
+            folder = root / f"day-{number // FILES_PER_FOLDER:03d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            # About 2% are a story the newsroom sent twice under another name.
+            if self.written and self.random.random() < 0.02:
+                text = self.random.choice(self.written)
+            else:
+                text = self.article(number)
+                if len(self.written) < 500:
+                    self.written.append(text)
+            (folder / f"story-{number:06d}.txt").write_text(text, encoding="utf-8")
+
+
+class BareInsert:
+    """The floor: the same rows, parsed by feedhub's parser, written with
+    sqlite-utils' insert_all into a fresh database and nothing else."""
+
+    def __init__(self, config_path: Path, root: Path):
+        self.config = load_config(config_path)
+        self.root = root
+        self.rows: list[dict] = []
+        self.parse_seconds = 0.0
+
+    def parse(self, paths: list[Path]) -> None:
+        started = time.perf_counter()
+        for path in paths:
+            article = parse_article(path)
+            category = self.config.category_for_section(article.section)
+            item = article_item(article, category, self.config.site.link, "articles:bench", self.root,
+                                path.stat().st_mtime)
+            self.rows.append({
+                "id": item.id, "category": item.category, "source": item.source, "guid": item.guid,
+                "title": item.title, "link": item.link, "summary": item.summary, "content": item.content,
+                "text": item.text, "author": item.author, "published": iso(item.published),
+                "updated": iso(item.updated), "first_seen": iso(item.published), "priority": item.priority,
+            })
+        self.parse_seconds += time.perf_counter() - started
+
+    def insert(self, database: Path) -> float:
+        started = time.perf_counter()
+        db = sqlite_utils.Database(database)
+        db["items"].insert_all(self.rows, pk="id")
+        db.close()
+        return time.perf_counter() - started
+
+
+def main(sizes: list[int]) -> None:
+    startup = python_startup_seconds()
+    results = []
+    newsroom = Newsroom()
+    with tempfile.TemporaryDirectory(prefix="feedhub-bench-") as tmp:
+        work, root = Path(tmp), Path(tmp) / "articles"
+        config = write_config(work, articles=[{"path": str(root)}])
+        bare = BareInsert(config, root)
+        have = 0
+        for size in sorted(sizes):
+            started = time.perf_counter()
+            newsroom.write(root, have, size)
+            generated = time.perf_counter() - started
+            for database in work.glob("*.db*"):
+                database.unlink()
+            run = run_feedhub(config, "ingest")
+            if run.returncode != 0:
+                sys.exit(f"feedhub ingest failed ({run.returncode}):\n{run.stdout[-3000:]}")
+            total = run.stdout.strip().splitlines()[-1].split()
+            new, duplicate = int(total[1]), int(total[4])
+            assert total[0] == "total" and new + duplicate == size, run.stdout[-500:]
+            bare.parse([root / f"day-{n // FILES_PER_FOLDER:03d}" / f"story-{n:06d}.txt" for n in range(have, size)])
+            insert = bare.insert(work / "bare.db")
+            have = size
+            results.append({"n": size, "feedhub": run.seconds, "cpu": run.cpu_seconds, "rss": run.peak_rss_mb,
+                            "parse": bare.parse_seconds, "insert": insert})
+            print(f"n={size}: generated in {generated:.1f} s; feedhub: {new} new, {duplicate} duplicate "
+                  f"in {run.seconds:.1f} s; bare parse {bare.parse_seconds:.1f} s, insert_all {insert:.2f} s",
+                  flush=True)
+    print()
+    print(f"machine: {os.cpu_count()} cores, shared with other jobs right now (load average "
+          f"{os.getloadavg()[0]:.1f}): absolute figures are noisy, the ratios less so")
+    print(f"python + feedhub import start-up: {startup:.2f} s (included in every feedhub figure)")
+    print("bare insert = sqlite-utils insert_all of the parsed rows; parse+insert adds feedhub's own parser")
+    print("ms/article: wall time, and CPU time of the feedhub process (less disturbed by the other jobs)")
+    print(f"{'N':>7} {'feedhub/s':>10} {'bare insert/s':>14} {'ratio':>6} {'parse+insert/s':>15} "
+          f"{'ratio':>6} {'ms/article':>11} {'CPU ms/art':>11} {'peak RSS':>9}")
+    for r in results:
+        print(f"{r['n']:>7} {r['n'] / r['feedhub']:>10.0f} {r['n'] / r['insert']:>14.0f} "
+              f"{r['feedhub'] / r['insert']:>5.1f}x {r['n'] / (r['parse'] + r['insert']):>15.0f} "
+              f"{r['feedhub'] / (r['parse'] + r['insert']):>5.1f}x {1000 * r['feedhub'] / r['n']:>11.3f} "
+              f"{1000 * r['cpu'] / r['n']:>11.3f} {r['rss']:>6.0f} MB")
+
+
+if __name__ == "__main__":
+    main([int(arg) for arg in sys.argv[1:]] or SIZES)
