@@ -1,8 +1,10 @@
 """SQLite storage: items, their dedup keys, duplicates, sources and files seen.
 
 One ``Store`` is one connection; open one per thread.  Every write happens in a
-single ``BEGIN IMMEDIATE`` transaction, so a crash leaves either the whole item
-(row, keys, category stamp) or nothing.  The schema is created and migrated by
+transaction, so a crash leaves either the whole item (row, keys, category
+stamp) or nothing.  Callers may group many writes in one outer transaction (a
+batch of files, one feed's entries): each write inside it is then a savepoint
+that fails alone, and the batch costs one commit instead of one per item.  The schema is created and migrated by
 ``MIGRATIONS``, numbered by SQLite's ``user_version``.
 """
 
@@ -150,15 +152,51 @@ class Store:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """All writes inside are kept or none; nested, the inner one is a
+        savepoint, undone alone if it raises, kept when the outer one commits."""
+        if self.db.conn.in_transaction:
+            self.db.execute("SAVEPOINT nested")
+            try:
+                yield self.db
+            except BaseException:
+                # in_transaction is False if SQLite itself already rolled back.
+                if self.db.conn.in_transaction:
+                    self.db.execute("ROLLBACK TO nested")
+                    self.db.execute("RELEASE nested")
+                raise
+            self.db.execute("RELEASE nested")
+            return
         # IMMEDIATE takes the write lock up front: two writers queue on the
         # busy timeout instead of failing on a read-to-write upgrade.
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.conn.in_transaction:
+                self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
+        # A nested write that hit an error SQLite rolls back on its own (a
+        # full disk) has ended the transaction: what it held is gone, and
+        # the inputs behind it are read again on the next pass.
+        if self.db.conn.in_transaction:
+            self.db.execute("COMMIT")
+
+    def _insert_row(self, table: str, row: dict) -> None:
+        # Plain SQL rather than Table.insert, which looks up the table's
+        # schema on every call; the same text hits sqlite3's statement cache.
+        columns = ", ".join(row)
+        marks = ", ".join("?" * len(row))
+        self.db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values()))
+
+    def _upsert(self, table: str, row: dict, pk: str) -> None:
+        """Insert the row, or update only the given columns of the existing one."""
+        columns = ", ".join(row)
+        marks = ", ".join("?" * len(row))
+        updates = ", ".join(f"{column} = excluded.{column}" for column in row if column != pk)
+        self.db.execute(
+            f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT({pk}) DO UPDATE SET {updates}",
+            list(row.values()),
+        )
 
     def _migrate(self) -> None:
         # The version is read inside the write lock: two processes opening a
@@ -337,12 +375,13 @@ class Store:
 
     def _record_duplicate(self, item: Item, match: Match) -> None:
         now = iso(utcnow())
-        self.db["duplicates"].insert(
+        self._insert_row(
+            "duplicates",
             {
                 "item_id": match.item_id, "category": item.category, "source": item.source,
                 "guid": item.guid, "title": item.title, "link": item.link, "reason": match.reason,
                 "score": match.score, "detail": match.detail, "first_seen": now, "last_seen": now,
-            }
+            },
         )
 
     def _touch_category(self, category: str) -> None:
@@ -474,7 +513,7 @@ class Store:
                 row.update(last_success=now, last_error=None, failures=0, next_attempt=None)
             else:
                 row["failures"] = (previous.get("failures") or 0) + 1
-            db["sources"].upsert(row, pk="name")
+            self._upsert("sources", row, pk="name")
 
     def reset_source(self, name: str) -> None:
         """Forget a source's moves, backoff, retirement and validators (a fresh start)."""
@@ -524,8 +563,9 @@ class Store:
         return rows[0] if rows else {}
 
     def record_file(self, path: str, mtime_ns: int, size: int, item_id: str | None, error: str | None) -> None:
-        with self.transaction() as db:
-            db["article_files"].upsert(
+        with self.transaction():
+            self._upsert(
+                "article_files",
                 {"path": path, "mtime_ns": mtime_ns, "size": size, "item_id": item_id,
                  "error": error, "seen": iso(utcnow())},
                 pk="path",
