@@ -83,17 +83,43 @@ def make_config(tmp_path: Path):
 
 class FeedServer:
     """Serves files from a folder with ETag and Last-Modified, answering
-    conditional requests with 304, and remembers every request's headers."""
+    conditional requests with 304, and remembers every request's headers.
+    HTTP/1.1 with keep-alive; it counts the connections clients opened and
+    the most requests it was answering at once."""
 
     def __init__(self, root: Path):
         self.root = root
         self.requests: list[tuple[str, dict]] = []
         self.overrides: dict[str, tuple[int, dict, bytes]] = {}
+        # path -> function called before answering it (e.g. to hold it back).
+        self.before: dict[str, object] = {}
+        self.connections = 0
+        self.in_flight = self.max_in_flight = 0
+        lock = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                super().setup()
+                with lock:
+                    server.connections += 1
+
             def do_GET(self):
+                with lock:
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    self._answer()
+                finally:
+                    with lock:
+                        server.in_flight -= 1
+
+            def _answer(self):
                 server.requests.append((self.path, dict(self.headers)))
+                if self.path in server.before:
+                    server.before[self.path]()
                 if self.path in server.overrides:
                     status, headers, body = server.overrides[self.path]
                     return self._send(status, headers, body)
@@ -120,6 +146,7 @@ class FeedServer:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True  # kept-alive connections must not hold up close()
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()

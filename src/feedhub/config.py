@@ -189,6 +189,8 @@ class Config(Strict):
     # Private, loopback, link-local and other non-public addresses are refused
     # unless listed here, e.g. [10.0.0.0/8] for a feed on the office network.
     fetch_allow_networks: list[IPvAnyNetwork] = Field(default_factory=list)
+    # Sources fetched at once in a cycle; a slow source holds up only its slot.
+    fetch_concurrency: int = Field(default=8, ge=1, le=64)
     # Longest wait between retries of a failing source (backoff doubles up to it).
     max_backoff: Duration = 6 * 3600
     log_level: LogLevel = "INFO"

@@ -18,6 +18,7 @@ office network, or a server that sends an endless body.  So:
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import time
@@ -85,11 +86,15 @@ class _CheckedBackend(httpcore.SyncBackend):
         raise error
 
 
-def _checked_transport(policy: Policy) -> httpx.HTTPTransport:
-    transport = httpx.HTTPTransport()
+def _checked_transport(policy: Policy, connections: int) -> httpx.HTTPTransport:
+    ssl_context = httpx.create_ssl_context()
+    transport = httpx.HTTPTransport(verify=ssl_context)
     # httpx has no public way to pass a network backend; its pool takes one.
     transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(), network_backend=_CheckedBackend(policy)
+        ssl_context=ssl_context,
+        max_connections=connections,
+        max_keepalive_connections=connections,
+        network_backend=_CheckedBackend(policy),
     )
     return transport
 
@@ -111,19 +116,28 @@ class Response:
     history: list[httpx.Response] = field(default_factory=list)
 
 
-def get(url: str, headers: dict[str, str], policy: Policy, timeout: float) -> Response:
-    """GET `url` under `policy`; Refused, or httpx errors for network trouble."""
-    started = time.monotonic()
-    _check_scheme(httpx.Request("GET", url))
-    with httpx.Client(
-        transport=_checked_transport(policy),
+def client(policy: Policy, timeout: float, connections: int = 1) -> httpx.Client:
+    """An HTTP client that fetches only under `policy`, to share between many
+    fetches and threads: building one (its TLS context loads the CA bundle)
+    costs more than a whole 304 answer, and it keeps connections alive for
+    the next fetch from the same host.  Close it when done."""
+    return httpx.Client(
+        transport=_checked_transport(policy, connections),
         timeout=min(timeout, policy.max_seconds),
         follow_redirects=True,
         max_redirects=policy.max_redirects,
         event_hooks={"request": [_check_scheme]},
         trust_env=False,  # a proxy would connect for us, past the address check
-    ) as client:
-        with client.stream("GET", url, headers=headers) as response:
+    )
+
+
+def get(url: str, headers: dict[str, str], policy: Policy, timeout: float, shared: httpx.Client | None = None) -> Response:
+    """GET `url` under `policy`, on `shared` (made by client() with the same
+    policy) or a client of its own; Refused, or httpx errors for network trouble."""
+    started = time.monotonic()
+    _check_scheme(httpx.Request("GET", url))
+    with contextlib.nullcontext(shared) if shared else client(policy, timeout) as http:
+        with http.stream("GET", url, headers=headers, timeout=min(timeout, policy.max_seconds)) as response:
             body = _read_capped(response, policy, started)
     return Response(response.status_code, response.reason_phrase, response.headers, str(response.url), body, response.history)
 

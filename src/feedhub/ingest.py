@@ -1,33 +1,49 @@
 """One ingest pass: article folders and source feeds into the store.
 
 Every input is handled on its own: a broken article file or a failing feed is
-reported and counted, and the others go on.  Each item is stored in its own
-transaction, and a source's validators are saved only after its entries are,
-so a crash part-way through is repaired by simply running again.
+reported and counted, and the others go on.  Article files are stored in
+batches of ``FILE_BATCH`` per transaction, each file with its own record of
+having been read; a feed's entries are stored in one transaction with its new
+validators.  So a crash part-way through leaves every item whole or absent,
+and whatever was lost is simply read again on the next run.
+
+In a cycle, sources are fetched ``fetch_concurrency`` at a time on worker
+threads, which only do HTTP and parsing; everything is written to the store
+by the calling thread, so one connection does all the writing.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
 import time
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import httpx
 
 from . import metrics, websub
 from .articles import Article, ArticleError, boilerplate_matcher, parse_article
 from .config import ArticleDir, Config, Source
 from .items import Item, utcnow
 from .politeness import next_attempt
-from .sources import FetchError, Gone, fetch, fetch_policy, to_item
+from .sources import FetchError, Fetched, Gone, fetch, fetch_client, fetch_policy, to_item
 from .store import UNCHANGED, Store, iso
 
 log = logging.getLogger(__name__)
 FAILED = "failed"
 RETIRED = "retired"  # a source skipped because it answered 410 Gone
+# Files per transaction: large enough that commits stop mattering, small
+# enough that the write lock is never held for long and a crash loses little.
+FILE_BATCH = 200
+# Fetched feeds waiting to be stored, in pool-fulls (see ingest_sources).
+AHEAD = 4
 
 
 @dataclass
@@ -62,10 +78,7 @@ def run_cycle(config: Config, store: Store, progress=None) -> Summary:
         summary.merge(ingest_folder(config, store, folder))
         if progress:
             progress(folder.path.name)
-    for source in config.sources:
-        summary.merge(ingest_source(config, store, source))
-        if progress:
-            progress(source.name)
+    summary.merge(ingest_sources(config, store, config.sources, progress))
     websub.announce(config, store, before)
     return summary
 
@@ -81,14 +94,41 @@ def ingest_folder(config: Config, store: Store, folder: ArticleDir) -> Summary:
         summary.fail(name, f"{folder.path}: article folder does not exist")
         return summary
     matcher = boilerplate_matcher(folder.boilerplate)
-    for path in sorted(folder.path.rglob("*.txt")):
-        try:
-            _ingest_file(config, store, folder, name, path, matcher, summary)
-        except Exception as exc:  # a bug must not stop the other files
-            log.exception("unexpected error ingesting %s", path)
-            summary.fail(name, f"{path}: unexpected error: {exc!r}")
+    for batch in _batches(article_files(folder.path), FILE_BATCH):
+        with store.transaction():
+            for path in batch:
+                try:
+                    # A savepoint: the file's item and its record, or neither.
+                    with store.transaction():
+                        _ingest_file(config, store, folder, name, path, matcher, summary)
+                except Exception as exc:  # a bug must not stop the other files
+                    log.exception("unexpected error ingesting %s", path)
+                    summary.fail(name, f"{path}: unexpected error: {exc!r}")
     store.add_counts(metrics.ingest_counts(name, summary.counts[name]))
     return summary
+
+
+def article_files(root: Path) -> Iterator[Path]:
+    """The *.txt files under root in name order, walked one folder at a time,
+    so a large archive is never held (and sorted) as one list of paths."""
+    with os.scandir(root) as scan:
+        entries = sorted(scan, key=lambda entry: entry.name)
+    for entry in entries:
+        if entry.is_dir():
+            yield from article_files(Path(entry.path))
+        elif entry.name.endswith(".txt") and entry.is_file():
+            yield Path(entry.path)
+
+
+def _batches(paths: Iterable[Path], size: int) -> Iterator[list[Path]]:
+    batch = []
+    for path in paths:
+        batch.append(path)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _ingest_file(config, store, folder, name, path: Path, matcher, summary: Summary) -> None:
@@ -139,52 +179,120 @@ def article_item(article: Article, category: str, site_link: str, source: str, r
 # -- source feeds --------------------------------------------------------------
 
 
+@dataclass
+class Attempt:
+    """One fetch of a source: the feed, or why there is none, and how long it took."""
+
+    fetched: Fetched | None
+    error: FetchError | None
+    seconds: float
+
+
+def ingest_sources(
+    config: Config, store: Store, sources: list[Source], progress: Callable[[str], None] | None = None
+) -> Summary:
+    """Fetch the sources on a pool of ``fetch_concurrency`` threads sharing one
+    HTTP client (and its kept-alive connections); store them from this thread.
+
+    Feeds are stored in the order of feeds.yaml whatever order they arrive
+    in, so when two sources carry the same story at the same priority the
+    one listed first keeps it, as in a one-by-one pass.  Fetching runs at
+    most ``AHEAD`` pool-fulls in front of storing: memory stays bounded however
+    many sources there are, and a source that hangs holds the others up for
+    at most its timeout."""
+    summary = Summary()
+    if not sources:
+        return summary
+    workers = min(config.fetch_concurrency, len(sources))
+    queue = iter(sources)
+    pending: deque[tuple[Source, dict, Future | None]] = deque()
+    with fetch_client(config, workers) as client, ThreadPoolExecutor(workers, "fetch") as pool:
+
+        def submit_next() -> None:
+            source = next(queue, None)
+            if source is not None:
+                state = _current_state(store, source)
+                future = None if state.get("retired") else pool.submit(_fetch, config, source, state, client)
+                pending.append((source, state, future))
+
+        for _ in range(AHEAD * workers):
+            submit_next()
+        while pending:
+            source, state, future = pending.popleft()
+            summary.merge(_store_attempt(config, store, source, state, future and future.result()))
+            if progress:
+                progress(source.name)
+            submit_next()
+    return summary
+
+
 def ingest_source(
     config: Config, store: Store, source: Source, now: datetime | None = None, rng: random.Random | None = None
 ) -> Summary:
     """Fetch one source and store its entries; `now` and `rng` are for tests."""
-    summary = Summary()
-    name = f"feed:{source.name}"
-    summary.counts[name] = Counter()
-    now = now or utcnow()
     state = _current_state(store, source)
-    if state.get("retired"):
-        summary.count(name, RETIRED)
-        return summary
-    fields = {"location": source.location, "category": source.category}
+    attempt = None if state.get("retired") else _fetch(config, source, state)
+    return _store_attempt(config, store, source, state, attempt, now, rng)
+
+
+def _fetch(config: Config, source: Source, state: dict, client: httpx.Client | None = None) -> Attempt:
+    """Never raises: a broken source is one more result, not a stop."""
     started = time.monotonic()
     try:
-        fetched = fetch(source, state, timeout=config.fetch_timeout, policy=fetch_policy(config))
+        fetched = fetch(source, state, timeout=config.fetch_timeout, policy=fetch_policy(config), client=client)
     except Exception as exc:
         if not isinstance(exc, FetchError):  # a bug must not stop the other sources
             log.exception("unexpected error fetching %s", source.name)
             exc = FetchError(f"unexpected error: {exc!r}")
-        _record_failure(config, store, source, state, exc, now, rng, fields)
-        summary.fail(name, f"{source.name} ({state.get('url') or source.location}): {exc}")
-        store.add_counts(metrics.fetch_counts(name, time.monotonic() - started, failed=True))
+        return Attempt(None, exc, time.monotonic() - started)
+    return Attempt(fetched, None, time.monotonic() - started)
+
+
+def _store_attempt(
+    config: Config, store: Store, source: Source, state: dict, attempt: Attempt | None,
+    now: datetime | None = None, rng: random.Random | None = None,
+) -> Summary:
+    """Record a fetch (None: the source is retired and was not fetched)."""
+    summary = Summary()
+    name = f"feed:{source.name}"
+    summary.counts[name] = Counter()
+    if attempt is None:
+        summary.count(name, RETIRED)
         return summary
-    seconds = time.monotonic() - started
+    now = now or utcnow()
+    fields = {"location": source.location, "category": source.category}
+    if attempt.error:
+        _record_failure(config, store, source, state, attempt.error, now, rng, fields)
+        summary.fail(name, f"{source.name} ({state.get('url') or source.location}): {attempt.error}")
+        store.add_counts(metrics.fetch_counts(name, attempt.seconds, failed=True))
+        return summary
+    fetched = attempt.fetched
     threshold = config.categories[source.category].near_duplicate_threshold
-    for index, entry in enumerate(fetched.entries, start=1):
-        try:
-            summary.count(name, store.add(to_item(entry, source, now), threshold).status)
-        except Exception as exc:
-            log.exception("entry %d of %s", index, source.name)
-            summary.fail(name, f"{source.name}: entry {index} ({entry.get('link') or entry.get('id')}): {exc!r}")
-    if fetched.moved_to:
-        log.info("source moved permanently", extra={"source": source.name, "url": fetched.moved_to})
-    store.record_fetch(
-        source.name,
-        ok=True,
-        now=now,
-        last_status=fetched.status,
-        etag=fetched.etag,
-        last_modified=fetched.last_modified,
-        items_seen=len(fetched.entries) or state.get("items_seen", 0),
-        url=fetched.moved_to or state.get("url"),
-        **fields,
-    )
-    store.add_counts(metrics.fetch_counts(name, seconds, failed=False) + metrics.ingest_counts(name, summary.counts[name]))
+    # One transaction for the feed: its entries (each a savepoint that can
+    # fail alone), then its validators, never saved without them.
+    with store.transaction():
+        for index, entry in enumerate(fetched.entries, start=1):
+            try:
+                summary.count(name, store.add(to_item(entry, source, now), threshold).status)
+            except Exception as exc:
+                log.exception("entry %d of %s", index, source.name)
+                summary.fail(name, f"{source.name}: entry {index} ({entry.get('link') or entry.get('id')}): {exc!r}")
+        if fetched.moved_to:
+            log.info("source moved permanently", extra={"source": source.name, "url": fetched.moved_to})
+        store.record_fetch(
+            source.name,
+            ok=True,
+            now=now,
+            last_status=fetched.status,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+            items_seen=len(fetched.entries) or state.get("items_seen", 0),
+            url=fetched.moved_to or state.get("url"),
+            **fields,
+        )
+        store.add_counts(
+            metrics.fetch_counts(name, attempt.seconds, failed=False) + metrics.ingest_counts(name, summary.counts[name])
+        )
     return summary
 
 

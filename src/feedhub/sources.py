@@ -59,8 +59,15 @@ class Fetched:
     moved_to: str | None = None
 
 
-def fetch(source: Source, state: dict, timeout: float = 20, policy: fetchguard.Policy | None = None) -> Fetched:
-    """Read a source, conditionally on what the last good fetch saw.
+def fetch(
+    source: Source,
+    state: dict,
+    timeout: float = 20,
+    policy: fetchguard.Policy | None = None,
+    client: httpx.Client | None = None,
+) -> Fetched:
+    """Read a source, conditionally on what the last good fetch saw; on
+    `client` (from fetch_client) if given, sharing its connections.
 
     A source that moved permanently is read at its stored new address
     (``state["url"]``) instead of the one in feeds.yaml.
@@ -75,7 +82,7 @@ def fetch(source: Source, state: dict, timeout: float = 20, policy: fetchguard.P
     if state.get("last_modified"):
         headers["If-Modified-Since"] = state["last_modified"]
     try:
-        response = fetchguard.get(url, headers, policy, timeout)
+        response = fetchguard.get(url, headers, policy, timeout, client)
     except fetchguard.Refused as exc:
         raise FetchError(str(exc)) from None
     except httpx.TimeoutException:
@@ -217,10 +224,14 @@ def _plain(fragment: str) -> str:
     return " ".join(html.unescape(TAG.sub(" ", fragment)).split())
 
 
-
 def fetch_policy(config: Config) -> fetchguard.Policy:
     return fetchguard.Policy(
         allow_networks=tuple(config.fetch_allow_networks),
         max_bytes=config.fetch_max_bytes,
         max_seconds=config.fetch_max_time,
     )
+
+
+def fetch_client(config: Config, connections: int) -> httpx.Client:
+    """One guarded HTTP client for many fetches at once (see fetchguard.client)."""
+    return fetchguard.client(fetch_policy(config), config.fetch_timeout, connections)

@@ -4,8 +4,9 @@ One ``Store`` is one connection; open one per thread.  Every write happens in a
 transaction, so a crash leaves either the whole item (row, keys, category
 stamp) or nothing.  Callers may group many writes in one outer transaction (a
 batch of files, one feed's entries): each write inside it is then a savepoint
-that fails alone, and the batch costs one commit instead of one per item.  The schema is created and migrated by
-``MIGRATIONS``, numbered by SQLite's ``user_version``.
+that fails alone, and the batch costs one commit instead of one per item.
+The schema is created and migrated by ``MIGRATIONS``, numbered by SQLite's
+``user_version``.
 """
 
 from __future__ import annotations
