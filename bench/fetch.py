@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import random
 import sys
 import tempfile
 import threading
@@ -35,6 +36,8 @@ SOURCES, ITEMS = 200, 50
 CHANGED_SHARE = 0.10
 NEW_ITEMS_WHEN_CHANGED = 5
 BASE_TIME = 1_790_000_000  # a fixed moment in 2026, so runs are repeatable
+SYLLABLES = "ka lo mi ne ru sa ti vo de an or el us ba co fi gu ha ja ke li mo nu pe ra so tu ve wa yo ze".split()
+VOCABULARY = sorted({"".join(random.Random(n).choices(SYLLABLES, k=1 + n % 4)) for n in range(20_000)})
 
 
 class Feeds:
@@ -51,10 +54,13 @@ class Feeds:
         for index in range(first + ITEMS - 1, first - 1, -1):  # newest first, ITEMS of them
             when = formatdate(BASE_TIME + index * 600, usegmt=True)
             link = f"https://source{number}.example/news/{index}"
+            # Invented words, different for every story, so that no two are
+            # near duplicates of each other.
+            words = random.Random(number * 100_000 + index).choices(VOCABULARY, k=60)
             items.append(
-                f"<item><title>Source {number} story {index}: harbour council weighs plan {index * 7 % 13}</title>"
+                f"<item><title>{' '.join(words[:8]).capitalize()}</title>"
                 f"<link>{link}</link><guid>{link}</guid><pubDate>{when}</pubDate>"
-                f"<description>{escape(f'<p>Story {index} of source {number}. ' + ' '.join(f'word{(number * index + k) % 997}' for k in range(40)) + '</p>')}</description></item>"
+                f"<description>{escape('<p>' + ' '.join(words[8:]).capitalize() + '.</p>')}</description></item>"
             )
         body = (
             '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
@@ -136,6 +142,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="feedhub-bench-") as tmp:
         config = write_config(
             Path(tmp),
+            fetch_allow_networks=["127.0.0.1/32"],  # the loopback server; refused by default
             sources=[{"name": f"source-{n:03d}", "url": f"{server.url}/feed-{n}.rss", "category": category}
                      for n in range(SOURCES)],
         )
