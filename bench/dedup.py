@@ -103,8 +103,8 @@ def quality() -> tuple[float, float]:
         print(f"  {threshold:.1f}: precision {p:.3f}  recall {r:.3f}")
     negatives = sorted(s for s, p in zip(exact, evaluation) if not p.same)
     positives = sorted(s for s, p in zip(exact, evaluation) if p.same)
-    print(f"  different stories score {negatives[0]:.2f}..{negatives[-1]:.2f}, "
-          f"rewrites {positives[0]:.2f}..{positives[-1]:.2f}")
+    print(f"  rewrites score {positives[0]:.2f}..{positives[-1]:.2f}; the five highest scores of "
+          f"different stories: {' '.join(f'{x:.2f}' for x in negatives[-5:])}")
     # With a near-zero threshold every LSH candidate counts: what LSH misses.
     candidates = scores(evaluation, 0.01)
     lsh = sum(score > 0 for score, p in zip(candidates, evaluation) if p.same)
