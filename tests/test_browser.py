@@ -81,7 +81,7 @@ def screenshot(tab, name: str) -> Path:
 
 def stats(config) -> dict[str, dict]:
     with Store(config.database) as store:
-        return store.category_stats()
+        return store.category_counts()
 
 
 def test_index_then_a_category_shows_its_items(page, site, demo_site):

@@ -285,3 +285,13 @@ def test_a_feed_entry_cannot_pose_as_an_article_page(make_config, articles_dir):
     client = create_app(config).test_client()
     assert get(client, real["link"].removeprefix("http://feeds.test")).headings[0] == ("h1", real["title"])
     get(client, "/articles/fake", status=404)
+
+
+def test_a_fetch_that_is_late_says_so(make_config, tmp_path):
+    feed = tmp_path / "f.rss"
+    config = make_config(sources=[{"name": "stale", "path": str(feed), "category": "business", "interval": "1h"}])
+    with Store(config.database) as store:
+        store.record_fetch("stale", ok=True, now=datetime(2026, 1, 5, 10, 0, tzinfo=timezone.utc))
+    page = get(create_app(config).test_client(), "/sources")
+    assert page.find("time", datetime="2026-01-05T11:00:00Z")
+    assert "overdue: is the worker running?" in page.text

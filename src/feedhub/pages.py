@@ -10,7 +10,7 @@ only made clickable when they are plain http(s).
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import __version__, publish
 from .config import Config, Source
+from .politeness import next_run, source_status
 from .store import Store
 
 # Subscribe links and <link rel="alternate"> autodiscovery, in the order shown.
@@ -47,7 +48,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
 
     @app.get("/")
     def index() -> str:
-        stats = store().category_stats()
+        stats = store().category_counts()
         cards = [
             {"key": key, "meta": meta, "count": stats.get(key, {}).get("items", 0),
              "newest": stats.get(key, {}).get("newest")}
@@ -130,15 +131,10 @@ def source_label(source: str) -> str:
 
 
 def source_health(source: Source, state: dict, now: datetime) -> dict:
-    """One source's line on /sources: status, last fetch, last error, next run."""
-    if state.get("retired"):
-        status = "retired"
-    elif state.get("failures"):
-        status = "failing"
-    elif state.get("last_success"):
-        status = "ok"
-    else:
-        status = "waiting"  # configured, never fetched yet
+    """One source's line on /sources: status, last fetch, last error, next run
+    (the same reading of the sources table as `feedhub sources`)."""
+    status = source_status(state)
+    due = next_run(state, source.interval)
     return {
         "source": source,
         "status": status,
@@ -148,20 +144,9 @@ def source_health(source: Source, state: dict, now: datetime) -> dict:
         "last_status": state.get("last_status"),
         "last_error": state.get("last_error") if status != "ok" else None,
         "moved_to": state.get("url"),  # after a permanent redirect
-        "next_run": None if status == "retired" else next_run(source, state, now),
+        "next_run": due,
+        "overdue": bool(due and due < now),  # the worker is late, or not running
     }
-
-
-def next_run(source: Source, state: dict, now: datetime) -> str | None:
-    """When the scheduler will fetch next: its own plan where the store has one
-    (next_attempt, with backoff), else one interval after the last attempt.
-    None means on the scheduler's next start."""
-    if state.get("next_attempt"):
-        return state["next_attempt"]
-    if not state.get("last_attempt"):
-        return None
-    due = datetime.fromisoformat(state["last_attempt"]) + timedelta(seconds=source.interval)
-    return max(due, now).isoformat(timespec="seconds")
 
 
 # -- template filters ------------------------------------------------------------

@@ -459,13 +459,6 @@ class Store:
 
     # -- what the HTML pages show ------------------------------------------
 
-    def category_stats(self) -> dict[str, dict]:
-        """Per category: how many items and when the newest was published."""
-        rows = self.db.query(
-            "SELECT category, count(*) AS items, max(published) AS newest FROM items GROUP BY category"
-        )
-        return {row["category"]: row for row in rows}
-
     def article_by_link(self, link: str) -> dict | None:
         """The newsroom article at one of this site's /articles/ addresses;
         a feed entry claiming the same link is never shown in its place."""
@@ -525,12 +518,15 @@ class Store:
                 [name],
             )
 
-    def category_counts(self) -> dict[str, dict[str, int]]:
-        """{category: {"items": n, "duplicates": n}} for every category with either."""
-        counts: dict[str, dict[str, int]] = {}
-        for table in ("items", "duplicates"):
-            for category, n in self.db.execute(f"SELECT category, count(*) FROM {table} GROUP BY category"):
-                counts.setdefault(category, {"items": 0, "duplicates": 0})[table] = n
+    def category_counts(self) -> dict[str, dict]:
+        """{category: {"items": n, "duplicates": n, "newest": published time of
+        its newest item or None}} for every category with either."""
+        counts: dict[str, dict] = {}
+        items = "SELECT category, count(*), max(published) FROM items GROUP BY category"
+        for category, n, newest in self.db.execute(items):
+            counts[category] = {"items": n, "duplicates": 0, "newest": newest}
+        for category, n in self.db.execute("SELECT category, count(*) FROM duplicates GROUP BY category"):
+            counts.setdefault(category, {"items": 0, "duplicates": 0, "newest": None})["duplicates"] = n
         return counts
 
     # -- counters for /metrics and the scheduler's heartbeat ------------------
