@@ -128,7 +128,7 @@ def test_whatever_the_fuzzer_stored_is_served(tmp_path: Path, make_config):
     source = Source(name="fuzz", url="https://pub.test/feed", category="business")
     stored = 0
 
-    @BOUNDED
+    @settings(BOUNDED, max_examples=60)
     @given(document=feed_document())
     def ingest(document: bytes):
         nonlocal stored
