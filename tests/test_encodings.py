@@ -133,8 +133,9 @@ def test_a_utf8_feed_with_a_stray_byte_keeps_its_text(make_config, feed_server):
     assert row["title"] == TITLE and "Straße, Brücke, Ærø \ufffd." in row["content"]
 
 
-def test_a_feed_in_an_undeclared_foreign_encoding_is_reported(make_config, feed_server):
-    body = rss("utf-8").replace(TITLE, "Привет мир: статья о погоде в Москве").encode("cp1251", errors="replace")
+@pytest.mark.parametrize("declared", ["utf-8", "iso-8859-1", "windows-1252"])
+def test_a_feed_in_a_mislabelled_foreign_encoding_is_reported(make_config, feed_server, declared):
+    body = rss(declared).replace(TITLE, "Привет мир: статья о погоде в Москве").encode("cp1251", errors="replace")
     feed_server.overrides["/feed.rss"] = (200, {"Content-Type": "application/rss+xml"}, body)
     config = make_config(sources=[{"name": "wire", "url": f"{feed_server.url}/feed.rss", "category": "international"}])
     summary, rows = ingest(config)

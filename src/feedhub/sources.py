@@ -33,6 +33,7 @@ TAG = re.compile(r"<[^>]+>")
 # over a minute: past this many "<" a document is refused unparsed.  Real
 # feeds have a few thousand (HTML inside them is escaped or in CDATA).
 MAX_MARKUP = 250_000
+WESTERN = {"windows-1252", "cp1252", "iso-8859-1", "latin-1", "latin1", "iso8859-1"}
 
 
 class FetchError(Exception):
@@ -153,9 +154,11 @@ def parse(body: bytes, url: str | None, content_type: str | None) -> list[dict]:
     if content_type:
         headers["content-type"] = content_type
     parsed = feedparser.parse(body, response_headers=headers)
-    if isinstance(parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride):
-        # The declared encoding was wrong, and feedparser fell back to UTF-8
-        # or Windows-1252: make sure that guess reads as text, not mojibake.
+    guessed = isinstance(parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride)
+    if guessed or parsed.get("encoding", "").lower() in WESTERN:
+        # feedparser fell back to UTF-8 or Windows-1252 because the declared
+        # encoding was wrong, or a Western single-byte encoding was declared
+        # (the label most often wrong): make sure the text is not mojibake.
         try:
             decoding.decode(body)
         except decoding.Undecodable as exc:
