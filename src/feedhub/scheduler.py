@@ -71,7 +71,7 @@ class Worker:
     # -- feeds.yaml ---------------------------------------------------------
 
     def watch(self) -> None:
-        """Reload feeds.yaml if it changed since it was last read."""
+        """Reload feeds.yaml if it changed since it was last looked at."""
         mtime = self._mtime()
         if mtime != self.mtime:
             self.mtime = mtime
@@ -89,11 +89,14 @@ class Worker:
         log.info("feeds.yaml reloaded", extra=changes)
         return True
 
-    def _mtime(self) -> int | None:
+    def _mtime(self) -> tuple | None:
+        # Size and inode too: an editor's partial write and final write can
+        # share an mtime tick, and a save by rename changes the inode.
         try:
-            return self.path.stat().st_mtime_ns if self.path else None
+            stat = self.path.stat() if self.path else None
         except OSError:
             return None
+        return (stat.st_mtime_ns, stat.st_size, stat.st_ino) if stat else None
 
     def _apply(self, config: Config) -> dict[str, int]:
         """Add, remove and reschedule input jobs to match `config`."""

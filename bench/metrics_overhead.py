@@ -1,0 +1,63 @@
+"""What counting feed requests for /metrics costs a web worker.
+
+Serves the same cached feed N times through the Flask app in one process,
+with the request counter on and then with it off, alternating rounds so that
+machine noise hits both alike.  Prints the time per request of each and their
+ratio as its last lines.  Run: python bench/metrics_overhead.py [N]
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from feedhub.config import load_config
+from feedhub.ingest import run_cycle
+from feedhub.store import Store
+from feedhub.web import create_app
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def main(n: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        shutil.copytree(REPO / "examples" / "articles", folder / "articles")
+        data = yaml.safe_load((REPO / "feeds.yaml").read_text())
+        data.update(database=str(folder / "hub.db"), articles=[{"path": str(folder / "articles")}], sources=[])
+        (folder / "feeds.yaml").write_text(yaml.safe_dump(data))
+        config = load_config(folder / "feeds.yaml")
+        with Store(config.database) as store:
+            run_cycle(config, store)
+        counted = create_app(config)
+        plain = create_app(config)
+        plain.after_request_funcs[None] = [f for f in plain.after_request_funcs[None]
+                                           if f.__name__ != "count_feed_request"]
+        timings = {"counted": 0.0, "plain": 0.0}
+        clients = {"counted": counted.test_client(), "plain": plain.test_client()}
+        for client in clients.values():
+            client.get("/feeds/international.atom")  # warm the feed cache
+        for _ in range(10):
+            for name, client in clients.items():
+                started = time.perf_counter()
+                for _ in range(n // 10):
+                    client.get("/feeds/international.atom")
+                timings[name] += time.perf_counter() - started
+        counted.extensions["feedhub_request_counts"].flush()
+        with Store(config.database) as store:
+            saved = sum(r["value"] for r in store.counters() if r["name"] == "feedhub_feed_requests")
+        assert saved == n + 1, saved
+    per = {name: seconds / n * 1e6 for name, seconds in timings.items()}
+    print(f"requests per variant: {n}")
+    print(f"with request counting:    {per['counted']:.1f} us/request")
+    print(f"without request counting: {per['plain']:.1f} us/request")
+    print(f"ratio counted/plain: {per['counted'] / per['plain']:.3f}")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5000)
