@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -36,6 +37,11 @@ def write_articles(folder: Path, round_: int, count: int = 60) -> None:
         (folder / f"s{n:03}.txt").write_text(
             f"{CATEGORIES[n % 4].upper()}\n\nStory {n} in round {round_}\n\n{body}\n", encoding="utf-8"
         )
+
+
+def worker_beat(database: Path, pid: int) -> bool:
+    with sqlite3.connect(database, timeout=30) as conn:
+        return conn.execute("SELECT count(*) FROM heartbeats WHERE pid = ?", [pid]).fetchone()[0] == 1
 
 
 class Gunicorn:
@@ -109,6 +115,9 @@ def test_readers_never_see_locks_or_errors_while_ingest_writes(tmp_path: Path, f
             run = subprocess.run(ingest, capture_output=True, text=True, timeout=120)
             ingest_output.append(run.stdout + run.stderr)
             assert run.returncode == 0, run.stdout + run.stderr
+        deadline = time.monotonic() + 30  # on a slow machine, let the worker get going too
+        while not worker_beat(tmp_path / "hub.db", worker.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
     finally:
         stop.set()
         for thread in readers:
@@ -116,8 +125,8 @@ def test_readers_never_see_locks_or_errors_while_ingest_writes(tmp_path: Path, f
         log = server.stop()
         worker.terminate()
         worker_log = worker.communicate(timeout=30)[0]
+    assert worker_beat(tmp_path / "hub.db", worker.pid), worker_log
     with sqlite3.connect(tmp_path / "hub.db") as conn:
-        assert conn.execute("SELECT count(*) FROM heartbeats WHERE pid = ?", [worker.pid]).fetchone()[0] == 1
         latest = conn.execute("SELECT count(*) FROM items WHERE title LIKE ?", [f"% in round {ROUNDS}"]).fetchone()[0]
     assert latest == 60, "every story was rewritten by the last round"
     assert sum(statuses.values()) >= 100, statuses
