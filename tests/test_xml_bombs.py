@@ -6,6 +6,7 @@ source reported; external entities (file:// or http://) must not be read.
 
 from __future__ import annotations
 
+import pyexpat
 import subprocess
 import sys
 import time
@@ -46,6 +47,10 @@ def external(secret_file, server_url) -> dict[str, str]:
         "external-dtd": f'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "{server_url}/evil.dtd">'
                         f'{CHANNEL}{item("External DTD", "plain")}</channel></rss>',
     }
+
+
+def test_this_python_has_an_expat_that_limits_entity_expansion():
+    assert pyexpat.version_info >= (2, 4, 1), "expat before 2.4.1 expands billion-laughs documents without limit"
 
 
 def test_bombs_and_external_entities_do_nothing_harmful(tmp_path, feed_server):
