@@ -185,6 +185,7 @@ def demo_site(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("site")
     shutil.copytree(EXAMPLES / "articles", folder / "articles")
+    (folder / "articles" / "zz-weather.txt").write_text("WEATHER\n\nRain all week\n\nIt will rain.\n", encoding="utf-8")
     feeds = EXAMPLES / "feeds"
     config = load_config(write_config(
         folder,

@@ -218,20 +218,41 @@ def test_unknown_category_is_an_html_404_listing_the_real_ones(client):
 
 
 def source_sections(page: Page) -> dict[str, str]:
-    """h2 text of each source card, keyed by the source name."""
-    return {text.split()[0]: text for text in page.h2s()}
+    """Heading text of each source card, keyed by the source name."""
+    return {text.split()[0]: text for tag, text in page.headings if tag == "h3"}
 
 
 def test_sources_page_shows_every_configured_source_and_its_status(client, demo_site):
     page = get(client, "/sources")
     cards = source_sections(page)
-    assert list(cards) == [s.name for s in demo_site.sources]
+    assert page.h2s() == ["Feeds", "Article folders"]
+    assert list(cards) == [s.name for s in demo_site.sources] + ["articles"]
     assert cards["world-wire"].endswith("OK") and cards["tech-daily"].endswith("OK")
     assert cards["broken-wire"].endswith("Failing")
     assert cards["night-desk"].endswith("Not fetched yet")
     assert "cannot read" in page.text and "missing.rss" in page.text, "the last error is shown"
     assert "when the scheduler starts" in page.text
-    assert "5 sources in feeds.yaml: 3 ok, 1 failing, 1 not fetched yet." in " ".join(page.text.split())
+    assert ("5 feeds and 1 article folder in feeds.yaml; feeds: 3 ok, 1 failing, 1 not fetched yet."
+            in " ".join(page.text.split()))
+    assert "every 30 min" in page.text and "every 15 min" in page.text
+
+
+def test_sources_page_shows_article_folders_and_their_bad_files(client, demo_site):
+    page = get(client, "/sources")
+    assert source_sections(page)["articles"] == "articles Failing"
+    text = " ".join(page.text.split())
+    files = len(list(demo_site.articles[0].path.glob("*.txt")))
+    assert f"Files read {files}, the last" in text and "every 1 min" in text
+    assert "zz-weather.txt: " in text and "section 'WEATHER' is not a category" in text
+
+
+def test_a_missing_or_untouched_article_folder(make_config, tmp_path):
+    (tmp_path / "empty").mkdir()
+    config = make_config(articles=[{"path": str(tmp_path / "gone")}, {"path": str(tmp_path / "empty"), "interval": "2h"}])
+    page = get(create_app(config).test_client(), "/sources")
+    assert source_sections(page) == {"gone": "gone Missing", "empty": "empty Not fetched yet"}
+    assert "the folder does not exist" in page.text and "every 2 h" in page.text
+    assert "feeds.yaml lists no feeds." in page.text
 
 
 def test_next_run_is_one_interval_after_the_last_attempt(client, demo_site):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -19,7 +20,7 @@ from jinja2 import StrictUndefined
 from werkzeug.exceptions import HTTPException
 
 from . import __version__, publish
-from .config import Config, Source
+from .config import ArticleDir, Config, Source
 from .politeness import next_run, source_status
 from .store import Store
 
@@ -45,6 +46,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     app.add_template_filter(human_time)
     app.add_template_filter(iso_time)
+    app.add_template_filter(every)
 
     @app.get("/")
     def index() -> str:
@@ -78,7 +80,8 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         now = datetime.now(timezone.utc)
         rows = [source_health(source, states.get(source.name, {}), now) for source in config.sources]
         tally = Counter(row["status"] for row in rows)
-        return render_template("sources.html", sources=rows, tally=tally)
+        folders = [folder_health(folder, store().article_folder(str(folder.path))) for folder in config.articles]
+        return render_template("sources.html", sources=rows, tally=tally, folders=folders)
 
     @app.get("/articles/<slug>")
     def article(slug: str) -> str | tuple[str, int]:
@@ -149,6 +152,18 @@ def source_health(source: Source, state: dict, now: datetime) -> dict:
     }
 
 
+def folder_health(folder: ArticleDir, state: dict) -> dict:
+    """One article folder's line on /sources."""
+    # A file that failed and was deleted since is no longer a problem.
+    errors = [(Path(path), error) for path, error in state["errors"] if Path(path).exists()]
+    if not folder.path.is_dir():
+        status = "missing"
+    else:
+        status = "failing" if errors else "ok" if state["files"] else "new"
+    return {"folder": folder, "status": status, "files": state["files"], "last_read": state["last_read"],
+            "errors": [(path.relative_to(folder.path), error) for path, error in errors]}
+
+
 # -- template filters ------------------------------------------------------------
 
 
@@ -170,3 +185,9 @@ def human_time(value: str | datetime | None) -> str:
 def iso_time(value: str | datetime | None) -> str:
     """The machine-readable form for <time datetime>."""
     return _parse(value).isoformat().replace("+00:00", "Z") if value else ""
+
+
+def every(seconds: int) -> str:
+    """An interval as an operator wrote it: 'every 15 min', 'every 1 h 30 min'."""
+    parts = [(seconds // 86400, "d"), (seconds % 86400 // 3600, "h"), (seconds % 3600 // 60, "min"), (seconds % 60, "s")]
+    return "every " + " ".join(f"{n} {unit}" for n, unit in parts if n)

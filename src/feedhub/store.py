@@ -559,6 +559,22 @@ class Store:
         rows = list(self.db.query("SELECT * FROM article_files WHERE path = ?", [path]))
         return rows[0] if rows else {}
 
+    def article_folder(self, folder: str, max_errors: int = 20) -> dict:
+        """What ingest has read under one article folder: how many files, when
+        it last read one, and the files that failed (up to max_errors)."""
+        # A range on the primary key: every path that starts with "folder/"
+        # ("0" is the character right after "/").
+        low, high = folder.rstrip("/") + "/", folder.rstrip("/") + "0"
+        files, last_read = self.db.execute(
+            "SELECT count(*), max(seen) FROM article_files WHERE path >= ? AND path < ?", [low, high]
+        ).fetchone()
+        errors = self.db.execute(
+            "SELECT path, error FROM article_files WHERE path >= ? AND path < ? AND error IS NOT NULL"
+            " ORDER BY path LIMIT ?",
+            [low, high, max_errors],
+        ).fetchall()
+        return {"files": files, "last_read": last_read, "errors": errors}
+
     def record_file(self, path: str, mtime_ns: int, size: int, item_id: str | None, error: str | None) -> None:
         with self.transaction():
             self._upsert(
