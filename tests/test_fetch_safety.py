@@ -208,3 +208,23 @@ def test_an_oversize_local_feed_file_is_refused(make_config, tmp_path):
     with Store(config.database) as store:
         summary = run_cycle(config, store)
     assert "over fetch_max_bytes (1,048,576)" in summary.errors[0]
+
+
+def test_refused_and_allowed_sources_share_one_cycle(make_config, feed_server):
+    # A cycle fetches its sources concurrently on one shared client: a refusal
+    # on one connection must not spoil the pool for the others.
+    port = feed_server.url.rsplit(":", 1)[1]
+    feed_server.overrides["/to-metadata"] = (302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b"")
+    config = make_config(sources=[
+        {"name": "wire", "url": f"{feed_server.url}/world-wire.rss", "category": "international"},
+        {"name": "other-loopback", "url": f"http://127.0.0.2:{port}/world-wire.rss", "category": "international"},
+        {"name": "metadata", "url": f"{feed_server.url}/to-metadata", "category": "international"},
+        {"name": "tech", "url": f"{feed_server.url}/tech-daily.atom", "category": "technology"},
+    ])
+    with Store(config.database) as store:
+        summary = run_cycle(config, store)
+        errors = {row["name"]: row["last_error"] for row in store.sources()}
+    assert summary.counts["feed:wire"]["new"] >= 3 and summary.counts["feed:tech"]["new"] >= 3
+    assert "127.0.0.2 is a loopback address" in errors["other-loopback"]
+    assert "169.254.169.254 is a link-local address" in errors["metadata"]
+    assert errors["wire"] is None and errors["tech"] is None
