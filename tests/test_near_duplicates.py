@@ -234,3 +234,34 @@ def test_an_edited_story_is_compared_as_it_now_reads(tmp_path: Path, articles_di
         old = store.add(feed_item("levy-copy", "Levy Agreed", levy.text + " Updated.", source="feed:other"))
     assert (copy.status, copy.reason) == (DUPLICATE, "near")
     assert old.status == NEW
+
+
+def test_a_newsroom_article_replaced_by_a_preferred_feed_stays_replaced(make_config, articles_dir: Path, tmp_path: Path):
+    from xml.sax.saxutils import escape
+
+    article = parse_article(articles_dir / LEVY)
+    feed = tmp_path / "agency.rss"
+    feed.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Agency</title>'
+        "<link>http://agency.test/</link><description>d</description><item>"
+        f"<title>Ports to Charge Ships for Dirty Fuel</title><link>http://agency.test/levy</link>"
+        f"<guid>http://agency.test/levy</guid><description>{escape(article.text)}</description>"
+        "</item></channel></rss>",
+        encoding="utf-8",
+    )
+    config = make_config(
+        articles=[{"path": str(articles_dir)}],
+        sources=[{"name": "agency", "path": str(feed), "category": "international", "priority": 5}],
+    )
+    with Store(config.database) as store:
+        run_cycle(config, store)
+        [kept] = rows(store, "SELECT id, source FROM items WHERE link = 'http://agency.test/levy'")
+        [replaced] = rows(store, "SELECT * FROM duplicates WHERE item_id = ?", [kept["id"]])
+        file = store.file_state(str(articles_dir / LEVY))
+        (articles_dir / LEVY).touch()  # read again: still recognised as the replaced copy
+        again = run_cycle(config, store)
+        count = store.count("items", category="international")
+    assert replaced["source"] == f"articles:{articles_dir.name}" and replaced["reason"] == "text"
+    assert file["item_id"] == kept["id"]
+    assert again.total("new") == again.total("duplicate") == 0
+    assert count == 3  # the other two international articles and the agency's copy
