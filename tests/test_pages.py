@@ -210,6 +210,8 @@ def test_unknown_category_is_an_html_404_listing_the_real_ones(client):
     for key in ("international", "technology", "business", "sports", "culture"):
         assert page.find("a", href=f"/c/{key}")
     assert "Not found" in get(client, "/no/such/page", status=404).text
+    odd = client.get("/c/%3Cb%3Ebold")
+    assert odd.status_code == 404 and b"<b>bold" not in odd.data and b"&lt;b&gt;bold" in odd.data
     feed = client.get("/feeds/weather.rss")
     assert feed.status_code == 404 and feed.mimetype == "text/plain", "feed 404s stay plain text"
 
@@ -316,3 +318,14 @@ def test_a_fetch_that_is_late_says_so(make_config, tmp_path):
     page = get(create_app(config).test_client(), "/sources")
     assert page.find("time", datetime="2026-01-05T11:00:00Z")
     assert "overdue: is the worker running?" in page.text
+
+
+def test_index_counts_follow_new_items(make_config):
+    config = config_holding(make_config, [story(n) for n in range(3)])
+    client = create_app(config).test_client()
+    assert "3 items" in get(client, "/").text
+    assert "3 items" in get(client, "/").text  # counted once, served again
+    with Store(config.database) as store:
+        store.add(story(3))
+    page = get(client, "/")
+    assert "4 items" in page.text and human_time(story(3).published) in page.text

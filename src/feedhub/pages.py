@@ -48,9 +48,21 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     app.add_template_filter(iso_time)
     app.add_template_filter(every)
 
+    # Counting a category's items scans its index; the counts change only
+    # when a category's version does, so they are kept per set of versions.
+    # (versions, counts) is replaced as one tuple, so threads never pair one
+    # request's versions with another's counts.
+    counted: list[tuple[dict, dict]] = [({}, {})]
+
+    def category_counts() -> dict[str, dict]:
+        versions = store().category_versions()
+        if counted[0][0] != versions or not versions:
+            counted[0] = (versions, store().category_counts())
+        return counted[0][1]
+
     @app.get("/")
     def index() -> str:
-        stats = store().category_counts()
+        stats = category_counts()
         cards = [
             {"key": key, "meta": meta, "count": stats.get(key, {}).get("items", 0),
              "newest": stats.get(key, {}).get("newest")}
