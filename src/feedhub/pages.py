@@ -76,7 +76,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         if key is None:
             return not_found(f"There is no category called “{name}”.")
         meta, size = config.categories[key], config.feed_size
-        total = store().count("items", category=key)
+        total = category_counts().get(key, {}).get("items", 0)
         pages = max(1, -(-total // size))
         number = request.args.get("page", "1")
         if not number.isdigit() or not 1 <= int(number) <= pages:
