@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from feedhub.config import Source, load_config
+from feedhub.config import ConfigError, Source, load_config
 from feedhub.fetchguard import Policy, refusal
 from feedhub.ingest import run_cycle
 from feedhub.sources import FetchError, fetch
@@ -196,7 +196,7 @@ def test_the_limits_are_feeds_yaml_keys(tmp_path, hostile):
         assert run_cycle(config, store).total("new") == 1
     assert load_config(write_config(tmp_path)).fetch_allow_networks  # the test default allows 127.0.0.1
     bad = write_config(tmp_path, fetch_allow_networks=["10.0.0.1/8"], fetch_max_bytes="lots")
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(ConfigError) as caught:
         load_config(bad)
     assert "fetch_allow_networks[0]" in str(caught.value) and "fetch_max_bytes: expected a size like" in str(caught.value)
 
