@@ -78,7 +78,11 @@ def mostly_utf8(raw: bytes) -> bool:
 def mojibake(text: str) -> tuple[int, str, str] | None:
     """(line number, garbled text, what it should say) for the first line of
     UTF-8 that was read as a legacy encoding, or None."""
+    if text.isascii():  # mojibake is made of non-ASCII characters; skip ftfy
+        return None
     for number, line in enumerate(text.splitlines(), start=1):
+        if line.isascii():
+            continue
         fixed = ftfy.fix_encoding(line)
         if fixed != line:
             return number, line, fixed
