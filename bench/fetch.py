@@ -1,6 +1,7 @@
 """Benchmark: one fetch cycle over 200 remote sources of 50 items each.
 
-    .venv/bin/python bench/fetch.py
+    .venv/bin/python bench/fetch.py            # fetch_concurrency as feedhub's default
+    .venv/bin/python bench/fetch.py 1 4 16     # the three cycles at each of these
 
 A threaded HTTP/1.1 server on 127.0.0.1 (in this process) serves 200 RSS
 feeds with ETag and Last-Modified and answers conditional requests with 304.
@@ -31,6 +32,8 @@ from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import bundled_categories, python_startup_seconds, run_feedhub, write_config  # noqa: E402
+
+from feedhub.config import Config  # noqa: E402
 
 SOURCES, ITEMS = 200, 50
 CHANGED_SHARE = 0.10
@@ -133,8 +136,13 @@ def totals(stdout: str) -> dict[str, int]:
     return dict(zip(header, map(int, total)))
 
 
-def main() -> None:
+def main(concurrency: list[int | None]) -> None:
     startup = python_startup_seconds()
+    for pool in concurrency:
+        cycles(pool, startup)
+
+
+def cycles(pool: int | None, startup: float) -> None:
     feeds = Feeds()
     server = Server(feeds)
     category = next(iter(bundled_categories()))
@@ -142,6 +150,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="feedhub-bench-") as tmp:
         config = write_config(
             Path(tmp),
+            **({"fetch_concurrency": pool} if pool else {}),
             fetch_allow_networks=["127.0.0.1/32"],  # the loopback server; refused by default
             sources=[{"name": f"source-{n:03d}", "url": f"{server.url}/feed-{n}.rss", "category": category}
                      for n in range(SOURCES)],
@@ -167,8 +176,12 @@ def main() -> None:
     assert s3 == {200: len(changed), 304: SOURCES - len(changed)}, s3
     assert c3["new"] == len(changed) * NEW_ITEMS_WHEN_CHANGED, c3
 
+    server.httpd.shutdown()
     print()
-    print(f"machine: {os.cpu_count()} cores, shared with other jobs (figures are noisy)")
+    default = Config.model_fields["fetch_concurrency"].default
+    print(f"fetch_concurrency: {pool or f'{default} (the default)'}")
+    print(f"machine: {os.cpu_count()} cores, shared with other jobs right now (load average "
+          f"{os.getloadavg()[0]:.1f}): figures are noisy")
     print(f"python + feedhub import start-up: {startup:.2f} s (included in every cycle's wall time)")
     print(f"{'cycle':<22} {'wall s':>7} {'200':>5} {'304':>5} {'TCP conns':>10} {'new':>6} {'unchanged':>10} {'peak RSS':>9}")
     for cycle, label, run, statuses, connections, counts in results:
@@ -177,4 +190,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main([int(arg) for arg in sys.argv[1:]] or [None])
