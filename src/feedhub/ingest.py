@@ -94,6 +94,7 @@ def ingest_folder(config: Config, store: Store, folder: ArticleDir) -> Summary:
         summary.fail(name, f"{folder.path}: article folder does not exist")
         return summary
     matcher = boilerplate_matcher(folder.boilerplate)
+    store.use_writer_cache()
     for batch in _batches(article_files(folder.path), FILE_BATCH):
         with store.transaction():
             for path in batch:
@@ -204,6 +205,7 @@ def ingest_sources(
     if not sources:
         return summary
     workers = min(config.fetch_concurrency, len(sources))
+    store.use_writer_cache()
     queue = iter(sources)
     pending: deque[tuple[Source, dict, Future | None]] = deque()
     with fetch_client(config, workers) as client, ThreadPoolExecutor(workers, "fetch") as pool:
