@@ -329,3 +329,12 @@ def test_index_counts_follow_new_items(make_config):
         store.add(story(3))
     page = get(client, "/")
     assert "4 items" in page.text and human_time(story(3).published) in page.text
+
+
+def test_passwords_in_source_addresses_are_masked(make_config):
+    config = make_config(sources=[
+        {"name": "private", "url": "https://reader:s3cret@partner.test/feed.rss?x=1", "category": "business"},
+    ])
+    page = get(create_app(config).test_client(), "/sources")
+    assert "s3cret" not in page.text
+    assert "https://reader:***@partner.test/feed.rss?x=1" in page.text

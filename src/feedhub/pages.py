@@ -47,6 +47,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     app.add_template_filter(human_time)
     app.add_template_filter(iso_time)
     app.add_template_filter(every)
+    app.add_template_filter(without_password)
 
     # Counting a category's items scans its index; the counts change only
     # when a category's version does, so they are kept per set of versions.
@@ -203,3 +204,13 @@ def every(seconds: int) -> str:
     """An interval as an operator wrote it: 'every 15 min', 'every 1 h 30 min'."""
     parts = [(seconds // 86400, "d"), (seconds % 86400 // 3600, "h"), (seconds % 3600 // 60, "min"), (seconds % 60, "s")]
     return "every " + " ".join(f"{n} {unit}" for n, unit in parts if n)
+
+
+def without_password(location: str) -> str:
+    """A source address fit for a page anyone may open: a password written
+    into the URL (https://user:secret@host/...) is masked."""
+    parts = urlsplit(location)
+    if not parts.password:
+        return location
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{parts.username}:***@{host}").geturl()
