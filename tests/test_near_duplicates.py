@@ -265,3 +265,17 @@ def test_a_newsroom_article_replaced_by_a_preferred_feed_stays_replaced(make_con
     assert file["item_id"] == kept["id"]
     assert again.total("new") == again.total("duplicate") == 0
     assert count == 3  # the other two international articles and the agency's copy
+
+
+def test_shingle_hashes_stay_those_stored_in_existing_databases():
+    # Band keys in a database are built on these exact values: a faster
+    # shingles() must still hash every run of three words the same way.
+    from zlib import crc32
+
+    from feedhub.dedup import shingles
+
+    prime = (1 << 31) - 1
+    assert shingles(["harbour", "council", "votes", "today"]) == {
+        crc32(b"harbour council votes") % prime, crc32(b"council votes today") % prime}
+    assert shingles(["two", "words"]) == {crc32(b"two words") % prime}
+    assert shingles([]) == set()
