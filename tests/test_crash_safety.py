@@ -19,9 +19,13 @@ from pathlib import Path
 
 from conftest import write_config
 
+from feedhub.ingest import FILE_BATCH
+
 SEED = 6
 KILLS = 15
-ARTICLES = 400
+# Articles are committed FILE_BATCH at a time: enough batches that every kill
+# still finds a pass part-way through its writing.
+ARTICLES = (KILLS + 1) * FILE_BATCH
 ENTRIES = 150
 SECTIONS = ["INTERNATIONAL", "TECHNOLOGY", "BUSINESS", "SPORTS"]
 

@@ -41,7 +41,7 @@ FAILED = "failed"
 RETIRED = "retired"  # a source skipped because it answered 410 Gone
 # Files per transaction: large enough that commits stop mattering, small
 # enough that the write lock is never held for long and a crash loses little.
-FILE_BATCH = 25
+FILE_BATCH = 200
 # Fetched feeds waiting to be stored, in pool-fulls (see ingest_sources).
 AHEAD = 4
 
