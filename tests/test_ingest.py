@@ -5,11 +5,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import feedparser
+
 from feedhub.articles import parse_article
 from feedhub.cli import main
 from feedhub.dedup import canonical_url
 from feedhub.ingest import run_cycle
 from feedhub.store import Store
+from feedhub.web import create_app
 
 
 def rows(config, sql, params=()):
@@ -179,3 +182,17 @@ def test_an_entry_edited_at_the_source_is_updated_once(make_config, feed_server)
     assert again.total("updated") == 0 and again.total("unchanged") == 4
     titles = [r["title"] for r in rows(config, "SELECT title FROM items")]
     assert first_title + " (corrected)" in titles and first_title not in titles
+
+
+def test_summaries_read_as_plain_sentences(make_config, feed_server):
+    # "<a>spring floods</a>." must not become "spring floods ." in readers'
+    # summaries, and words in separate paragraphs must not run together.
+    config = make_config(sources=[{"name": "wire", "url": f"{feed_server.url}/world-wire.rss", "category": "international"}])
+    with Store(config.database) as store:
+        run_cycle(config, store)
+    client = create_app(config).test_client()
+    entries = feedparser.parse(client.get("/feeds/international.rss").data).entries
+    danube = next(e for e in entries if "Danube" in e.title)
+    assert danube.summary.endswith("Read our explainer on the spring floods.")
+    assert "2028. Engineers" in danube.summary
+    assert not any(" ." in e.summary or " ," in e.summary for e in entries)

@@ -29,6 +29,9 @@ USER_AGENT = f"feedhub/{__version__} (+https://github.com/feedhub/feedhub; feed 
 ACCEPT = "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
 log = logging.getLogger(__name__)
 TAG = re.compile(r"<[^>]+>")
+# Tags become spaces so that "<p>a</p><p>b</p>" keeps its words apart; that
+# leaves "floods </a>." as "floods ." unless the space before punctuation goes.
+SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?)\]])")
 # feedparser spends ~30 µs per element, so a 10 MB body of "<x/>" would take
 # over a minute: past this many "<" a document is refused unparsed.  Real
 # feeds have a few thousand (HTML inside them is escaped or in CDATA).
@@ -224,7 +227,8 @@ def _when(parsed_time) -> datetime | None:
 
 
 def _plain(fragment: str) -> str:
-    return " ".join(html.unescape(TAG.sub(" ", fragment)).split())
+    text = " ".join(html.unescape(TAG.sub(" ", fragment)).split())
+    return SPACE_BEFORE_PUNCT.sub(r"\1", text)
 
 
 def fetch_policy(config: Config) -> fetchguard.Policy:
