@@ -246,8 +246,9 @@ class Store:
                     [iso(utcnow()), item.category, item.source, item.guid],
                 )
                 return Outcome(UNCHANGED, known[0])
-            item_keys = dedup.keys(item)
-            fingerprint = dedup.fingerprint(item)
+            tokens = dedup.item_words(item)
+            item_keys = dedup.keys(item, tokens)
+            fingerprint = dedup.fingerprint(item, tokens)
             match = self._exact_match(item, item_keys) or self._near_match(item, fingerprint, near_threshold)
             if match and not self._outranks(item, match.item_id):
                 self._record_duplicate(item, match)
@@ -315,7 +316,8 @@ class Store:
         count, categories, bands = 0, set(), []
         with self.transaction():
             for item in items:
-                bands += self._insert(item, dedup.keys(item), dedup.fingerprint(item))
+                tokens = dedup.item_words(item)
+                bands += self._insert(item, dedup.keys(item, tokens), dedup.fingerprint(item, tokens))
                 categories.add(item.category)
                 count += 1
             # In key order, the band rows go into the index page by page
@@ -359,12 +361,13 @@ class Store:
                 "published": iso(item.published), "updated": iso(item.updated or utcnow()),
             },
         )
-        self._file_keys(item, dedup.keys(item))
+        tokens = dedup.item_words(item)
+        self._file_keys(item, dedup.keys(item, tokens))
         # New words get a new signature.  The old one stays (removing it would
         # need a second index on the largest table); a candidate found through
         # it is scored against the text as it is now, so it cannot misfire.
         if (item.title, item.text) != (title, text):
-            self._file_bands(self._signature(item.id, dedup.fingerprint(item)))
+            self._file_bands(self._signature(item.id, dedup.fingerprint(item, tokens)))
         self._touch_category(item.category)
         return Outcome(UPDATED, item.id)
 
