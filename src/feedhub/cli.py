@@ -13,7 +13,6 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from . import logs
 from .config import LOG_LEVELS, Config, ConfigError, load_config
-from .feedlist import export_opml, import_opml
 from .ingest import FAILED, RETIRED, Summary, run_cycle
 from .items import utcnow
 from .opml import OpmlError
@@ -174,6 +173,8 @@ def enable_source(config: Config, args) -> int:
 
 def import_sources(config: Config, args) -> int:
     path = Path(args.file)
+    from .feedlist import import_opml  # ruamel.yaml: loaded only to edit feeds.yaml
+
     result = import_opml(Path(args.config), path.read_bytes(), str(path), args.category, args.interval, args.dry_run)
     verb = "would add" if args.dry_run else "added"
     for source in result.added:
@@ -192,6 +193,8 @@ def export_sources(config: Config, args) -> int:
         states = store.sources()
     moved = {row["name"]: row["url"] for row in states if row.get("url")}
     retired = {row["name"] for row in states if row.get("retired")}
+    from .feedlist import export_opml
+
     document, notes = export_opml(config, moved, retired, utcnow())
     if args.output:
         Path(args.output).write_bytes(document)

@@ -19,8 +19,9 @@ from __future__ import annotations
 import codecs
 import re
 
-import ftfy
-from charset_normalizer.md import mess_ratio
+# ftfy and charset-normalizer are imported where they are used: most files are
+# plain UTF-8 (often ASCII) and never need them, and loading them was a tenth
+# of a second at every start of `feedhub ingest`.
 
 LEGACY = "windows-1252"
 # Western text read as Windows-1252 measures below 0.05; Cyrillic, Greek or
@@ -61,6 +62,8 @@ def plausible_legacy(raw: bytes) -> bool:
         text = raw.decode(LEGACY)
     except UnicodeDecodeError:  # 0x81, 0x8d, 0x8f, 0x90, 0x9d: unused there
         return False
+    from charset_normalizer.md import mess_ratio
+
     # charset-normalizer's measure of how garbled text looks (accents inside
     # runs of other accents, odd symbols); markup is ASCII and would dilute it.
     return mess_ratio(MARKUP.sub(" ", text), maximum_threshold=1.0) < MAX_MESS
@@ -80,6 +83,8 @@ def mojibake(text: str) -> tuple[int, str, str] | None:
     UTF-8 that was read as a legacy encoding, or None."""
     if text.isascii():  # mojibake is made of non-ASCII characters; skip ftfy
         return None
+    import ftfy
+
     for number, line in enumerate(text.splitlines(), start=1):
         if line.isascii():
             continue
@@ -91,4 +96,6 @@ def mojibake(text: str) -> tuple[int, str, str] | None:
 
 def repair(text: str) -> str:
     """`text` with UTF-8-read-as-legacy sequences ("CafÃ©") decoded back."""
+    import ftfy
+
     return ftfy.fix_encoding(text) if text else text

@@ -24,17 +24,22 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
-
-import httpx
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from . import metrics, websub
 from .articles import Article, ArticleError, boilerplate_matcher, parse_article
 from .config import ArticleDir, Config, Source
 from .items import Item, utcnow
 from .politeness import next_attempt
-from .sources import FetchError, Fetched, Gone, fetch, fetch_client, fetch_policy, to_item
 from .store import UNCHANGED, Store, iso
+
+# The feed side (httpx, feedparser, nh3, ...) is imported by the functions that
+# fetch: an ingest of article folders alone never loads it, and a run of
+# `feedhub ingest` starts that much sooner.
+if TYPE_CHECKING:
+    import httpx
+
+    from .sources import FetchError, Fetched
 
 log = logging.getLogger(__name__)
 FAILED = "failed"
@@ -204,6 +209,8 @@ def ingest_sources(
     summary = Summary()
     if not sources:
         return summary
+    from .sources import fetch_client
+
     workers = min(config.fetch_concurrency, len(sources))
     store.use_writer_cache()
     queue = iter(sources)
@@ -239,6 +246,8 @@ def ingest_source(
 
 def _fetch(config: Config, source: Source, state: dict, client: httpx.Client | None = None) -> Attempt:
     """Never raises: a broken source is one more result, not a stop."""
+    from .sources import FetchError, fetch, fetch_policy
+
     started = time.monotonic()
     try:
         fetched = fetch(source, state, timeout=config.fetch_timeout, policy=fetch_policy(config), client=client)
@@ -255,6 +264,8 @@ def _store_attempt(
     now: datetime | None = None, rng: random.Random | None = None,
 ) -> Summary:
     """Record a fetch (None: the source is retired and was not fetched)."""
+    from .sources import to_item
+
     summary = Summary()
     name = f"feed:{source.name}"
     summary.counts[name] = Counter()
@@ -310,6 +321,8 @@ def _current_state(store: Store, source: Source) -> dict:
 
 
 def _record_failure(config, store, source, state, exc: FetchError, now, rng, fields) -> None:
+    from .sources import Gone
+
     if isinstance(exc, Gone):
         # No next attempt: the source stays retired until its config changes.
         log.warning("source retired: %s", exc, extra={"source": source.name})

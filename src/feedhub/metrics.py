@@ -20,15 +20,17 @@ import threading
 import time
 from collections import Counter
 from datetime import datetime
-from typing import Callable, Iterable
-
-from flask import Flask, Response, jsonify, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from .config import Config
 from .items import utcnow
 from .politeness import source_status
+
+# Flask and prometheus_client are imported where /metrics is served: the
+# ingest side only counts (ingest_counts, fetch_counts), and `feedhub ingest`
+# should not pay for loading a web framework.
+if TYPE_CHECKING:
+    from flask import Flask, Response
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +145,8 @@ class _Collector:
         self.config, self.store = config, store
 
     def collect(self) -> Iterable:
+        from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+
         rows: dict[str, list[tuple[dict, float]]] = {}
         for row in self.store.counters():
             rows.setdefault(row["name"], []).append((json.loads(row["labels"]), row["value"]))
@@ -162,6 +166,8 @@ class _Collector:
         yield from self._gauges()
 
     def _gauges(self) -> Iterable:
+        from prometheus_client.core import GaugeMetricFamily
+
         states = {row["name"]: row for row in self.store.sources()}
         by_status = Counter(source_status(states.get(s.name, {})) for s in self.config.sources)
         sources = GaugeMetricFamily("feedhub_sources", "Configured sources by status", labels=("status",))
@@ -193,6 +199,9 @@ def heartbeat_age(store, now: datetime | None = None) -> float | None:
 def register(app: Flask, config: Config, store: Callable) -> None:
     """Add /metrics, /healthz and feed request counting to the app; `store()`
     gives the calling thread's Store."""
+    from flask import Response, jsonify, request
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
     requests = RequestCounts(store)
     app.extensions["feedhub_request_counts"] = requests
 

@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import logging
 
-import httpx
-
-from . import publish
 from .config import Config
-from .sources import USER_AGENT
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -30,6 +26,9 @@ def announce(config: Config, store: Store, before: dict[str, int]) -> list[str]:
     """Ping the hubs about every category changed since `before`; the topics pinged."""
     if not config.hubs:
         return []
+    # Imported here: every ingest pass calls announce(), few configure a hub.
+    from . import publish
+
     categories = [key for key in changed_categories(store, before) if key in config.categories]
     topics = [publish.feed_url(config, key, fmt) for key in categories for fmt in publish.FORMATS]
     ping(config.hubs, topics, timeout=config.fetch_timeout)
@@ -38,6 +37,10 @@ def announce(config: Config, store: Store, before: dict[str, int]) -> list[str]:
 
 def ping(hubs: list[str], topics: list[str], timeout: float = 20) -> int:
     """POST one publish notification per (hub, topic); returns how many failed."""
+    import httpx
+
+    from .sources import USER_AGENT
+
     failures = 0
     if not topics:
         return failures
