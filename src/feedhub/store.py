@@ -260,13 +260,20 @@ class Store:
             return Outcome(NEW, item.id, replaced=match.item_id if match else None)
 
     def _exact_match(self, item: Item, item_keys: list[tuple[str, str]]) -> Match | None:
-        for kind, value in item_keys:
-            row = self.db.execute(
-                "SELECT item_id FROM item_keys WHERE category = ? AND kind = ? AND value = ?",
-                [item.category, kind, value],
-            ).fetchone()
-            if row:
-                return Match(row[0], kind, 1.0, dedup.EXACT_REASONS[kind])
+        """The item owning the first of the keys (in their order) that is filed."""
+        if not item_keys:
+            return None
+        # One query for all the keys rather than a round trip per key.  Spelled
+        # as ORs: SQLite does one primary-key lookup per term, where a row-value
+        # IN (VALUES ...) would scan the whole category.
+        terms = " OR ".join(["(category = ? AND kind = ? AND value = ?)"] * len(item_keys))
+        found = dict(self.db.execute(
+            f"SELECT kind, item_id FROM item_keys WHERE {terms}",
+            [part for kind, value in item_keys for part in (item.category, kind, value)],
+        ).fetchall())
+        for kind, _ in item_keys:
+            if kind in found:
+                return Match(found[kind], kind, 1.0, dedup.EXACT_REASONS[kind])
         return None
 
     def _near_match(self, item: Item, fingerprint: dedup.Fingerprint | None, threshold: float) -> Match | None:
@@ -571,8 +578,10 @@ class Store:
     # -- article files already read -----------------------------------------
 
     def file_state(self, path: str) -> dict:
-        rows = list(self.db.query("SELECT * FROM article_files WHERE path = ?", [path]))
-        return rows[0] if rows else {}
+        # execute() rather than db.query(): this runs once per article file.
+        cursor = self.db.execute("SELECT * FROM article_files WHERE path = ?", [path])
+        row = cursor.fetchone()
+        return dict(zip([column[0] for column in cursor.description], row)) if row else {}
 
     def article_folder(self, folder: str, max_errors: int = 20) -> dict:
         """What ingest has read under one article folder: how many files, when
