@@ -205,15 +205,18 @@ def _shingle_hashes(tokens: list[str]) -> np.ndarray:
 
 def minhash(hashes: set[int] | np.ndarray, count: int) -> np.ndarray:
     """The MinHash signature: for each of `count` hash functions, the least value."""
-    if isinstance(hashes, np.ndarray):
-        values = hashes
-    else:
-        values = np.fromiter(hashes, dtype=np.uint64, count=len(hashes))
-    # In place: one matrix (shingles x functions) instead of three.
+    if not isinstance(hashes, np.ndarray):
+        hashes = np.fromiter(hashes, dtype=np.uint64, count=len(hashes))
+    return _permuted(hashes, count).min(axis=0)
+
+
+def _permuted(values: np.ndarray, count: int) -> np.ndarray:
+    """Each value under each of the first `count` hash functions (values x functions)."""
+    # In place: one matrix instead of three.
     matrix = np.multiply.outer(values, _A[:count])
     matrix += _B[:count]
     np.remainder(matrix, np.uint64(_PRIME), out=matrix)
-    return matrix.min(axis=0)
+    return matrix
 
 
 @functools.lru_cache(maxsize=256)
@@ -262,10 +265,14 @@ def fingerprint(item: Item, tokens: tuple[list[str], list[str]] | None = None) -
     hashes = _shingle_hashes(title_words + body)
     if not _enough_shingles(hashes):
         return None
-    bands = band_keys(item.category, "full", minhash(hashes, SIGNATURES["full"] * ROWS))
-    lead = _shingle_hashes(body[:LEAD_WORDS])
-    if _enough_shingles(lead):
-        bands += band_keys(item.category, "lead", minhash(lead, SIGNATURES["lead"] * ROWS))
+    matrix = _permuted(hashes, max(SIGNATURES.values()) * ROWS)
+    bands = band_keys(item.category, "full", matrix[:, : SIGNATURES["full"] * ROWS].min(axis=0))
+    # The lead's word triples are rows of the full matrix already: those that
+    # start in the body's first LEAD_WORDS words (too few for a lead signature
+    # when the body is that short that they would be joined as one run).
+    lead = slice(len(title_words), len(title_words) + min(len(body), LEAD_WORDS) - SHINGLE_WORDS + 1)
+    if _enough_shingles(hashes[lead]):
+        bands += band_keys(item.category, "lead", matrix[lead, : SIGNATURES["lead"] * ROWS].min(axis=0))
     return Fingerprint(hashes, bands)
 
 
