@@ -14,7 +14,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from . import logs
 from .config import LOG_LEVELS, Config, ConfigError, load_config
 from .ingest import FAILED, RETIRED, Summary, run_cycle
-from .items import utcnow
+from .items import from_iso, utcnow
 from .opml import OpmlError
 from .politeness import next_run, source_status
 from .store import DUPLICATE, NEW, UNCHANGED, UPDATED, Store
@@ -120,7 +120,7 @@ def show_sources(config: Config, args) -> int:
         status = source_status(state)
         due = next_run(state, source.interval)
         when = "never (retired)" if status == "retired" else _when(due, now) if due else "at worker start"
-        rows.append((source.name, status, source.category, _when(_parse(state.get("last_attempt")), now) or "never",
+        rows.append((source.name, status, source.category, _when(from_iso(state.get("last_attempt")), now) or "never",
                      when, str(state.get("failures") or 0)))
         lines = [f"address: {source.location}"]
         if state.get("url") and state["url"] != source.url:
@@ -213,10 +213,6 @@ OPERATIONS = {
     "import-opml": import_sources,
     "export-opml": export_sources,
 }
-
-
-def _parse(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 def _when(moment: datetime | None, now: datetime) -> str:

@@ -22,6 +22,7 @@ from werkzeug.http import http_date
 
 from . import publish
 from .config import Config
+from .items import from_iso
 from .store import Store
 
 CODINGS = ("br", "gzip")
@@ -111,7 +112,7 @@ class FeedCache:
             return None
         body = publish.build(self.config, category, items, fmt, publish.Page(page, last))
         self.renders += 1
-        changed = datetime.fromisoformat(state["changed"]) if state["changed"] else publish.EPOCH
+        changed = from_iso(state["changed"]) or publish.EPOCH
         return Rendered(body, publish.FORMATS[fmt], changed, state["version"], self._link_header(category, fmt, page))
 
     def _link_header(self, category: str, fmt: str, page: int) -> str:

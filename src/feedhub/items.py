@@ -22,6 +22,11 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+def from_iso(value: str | None) -> datetime | None:
+    """A time as the store writes it (ISO 8601), read back as aware UTC."""
+    return as_utc(datetime.fromisoformat(value)) if value else None
+
+
 def item_id(source: str, guid: str) -> str:
     return str(uuid.uuid5(ITEM_NAMESPACE, f"{source}\n{guid}"))
 

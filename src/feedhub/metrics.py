@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from .config import Config
-from .items import utcnow
+from .items import from_iso, utcnow
 from .politeness import source_status
 
 # Flask and prometheus_client are imported where /metrics is served: the
@@ -187,10 +187,10 @@ class _Collector:
 
 
 def heartbeat_age(store, now: datetime | None = None) -> float | None:
-    beat = store.heartbeat(HEARTBEAT).get("beat")
-    if not beat:
+    beat = from_iso(store.heartbeat(HEARTBEAT).get("beat"))
+    if beat is None:
         return None
-    return ((now or utcnow()) - datetime.fromisoformat(beat)).total_seconds()
+    return ((now or utcnow()) - beat).total_seconds()
 
 
 # -- routes ----------------------------------------------------------------------

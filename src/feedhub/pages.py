@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import __version__, publish
 from .config import ArticleDir, Config, Source
+from .items import as_utc, from_iso
 from .politeness import next_run, source_status
 from .store import Store
 
@@ -181,10 +182,7 @@ def folder_health(folder: ArticleDir, state: dict) -> dict:
 
 
 def _parse(value: str | datetime) -> datetime:
-    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+    return as_utc(value) if isinstance(value, datetime) else from_iso(value)
 
 
 def human_time(value: str | datetime | None) -> str:

@@ -13,7 +13,7 @@ import random
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-from .items import as_utc
+from .items import as_utc, from_iso
 
 JITTER = 0.2
 # A Retry-After further away than this is a publisher mistake, not a plan.
@@ -72,5 +72,5 @@ def next_run(state: dict, interval: float) -> datetime | None:
     if state.get("retired") or not state.get("last_attempt"):
         return None
     if state.get("next_attempt"):
-        return datetime.fromisoformat(state["next_attempt"])
-    return datetime.fromisoformat(state["last_attempt"]) + timedelta(seconds=interval)
+        return from_iso(state["next_attempt"])
+    return from_iso(state["last_attempt"]) + timedelta(seconds=interval)

@@ -22,6 +22,7 @@ from lxml import etree
 
 from . import __version__
 from .config import Config
+from .items import from_iso
 from .store import Store
 
 FORMATS = {
@@ -149,7 +150,7 @@ def _add_entry(fg: FeedGenerator, site_title: str, row: dict) -> None:
     entry.title(row["title"])
     if row["link"]:
         entry.link(href=row["link"], rel="alternate")
-    entry.published(_parse(row["published"]))
+    entry.published(from_iso(row["published"]))
     entry.updated(_updated(row))
     if row["summary"]:
         entry.summary(row["summary"])  # RSS <description> too
@@ -200,7 +201,7 @@ def _json_item(site_title: str, row: dict) -> dict:
         item["content_text"] = row["summary"] or row["title"]
     if row["summary"]:
         item["summary"] = row["summary"]
-    item["date_published"] = _parse(row["published"]).isoformat()
+    item["date_published"] = from_iso(row["published"]).isoformat()
     item["date_modified"] = _updated(row).isoformat()
     name, _ = _person(row["author"])
     item["authors"] = [{"name": name or site_title}]
@@ -224,9 +225,5 @@ def _person(author: str | None) -> tuple[str, str]:
     return author, ""
 
 
-def _parse(value: str) -> datetime:
-    return datetime.fromisoformat(value).astimezone(timezone.utc)
-
-
 def _updated(row: dict) -> datetime:
-    return _parse(row["updated"] or row["published"])
+    return from_iso(row["updated"] or row["published"])

@@ -27,7 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from . import logs, metrics, websub
 from .config import ArticleDir, Config, ConfigError, Source, load_config
 from .ingest import Summary, ingest_folder, ingest_source
-from .items import utcnow
+from .items import from_iso, utcnow
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -165,8 +165,7 @@ class Worker:
 
 
 def _not_before(store: Store, source: Source) -> datetime | None:
-    due = store.source_state(source.name).get("next_attempt")
-    return datetime.fromisoformat(due) if due else None
+    return from_iso(store.source_state(source.name).get("next_attempt"))
 
 
 def _where(target: ArticleDir | Source) -> str:
