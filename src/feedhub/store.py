@@ -259,7 +259,9 @@ class Store:
             fingerprint = dedup.fingerprint(item, tokens)
             match = self._exact_match(item, item_keys) or self._near_match(item, fingerprint, near_threshold)
             if match and not self._outranks(item, match.item_id):
-                self._record_duplicate(item, match)
+                copy = {"category": item.category, "source": item.source, "guid": item.guid,
+                        "title": item.title, "link": item.link}
+                self._record_duplicate(copy, match.item_id, match)
                 return Outcome(DUPLICATE, match.item_id, match.reason)
             self._file_bands(self._insert(item, item_keys, fingerprint))
             if match:
@@ -352,13 +354,8 @@ class Store:
         for table in ("item_keys", "near_signatures", "duplicates", "article_files"):
             self.db.execute(f"UPDATE {table} SET item_id = ? WHERE item_id = ?", [item.id, old_id])
         source, guid, title, link, first_seen = old
-        self.db["duplicates"].insert(
-            {
-                "item_id": item.id, "category": item.category, "source": source, "guid": guid,
-                "title": title, "link": link, "reason": match.reason, "score": match.score,
-                "detail": match.detail, "first_seen": first_seen, "last_seen": iso(utcnow()),
-            }
-        )
+        copy = {"category": item.category, "source": source, "guid": guid, "title": title, "link": link}
+        self._record_duplicate(copy, item.id, match, first_seen)
         self.db.execute("DELETE FROM items WHERE id = ?", [old_id])
 
     def _refresh(self, item: Item, existing: tuple) -> Outcome:
@@ -404,14 +401,15 @@ class Store:
     def _file_bands(self, rows: list[tuple[int, int]]) -> None:
         self.db.conn.executemany("INSERT OR IGNORE INTO near_bands (band, num) VALUES (?, ?)", rows)
 
-    def _record_duplicate(self, item: Item, match: Match) -> None:
+    def _record_duplicate(self, copy: dict, kept_id: str, match: Match, first_seen: str | None = None) -> None:
+        """Remember `copy` (category, source, guid, title, link) as a duplicate
+        of the kept item; first seen now unless it was stored before."""
         now = iso(utcnow())
         self._insert_row(
             "duplicates",
             {
-                "item_id": match.item_id, "category": item.category, "source": item.source,
-                "guid": item.guid, "title": item.title, "link": item.link, "reason": match.reason,
-                "score": match.score, "detail": match.detail, "first_seen": now, "last_seen": now,
+                "item_id": kept_id, **copy, "reason": match.reason, "score": match.score,
+                "detail": match.detail, "first_seen": first_seen or now, "last_seen": now,
             },
         )
 
@@ -530,7 +528,7 @@ class Store:
     def record_fetch(self, name: str, *, ok: bool, now: datetime | None = None, **fields: object) -> None:
         """Remember one fetch attempt; failures count up until the next success."""
         now = iso(now or utcnow())
-        with self.transaction() as db:
+        with self.transaction():
             previous = self.source_state(name)
             row = {"name": name, "last_attempt": now, **fields}
             if ok:
