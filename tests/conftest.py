@@ -151,6 +151,10 @@ class FeedServer:
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
+    def source(self, name: str, file: str, category: str) -> dict:
+        """A feeds.yaml source entry for one of the files this server serves."""
+        return {"name": name, "url": f"{self.url}/{file}", "category": category}
+
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()

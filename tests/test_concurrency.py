@@ -77,8 +77,8 @@ def test_readers_never_see_locks_or_errors_while_ingest_writes(tmp_path: Path, f
     write_articles(news, 0)
     config_path = write_config(
         tmp_path, articles=[{"path": str(news)}],
-        sources=[{"name": "wire", "url": f"{feed_server.url}/world-wire.rss", "category": "international"},
-                 {"name": "tech", "url": f"{feed_server.url}/tech-daily.atom", "category": "technology"}],
+        sources=[feed_server.source("wire", "world-wire.rss", "international"),
+                 feed_server.source("tech", "tech-daily.atom", "technology")],
     )
     ingest = [sys.executable, "-m", "feedhub.cli", "--config", str(config_path), "ingest"]
     assert subprocess.run(ingest, capture_output=True, timeout=120).returncode == 0  # schema and a first set of items

@@ -121,7 +121,7 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path, feed
     config_path = write_config(
         tmp_path,
         articles=[{"path": str(tmp_path / "news")}],
-        sources=[{"name": "wire", "url": f"{feed_server.url}/wire.rss", "category": "international"}],
+        sources=[feed_server.source("wire", "wire.rss", "international")],
     )
     database = tmp_path / "hub.db"
     rng = random.Random(SEED)

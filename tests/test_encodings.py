@@ -115,7 +115,7 @@ FEEDS = {
 def test_feed_encodings_are_read_right(make_config, feed_server, name: str):
     body, content_type = FEEDS[name]
     feed_server.overrides["/feed.rss"] = (200, {"Content-Type": content_type}, body)
-    config = make_config(sources=[{"name": "wire", "url": f"{feed_server.url}/feed.rss", "category": "international"}])
+    config = make_config(sources=[feed_server.source("wire", "feed.rss", "international")])
     summary, [row] = ingest(config)
     assert summary.total("failed") == 0, summary.errors
     assert row["title"] == TITLE and row["author"] == "Zoë Brontë"
@@ -127,7 +127,7 @@ def test_feed_encodings_are_read_right(make_config, feed_server, name: str):
 def test_a_utf8_feed_with_a_stray_byte_keeps_its_text(make_config, feed_server):
     body = rss("utf-8").replace("Ærø", "Ærø \udcff").encode("utf-8", "surrogateescape")  # one lone 0xff byte
     feed_server.overrides["/feed.rss"] = (200, {"Content-Type": "application/rss+xml"}, body)
-    config = make_config(sources=[{"name": "wire", "url": f"{feed_server.url}/feed.rss", "category": "international"}])
+    config = make_config(sources=[feed_server.source("wire", "feed.rss", "international")])
     summary, [row] = ingest(config)
     assert summary.total("failed") == 0, summary.errors
     assert row["title"] == TITLE and "Straße, Brücke, Ærø \ufffd." in row["content"]
@@ -137,7 +137,7 @@ def test_a_utf8_feed_with_a_stray_byte_keeps_its_text(make_config, feed_server):
 def test_a_feed_in_a_mislabelled_foreign_encoding_is_reported(make_config, feed_server, declared):
     body = rss(declared).replace(TITLE, "Привет мир: статья о погоде в Москве").encode("cp1251", errors="replace")
     feed_server.overrides["/feed.rss"] = (200, {"Content-Type": "application/rss+xml"}, body)
-    config = make_config(sources=[{"name": "wire", "url": f"{feed_server.url}/feed.rss", "category": "international"}])
+    config = make_config(sources=[feed_server.source("wire", "feed.rss", "international")])
     summary, rows = ingest(config)
     assert rows == []
     assert "wire" in summary.errors[0] and "not in its declared encoding" in summary.errors[0]

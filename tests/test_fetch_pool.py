@@ -80,7 +80,7 @@ def test_a_hanging_and_a_refusing_source_hold_up_none_of_the_others(make_config,
     config = make_config(
         fetch_concurrency=2,
         sources=[
-            {"name": "slow", "url": f"{feed_server.url}/slow.rss", "category": "business"},
+            feed_server.source("slow", "slow.rss", "business"),
             {"name": "refused", "url": f"http://127.0.0.1:{closed_port()}/feed.rss", "category": "business"},
             *({"name": f"s{n}", "url": f"{feed_server.url}/pool-{n}.rss", "category": "business"} for n in range(6)),
         ],
@@ -104,8 +104,8 @@ def test_the_source_listed_first_keeps_a_shared_story_whichever_answers_first(ma
     feed_server.before["/world-wire.rss"] = lambda: partner_first.append(arrived.wait(10))
     config = make_config(
         sources=[
-            {"name": "wire", "url": f"{feed_server.url}/world-wire.rss", "category": "international"},
-            {"name": "partner", "url": f"{feed_server.url}/syndicated.rss", "category": "international"},
+            feed_server.source("wire", "world-wire.rss", "international"),
+            feed_server.source("partner", "syndicated.rss", "international"),
         ]
     )
     with Store(config.database) as store:

@@ -118,7 +118,7 @@ def test_public_and_allowed_addresses_pass():
 def test_loopback_feed_is_refused_without_the_allow_list(make_config, feed_server):
     config = make_config(
         fetch_allow_networks=[],
-        sources=[{"name": "local", "url": f"{feed_server.url}/world-wire.rss", "category": "international"}],
+        sources=[feed_server.source("local", "world-wire.rss", "international")],
     )
     with Store(config.database) as store:
         summary = run_cycle(config, store)
@@ -216,10 +216,10 @@ def test_refused_and_allowed_sources_share_one_cycle(make_config, feed_server):
     port = feed_server.url.rsplit(":", 1)[1]
     feed_server.overrides["/to-metadata"] = (302, {"Location": "http://169.254.169.254/latest/meta-data/"}, b"")
     config = make_config(sources=[
-        {"name": "wire", "url": f"{feed_server.url}/world-wire.rss", "category": "international"},
+        feed_server.source("wire", "world-wire.rss", "international"),
         {"name": "other-loopback", "url": f"http://127.0.0.2:{port}/world-wire.rss", "category": "international"},
-        {"name": "metadata", "url": f"{feed_server.url}/to-metadata", "category": "international"},
-        {"name": "tech", "url": f"{feed_server.url}/tech-daily.atom", "category": "technology"},
+        feed_server.source("metadata", "to-metadata", "international"),
+        feed_server.source("tech", "tech-daily.atom", "technology"),
     ])
     with Store(config.database) as store:
         summary = run_cycle(config, store)

@@ -85,8 +85,8 @@ def served_feeds(make_config, feed_server):
     (feed_server.root / "hostile.atom").write_text(hostile_atom(), encoding="utf-8")
     config = make_config(
         sources=[
-            {"name": "hostile-rss", "url": f"{feed_server.url}/hostile.rss", "category": "international"},
-            {"name": "hostile-atom", "url": f"{feed_server.url}/hostile.atom", "category": "technology"},
+            feed_server.source("hostile-rss", "hostile.rss", "international"),
+            feed_server.source("hostile-atom", "hostile.atom", "technology"),
         ]
     )
     with Store(config.database) as store:
@@ -202,7 +202,7 @@ def test_a_feed_entry_posing_as_an_article_page_is_not_served(make_config, feed_
         f"<description>{escaped(SAFE_MARKUP + ''.join(ATTACKS))}</description></item></channel></rss>",
         encoding="utf-8",
     )
-    config = make_config(sources=[{"name": "poser", "url": f"{feed_server.url}/poser.rss", "category": "business"}])
+    config = make_config(sources=[feed_server.source("poser", "poser.rss", "business")])
     with Store(config.database) as store:
         run_cycle(config, store)
     response = create_app(config).test_client().get("/articles/poser")

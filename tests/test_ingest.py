@@ -73,8 +73,8 @@ def test_an_edited_article_updates_its_item(make_config, articles_dir: Path):
 def test_same_story_from_two_sources_with_tracking_parameters(make_config, feed_server):
     config = make_config(
         sources=[
-            {"name": "wire", "url": f"{feed_server.url}/world-wire.rss", "category": "international"},
-            {"name": "partner", "url": f"{feed_server.url}/syndicated.rss", "category": "international"},
+            feed_server.source("wire", "world-wire.rss", "international"),
+            feed_server.source("partner", "syndicated.rss", "international"),
         ]
     )
     with Store(config.database) as store:
@@ -90,7 +90,7 @@ def test_same_story_from_two_sources_with_tracking_parameters(make_config, feed_
 
 
 def test_second_fetch_sends_validators_and_gets_304(make_config, feed_server):
-    config = make_config(sources=[{"name": "tech", "url": f"{feed_server.url}/tech-daily.atom", "category": "technology"}])
+    config = make_config(sources=[feed_server.source("tech", "tech-daily.atom", "technology")])
     with Store(config.database) as store:
         first = run_cycle(config, store)
         second = run_cycle(config, store)
@@ -126,9 +126,9 @@ def test_broken_inputs_are_reported_and_the_rest_ingested(make_config, articles_
     config = make_config(
         articles=[{"path": str(articles_dir)}],
         sources=[
-            {"name": "broken", "url": f"{feed_server.url}/malformed.rss", "category": "international"},
-            {"name": "missing", "url": f"{feed_server.url}/gone.rss", "category": "international"},
-            {"name": "wire", "url": f"{feed_server.url}/world-wire.rss", "category": "international"},
+            feed_server.source("broken", "malformed.rss", "international"),
+            feed_server.source("missing", "gone.rss", "international"),
+            feed_server.source("wire", "world-wire.rss", "international"),
         ],
     )
     with Store(config.database) as store:
@@ -169,7 +169,7 @@ def test_canonical_url_drops_only_what_does_not_identify_the_page():
 
 
 def test_an_entry_edited_at_the_source_is_updated_once(make_config, feed_server):
-    config = make_config(sources=[{"name": "local", "url": f"{feed_server.url}/legacy-091.rss", "category": "business"}])
+    config = make_config(sources=[feed_server.source("local", "legacy-091.rss", "business")])
     feed = feed_server.root / "legacy-091.rss"
     with Store(config.database) as store:
         run_cycle(config, store)
@@ -187,7 +187,7 @@ def test_an_entry_edited_at_the_source_is_updated_once(make_config, feed_server)
 def test_summaries_read_as_plain_sentences(make_config, feed_server):
     # "<a>spring floods</a>." must not become "spring floods ." in readers'
     # summaries, and words in separate paragraphs must not run together.
-    config = make_config(sources=[{"name": "wire", "url": f"{feed_server.url}/world-wire.rss", "category": "international"}])
+    config = make_config(sources=[feed_server.source("wire", "world-wire.rss", "international")])
     with Store(config.database) as store:
         run_cycle(config, store)
     client = create_app(config).test_client()

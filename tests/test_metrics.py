@@ -36,9 +36,9 @@ def test_ingest_moves_the_counters(make_config, feed_server, articles_dir: Path)
     config = make_config(
         articles=[{"path": str(articles_dir)}],
         sources=[
-            {"name": "wire", "url": f"{feed_server.url}/world-wire.rss", "category": "international"},
-            {"name": "partner", "url": f"{feed_server.url}/syndicated.rss", "category": "international"},
-            {"name": "busy", "url": f"{feed_server.url}/busy.rss", "category": "business"},
+            feed_server.source("wire", "world-wire.rss", "international"),
+            feed_server.source("partner", "syndicated.rss", "international"),
+            feed_server.source("busy", "busy.rss", "business"),
         ],
     )
     client = create_app(config).test_client()

@@ -200,7 +200,7 @@ def test_source_priority_from_feeds_yaml_decides_the_kept_copy(make_config, feed
 
     config = make_config(
         sources=[
-            {"name": "wire", "url": f"{feed_server.url}/world-wire.rss", "category": "international"},
+            feed_server.source("wire", "world-wire.rss", "international"),
             {"name": "partner", "url": f"{feed_server.url}/syndicated.rss", "category": "international", "priority": 10},
         ]
     )

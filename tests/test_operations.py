@@ -30,17 +30,17 @@ def troubled(tmp_path: Path, feed_server):
     feed_server.overrides["/gone.rss"] = (410, {}, b"")
     feed_server.overrides["/old.rss"] = (301, {"Location": f"{feed_server.url}/tech-daily.atom"}, b"")
     path = write_config(tmp_path, sources=[
-        {"name": "wire", "url": f"{feed_server.url}/world-wire.rss", "category": "international"},
-        {"name": "partner", "url": f"{feed_server.url}/syndicated.rss", "category": "international"},
-        {"name": "busy", "url": f"{feed_server.url}/busy.rss", "category": "business"},
-        {"name": "gone", "url": f"{feed_server.url}/gone.rss", "category": "business"},
-        {"name": "moved", "url": f"{feed_server.url}/old.rss", "category": "technology"},
+        feed_server.source("wire", "world-wire.rss", "international"),
+        feed_server.source("partner", "syndicated.rss", "international"),
+        feed_server.source("busy", "busy.rss", "business"),
+        feed_server.source("gone", "gone.rss", "business"),
+        feed_server.source("moved", "old.rss", "technology"),
     ])
     main(["--config", str(path), "ingest"])
     # A source added after the ingest has never been fetched.
     path = write_config(tmp_path, sources=[
         *yaml.safe_load(path.read_text())["sources"],
-        {"name": "later", "url": f"{feed_server.url}/rdf-10.rdf", "category": "sports"},
+        feed_server.source("later", "rdf-10.rdf", "sports"),
     ])
     return path, load_config(path), feed_server
 

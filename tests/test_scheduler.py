@@ -38,7 +38,7 @@ def test_one_job_per_input_at_its_interval(make_config, articles_dir: Path):
 def test_running_scheduler_ingests_articles_and_feeds(make_config, articles_dir: Path, feed_server):
     config = make_config(
         articles=[{"path": str(articles_dir)}],
-        sources=[{"name": "wire", "url": f"{feed_server.url}/world-wire.rss", "category": "international"}],
+        sources=[feed_server.source("wire", "world-wire.rss", "international")],
     )
     scheduler = build_scheduler(config)
     scheduler.start()
