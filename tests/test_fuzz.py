@@ -128,7 +128,9 @@ def test_whatever_the_fuzzer_stored_is_served(tmp_path: Path, make_config):
     source = Source(name="fuzz", url="https://pub.test/feed", category="business")
     stored = 0
 
-    @settings(BOUNDED, max_examples=60)
+    # All of BOUNDED's examples: how many documents survive parsing depends on
+    # the hypothesis version, and at 60 an older one stored only 16 (< 21).
+    @settings(BOUNDED)
     @given(document=feed_document())
     def ingest(document: bytes):
         nonlocal stored
