@@ -36,6 +36,15 @@ SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?)\]])")
 # over a minute: past this many "<" a document is refused unparsed.  Real
 # feeds have a few thousand (HTML inside them is escaped or in CDATA).
 MAX_MARKUP = 250_000
+# An entity declared in the document's own DTD whose text names other entities
+# (billion laughs) or runs long (quadratic blow-up) exists only to expand.
+# expat stops such a parse after 8 MiB of output, but feedparser has built tens
+# of MB of strings by then, per document; so, as defusedxml does, such a
+# document is refused unparsed.  What real feeds declare stays allowed: a
+# character reference (<!ENTITY nbsp "&#160;">) or a few words of plain text.
+ENTITY = re.compile(rb"""<!ENTITY\s+(%\s*)?([^\s>]+)\s+(?:"([^"]*)"|'([^']*)')""")
+CHARACTER_REFERENCE = re.compile(rb"&#(?:[0-9]+|x[0-9a-fA-F]+);")
+MAX_ENTITY_TEXT = 64
 WESTERN = {"windows-1252", "cp1252", "iso-8859-1", "latin-1", "latin1", "iso8859-1"}
 
 
@@ -153,6 +162,7 @@ def parse(body: bytes, url: str | None, content_type: str | None) -> list[dict]:
     """Entries of a feed document; FetchError if it is not a usable feed."""
     if (tags := body.count(b"<")) > MAX_MARKUP:
         raise FetchError(f"{tags:,} '<' in the document, over the {MAX_MARKUP:,} feedhub parses; refused unparsed")
+    _refuse_expanding_entities(body)
     headers = {"content-location": url} if url else {}
     if content_type:
         headers["content-type"] = content_type
@@ -179,6 +189,23 @@ def parse(body: bytes, url: str | None, content_type: str | None) -> list[dict]:
     if not parsed.version:
         raise FetchError("not an RSS or Atom feed")
     return parsed.entries
+
+
+def _refuse_expanding_entities(body: bytes) -> None:
+    # Declarations can only come before the root element.
+    root = re.search(rb"<[A-Za-z_]", body)
+    for match in ENTITY.finditer(body, 0, root.start() if root else len(body)):
+        text = match[3] if match[3] is not None else match[4]
+        if match[1]:
+            why = "is a parameter entity with literal text"
+        elif not (CHARACTER_REFERENCE.fullmatch(text) or not re.search(rb"[&%<]", text)):
+            why = "expands to other entities or markup"
+        elif len(text) > MAX_ENTITY_TEXT:
+            why = f"expands to {len(text):,} characters, over {MAX_ENTITY_TEXT}"
+        else:
+            continue
+        line = body.count(b"\n", 0, match.start()) + 1
+        raise FetchError(f"line {line}: entity {match[2].decode('utf-8', 'replace')!r} {why}; refused unparsed")
 
 
 def _harmless(exc: Exception) -> bool:
