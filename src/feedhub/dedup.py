@@ -21,6 +21,7 @@ import re
 import unicodedata
 import zlib
 from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -274,6 +275,19 @@ def fingerprint(item: Item, tokens: tuple[list[str], list[str]] | None = None) -
     if _enough_shingles(hashes[lead]):
         bands += band_keys(item.category, "lead", matrix[lead, : SIGNATURES["lead"] * ROWS].min(axis=0))
     return Fingerprint(hashes, bands)
+
+
+class Prepared(NamedTuple):
+    """All of comparing an item that needs nothing stored: worked out ahead,
+    on another core, in a large ingest."""
+
+    keys: list[tuple[str, str]]
+    fingerprint: Fingerprint | None
+
+
+def prepare(item: Item) -> Prepared:
+    tokens = item_words(item)
+    return Prepared(keys(item, tokens), fingerprint(item, tokens))
 
 
 def _enough_shingles(hashes: np.ndarray) -> bool:

@@ -230,14 +230,17 @@ class Store:
 
     # -- items ---------------------------------------------------------------
 
-    def add(self, item: Item, near_threshold: float = dedup.DEFAULT_THRESHOLD) -> Outcome:
+    def add(
+        self, item: Item, near_threshold: float = dedup.DEFAULT_THRESHOLD, prepared: dedup.Prepared | None = None
+    ) -> Outcome:
         """File an item in its category: new, an update of itself, or a duplicate.
 
         Exact keys are tried first, then near-duplicate signatures: a stored
         item whose text is at least `near_threshold` similar is the same story.
         Of two copies the first seen stays, unless the later one comes from a
         source with a better (lower) priority: then it takes the earlier one's
-        place, all in this one transaction."""
+        place, all in this one transaction.  `prepared` is dedup.prepare(item)
+        when the caller has worked it out already."""
         with self.transaction() as db:
             existing = db.execute(
                 "SELECT title, link, content, updated, text FROM items WHERE id = ?", [item.id]
@@ -254,9 +257,7 @@ class Store:
                     [iso(utcnow()), item.category, item.source, item.guid],
                 )
                 return Outcome(UNCHANGED, known[0])
-            tokens = dedup.item_words(item)
-            item_keys = dedup.keys(item, tokens)
-            fingerprint = dedup.fingerprint(item, tokens)
+            item_keys, fingerprint = prepared or dedup.prepare(item)
             match = self._exact_match(item, item_keys) or self._near_match(item, fingerprint, near_threshold)
             if match and not self._outranks(item, match.item_id):
                 copy = {"category": item.category, "source": item.source, "guid": item.guid,
@@ -333,8 +334,7 @@ class Store:
         count, categories, bands = 0, set(), []
         with self.transaction():
             for item in items:
-                tokens = dedup.item_words(item)
-                bands += self._insert(item, dedup.keys(item, tokens), dedup.fingerprint(item, tokens))
+                bands += self._insert(item, *dedup.prepare(item))
                 categories.add(item.category)
                 count += 1
             # In key order, the band rows go into the index page by page
