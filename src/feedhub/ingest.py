@@ -7,6 +7,10 @@ having been read; a feed's entries are stored in one transaction with its new
 validators.  So a crash part-way through leaves every item whole or absent,
 and whatever was lost is simply read again on the next run.
 
+When a folder has many new files, they are read, parsed and fingerprinted in
+worker processes on the other cores (``pool``), while this process files the
+results in order; with few, all is done here.
+
 In a cycle, sources are fetched ``fetch_concurrency`` at a time on worker
 threads, which only do HTTP and parsing; everything is written to the store
 by the calling thread, so one connection does all the writing.
@@ -14,11 +18,13 @@ by the calling thread, so one connection does all the writing.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import random
 import re
 import time
+import traceback
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,7 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from . import metrics, websub
+from . import dedup, metrics, pool, websub
 from .articles import Article, ArticleError, boilerplate_matcher, parse_article
 from .config import ArticleDir, Config, Source
 from .items import Item, utcnow
@@ -98,18 +104,18 @@ def ingest_folder(config: Config, store: Store, folder: ArticleDir) -> Summary:
     if not folder.path.is_dir():
         summary.fail(name, f"{folder.path}: article folder does not exist")
         return summary
-    matcher = boilerplate_matcher(folder.boilerplate)
     store.use_writer_cache()
-    for batch in _batches(article_files(folder.path), FILE_BATCH):
+    files = _files_to_read(store, folder.path, name, summary)
+    for batch in _batches(_read_all(config, folder, name, files), FILE_BATCH):
         with store.transaction():
-            for path in batch:
+            for read in batch:
                 try:
                     # A savepoint: the file's item and its record, or neither.
                     with store.transaction():
-                        _ingest_file(config, store, folder, name, path, matcher, summary)
+                        _file_article(config, store, name, read, summary)
                 except Exception as exc:  # a bug must not stop the other files
-                    log.exception("unexpected error ingesting %s", path)
-                    summary.fail(name, f"{path}: unexpected error: {exc!r}")
+                    log.exception("unexpected error ingesting %s", read.path)
+                    summary.fail(name, f"{read.path}: unexpected error: {exc!r}")
     store.add_counts(metrics.ingest_counts(name, summary.counts[name]))
     return summary
 
@@ -126,10 +132,10 @@ def article_files(root: Path) -> Iterator[Path]:
             yield Path(entry.path)
 
 
-def _batches(paths: Iterable[Path], size: int) -> Iterator[list[Path]]:
+def _batches(things: Iterable, size: int) -> Iterator[list]:
     batch = []
-    for path in paths:
-        batch.append(path)
+    for thing in things:
+        batch.append(thing)
         if len(batch) == size:
             yield batch
             batch = []
@@ -137,32 +143,94 @@ def _batches(paths: Iterable[Path], size: int) -> Iterator[list[Path]]:
         yield batch
 
 
-def _ingest_file(config, store, folder, name, path: Path, matcher, summary: Summary) -> None:
-    stat = path.stat()
-    seen = store.file_state(str(path))
-    if seen.get("mtime_ns") == stat.st_mtime_ns and seen.get("size") == stat.st_size:
-        # Untouched since the last pass: a known failure is reported again,
-        # a stored article is not read again.
-        if seen.get("error"):
-            summary.fail(name, seen["error"])
-        else:
-            summary.count(name, UNCHANGED)
+@dataclass
+class Read:
+    """An article file as read: its item ready to be filed, or why there is none."""
+
+    path: Path
+    mtime_ns: int
+    size: int
+    mtime: float
+    item: Item | None = None
+    prepared: dedup.Prepared | None = None
+    error: str | None = None  # what is wrong with the file (kept with its record)
+    crash: str | None = None  # a bug met reading it: a traceback, and no record
+
+
+def _files_to_read(store: Store, root: Path, name: str, summary: Summary) -> Iterator[Read]:
+    """The files new or changed since the last pass (as Reads still to be
+    done); the untouched ones are counted here, a known failure reported again."""
+    for path in article_files(root):
+        try:
+            stat = path.stat()
+        except OSError as exc:  # gone since the folder was listed
+            summary.fail(name, f"{path}: cannot read: {exc.strerror}")
+            continue
+        seen = store.file_state(str(path))
+        if seen.get("mtime_ns") == stat.st_mtime_ns and seen.get("size") == stat.st_size:
+            if seen.get("error"):
+                summary.fail(name, seen["error"])
+            else:
+                summary.count(name, UNCHANGED)
+            continue
+        yield Read(path, stat.st_mtime_ns, stat.st_size, stat.st_mtime)
+
+
+# A process pool takes ~0.3 s to start: below this many files to read, one
+# core does it all sooner.
+PARALLEL_FROM = 400
+
+
+def _read_all(config: Config, folder: ArticleDir, name: str, files: Iterable[Read]) -> Iterator[Read]:
+    """The files read, in order: on the other cores when there are many."""
+    files = iter(files)
+    head = list(itertools.islice(files, PARALLEL_FROM))
+    files = itertools.chain(head, files)
+    workers = pool.spare_cores()
+    if len(head) < PARALLEL_FROM or workers < 1:
+        return map(ArticleReader(config, folder, name), files)
+    return pool.ordered_map(ArticleReader, (config, folder, name), files, workers)
+
+
+class ArticleReader:
+    """Reads a file into an item with its dedup keys and fingerprint: the
+    part of ingest that needs no database, so it can run in another process."""
+
+    def __init__(self, config: Config, folder: ArticleDir, name: str):
+        self.config, self.folder, self.name = config, folder, name
+        self.matcher = boilerplate_matcher(folder.boilerplate)
+
+    def __call__(self, read: Read) -> Read:
+        try:
+            article = parse_article(read.path, self.matcher)
+            category = self.config.category_for_section(article.section)
+            if category is None:
+                raise ArticleError(
+                    f"{read.path}:1: section {article.section!r} is not a category in feeds.yaml "
+                    f"(categories: {', '.join(sorted(self.config.categories))}; add it or an alias)"
+                )
+            read.item = article_item(article, category, self.config.site.link, self.name, self.folder.path, read.mtime)
+            read.prepared = dedup.prepare(read.item)
+        except ArticleError as exc:
+            read.error = str(exc)
+        except Exception:  # a bug must not stop the other files
+            read.crash = traceback.format_exc()
+        return read
+
+
+def _file_article(config: Config, store: Store, name: str, read: Read, summary: Summary) -> None:
+    if read.crash:
+        # Not recorded as the file's error: the next pass tries it again.
+        log.error("unexpected error ingesting %s\n%s", read.path, read.crash)
+        summary.fail(name, f"{read.path}: unexpected error: {read.crash.strip().splitlines()[-1]}")
         return
-    try:
-        article = parse_article(path, matcher)
-        category = config.category_for_section(article.section)
-        if category is None:
-            raise ArticleError(
-                f"{path}:1: section {article.section!r} is not a category in feeds.yaml "
-                f"(categories: {', '.join(sorted(config.categories))}; add it or an alias)"
-            )
-    except ArticleError as exc:
-        store.record_file(str(path), stat.st_mtime_ns, stat.st_size, None, str(exc))
-        summary.fail(name, str(exc))
+    if read.error:
+        store.record_file(str(read.path), read.mtime_ns, read.size, None, read.error)
+        summary.fail(name, read.error)
         return
-    item = article_item(article, category, config.site.link, name, folder.path, stat.st_mtime)
-    outcome = store.add(item, config.categories[category].near_duplicate_threshold)
-    store.record_file(str(path), stat.st_mtime_ns, stat.st_size, outcome.item_id, None)
+    threshold = config.categories[read.item.category].near_duplicate_threshold
+    outcome = store.add(read.item, threshold, read.prepared)
+    store.record_file(str(read.path), read.mtime_ns, read.size, outcome.item_id, None)
     summary.count(name, outcome.status)
 
 

@@ -1,0 +1,99 @@
+"""CPU-bound work spread over worker processes, results in input order.
+
+A large ingest reads, parses and fingerprints article files on the machine's
+other cores while its one SQLite connection files the results: the two halves
+of the work then overlap instead of taking turns on one core.
+
+Workers only compute; every write stays with the caller, so killing the
+caller at any moment leaves the database exactly as consistent as before.
+Workers also end on their own when the caller dies (nothing else would tell
+them: they would wait for work forever).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import multiprocessing
+import os
+import threading
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Callable, Iterable, Iterator
+
+log = logging.getLogger(__name__)
+CHUNK = 50  # tasks sent to a worker as one message: one pickle, not fifty
+AHEAD = 4  # chunks in flight per worker: enough to keep it busy, little memory
+
+# The job a worker process runs, made once per worker by make(*args).
+_job: Callable[[Any], Any] | None = None
+
+
+def spare_cores() -> int:
+    """Cores this process may use besides the one it runs on."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return cores - 1
+
+
+def ordered_map(make: Callable[..., Callable], args: tuple, tasks: Iterable, workers: int) -> Iterator:
+    """make(*args)(task) for each task, in order, computed in `workers`
+    processes and never more than AHEAD chunks per worker ahead of the
+    consumer, so memory stays flat however many tasks there are.
+
+    `make` and `args` must pickle (a module-level class or function, plain
+    data).  If the pool breaks (a worker killed by the OOM killer, say), the
+    remaining tasks are done in this process instead."""
+    tasks = iter(tasks)
+    chunks = iter(lambda: list(itertools.islice(tasks, CHUNK)), [])
+    # Spawned, not forked: this process may hold threads (the scheduler's) and
+    # an open database, which a fork would copy mid-use.  A fork server
+    # would save the workers' start-up (~0.3 s, overlapped with work here) but
+    # stays behind, idle, for the life of the process.
+    pool = ProcessPoolExecutor(workers, multiprocessing.get_context("spawn"), _start_worker, (make, args))
+    job = None  # make(*args) in this process, once the pool has broken
+
+    def submit(chunk: list) -> Future | None:
+        try:
+            return pool.submit(_run, chunk)
+        except BrokenProcessPool:
+            return None
+
+    try:
+        pending = deque((chunk, submit(chunk)) for chunk in itertools.islice(chunks, AHEAD * workers))
+        while pending:
+            chunk, future = pending.popleft()
+            if (following := next(chunks, None)) is not None:
+                pending.append((following, submit(following)))
+            try:
+                results = future.result() if future else None
+            except BrokenProcessPool:
+                results = None
+            if results is None:
+                if job is None:
+                    log.warning("worker process died; doing the rest of the work in this process")
+                    job = make(*args)
+                results = map(job, chunk)
+            yield from results
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_worker(make: Callable[..., Callable], args: tuple) -> None:
+    global _job
+    _job = make(*args)
+    threading.Thread(target=_exit_with_caller, daemon=True).start()
+
+
+def _exit_with_caller() -> None:
+    # The caller's end of a pipe closes when it dies, however it dies (a
+    # SIGKILL included), and join() returns.
+    multiprocessing.parent_process().join()
+    os._exit(1)
+
+
+def _run(chunk: list) -> list:
+    return [_job(task) for task in chunk]
