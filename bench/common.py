@@ -39,8 +39,8 @@ def write_config(folder: Path, **overrides) -> Path:
 @dataclass
 class Run:
     seconds: float
-    cpu_seconds: float  # user + system time of the feedhub process
-    peak_rss_mb: float
+    cpu_seconds: float  # user + system time of the feedhub process and its workers
+    peak_rss_mb: float  # the process's, plus each worker's
     returncode: int
     stdout: str
 
@@ -61,38 +61,70 @@ def run_feedhub(config: Path, *args: str) -> Run:
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
-    return Run(seconds, usage.ru_utime + usage.ru_stime, peak.stop(), process.returncode, output)
+    peak_mb = peak.stop()
+    cpu = usage.ru_utime + usage.ru_stime + peak.descendants_cpu_seconds()
+    return Run(seconds, cpu, peak_mb, process.returncode, output)
 
 
 class PeakRss(threading.Thread):
-    """Polls the child's VmHWM (the high-water mark of its own memory).
+    """Polls the VmHWM (the high-water mark of its own memory) of the child
+    and of every process under it (a large ingest reads files in worker
+    processes), and their CPU time.
 
     Not getrusage/wait4's ru_maxrss: Linux carries the parent's RSS at the
     moment of the fork into the child's ru_maxrss, so a big benchmark process
-    would be counted as the child's peak."""
+    would be counted as the child's peak.  And wait4 counts no CPU of the
+    workers, which are the fork server's children, not the child's."""
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
-        self.status = Path(f"/proc/{pid}/status")
-        self.peak_kb = 0
+        self.root = pid
+        self.peaks_kb: dict[int, int] = {}  # pid -> its VmHWM
+        self.cpu_ticks: dict[int, int] = {}  # pid -> its user + system time, last seen
         self.running = True
         self.start()
 
     def run(self) -> None:
-        while self.running:
-            try:
-                text = self.status.read_text()
-            except OSError:  # exited
-                return
-            for line in text.splitlines():
-                if line.startswith("VmHWM:"):
-                    self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+        while self.running and Path(f"/proc/{self.root}").exists():
+            for pid in self._family():
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:  # exited
+                    continue
+                for line in status.splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peaks_kb[pid] = max(self.peaks_kb.get(pid, 0), int(line.split()[1]))
+                self.cpu_ticks[pid] = int(fields[11]) + int(fields[12])  # utime, stime
             time.sleep(0.02)
 
+    def _family(self) -> list[int]:
+        """The child and its descendants, from the parent pid of every process."""
+        parents = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+        family, grown = {self.root}, True
+        while grown:
+            found = {pid for pid, parent in parents.items() if parent in family} - family
+            family |= found
+            grown = bool(found)
+        return sorted(family)
+
     def stop(self) -> float:
+        """Peak RSS in MB: the child's, plus each descendant's own peak (an
+        upper bound on what they held together)."""
         self.running = False
         self.join()
-        return self.peak_kb / 1024
+        return sum(self.peaks_kb.values()) / 1024
+
+    def descendants_cpu_seconds(self) -> float:
+        """CPU time of the processes under the child, as last seen."""
+        ticks = sum(t for pid, t in self.cpu_ticks.items() if pid != self.root)
+        return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def python_startup_seconds() -> float:

@@ -12,19 +12,17 @@ very rows feedhub stored into another fresh database: the floor for writing
 them.  feedhub's own parser is timed alone on 1,000 files, to show how much of
 the gap is reading the newsroom format at all.  (The folder grows from one N
 to the next instead of being written anew, to keep the run under two minutes.)
-The files for the next N are written while feedhub ingests the current one
-(on the other core; they go in only afterwards).
 The last lines are the figures: articles/s for both, the ratio, the time per
-article (wall and CPU) and the peak RSS of the ingest process.
+article (wall, and CPU of the ingest process with its workers) and their peak RSS.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -92,21 +90,6 @@ class Newsroom:
             (folder / f"story-{number:06d}.txt").write_text(text, encoding="utf-8")
 
 
-def move_in(staging: Path, root: Path) -> None:
-    """Move the day folders written in staging into the articles folder."""
-    if not staging.exists():
-        return
-    for folder in staging.iterdir():
-        target = root / folder.name
-        if target.exists():  # a day started for the last N, finished for this one
-            for path in folder.iterdir():
-                path.rename(target / path.name)
-            folder.rmdir()
-        else:
-            folder.rename(target)
-    staging.rmdir()
-
-
 def bare_insert(stored: Path, database: Path) -> tuple[float, int]:
     """(seconds, rows): insert_all of feedhub's stored items into a fresh database."""
     rows = list(sqlite_utils.Database(stored).query("SELECT * FROM items"))
@@ -115,6 +98,30 @@ def bare_insert(stored: Path, database: Path) -> tuple[float, int]:
     db["items"].insert_all(rows, pk="id")
     db.close()
     return time.perf_counter() - started, len(rows)
+
+
+def band_seconds(database: Path, items: int = 10_000) -> float:
+    """Seconds per item for filing 30 random LSH band keys, as feedhub's
+    near_bands table holds them (same schema, WAL, 200 items a commit), in a
+    database of their own: the floor of keeping the near-duplicate index in
+    SQLite, before any other write."""
+    rng = random.Random(30)
+    db = sqlite3.connect(database, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA cache_size=-65536")
+    db.execute("CREATE TABLE near_bands (band INTEGER NOT NULL, num INTEGER NOT NULL, "
+               "PRIMARY KEY (band, num)) WITHOUT ROWID")
+    keys = [[(rng.getrandbits(64) - 2**63, num) for _ in range(30)] for num in range(items)]
+    started = time.perf_counter()
+    for batch in range(0, items, 200):
+        db.execute("BEGIN")
+        for rows in keys[batch : batch + 200]:
+            db.executemany("INSERT OR IGNORE INTO near_bands (band, num) VALUES (?, ?)", rows)
+        db.execute("COMMIT")
+    seconds = (time.perf_counter() - started) / items
+    db.close()
+    return seconds
 
 
 def parse_seconds(config_path: Path, root: Path, paths: list[Path]) -> float:
@@ -142,18 +149,15 @@ def main(sizes: list[int]) -> None:
         work, root = Path(tmp), Path(articles) / "articles"
         config = write_config(work, articles=[{"path": str(root)}])
         sizes = sorted(sizes)
-        newsroom.write(root, 0, sizes[0])
-        for size, following in zip(sizes, [*sizes[1:], None]):
+        written = 0
+        for size in sizes:
             for database in work.glob("*.db*"):
                 database.unlink()
-            # The files for the next N are written on this machine's other
-            # core while feedhub (one process, one core) runs, into a folder
-            # of their own, moved in afterwards.
-            staging = Path(articles) / "staging"  # on the articles' file system: moved in by rename
-            writer = threading.Thread(target=newsroom.write, args=(staging, size, following or size))
-            writer.start()
+            # Written before feedhub runs, not beside it: feedhub uses every
+            # core now (it reads the files in worker processes).
+            newsroom.write(root, written, size)
+            written = size
             run = run_feedhub(config, "ingest")
-            writer.join()
             if run.returncode != 0:
                 sys.exit(f"feedhub ingest failed ({run.returncode}):\n{run.stdout[-3000:]}")
             total = run.stdout.strip().splitlines()[-1].split()
@@ -162,7 +166,6 @@ def main(sizes: list[int]) -> None:
             (work / "bare.db").unlink(missing_ok=True)
             insert, rows = bare_insert(work / "hub.db", work / "bare.db")
             assert rows == new, (rows, new)
-            move_in(staging, root)
             results.append({"n": size, "feedhub": run.seconds, "cpu": run.cpu_seconds, "rss": run.peak_rss_mb,
                             "insert": insert})
             print(f"n={size}: feedhub: {new} new, {duplicate} duplicate "
@@ -172,15 +175,19 @@ def main(sizes: list[int]) -> None:
         # all 50k files to pick them.
         sample = sorted((root / "day-000").glob("*.txt"))[:1000]
         parse = parse_seconds(config, root, sample)
+        bands = band_seconds(work / "bands.db")
     print()
     print(f"machine: {os.cpu_count()} cores, shared with other jobs right now (load average "
           f"{os.getloadavg()[0]:.1f}): absolute figures are noisy, the ratios less so")
     print(f"article files written to {shm or tempfile.gettempdir()}; databases in {tempfile.gettempdir()}")
     print(f"python + feedhub import start-up: {startup:.2f} s (included in every feedhub figure)")
     print("bare insert = sqlite-utils insert_all of the rows feedhub stored, into a fresh database")
+    print(f"30 LSH band rows per item into a bare table like feedhub's: {1e6 * bands:.0f} µs/item at 10k "
+          "(the floor of a near-duplicate index in SQLite)")
     print(f"feedhub's parser alone: {1000 * parse:.3f} ms/article (so parse + bare insert is the floor "
           "for reading the files at all)")
-    print("ms/article: wall time, and CPU time of the feedhub process (less disturbed by the other jobs)")
+    print("ms/article: wall time, and CPU time of the feedhub process and its worker processes")
+    print("peak RSS: the feedhub process's, plus each worker's own peak")
     print(f"{'N':>7} {'feedhub/s':>10} {'bare insert/s':>14} {'ratio':>6} {'parse+insert/s':>15} "
           f"{'ratio':>6} {'ms/article':>11} {'CPU ms/art':>11} {'peak RSS':>9}")
     for r in results:
