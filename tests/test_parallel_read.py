@@ -152,3 +152,15 @@ def test_killing_the_ingest_ends_its_workers(tmp_path):
     while any(map(running, workers)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not [pid for pid in workers if running(pid)], "workers outlived the ingest"
+
+
+def test_what_workers_log_reaches_the_operator(tmp_path):
+    config_path = write_config(tmp_path, articles=[{"path": str(tmp_path / "articles")}])
+    write_articles(tmp_path / "articles", COUNT)
+    (tmp_path / "articles" / "zz-latin1.txt").write_bytes(
+        "BUSINESS\n\nCaf\xe9 chain grows\n\nThe caf\xe9 opened.\n".encode("latin-1"))
+    run = subprocess.run([sys.executable, "-m", "feedhub.cli", "--config", str(config_path), "--log-level", "INFO",
+                          "ingest"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    line = next(line for line in run.stderr.splitlines() if "zz-latin1.txt: not UTF-8" in line)
+    assert line.startswith("time=") and "level=info logger=feedhub.articles" in line

@@ -22,6 +22,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator
 
+from . import logs
+
 log = logging.getLogger(__name__)
 CHUNK = 50  # tasks sent to a worker as one message: one pickle, not fifty
 AHEAD = 4  # chunks in flight per worker: enough to keep it busy, little memory
@@ -53,7 +55,8 @@ def ordered_map(make: Callable[..., Callable], args: tuple, tasks: Iterable, wor
     # an open database, which a fork would copy mid-use.  A fork server
     # would save the workers' start-up (~0.3 s, overlapped with work here) but
     # stays behind, idle, for the life of the process.
-    pool = ProcessPoolExecutor(workers, multiprocessing.get_context("spawn"), _start_worker, (make, args))
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    pool = ProcessPoolExecutor(workers, multiprocessing.get_context("spawn"), _start_worker, (make, args, level))
     job = None  # make(*args) in this process, once the pool has broken
 
     def submit(chunk: list) -> Future | None:
@@ -82,8 +85,11 @@ def ordered_map(make: Callable[..., Callable], args: tuple, tasks: Iterable, wor
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _start_worker(make: Callable[..., Callable], args: tuple) -> None:
+def _start_worker(make: Callable[..., Callable], args: tuple, log_level: str) -> None:
     global _job
+    # A spawned process starts with no logging set up: what the work logs
+    # would be lost (below warnings) or printed bare.
+    logs.setup(log_level)
     _job = make(*args)
     threading.Thread(target=_exit_with_caller, daemon=True).start()
 
