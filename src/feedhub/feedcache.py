@@ -62,8 +62,9 @@ class Rendered:
 class FeedCache:
     """Per-process cache of rendered feed pages, keyed by (category, format, page)."""
 
-    def __init__(self, config: Config, max_entries: int = 256):
+    def __init__(self, config: Config, max_entries: int = 256, config_modified: datetime | None = None):
         self.config = config
+        self.config_modified = config_modified  # when feeds.yaml was written, if known
         self.max_entries = max_entries
         self.renders = 0  # how many documents this process has built
         self._entries: OrderedDict[tuple[str, str, int], Rendered] = OrderedDict()
@@ -112,7 +113,9 @@ class FeedCache:
             return None
         body = publish.build(self.config, category, items, fmt, publish.Page(page, last))
         self.renders += 1
-        changed = from_iso(state["changed"]) or publish.EPOCH
+        # The document changes with its items and with feeds.yaml (titles,
+        # links): it was last modified at the later of the two.
+        changed = max(from_iso(state["changed"]) or publish.EPOCH, self.config_modified or publish.EPOCH)
         return Rendered(body, publish.FORMATS[fmt], changed, state["version"], self._link_header(category, fmt, page))
 
     def _link_header(self, category: str, fmt: str, page: int) -> str:

@@ -196,9 +196,10 @@ def heartbeat_age(store, now: datetime | None = None) -> float | None:
 # -- routes ----------------------------------------------------------------------
 
 
-def register(app: Flask, config: Config, store: Callable) -> None:
+def register(app: Flask, store: Callable) -> None:
     """Add /metrics, /healthz and feed request counting to the app; `store()`
-    gives the calling thread's Store."""
+    gives the calling thread's Store, app.config["FEEDHUB"] the configuration
+    served now."""
     from flask import Response, jsonify, request
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
@@ -211,7 +212,7 @@ def register(app: Flask, config: Config, store: Callable) -> None:
             name, _, fmt = request.path.rsplit("/", 1)[-1].rpartition(".")
             # Only known names become label values, so odd URLs cannot
             # create unbounded series.
-            category = config.category_key(name) or "unknown"
+            category = app.config["FEEDHUB"].category_key(name) or "unknown"
             fmt = fmt if fmt in FEED_FORMATS else "other"
             requests.add("feedhub_feed_requests", labels(category=category, format=fmt, status=str(response.status_code)))
         return response
@@ -220,7 +221,7 @@ def register(app: Flask, config: Config, store: Callable) -> None:
     def prometheus_metrics() -> Response:
         requests.flush()  # this worker's own latest counts, not a second late
         registry = CollectorRegistry(auto_describe=False)
-        registry.register(_Collector(config, store()))
+        registry.register(_Collector(app.config["FEEDHUB"], store()))
         return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz")

@@ -33,15 +33,22 @@ FEED_LINKS = [
 NEWSROOM = "newsroom"
 
 
-def register(app: Flask, store: Callable[[], Store]) -> None:
-    """Add the page routes to the app; `store` gives this thread's Store."""
-    config: Config = app.config["FEEDHUB"]
-
+def use_config(app: Flask, config: Config) -> None:
+    """Show `config`'s site and categories on every page from now on."""
     # Globals, not a context processor: the macros in _macros.html see them too.
     app.jinja_env.globals.update(
         site=config.site, categories=config.categories, version=__version__, feed_links=FEED_LINKS,
         feed_url=lambda key, fmt: publish.feed_url(config, key, fmt),
     )
+
+
+def register(app: Flask, store: Callable[[], Store]) -> None:
+    """Add the page routes to the app; `store` gives this thread's Store, and
+    app.config["FEEDHUB"] the configuration served now (see use_config)."""
+
+    def current() -> Config:
+        return app.config["FEEDHUB"]
+
     # A misspelt name in a template fails the tests instead of printing nothing.
     app.jinja_env.undefined = StrictUndefined
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
@@ -64,6 +71,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
 
     @app.get("/")
     def index() -> str:
+        config = current()
         stats = category_counts()
         cards = [
             {"key": key, "meta": meta, "count": stats.get(key, {}).get("items", 0),
@@ -74,6 +82,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
 
     @app.get("/c/<name>")
     def category(name: str) -> str | tuple[str, int]:
+        config = current()
         key = config.category_key(name)
         if key is None:
             return not_found(f"There is no category called “{name}”.")
@@ -90,6 +99,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
 
     @app.get("/sources")
     def sources() -> str:
+        config = current()
         states = {row["name"]: row for row in store().sources()}
         now = datetime.now(timezone.utc)
         rows = [source_health(source, states.get(source.name, {}), now) for source in config.sources]
@@ -99,6 +109,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
 
     @app.get("/articles/<slug>")
     def article(slug: str) -> str | tuple[str, int]:
+        config = current()
         row = store().article_by_link(f"{config.site.link}/articles/{slug}")
         if row is None:
             return not_found("There is no article at this address.")

@@ -25,7 +25,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from . import logs, metrics, websub
-from .config import ArticleDir, Config, ConfigError, Source, load_config
+from .config import ArticleDir, Config, ConfigError, ConfigFile, Source, load_config
 from .ingest import Summary, ingest_folder, ingest_source
 from .items import from_iso, utcnow
 from .store import Store
@@ -44,8 +44,7 @@ class Worker:
         scheduler_class: type[BaseScheduler] = BackgroundScheduler,
     ):
         self.config = config
-        self.path = Path(config_path) if config_path else None
-        self.mtime = self._mtime()
+        self.file = ConfigFile(config_path) if config_path else None
         self.targets: dict[str, ArticleDir | Source] = {}
         self.scheduler = scheduler_class(
             timezone=timezone.utc,
@@ -58,7 +57,7 @@ class Worker:
         self._apply(config)
         self.scheduler.add_job(self.beat, IntervalTrigger(seconds=metrics.HEARTBEAT_EVERY), id="heartbeat",
                                name="heartbeat", executor="housekeeping", next_run_time=utcnow())
-        if self.path:
+        if self.file:
             self.scheduler.add_job(self.watch, IntervalTrigger(seconds=WATCH_EVERY), id="watch-config",
                                    name="watch-config", executor="housekeeping")
 
@@ -72,15 +71,13 @@ class Worker:
 
     def watch(self) -> None:
         """Reload feeds.yaml if it changed since it was last looked at."""
-        mtime = self._mtime()
-        if mtime != self.mtime:
-            self.mtime = mtime
+        if self.file.changed():
             self.reload()
 
     def reload(self) -> bool:
         """Read feeds.yaml again and make the jobs match it; False if it is invalid."""
         try:
-            config = load_config(self.path)
+            config = load_config(self.file.path)
         except ConfigError as exc:
             log.error("feeds.yaml rejected, still running the last good configuration:\n%s", exc)
             return False
@@ -88,15 +85,6 @@ class Worker:
         logs.set_level(config.log_level)
         log.info("feeds.yaml reloaded", extra=changes)
         return True
-
-    def _mtime(self) -> tuple | None:
-        # Size and inode too: an editor's partial write and final write can
-        # share an mtime tick, and a save by rename changes the inode.
-        try:
-            stat = self.path.stat() if self.path else None
-        except OSError:
-            return None
-        return (stat.st_mtime_ns, stat.st_size, stat.st_ino) if stat else None
 
     def _apply(self, config: Config) -> dict[str, int]:
         """Add, remove and reschedule input jobs to match `config`."""

@@ -17,8 +17,8 @@ from .web import create_app
 
 
 class _Server(BaseApplication):
-    def __init__(self, config: Config, options: dict):
-        self.feedhub_config = config
+    def __init__(self, config_path: str, options: dict):
+        self.config_path = config_path
         self.options = options
         super().__init__()
 
@@ -27,7 +27,9 @@ class _Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):
-        return create_app(self.feedhub_config)
+        # The path, not the loaded config: each web worker then follows
+        # edits of feeds.yaml, as the scheduler does.
+        return create_app(self.config_path)
 
 
 def serve(config: Config, config_path: str, host: str, port: int, workers: int, log_level: str | None) -> None:
@@ -45,7 +47,7 @@ def serve(config: Config, config_path: str, host: str, port: int, workers: int, 
             process.wait(timeout=10)
 
     _Server(
-        config,
+        config_path,
         {
             "bind": f"{host}:{port}",
             "workers": workers,

@@ -3,61 +3,116 @@ are in pages.py."""
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+import time
 from pathlib import Path
+from typing import Callable
 
 from flask import Flask, Response, abort, request
 
 from . import metrics, opml, pages, publish
-from .config import Config, load_config
+from .config import Config, ConfigError, ConfigFile, load_config
 from .delivery import respond
 from .feedcache import FeedCache, Rendered
 from .store import Store
 
+log = logging.getLogger(__name__)
+
+
+# Seconds between a server process's looks at feeds.yaml (a stat, on the
+# first request after the time is up).
+WATCH_EVERY = 1.0
+
 
 def create_app(config: Config | str | Path | None = None) -> Flask:
-    """App factory; with no argument, reads $FEEDHUB_CONFIG or ./feeds.yaml."""
+    """App factory.  Given feeds.yaml's path (or nothing: $FEEDHUB_CONFIG, else
+    ./feeds.yaml), the app follows edits to the file as the worker does: a
+    valid edit is served from the next request on (new categories, titles,
+    feed sizes), an invalid one is logged and the last good one kept.  Given a
+    Config, it serves that one."""
+    watched = None
     if not isinstance(config, Config):
-        config = load_config(config or os.environ.get("FEEDHUB_CONFIG", "feeds.yaml"))
+        watched = ConfigFile(config or os.environ.get("FEEDHUB_CONFIG", "feeds.yaml"))
+        config = load_config(watched.path)
     app = Flask(__name__)
-    app.config["FEEDHUB"] = config
     local = threading.local()
 
+    def current() -> Config:
+        return app.config["FEEDHUB"]
+
     def store() -> Store:
-        # One connection per server thread, kept for the thread's life.
-        if not hasattr(local, "store"):
-            local.store = Store(config.database)
+        # One connection per server thread, kept for the thread's life (or
+        # until an edit of feeds.yaml names another database).
+        database = current().database
+        if getattr(local, "database", None) != database:
+            if hasattr(local, "store"):
+                local.store.close()
+            local.store, local.database = Store(database), database
         return local.store
 
-    metrics.register(app, config, store)
+    def serve(config: Config) -> None:
+        # Feeds depend on feeds.yaml as well as on the items: the file's
+        # time counts towards their Last-Modified.
+        modified = watched.modified() if watched else None
+        app.extensions["feedhub.feeds"] = FeedCache(config, config_modified=modified)
+        app.extensions["feedhub.opml"] = Rendered(opml_document(config), "text/x-opml; charset=utf-8", modified)
+        app.config["FEEDHUB"] = config
+        pages.use_config(app, config)
+
+    serve(config)
+    if watched:
+        _follow(app, watched, serve)
+    metrics.register(app, store)
 
     def category_or_404(name: str) -> str:
-        key = config.category_key(name)
+        key = current().category_key(name)
         if key is None:
-            known = ", ".join(sorted(config.categories))
+            known = ", ".join(sorted(current().categories))
             abort(Response(f"No category {name!r} here. Categories: {known}\n", 404, mimetype="text/plain"))
         return key
-
-    feeds = FeedCache(config)
-    app.extensions["feedhub.feeds"] = feeds
-    subscriptions = Rendered(opml_document(config), "text/x-opml; charset=utf-8", None)
 
     @app.get("/feeds/<name>.<any(rss, atom, json):fmt>")
     def feed(name: str, fmt: str) -> Response:
         key = category_or_404(name)
         page = _page_number(request.args.get("page", "1"))
-        rendered = feeds.get(store(), key, fmt, page)
+        rendered = app.extensions["feedhub.feeds"].get(store(), key, fmt, page)
         if rendered is None:
             abort(Response(f"Category {key!r} has no page {page}; page 1 is the newest.\n", 404, mimetype="text/plain"))
-        return respond(request, rendered, config.feed_max_age)
+        return respond(request, rendered, current().feed_max_age)
 
     @app.get("/opml")
     def subscription_list() -> Response:
-        return respond(request, subscriptions, config.feed_max_age)
+        return respond(request, app.extensions["feedhub.opml"], current().feed_max_age)
 
     pages.register(app, store)
     return app
+
+
+def _follow(app: Flask, watched: ConfigFile, serve: Callable[[Config], None]) -> None:
+    """Look at feeds.yaml at most every WATCH_EVERY seconds, before a request,
+    and serve a valid new version of it."""
+    lock = threading.Lock()
+    next_look = [time.monotonic() + WATCH_EVERY]
+
+    @app.before_request
+    def follow_feeds_yaml() -> None:
+        # One thread looks; the others go on with what is served now.
+        if time.monotonic() < next_look[0] or not lock.acquire(blocking=False):
+            return
+        try:
+            next_look[0] = time.monotonic() + WATCH_EVERY
+            if watched.changed():
+                try:
+                    config = load_config(watched.path)
+                except ConfigError as exc:
+                    log.error("feeds.yaml rejected, still serving the last good configuration:\n%s", exc)
+                    return
+                serve(config)
+                log.info("feeds.yaml reloaded", extra={"categories": len(config.categories)})
+        finally:
+            lock.release()
 
 
 def _page_number(value: str) -> int:
