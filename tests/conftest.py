@@ -3,14 +3,22 @@ HTTP feed server on 127.0.0.1."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import shutil
+import socket
+import subprocess
+import sys
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Iterator
 
+import httpx
 import pytest
 import yaml
 
@@ -221,3 +229,31 @@ def demo_site(tmp_path_factory):
             published=datetime.now(timezone.utc),
         ))
     return config
+
+
+@contextlib.contextmanager
+def gunicorn(config_path: Path, workers: int = 2) -> Iterator[str]:
+    """`feedhub.web:create_app()` under a real gunicorn on 127.0.0.1 with
+    `workers` processes, serving config_path; yields its base URL once it answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "feedhub.web:create_app()"],
+        env={**os.environ, "FEEDHUB_CONFIG": str(config_path)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"{base}/healthz")
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

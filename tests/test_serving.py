@@ -4,11 +4,6 @@ that is rebuilt only when its category changes, in every server process."""
 from __future__ import annotations
 
 import gzip
-import os
-import socket
-import subprocess
-import sys
-import time
 from datetime import datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -16,7 +11,7 @@ import brotli
 import feedparser
 import httpx
 import pytest
-from conftest import config_holding, story
+from conftest import config_holding, gunicorn, story
 
 from feedhub.store import Store
 from feedhub.web import create_app
@@ -123,37 +118,13 @@ def test_two_processes_agree_and_both_see_a_change(config):
     assert one.get("/feeds/business.atom").data == two.get("/feeds/business.atom").data
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_gunicorn_workers_serve_one_etag_and_drop_it_together(config, tmp_path):
-    port = free_port()
-    env = {**os.environ, "FEEDHUB_CONFIG": str(tmp_path / "feeds.yaml")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
-         "feedhub.web:create_app()"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/feeds/business.atom"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(url)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.1)
+    with gunicorn(tmp_path / "feeds.yaml") as base:
+        url = f"{base}/feeds/business.atom"
         # A fresh connection per request, so both workers answer some of them.
         before = {httpx.get(url).headers["etag"] for _ in range(20)}
         add(config, 13)
         after = [httpx.get(url) for _ in range(20)]
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     assert len(before) == 1
     assert {r.headers["etag"] for r in after} != before and len({r.headers["etag"] for r in after}) == 1
     assert all(feedparser.parse(r.content).entries[0].title == "Story 13" for r in after)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 import time
 from email.utils import parsedate_to_datetime
 
@@ -22,8 +20,7 @@ from feedhub.ingest import run_cycle
 from feedhub.store import Store
 from feedhub.web import create_app
 
-from conftest import write_config
-from test_serving import free_port
+from conftest import gunicorn, write_config
 
 
 @pytest.fixture
@@ -107,29 +104,13 @@ def test_the_file_is_looked_at_only_every_so_often(site):
 
 
 def test_every_gunicorn_worker_follows_the_edit(site):
-    port = free_port()
-    env = {**os.environ, "FEEDHUB_CONFIG": str(site)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "feedhub.web:create_app()"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/feeds/weather.rss"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                assert httpx.get(url).status_code == 404
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.1)
+    with gunicorn(site) as base:
+        url = f"{base}/feeds/weather.rss"
+        assert httpx.get(url).status_code == 404
         edit(site, add_weather)
         time.sleep(web.WATCH_EVERY + 0.2)
         # A fresh connection per request, so both workers answer some of them.
         statuses = [httpx.get(url).status_code for _ in range(20)]
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
     # A worker looks at the file on its first request after WATCH_EVERY: that
     # request is already answered from the new file.
     assert statuses == [200] * 20
