@@ -11,6 +11,7 @@ from email.utils import format_datetime
 
 import pytest
 
+from feedhub.cli import main
 from feedhub.ingest import RETIRED, ingest_source
 from feedhub.politeness import backoff_delay, parse_retry_after
 from feedhub.scheduler import Worker
@@ -156,3 +157,23 @@ def test_scheduler_moves_a_failing_source_job_to_its_next_attempt(make_config, f
         assert worker.run("feed:wire") is None and feed_server.requests == []
     finally:
         worker.shutdown()
+
+
+def test_enable_brings_a_backed_off_source_back_to_its_interval(make_config, feed_server):
+    feed_server.overrides["/busy.rss"] = (503, {"Retry-After": "7200"}, b"")
+    config = source_config(make_config, feed_server, "/busy.rss")
+    worker = Worker(config)
+    worker.start(paused=True)
+    try:
+        worker.run("feed:wire")
+        postponed = worker.scheduler.get_job("feed:wire").next_run_time
+        assert postponed - datetime.now(timezone.utc) > timedelta(hours=1)
+        worker.watch()  # nothing changed yet: it stays postponed
+        assert worker.scheduler.get_job("feed:wire").next_run_time == postponed
+        # The operator runs `feedhub enable wire` (another process, same database).
+        assert main(["--config", str(config.database.parent / "feeds.yaml"), "enable", "wire"]) == 0
+        worker.watch()
+        soon = worker.scheduler.get_job("feed:wire").next_run_time
+    finally:
+        worker.shutdown()
+    assert soon - datetime.now(timezone.utc) < timedelta(seconds=5)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -57,9 +57,8 @@ class Worker:
         self._apply(config)
         self.scheduler.add_job(self.beat, IntervalTrigger(seconds=metrics.HEARTBEAT_EVERY), id="heartbeat",
                                name="heartbeat", executor="housekeeping", next_run_time=utcnow())
-        if self.file:
-            self.scheduler.add_job(self.watch, IntervalTrigger(seconds=WATCH_EVERY), id="watch-config",
-                                   name="watch-config", executor="housekeeping")
+        self.scheduler.add_job(self.watch, IntervalTrigger(seconds=WATCH_EVERY), id="watch-config",
+                               name="watch-config", executor="housekeeping")
 
     def start(self, paused: bool = False) -> None:
         self.scheduler.start(paused=paused)
@@ -70,9 +69,27 @@ class Worker:
     # -- feeds.yaml ---------------------------------------------------------
 
     def watch(self) -> None:
-        """Reload feeds.yaml if it changed since it was last looked at."""
-        if self.file.changed():
+        """Reload feeds.yaml if it changed since it was last looked at, and
+        follow what `feedhub enable` did meanwhile."""
+        if self.file and self.file.changed():
             self.reload()
+        self.resume_enabled()
+
+    def resume_enabled(self) -> None:
+        """Bring back to its interval a source job that was moved to the end
+        of a backoff which `feedhub enable` has since cleared."""
+        now = utcnow()
+        with Store(self.config.database) as store:
+            due = {row["name"]: from_iso(row.get("next_attempt")) for row in store.sources()}
+        for job_id, target in list(self.targets.items()):
+            job = self.scheduler.get_job(job_id) if isinstance(target, Source) else None
+            if job is None or job.next_run_time is None:
+                continue
+            postponed = job.next_run_time > now + timedelta(seconds=target.interval)
+            until = due.get(target.name) or now
+            if postponed and until < job.next_run_time:
+                self.scheduler.modify_job(job_id, next_run_time=max(until, now))
+                log.info("source enabled again: next fetch brought forward", extra={"input": job_id})
 
     def reload(self) -> bool:
         """Read feeds.yaml again and make the jobs match it; False if it is invalid."""
