@@ -298,9 +298,14 @@ class Store:
             f" WHERE b.band IN ({marks}) GROUP BY s.item_id ORDER BY hits DESC, s.item_id LIMIT ?",
             [*fingerprint.bands, dedup.MAX_CANDIDATES],
         ).fetchall()
+        if not candidates:
+            return None
+        marks = ",".join("?" * len(candidates))
+        texts = {row[0]: row[1:] for row in self.db.execute(
+            f"SELECT id, title, text FROM items WHERE id IN ({marks})", [item_id for item_id, _ in candidates])}
         best = None
         for item_id, hits in candidates:
-            title, text = self.db.execute("SELECT title, text FROM items WHERE id = ?", [item_id]).fetchone()
+            title, text = texts[item_id]
             other = dedup.story_shingles(title, text or "")
             score = dedup.similarity(fingerprint.shingles, other)
             if score >= threshold and (best is None or score > best.score):
