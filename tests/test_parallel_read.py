@@ -164,3 +164,27 @@ def test_what_workers_log_reaches_the_operator(tmp_path):
     assert run.returncode == 0, run.stderr
     line = next(line for line in run.stderr.splitlines() if "zz-latin1.txt: not UTF-8" in line)
     assert line.startswith("time=") and "level=info logger=feedhub.articles" in line
+
+
+def test_ctrl_c_stops_the_ingest_cleanly_and_the_next_run_goes_on(tmp_path):
+    config_path = write_config(tmp_path, articles=[{"path": str(tmp_path / "articles")}])
+    write_articles(tmp_path / "articles", 4 * COUNT)
+    database = tmp_path / "hub.db"
+    Store(database).close()
+    command = [sys.executable, "-m", "feedhub.cli", "--config", str(config_path), "ingest"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with sqlite3.connect(database) as reader:
+        while reader.execute("SELECT count(*) FROM article_files").fetchone()[0] == 0 and process.poll() is None:
+            time.sleep(0.005)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert stderr.strip().endswith("interrupted; what was stored so far is kept, and the next run goes on from there")
+    assert "Traceback" not in stderr
+    with Store(database) as store:
+        kept = store.count("article_files")
+    assert 0 < kept < 4 * COUNT
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    total = rerun.stdout.strip().splitlines()[-1].split()
+    assert rerun.returncode == 0 and total[0] == "total"
+    assert (int(total[1]), int(total[3])) == (4 * COUNT - kept, kept)  # new, unchanged

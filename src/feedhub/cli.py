@@ -67,7 +67,13 @@ def main(argv: list[str] | None = None) -> int:
               f"{len(config.articles)} article folders, {len(config.sources)} sources)")
         return 0
     if args.command == "ingest":
-        summary = ingest_with_progress(config)
+        try:
+            summary = ingest_with_progress(config)
+        except KeyboardInterrupt:
+            # Each batch is committed whole or not at all: nothing is half-stored.
+            print("feedhub ingest: interrupted; what was stored so far is kept, "
+                  "and the next run goes on from there", file=sys.stderr)
+            return 130
         print(format_summary(summary))
         return 1 if summary.total(FAILED) else 0
     if args.command == "duplicates":
