@@ -5,6 +5,7 @@ fetches go to the real HTTP server of conftest.py."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -141,13 +142,23 @@ def test_410_gone_retires_the_source_until_its_address_changes(make_config, feed
     assert summary.total("new") >= 3 and state["retired"] == 0 and state["failures"] == 0
 
 
-def test_scheduler_moves_a_failing_source_job_to_its_next_attempt(make_config, feed_server):
-    feed_server.overrides["/busy.rss"] = (429, {"Retry-After": "3600"}, b"")
+@contextlib.contextmanager
+def backed_off(make_config, feed_server, status: int, retry_after: str):
+    """A paused worker whose one source has just answered `status` with that
+    Retry-After; yields (config, worker)."""
+    feed_server.overrides["/busy.rss"] = (status, {"Retry-After": retry_after}, b"")
     config = source_config(make_config, feed_server, "/busy.rss")
     worker = Worker(config)
     worker.start(paused=True)
     try:
         worker.run("feed:wire")
+        yield config, worker
+    finally:
+        worker.shutdown()
+
+
+def test_scheduler_moves_a_failing_source_job_to_its_next_attempt(make_config, feed_server):
+    with backed_off(make_config, feed_server, 429, "3600") as (config, worker):
         with Store(config.database) as store:
             due = when(store.source_state("wire"))
         assert worker.scheduler.get_job("feed:wire").next_run_time == due
@@ -155,17 +166,10 @@ def test_scheduler_moves_a_failing_source_job_to_its_next_attempt(make_config, f
         # Run early anyway (say, right after a restart): nothing is fetched.
         feed_server.requests.clear()
         assert worker.run("feed:wire") is None and feed_server.requests == []
-    finally:
-        worker.shutdown()
 
 
 def test_enable_brings_a_backed_off_source_back_to_its_interval(make_config, feed_server):
-    feed_server.overrides["/busy.rss"] = (503, {"Retry-After": "7200"}, b"")
-    config = source_config(make_config, feed_server, "/busy.rss")
-    worker = Worker(config)
-    worker.start(paused=True)
-    try:
-        worker.run("feed:wire")
+    with backed_off(make_config, feed_server, 503, "7200") as (config, worker):
         postponed = worker.scheduler.get_job("feed:wire").next_run_time
         assert postponed - datetime.now(timezone.utc) > timedelta(hours=1)
         worker.watch()  # nothing changed yet: it stays postponed
@@ -174,6 +178,4 @@ def test_enable_brings_a_backed_off_source_back_to_its_interval(make_config, fee
         assert main(["--config", str(config.database.parent / "feeds.yaml"), "enable", "wire"]) == 0
         worker.watch()
         soon = worker.scheduler.get_job("feed:wire").next_run_time
-    finally:
-        worker.shutdown()
     assert soon - datetime.now(timezone.utc) < timedelta(seconds=5)
