@@ -94,6 +94,7 @@ def test_one_bundled_article_states_its_time():
         ("SPORTS\n\nHeadline\n\nПривет мир, это статья о погоде.\n".encode("cp1251"), r"a\.txt:5: not UTF-8 \(byte 0xcf\)"),
         (b"SPORTS\n\nHeadline\nPublished: next tuesday\n\nText.\n", r"a\.txt:4: cannot read the date"),
         (b"\x00\x01\x02garbage" * 20, r"a\.txt: contains NUL bytes"),
+        (b"SPORTS\n\nHeadline\n\n" + b"A very long line of text. " * 100_000, r"a\.txt: over 2 MB; not a newsroom article"),
     ],
 )
 def test_unusable_files_are_reported_with_file_and_line(tmp_path: Path, content: bytes, expected: str):

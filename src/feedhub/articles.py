@@ -78,12 +78,21 @@ def boilerplate_matcher(extra: list[str] = ()) -> re.Pattern:
 DEFAULT_MATCHER = boilerplate_matcher()
 
 
+# A long feature is ~50 kB of text.  A file past this is something else (a log,
+# an export) dropped into the folder, and reading it whole would hold many
+# times its size in memory.
+MAX_ARTICLE_BYTES = 2 * 1024 * 1024
+
+
 def parse_article(path: Path, boilerplate: re.Pattern = DEFAULT_MATCHER) -> Article:
     """Read one article file; ArticleError says which line is wrong and why."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:
+            raw = file.read(MAX_ARTICLE_BYTES + 1)
     except OSError as exc:
         raise ArticleError(f"{path}: cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_ARTICLE_BYTES:
+        raise ArticleError(f"{path}: over {MAX_ARTICLE_BYTES // 1024 // 1024} MB; not a newsroom article (not read)")
     try:
         text, encoding = decoding.decode(raw)
     except decoding.Undecodable as exc:
