@@ -179,9 +179,9 @@ def _files_to_read(store: Store, root: Path, name: str, summary: Summary) -> Ite
 # A process pool takes ~0.3 s to start: below this many files to read, one
 # core does it all sooner.
 PARALLEL_FROM = 400
-# A reader does an article in ~0.3 ms and the one writer files it in ~0.5 ms:
-# past two readers, more would only wait (each costs ~60 MB), however many
-# cores the machine has.
+# A reader does an article in ~0.3 ms and the one writer files it in ~0.5 ms,
+# so one reader already keeps up and a second is headroom for slow files;
+# more would only wait (each costs ~60 MB), however many cores there are.
 MAX_READERS = 2
 
 
