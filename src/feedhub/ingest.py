@@ -150,7 +150,6 @@ class Read:
     path: Path
     mtime_ns: int
     size: int
-    mtime: float
     item: Item | None = None
     prepared: dedup.Prepared | None = None
     error: str | None = None  # what is wrong with the file (kept with its record)
@@ -173,7 +172,7 @@ def _files_to_read(store: Store, root: Path, name: str, summary: Summary) -> Ite
             else:
                 summary.count(name, UNCHANGED)
             continue
-        yield Read(path, stat.st_mtime_ns, stat.st_size, stat.st_mtime)
+        yield Read(path, stat.st_mtime_ns, stat.st_size)
 
 
 # A process pool takes ~0.3 s to start: below this many files to read, one
@@ -213,7 +212,8 @@ class ArticleReader:
                     f"{read.path}:1: section {article.section!r} is not a category in feeds.yaml "
                     f"(categories: {', '.join(sorted(self.config.categories))}; add it or an alias)"
                 )
-            read.item = article_item(article, category, self.config.site.link, self.name, self.folder.path, read.mtime)
+            mtime = read.mtime_ns / 1e9
+            read.item = article_item(article, category, self.config.site.link, self.name, self.folder.path, mtime)
             read.prepared = dedup.prepare(read.item)
         except ArticleError as exc:
             read.error = str(exc)
