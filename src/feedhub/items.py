@@ -31,6 +31,28 @@ def item_id(source: str, guid: str) -> str:
     return str(uuid.uuid5(ITEM_NAMESPACE, f"{source}\n{guid}"))
 
 
+@dataclass(frozen=True)
+class Person:
+    """An author: a name, and an email address or web page when the source gives one."""
+
+    name: str
+    email: str = ""
+    uri: str = ""
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    """A media file that goes with an item: a podcast's audio, a photo, a video.
+
+    ``length`` is the size in bytes, ``None`` when unknown; ``medium`` is MRSS's
+    word for what it is ("image", "audio", "video"), "" when not said."""
+
+    url: str
+    type: str = ""
+    length: int | None = None
+    medium: str = ""
+
+
 @dataclass
 class Item:
     category: str
@@ -43,8 +65,14 @@ class Item:
     text: str  # plain text of the body, for duplicate detection
     published: datetime
     updated: datetime | None = None
-    author: str = ""
+    author: str = ""  # one line as the source wrote it ("Name <email>"); see authors
     priority: int = 100  # lower wins when two sources carry the same story
+    # What partners and readers expect beside the text (issues 12 and 13):
+    authors: tuple[Person, ...] = ()  # every author, in the source's order
+    tags: tuple[str, ...] = ()  # categories/keywords as the source wrote them
+    image: str = ""  # the item's picture (absolute http(s) URL), "" when none
+    enclosures: tuple[Enclosure, ...] = ()  # media files, the best one first
+    comments: str = ""  # link to the item's comments page
     id: str = field(init=False)
 
     def __post_init__(self) -> None:
