@@ -170,7 +170,9 @@ class Source(Strict):
         return self.url or str(self.path)
 
 
-LOOPBACK = ["127.0.0.0/8", "::1/128"]
+# The addresses local tools use (not all of 127.0.0.0/8, so a test can
+# stand for another machine at 127.0.0.2).
+LOOPBACK = ["127.0.0.1/32", "::1/128"]
 KEY_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, abort, request
 
-from . import access, metrics, opml, pages, publish
+from . import access, logs, metrics, opml, pages, publish
 from .config import Category, Config, ConfigError, ConfigFile, load_config
 from .delivery import respond
 from .feedcache import FeedCache, Rendered
@@ -38,6 +38,9 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
     if not isinstance(config, Config):
         watched = ConfigFile(config or os.environ.get("FEEDHUB_CONFIG", "feeds.yaml"))
         config = load_config(watched.path)
+    if not logging.getLogger().handlers:
+        # Under a bare gunicorn (the Procfile's web line): log as `feedhub run` does.
+        logs.setup(config.log_level, os.environ.get("FEEDHUB_LOG_LEVEL"))
     app = Flask(__name__)
     local = threading.local()
 
