@@ -221,7 +221,7 @@ def test_hash_key_refuses_a_short_key_and_hashes_one_from_stdin():
 def test_rate_limits_refuse_with_retry_after_and_recover(tmp_path: Path):
     key, digest = made_key()
     path = site(tmp_path, partners={"acme": {"key_hash": digest, "categories": ["wire"]}},
-                rate_limits={"key": {"requests": 3, "per": "10s"}, "address": {"requests": 4, "per": "10s"}})
+                rate_limits={"key": {"requests": 3, "per": "30s"}, "address": {"requests": 4, "per": "30s"}})
     # One worker: the buckets live in each worker's memory (see ratelimit.py).
     with gunicorn(path, workers=1) as base:
         with client("127.0.0.2") as partner, client("127.0.0.3") as visitor, client("127.0.0.4") as neighbour:
@@ -229,8 +229,8 @@ def test_rate_limits_refuse_with_retry_after_and_recover(tmp_path: Path):
             assert statuses == [200, 200, 200, 429]
             refused = partner.get(f"{base}/feeds/wire.rss", params={"key": key})
             wait = int(refused.headers["Retry-After"])
-            assert refused.status_code == 429 and 1 <= wait <= 4
-            assert "at most 3 feed requests per 10 s per key" in refused.text and key not in refused.text
+            assert refused.status_code == 429 and 1 <= wait <= 10  # a token every 10 s
+            assert "at most 3 feed requests per 30 s per key" in refused.text and key not in refused.text
             # The key's limit is its own: the same address without the key is not held back.
             assert partner.get(f"{base}/feeds/international.rss").status_code == 200
 
@@ -244,3 +244,19 @@ def test_rate_limits_refuse_with_retry_after_and_recover(tmp_path: Path):
             scrape = operator.get(f"{base}/metrics").text
     assert 'feedhub_rate_limited_total{partner="acme",scope="key"} 2.0' in scrape
     assert 'feedhub_rate_limited_total{partner="",scope="address"} 1.0' in scrape
+
+
+def test_a_bucket_refills_steadily_and_says_how_long_to_wait():
+    from feedhub.config import RateLimit
+    from feedhub.ratelimit import Buckets
+
+    now = [1000.0]
+    buckets = Buckets(RateLimit(requests=3, per=30), clock=lambda: now[0])
+    assert [buckets.take("a") for _ in range(3)] == [0, 0, 0]
+    assert buckets.take("a") == pytest.approx(10.0) and buckets.take("b") == 0
+    now[0] += 4
+    assert buckets.take("a") == pytest.approx(6.0), "a refused request costs nothing"
+    now[0] += 6
+    assert buckets.take("a") == 0 and buckets.take("a") == pytest.approx(10.0)
+    now[0] += 3600
+    assert [buckets.take("a") for _ in range(4)][-1] > 0, "a quiet hour refills only up to the burst size"
