@@ -170,6 +170,7 @@ def test_private_feed_needs_its_partners_key(partner_site):
         assert reader.get(f"{base}/c/wire").status_code == 404
         page = reader.get(f"{base}/c/wire", params={"key": acme})
         assert page.status_code == 200 and "wire story 2" in page.text and page.headers["Cache-Control"] == "private"
+        assert page.headers["Referrer-Policy"] == "no-referrer"
         assert acme not in page.text
     text = log.read_text()
     for secret in (acme, globex, "a-wrong-key-of-good-length"):

@@ -122,9 +122,12 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
 
     @app.after_request
     def keep_partners_pages_private(response: Response) -> Response:
-        # Whatever a key opened is for its holder only, never a shared cache.
-        if access.request_partner() and "Cache-Control" not in response.headers:
-            response.headers["Cache-Control"] = "private"
+        # Whatever a key opened is for its holder only, never a shared cache;
+        # and a link followed from a page opened with ?key= must not carry
+        # the address (with the key) to another site as its Referer.
+        if access.request_partner():
+            response.headers.setdefault("Cache-Control", "private")
+            response.headers.setdefault("Referrer-Policy", "no-referrer")
         return response
 
     return app
