@@ -261,3 +261,16 @@ def test_a_bucket_refills_steadily_and_says_how_long_to_wait():
     assert buckets.take("a") == 0 and buckets.take("a") == pytest.approx(10.0)
     now[0] += 3600
     assert [buckets.take("a") for _ in range(4)][-1] > 0, "a quiet hour refills only up to the burst size"
+
+
+def test_the_gate_hides_a_key_however_it_is_spelt(make_config):
+    from feedhub.access import Gate
+
+    seen = {}
+    gate = Gate(lambda environ, start: seen.update(environ) or [], lambda: make_config())
+    gate({"REMOTE_ADDR": "127.0.0.1", "QUERY_STRING": "page=2&%6Bey=s3cret-value", "RAW_URI": "/feeds/w.rss?page=2&%6Bey=s3cret-value",
+          "HTTP_REFERER": "http://feeds.test/c/wire?KEY=s3cret-value", "HTTP_X_FORWARDED_FOR": "127.0.0.1"}, None)
+    assert seen["feedhub.key"] == "s3cret-value" and seen["QUERY_STRING"] == "page=2"
+    assert "s3cret-value" not in repr({k: v for k, v in seen.items() if k != "feedhub.key"})
+    assert seen["RAW_URI"] == "/feeds/w.rss?page=2&key=HIDDEN"
+    assert "HTTP_X_FORWARDED_FOR" not in seen, "an untrusted peer's forwarding header is dropped"
