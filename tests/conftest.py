@@ -232,16 +232,19 @@ def demo_site(tmp_path_factory):
 
 
 @contextlib.contextmanager
-def gunicorn(config_path: Path, workers: int = 2) -> Iterator[str]:
+def gunicorn(config_path: Path, workers: int = 2, log: Path | None = None) -> Iterator[str]:
     """`feedhub.web:create_app()` under a real gunicorn on 127.0.0.1 with
-    `workers` processes, serving config_path; yields its base URL once it answers."""
+    `workers` processes, serving config_path; yields its base URL once it
+    answers.  With `log`, everything gunicorn and the app write (the access
+    log included, in gunicorn's default format) goes to that file."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    output = open(log, "ab") if log else subprocess.DEVNULL
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "feedhub.web:create_app()"],
-        env={**os.environ, "FEEDHUB_CONFIG": str(config_path)}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+         *(["--access-logfile", "-"] if log else []), "feedhub.web:create_app()"],
+        env={**os.environ, "FEEDHUB_CONFIG": str(config_path)}, stdout=output, stderr=output,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -257,3 +260,5 @@ def gunicorn(config_path: Path, workers: int = 2) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=10)
+        if log:
+            output.close()

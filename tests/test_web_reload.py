@@ -114,3 +114,20 @@ def test_every_gunicorn_worker_follows_the_edit(site):
     # A worker looks at the file on its first request after WATCH_EVERY: that
     # request is already answered from the new file.
     assert statuses == [200] * 20
+
+
+def test_making_a_category_private_and_adding_a_partner_apply_without_a_restart(site, look_every_request):
+    from feedhub.access import hash_key
+
+    key = "a-partner-key-added-while-serving"
+    client = create_app(site).test_client()
+    assert client.get("/feeds/business.rss").status_code == 200
+
+    def make_business_private(data):
+        data["categories"]["business"]["private"] = True
+        data["partners"] = {"acme": {"key_hash": hash_key(key), "categories": ["business"]}}
+
+    edit(site, make_business_private)
+    assert client.get("/feeds/business.rss").status_code == 404
+    assert "/feeds/business.rss" not in client.get("/").text
+    assert client.get("/feeds/business.rss", headers={"X-Feedhub-Key": key}).status_code == 200

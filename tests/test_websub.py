@@ -94,3 +94,24 @@ def test_no_hubs_configured_means_no_pings(make_config, articles_dir: Path, hubs
     with Store(config.database) as store:
         assert run_cycle(config, store).total("new") > 0
     assert good.pings == []
+
+
+def test_private_categories_are_never_announced_nor_name_a_hub(make_config, articles_dir: Path, hubs):
+    from feedhub.access import hash_key
+    from feedhub.web import create_app
+
+    good, _, _ = hubs
+    key = "partner-key-for-the-business-desk"
+    categories = {"international": {"title": "International", "aliases": ["WORLD"]},
+                  "technology": {"title": "Technology", "aliases": ["TECH"]},
+                  "business": {"title": "Business", "private": True}}
+    config = make_config(articles=[{"path": str(articles_dir)}], hubs=[good.url], categories=categories,
+                         partners={"acme": {"key_hash": hash_key(key), "categories": ["business"]}})
+    with Store(config.database) as store:
+        run_cycle(config, store)
+    assert good.topics() == feeds_of("international", "technology")
+    client = create_app(config).test_client()
+    public, private = client.get("/feeds/technology.atom"), client.get(f"/feeds/business.atom?key={key}")
+    assert good.url in public.headers["Link"] and good.url.encode() in public.data
+    assert private.status_code == 200 and "Link" not in private.headers and good.url.encode() not in private.data
+    assert "hubs" not in client.get(f"/feeds/business.json?key={key}").get_json()

@@ -53,8 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     importing.add_argument("--dry-run", action="store_true", help="show what would be added; change nothing")
     exporting = commands.add_parser("export-opml", help="write the remote sources as OPML 2.0")
     exporting.add_argument("-o", "--output", help="file to write (default: standard output)")
+    hashing = commands.add_parser("hash-key", help="make a partner key (or take one) and print its hash for feeds.yaml")
+    hashing.add_argument("key", nargs="?", help="the key to hash; '-' reads it from standard input "
+                         "(kept out of shell history); without it a new random key is made")
     args = parser.parse_args(argv)
 
+    if args.command == "hash-key":  # needs no feeds.yaml
+        return hash_key(args.key)
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -100,6 +105,21 @@ def main(argv: list[str] | None = None) -> int:
     from .server import serve
 
     serve(config, args.config, args.host, args.port, args.workers, args.log_level)
+    return 0
+
+
+def hash_key(given: str | None) -> int:
+    from .access import MIN_KEY_LENGTH, hash_key, new_key
+
+    key = sys.stdin.readline().strip() if given == "-" else given or new_key()
+    if len(key) < MIN_KEY_LENGTH:
+        print(f"feedhub hash-key: a key needs at least {MIN_KEY_LENGTH} characters, this one has {len(key)}; "
+              "run `feedhub hash-key` without one to make a random key", file=sys.stderr)
+        return 2
+    if not given:
+        print(f"key:      {key}")
+        print("          give this to the partner; feedhub keeps only the hash below")
+    print(f"key_hash: {hash_key(key)}")
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -119,6 +120,8 @@ class Category(Strict):
     # so 0.5 sits mid-gap.  The exception no threshold fixes: a brief that is
     # only a paragraph another, longer story repeats word for word (0.85).
     near_duplicate_threshold: float = Field(default=DEFAULT_THRESHOLD, gt=0, le=1)
+    # Served only to requests carrying a key of a partner given this category.
+    private: bool = False
 
 
 class ArticleDir(Strict):
@@ -167,6 +170,47 @@ class Source(Strict):
         return self.url or str(self.path)
 
 
+# The addresses local tools use (not all of 127.0.0.0/8, so a test can
+# stand for another machine at 127.0.0.2).
+LOOPBACK = ["127.0.0.1/32", "::1/128"]
+KEY_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+class Operators(Strict):
+    """Who may open the operator pages (/sources, /metrics): a request from
+    one of these networks, and with the token when one is set."""
+
+    allow_networks: list[IPvAnyNetwork] = Field(default_factory=lambda: [ip_network(n) for n in LOOPBACK])
+    token: str | None = Field(default=None, min_length=16)
+
+
+class Partner(Strict):
+    """A partner's key (as `feedhub hash-key` prints its hash) and the
+    private categories it may read."""
+
+    key_hash: str
+    categories: list[str] = Field(min_length=1)
+
+    @field_validator("key_hash")
+    @classmethod
+    def _valid_hash(cls, value: str) -> str:
+        if not KEY_HASH.match(value):
+            raise ValueError("expected 'sha256:' and 64 hex digits, as `feedhub hash-key` prints")
+        return value
+
+
+class RateLimit(Strict):
+    """At most `requests` feed requests per `per` seconds, refilled steadily."""
+
+    requests: int = Field(ge=1)
+    per: Duration
+
+
+class RateLimits(Strict):
+    address: RateLimit | None = None  # per client address, for requests without a valid key
+    key: RateLimit | None = None  # per partner key
+
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -201,6 +245,12 @@ class Config(Strict):
     # WebSub hubs told about every category that changed in an ingest pass.
     hubs: list[HttpUrl] = Field(default_factory=list)
     categories: dict[str, Category]
+    # Access control (see access.py).
+    operators: Operators = Field(default_factory=Operators)
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed.
+    trusted_proxies: list[IPvAnyNetwork] = Field(default_factory=list)
+    partners: dict[str, Partner] = Field(default_factory=dict)
+    rate_limits: RateLimits = Field(default_factory=RateLimits)
     articles: list[ArticleDir] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
 
@@ -226,6 +276,15 @@ class Config(Strict):
                     f"source {source.name!r}: category {source.category!r} is not one of "
                     f"{sorted(self.categories)}"
                 )
+        for name, partner in self.partners.items():
+            if not KEY.match(name):
+                raise ValueError(f"partner {name!r}: expected lower-case letters, digits, '-' or '_'")
+            for key in partner.categories:
+                if key not in self.categories:
+                    raise ValueError(f"partner {name!r}: category {key!r} is not one of {sorted(self.categories)}")
+        hashes = [partner.key_hash for partner in self.partners.values()]
+        if len(set(hashes)) < len(hashes):
+            raise ValueError("two partners have the same key_hash: give each partner its own key")
         return self
 
     def category_for_section(self, section: str) -> str | None:

@@ -13,11 +13,12 @@ from flask import Request, Response
 from .feedcache import CODINGS, Rendered
 
 
-def respond(request: Request, rendered: Rendered, max_age: int) -> Response:
+def respond(request: Request, rendered: Rendered, max_age: int, private: bool = False) -> Response:
+    """`private`: only for the one who asked (a partner's feed), never for a shared cache."""
     coding = choose_coding(request)
     headers = {
         "ETag": _tag(rendered.etag, coding),
-        "Cache-Control": f"public, max-age={max_age}",
+        "Cache-Control": f"{'private' if private else 'public'}, max-age={max_age}",
         "Vary": "Accept-Encoding",
     }
     if rendered.last_modified:

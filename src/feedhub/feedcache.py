@@ -120,7 +120,8 @@ class FeedCache:
 
     def _link_header(self, category: str, fmt: str, page: int) -> str:
         # WebSub subscribers look for the hub in HTTP Link headers first.
-        if not self.config.hubs:
+        hubs = publish.hubs(self.config, category)
+        if not hubs:
             return ""
-        links = [f'<{hub}>; rel="hub"' for hub in self.config.hubs]
+        links = [f'<{hub}>; rel="hub"' for hub in hubs]
         return ", ".join(links + [f'<{publish.feed_url(self.config, category, fmt, page)}>; rel="self"'])

@@ -42,6 +42,8 @@ COUNTERS = {
     "feedhub_fetches": ("Source fetches attempted", ("source",)),
     "feedhub_fetch_errors": ("Source fetches that failed", ("source",)),
     "feedhub_feed_requests": ("Feed requests answered, by HTTP status (304: not modified)", ("category", "format", "status")),
+    # The partner's name, never its key; "" for a limit on an address.
+    "feedhub_rate_limited": ("Feed requests refused with 429, by limit (key or address)", ("scope", "partner")),
 }
 FETCH_SECONDS = "feedhub_fetch_duration_seconds"
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, float("inf"))
@@ -203,6 +205,8 @@ def register(app: Flask, store: Callable) -> None:
     from flask import Response, jsonify, request
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+    from .access import operator_only
+
     requests = RequestCounts(store)
     app.extensions["feedhub_request_counts"] = requests
 
@@ -218,6 +222,7 @@ def register(app: Flask, store: Callable) -> None:
         return response
 
     @app.get("/metrics")
+    @operator_only
     def prometheus_metrics() -> Response:
         requests.flush()  # this worker's own latest counts, not a second late
         registry = CollectorRegistry(auto_describe=False)
@@ -228,8 +233,10 @@ def register(app: Flask, store: Callable) -> None:
     def healthz() -> tuple[Response, int]:
         try:
             age = heartbeat_age(store())
-        except Exception as exc:  # any database failure is the answer here
-            return jsonify(status="unhealthy", reason=f"database: {exc}"), 503
+        except Exception:  # any database failure is the answer here
+            # Open to anyone: the details (paths, errors) go to the log only.
+            log.exception("health check: the database cannot be read")
+            return jsonify(status="unhealthy", reason="database: cannot be read (details in the server log)"), 503
         if age is None:
             return jsonify(status="unhealthy", reason="no scheduler heartbeat yet: is `feedhub worker` running?"), 503
         if age > HEARTBEAT_STALE:

@@ -19,7 +19,7 @@ from flask import Flask, Response, render_template, request
 from jinja2 import StrictUndefined
 from werkzeug.exceptions import HTTPException
 
-from . import __version__, publish
+from . import __version__, access, publish
 from .config import ArticleDir, Config, Source
 from .items import as_utc, from_iso
 from .politeness import next_run, source_status
@@ -63,6 +63,12 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     # request's versions with another's counts.
     counted: list[tuple[dict, dict]] = [({}, {})]
 
+    @app.context_processor
+    def who_is_asking() -> dict:
+        # Pages name only the categories this visitor may see, and link the
+        # operator pages only for operators.
+        return {"categories": access.visible_categories(), "operator": access.is_operator()}
+
     def category_counts() -> dict[str, dict]:
         versions = store().category_versions()
         if counted[0][0] != versions or not versions:
@@ -76,7 +82,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         cards = [
             {"key": key, "meta": meta, "count": stats.get(key, {}).get("items", 0),
              "newest": stats.get(key, {}).get("newest")}
-            for key, meta in config.categories.items()
+            for key, meta in access.visible_categories().items()
         ]
         return render_template("index.html", cards=cards, opml_url=f"{config.site.link}/opml")
 
@@ -84,7 +90,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     def category(name: str) -> str | tuple[str, int]:
         config = current()
         key = config.category_key(name)
-        if key is None:
+        if key not in access.visible_categories():
             return not_found(f"There is no category called “{name}”.")
         meta, size = config.categories[key], config.feed_size
         total = category_counts().get(key, {}).get("items", 0)
@@ -98,6 +104,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         return render_template("category.html", key=key, meta=meta, items=items, page=number, pages=pages)
 
     @app.get("/sources")
+    @access.operator_only
     def sources() -> str:
         config = current()
         states = {row["name"]: row for row in store().sources()}
@@ -105,13 +112,14 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         rows = [source_health(source, states.get(source.name, {}), now) for source in config.sources]
         tally = Counter(row["status"] for row in rows)
         folders = [folder_health(folder, store().article_folder(str(folder.path))) for folder in config.articles]
-        return render_template("sources.html", sources=rows, tally=tally, folders=folders)
+        return render_template("sources.html", sources=rows, tally=tally, folders=folders,
+                               all_categories=config.categories)
 
     @app.get("/articles/<slug>")
     def article(slug: str) -> str | tuple[str, int]:
         config = current()
         row = store().article_by_link(f"{config.site.link}/articles/{slug}")
-        if row is None:
+        if row is None or row["category"] not in access.visible_categories():
             return not_found("There is no article at this address.")
         return render_template("article.html", item=row, meta=config.categories.get(row["category"]))
 

@@ -59,6 +59,12 @@ def feed_url(config: Config, category: str, fmt: str, page: int = 1) -> str:
     return url if page == 1 else f"{url}?page={page}"
 
 
+def hubs(config: Config, category: str) -> list[str]:
+    """The WebSub hubs of a category's feeds: none for a private one, which
+    a hub could not fetch and should not learn of."""
+    return [] if config.categories[category].private else config.hubs
+
+
 def page_url(config: Config, category: str) -> str:
     """The category's HTML page, the feeds' rel="alternate"."""
     return f"{config.site.link}/c/{category}"
@@ -126,7 +132,7 @@ def _xml_feed(config: Config, category: str, items: list[dict], fmt: str, page: 
     fg.title(f"{site.title}: {meta.title}")
     fg.description(meta.description or meta.title)  # RSS <description>, Atom <subtitle>
     fg.link(href=pages.pop("self"), rel="self", type=FORMATS[fmt].split(";")[0])
-    extra = [("hub", hub) for hub in config.hubs] + list(pages.items())
+    extra = [("hub", hub) for hub in hubs(config, category)] + list(pages.items())
     for rel, href in extra:
         fg.link(href=href, rel=rel)
     fg.feedhub_links.links = extra
@@ -181,8 +187,8 @@ def _json_feed(config: Config, category: str, items: list[dict], page: Page) -> 
         "language": site.language,
         "authors": [{"name": site.title}],
     }
-    if config.hubs:
-        document["hubs"] = [{"type": "WebSub", "url": hub} for hub in config.hubs]
+    if hubs(config, category):
+        document["hubs"] = [{"type": "WebSub", "url": hub} for hub in hubs(config, category)]
     if "next" in pages:
         document["next_url"] = pages["next"]
     # JSON Feed has only next_url; the other RFC 5005 links go in an extension.

@@ -9,13 +9,15 @@ import threading
 import time
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlencode
 
 from flask import Flask, Response, abort, request
 
-from . import metrics, opml, pages, publish
-from .config import Config, ConfigError, ConfigFile, load_config
+from . import access, logs, metrics, opml, pages, publish
+from .config import Category, Config, ConfigError, ConfigFile, load_config
 from .delivery import respond
 from .feedcache import FeedCache, Rendered
+from .ratelimit import Limiter
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,9 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
     if not isinstance(config, Config):
         watched = ConfigFile(config or os.environ.get("FEEDHUB_CONFIG", "feeds.yaml"))
         config = load_config(watched.path)
+    if not logging.getLogger().handlers:
+        # Under a bare gunicorn (the Procfile's web line): log as `feedhub run` does.
+        logs.setup(config.log_level, os.environ.get("FEEDHUB_LOG_LEVEL"))
     app = Flask(__name__)
     local = threading.local()
 
@@ -57,36 +62,74 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
         # time counts towards their Last-Modified.
         modified = watched.modified() if watched else None
         app.extensions["feedhub.feeds"] = FeedCache(config, config_modified=modified)
-        app.extensions["feedhub.opml"] = Rendered(opml_document(config), "text/x-opml; charset=utf-8", modified)
+        app.extensions["feedhub.opml"] = Rendered(
+            opml_document(config, access.readable(config, None)), OPML_TYPE, modified)
+        limiter = app.extensions.get("feedhub.limits")
+        if limiter is None or limiter.limits != config.rate_limits:  # an unrelated edit keeps the counts
+            app.extensions["feedhub.limits"] = Limiter(config.rate_limits)
         app.config["FEEDHUB"] = config
         pages.use_config(app, config)
 
     serve(config)
+    app.wsgi_app = access.Gate(app.wsgi_app, current)
     if watched:
         _follow(app, watched, serve)
     metrics.register(app, store)
 
     def category_or_404(name: str) -> str:
+        # A private category without its key is as absent as an unknown one.
+        visible = access.visible_categories()
         key = current().category_key(name)
-        if key is None:
-            known = ", ".join(sorted(current().categories))
+        if key not in visible:
+            known = ", ".join(sorted(visible))
             abort(Response(f"No category {name!r} here. Categories: {known}\n", 404, mimetype="text/plain"))
         return key
 
     @app.get("/feeds/<name>.<any(rss, atom, json):fmt>")
     def feed(name: str, fmt: str) -> Response:
+        limited(access.request_partner(), request.remote_addr or "")
         key = category_or_404(name)
         page = _page_number(request.args.get("page", "1"))
         rendered = app.extensions["feedhub.feeds"].get(store(), key, fmt, page)
         if rendered is None:
             abort(Response(f"Category {key!r} has no page {page}; page 1 is the newest.\n", 404, mimetype="text/plain"))
-        return respond(request, rendered, current().feed_max_age)
+        return respond(request, rendered, current().feed_max_age, private=current().categories[key].private)
+
+    def limited(partner: str | None, address: str) -> None:
+        """Answer 429 when the request's key or address is over its rate limit."""
+        limiter: Limiter = app.extensions["feedhub.limits"]
+        refused = limiter.check(partner, address)
+        if refused is None:
+            return
+        scope, wait = refused
+        app.extensions["feedhub_request_counts"].add(
+            "feedhub_rate_limited", metrics.labels(scope=scope, partner=partner or ""))
+        abort(Response(f"Too many requests: {limiter.describe(scope)}. Try again in {wait} s.\n", 429,
+                       headers={"Retry-After": str(wait)}, mimetype="text/plain"))
 
     @app.get("/opml")
     def subscription_list() -> Response:
-        return respond(request, app.extensions["feedhub.opml"], current().feed_max_age)
+        partner = access.request_partner()
+        if partner is None:
+            return respond(request, app.extensions["feedhub.opml"], current().feed_max_age)
+        # What this key can read, its private feeds with the key in their
+        # address (the form readers importing OPML can use); for it alone.
+        document = opml_document(current(), access.visible_categories(), key=access.request_key())
+        return respond(request, Rendered(document, OPML_TYPE, app.extensions["feedhub.opml"].modified),
+                       current().feed_max_age, private=True)
 
     pages.register(app, store)
+
+    @app.after_request
+    def keep_partners_pages_private(response: Response) -> Response:
+        # Whatever a key opened is for its holder only, never a shared cache;
+        # and a link followed from a page opened with ?key= must not carry
+        # the address (with the key) to another site as its Referer.
+        if access.request_partner():
+            response.headers.setdefault("Cache-Control", "private")
+            response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
     return app
 
 
@@ -121,16 +164,25 @@ def _page_number(value: str) -> int:
     return int(value)
 
 
-def opml_document(config: Config) -> bytes:
-    """Every category's RSS feed as an OPML 2.0 subscription list."""
+OPML_TYPE = "text/x-opml; charset=utf-8"
+
+
+def opml_document(config: Config, categories: dict[str, Category], key: str | None = None) -> bytes:
+    """These categories' RSS feeds as an OPML 2.0 subscription list; private
+    ones' addresses carry `key`."""
+
+    def address(name: str, category: Category) -> str:
+        url = publish.feed_url(config, name, "rss")
+        return f"{url}?{urlencode({access.KEY_PARAM: key})}" if key and category.private else url
+
     outlines = [
         opml.Outline(
             text=f"{config.site.title}: {category.title}",
-            xml_url=publish.feed_url(config, key, "rss"),
-            html_url=publish.page_url(config, key),
+            xml_url=address(name, category),
+            html_url=publish.page_url(config, name),
             description=category.description,
         )
-        for key, category in config.categories.items()
+        for name, category in categories.items()
     ]
     return opml.write(config.site.title, outlines)
 

@@ -29,7 +29,8 @@ def announce(config: Config, store: Store, before: dict[str, int]) -> list[str]:
     # Imported here: every ingest pass calls announce(), few configure a hub.
     from . import publish
 
-    categories = [key for key in changed_categories(store, before) if key in config.categories]
+    # A private category is never announced: hubs could not fetch it.
+    categories = [key for key in changed_categories(store, before) if key in config.categories and publish.hubs(config, key)]
     topics = [publish.feed_url(config, key, fmt) for key in categories for fmt in publish.FORMATS]
     ping(config.hubs, topics, timeout=config.fetch_timeout)
     return topics

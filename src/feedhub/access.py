@@ -1,0 +1,265 @@
+"""Who may see what: operators, partners with a key, and everyone else.
+
+Each question is answered by a pure function of feeds.yaml and what the
+request carries, and every page asks here:
+
+- Which address is the client?  The TCP peer, unless the peer is one of
+  ``trusted_proxies``: then the nearest address in X-Forwarded-For that is
+  not itself a trusted proxy.  A client writing its own X-Forwarded-For
+  straight to feedhub (or through a proxy, which appends the real address)
+  gains nothing.
+- May it open the operator pages (``@operator_only``: /sources, /metrics)?
+  Its address must be in ``operators.allow_networks`` (loopback by default)
+  and, when ``operators.token`` is set, it must send the token as the HTTP
+  Basic password or a Bearer token.  Otherwise the page answers 404, like an
+  address that does not exist, and a warning is logged.
+- Which categories may it read (``visible_categories``)?  The public ones,
+  and the private ones of the partner whose key it sends: ``?key=``, the
+  X-Feedhub-Key header, or the Basic password / Bearer token.
+
+Keys are stored as SHA-256 hashes (``hash_key``).  A key is 32 random bytes
+made by ``feedhub hash-key`` (or one at least 20 characters long that an
+operator chose), far beyond guessing, so a slow password KDF (scrypt, PBKDF2)
+would add no protection, yet would cost tens of milliseconds on every feed
+poll and hand anyone sending wrong keys a way to burn the server's CPU.
+
+The ``Gate`` middleware runs before the app and before the server writes
+its access log line (gunicorn logs from the same WSGI environ): it puts the
+client's address in REMOTE_ADDR and takes a ``key`` out of the query string,
+so no log line, error page or template ever holds one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+import secrets
+from functools import lru_cache, wraps
+from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Callable, Iterable
+from urllib.parse import parse_qsl, urlencode
+
+from flask import abort, current_app, g, request
+
+from .config import Category, Config
+
+log = logging.getLogger(__name__)
+
+KEY_PARAM = "key"
+KEY_HEADER = "X-Feedhub-Key"
+MIN_KEY_LENGTH = 20
+# Where Gate leaves what it took from the request.
+ENVIRON_KEY = "feedhub.key"
+ENVIRON_PEER = "feedhub.peer"
+HIDDEN = "HIDDEN"
+UNKNOWN = "unknown"  # a forwarded address that is not an IP address
+
+Address = IPv4Address | IPv6Address
+
+
+# -- addresses -------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)  # the same few proxies and clients, request after request
+def parse_address(text: str) -> Address | None:
+    """'203.0.113.9', '[2001:db8::1]:443' or '::ffff:127.0.0.2' -> an address
+    (IPv4-mapped IPv6 as the IPv4 address it is); None if it is not one."""
+    text = text.strip()
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:  # IPv4 with a port
+        text = text.partition(":")[0]
+    try:
+        address = ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def in_networks(address: str | None, networks: Iterable) -> bool:
+    parsed = parse_address(address or "")
+    return parsed is not None and any(parsed in network for network in networks)
+
+
+def client_address(peer: str, forwarded_for: str, trusted: list) -> str:
+    """The client's address: the peer, or, while the address reached so far
+    is a trusted proxy, the one it says it forwarded for (X-Forwarded-For is
+    read right to left: each proxy appends the address it heard from)."""
+    address = peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    while hops and in_networks(address, trusted):
+        hop = parse_address(hops.pop())
+        if hop is None:
+            # A trusted proxy would never write this; it came from the client.
+            return UNKNOWN
+        address = str(hop)
+    return address
+
+
+# -- keys and tokens -------------------------------------------------------------
+
+
+def hash_key(key: str) -> str:
+    """The form partners' keys take in feeds.yaml."""
+    return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def partner_for(config: Config, key: str | None) -> str | None:
+    """The partner whose key this is, or None.  Every partner's hash is
+    compared, in constant time, whichever matches."""
+    if not key:
+        return None
+    wanted, found = hash_key(key), None
+    for name, partner in config.partners.items():
+        if hmac.compare_digest(partner.key_hash, wanted):
+            found = name
+    return found
+
+
+def readable(config: Config, partner: str | None) -> dict[str, Category]:
+    """The categories a visitor may read: every public one, and the private
+    ones given to its partner; in feeds.yaml's order."""
+    granted = set(config.partners[partner].categories) if partner else set()
+    return {key: meta for key, meta in config.categories.items() if not meta.private or key in granted}
+
+
+def credential(authorization: str | None) -> str | None:
+    """The secret in an Authorization header: a Bearer token or the Basic password."""
+    scheme, _, value = (authorization or "").strip().partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip() or None
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[2] or None
+    return None
+
+
+def operator_refusal(config: Config, address: str | None, authorization: str | None) -> str | None:
+    """Why a request may not open an operator page, or None when it may."""
+    if not in_networks(address, config.operators.allow_networks):
+        return "address not in operators.allow_networks"
+    token = config.operators.token
+    if token is None:
+        return None
+    sent = credential(authorization)
+    if sent is None:
+        return "no operator token sent"
+    # Digests, so the comparison does not even reveal the token's length.
+    if not hmac.compare_digest(hashlib.sha256(sent.encode()).digest(), hashlib.sha256(token.encode()).digest()):
+        return "wrong operator token"
+    return None
+
+
+# -- the current request -------------------------------------------------------------
+
+
+def request_key() -> str | None:
+    """The partner key the current request sent, if any."""
+    return (request.environ.get(ENVIRON_KEY) or request.headers.get(KEY_HEADER)
+            or credential(request.headers.get("Authorization")))
+
+
+def request_partner() -> str | None:
+    """The partner the current request's key belongs to (hashed once per request)."""
+    if "feedhub_partner" not in g:
+        g.feedhub_partner = partner_for(current_app.config["FEEDHUB"], request_key())
+    return g.feedhub_partner
+
+
+def visible_categories() -> dict[str, Category]:
+    """The categories the current request may see, in feeds.yaml's order:
+    every page, feed and list that names categories asks this."""
+    return readable(current_app.config["FEEDHUB"], request_partner())
+
+
+def is_operator() -> bool:
+    return operator_refusal(current_app.config["FEEDHUB"], request.remote_addr,
+                            request.headers.get("Authorization")) is None
+
+
+def operator_only(view: Callable) -> Callable:
+    """For operator pages: anyone else gets the site's plain 404, and the
+    refusal is logged (with the address, never a credential)."""
+
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        reason = operator_refusal(current_app.config["FEEDHUB"], request.remote_addr,
+                                  request.headers.get("Authorization"))
+        if reason:
+            log.warning("operator page refused", extra={"path": request.path, "client": request.remote_addr,
+                                                        "peer": request.environ.get(ENVIRON_PEER), "reason": reason})
+            abort(404)
+        return view(*args, **kwargs)
+
+    return guarded
+
+
+# -- before anything else sees the request ------------------------------------------
+
+def split_key(query: str) -> tuple[str | None, str, str]:
+    """A query string's key (the last, if several), the query without it, and
+    the query with the key's value hidden (for logs)."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    keys = [value for name, value in pairs if name.lower() == KEY_PARAM]
+    if not keys:
+        return None, query, query
+    kept = urlencode([(name, value) for name, value in pairs if name.lower() != KEY_PARAM])
+    shown = urlencode([(name, HIDDEN if name.lower() == KEY_PARAM else value) for name, value in pairs])
+    return keys[-1], kept, shown
+
+
+def _may_hold_key(query: str) -> bool:
+    # Cheap, and never wrong: a name spelt with %-escapes has a '%'.
+    return "%" in query or "key" in query.lower()
+
+
+def hide_key(url: str) -> str:
+    """A URL or request target with the value of its key parameter hidden."""
+    base, mark, query = url.partition("?")
+    return base + mark + split_key(query)[2] if mark else url
+
+
+class Gate:
+    """WSGI middleware (outermost): the client's address in REMOTE_ADDR (the
+    peer's kept as ``feedhub.peer``), the forwarded scheme in wsgi.url_scheme
+    when a trusted proxy sent it, and a ``key`` query parameter moved out of
+    the query string and the logged request line."""
+
+    def __init__(self, app: Callable, config: Callable[[], Config]):
+        self.app, self.config = app, config
+
+    def __call__(self, environ: dict, start_response: Callable):
+        trusted = self.config().trusted_proxies
+        peer = environ.get("REMOTE_ADDR", "")
+        environ[ENVIRON_PEER] = peer
+        # Read once, here; nothing after this may believe them again.
+        forwarded = environ.pop("HTTP_X_FORWARDED_FOR", "")
+        proto = environ.pop("HTTP_X_FORWARDED_PROTO", "")
+        if in_networks(peer, trusted):
+            environ["REMOTE_ADDR"] = client_address(peer, forwarded, trusted)
+            scheme = proto.rpartition(",")[2].strip().lower()
+            if scheme in ("http", "https"):
+                environ["wsgi.url_scheme"] = scheme
+        query = environ.get("QUERY_STRING", "")
+        if _may_hold_key(query):
+            key, kept, shown = split_key(query)
+            if key is not None:
+                environ[ENVIRON_KEY], environ["QUERY_STRING"] = key, kept
+                for name in ("RAW_URI", "REQUEST_URI"):
+                    if name in environ:
+                        environ[name] = environ[name].partition("?")[0] + "?" + shown
+        if _may_hold_key(environ.get("HTTP_REFERER", "")):
+            environ["HTTP_REFERER"] = hide_key(environ["HTTP_REFERER"])
+        return self.app(environ, start_response)
