@@ -32,12 +32,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from . import dedup, metrics, pool, websub
+from . import dedup, metrics, pool, rules, websub
 from .articles import Article, ArticleError, boilerplate_matcher, parse_article
 from .config import ArticleDir, Config, Source
 from .items import Item, utcnow
 from .politeness import next_attempt
-from .store import UNCHANGED, Store, iso
+from .store import BLOCKED, UNCHANGED, Store, iso
 
 # The feed side (httpx, feedparser, nh3, ...) is imported by the functions that
 # fetch: an ingest of article folders alone never loads it, and a run of
@@ -85,6 +85,7 @@ def run_cycle(config: Config, store: Store, progress=None) -> Summary:
     """Every input once; `progress(name)` is called after each one."""
     summary = Summary()
     before = store.category_versions()
+    recheck_if_rules_changed(config, store)
     for folder in config.articles:
         summary.merge(ingest_folder(config, store, folder))
         if progress:
@@ -232,8 +233,7 @@ def _file_article(config: Config, store: Store, name: str, read: Read, summary: 
         store.record_file(str(read.path), read.mtime_ns, read.size, None, read.error)
         summary.fail(name, read.error)
         return
-    threshold = config.categories[read.item.category].near_duplicate_threshold
-    outcome = store.add(read.item, threshold, read.prepared)
+    outcome = file_item(config, store, read.item, None, read.prepared)
     store.record_file(str(read.path), read.mtime_ns, read.size, outcome.item_id, None)
     summary.count(name, outcome.status)
 
@@ -352,13 +352,12 @@ def _store_attempt(
         store.add_counts(metrics.fetch_counts(name, attempt.seconds, failed=True))
         return summary
     fetched = attempt.fetched
-    threshold = config.categories[source.category].near_duplicate_threshold
     # One transaction for the feed: its entries (each a savepoint that can
     # fail alone), then its validators, never saved without them.
     with store.transaction():
         for index, entry in enumerate(fetched.entries, start=1):
             try:
-                summary.count(name, store.add(to_item(entry, source, now), threshold).status)
+                summary.count(name, file_item(config, store, to_item(entry, source, now), source.name).status)
             except Exception as exc:
                 log.exception("entry %d of %s", index, source.name)
                 summary.fail(name, f"{source.name}: entry {index} ({entry.get('link') or entry.get('id')}): {exc!r}")
@@ -379,6 +378,53 @@ def _store_attempt(
             metrics.fetch_counts(name, attempt.seconds, failed=False) + metrics.ingest_counts(name, summary.counts[name])
         )
     return summary
+
+
+def file_item(config: Config, store: Store, item: Item, source: str | None, prepared: dedup.Prepared | None = None):
+    """Store an item, unless the keep/block rules for its source (a feeds.yaml
+    source name, None for articles) hold it back: checked before dedup, so a
+    blocked entry never stands in for another source's copy of the story."""
+    verdict = rules.decide(rules.item_subject(item), rules.rules_for(config, item.category, source))
+    if verdict.blocked:
+        log.info("entry blocked", extra={"input": item.source, "title": item.title, "rule": verdict.reason})
+        return store.block(item, verdict.reason)
+    return store.add(item, config.categories[item.category].near_duplicate_threshold, prepared)
+
+
+RULES_SETTING = "rules_fingerprint"
+
+
+def recheck_if_rules_changed(config: Config, store: Store) -> tuple[int, int] | None:
+    """recheck(), when the rules changed since stored items were last checked."""
+    if store.setting(RULES_SETTING) == rules.fingerprint(config):
+        return None
+    return recheck(config, store)
+
+
+def recheck(config: Config, store: Store) -> tuple[int, int]:
+    """Check every stored item against the rules in force: newly blocked
+    ones are marked (and leave the feeds), no longer blocked ones come back.
+    Returns (blocked, unblocked)."""
+    sources = {f"feed:{s.name}": s.name for s in config.sources}
+    sets: dict[tuple[str, str], rules.RuleSet] = {}
+    blocked = unblocked = 0
+    with store.transaction():
+        for row in list(store.rule_subjects(blocked_only=not rules.any_rules(config))):
+            key = (row["category"], row["source"])
+            if key not in sets:
+                sets[key] = rules.rules_for(config, row["category"], sources.get(row["source"]))
+            verdict = rules.decide(rules.row_subject(row), sets[key])
+            if verdict.blocked and row["blocked"] is None:
+                store.mark_blocked(row["id"], verdict.reason)
+                blocked += 1
+            elif not verdict.blocked and row["blocked"] is not None:
+                store.unblock(row["id"])
+                unblocked += 1
+        store.set_setting(RULES_SETTING, rules.fingerprint(config))
+    if blocked or unblocked:
+        log.info("rules changed: stored items checked again", extra={"blocked": blocked, "unblocked": unblocked})
+        store.add_counts(metrics.recheck_counts(blocked))
+    return blocked, unblocked
 
 
 def _current_state(store: Store, source: Source) -> dict:

@@ -31,6 +31,7 @@ FEED_LINKS = [
     for fmt, label in (("rss", "RSS"), ("atom", "Atom"), ("json", "JSON"))
 ]
 NEWSROOM = "newsroom"
+BLOCKED_SHOWN = 50  # blocked entries listed on /sources, most recent first
 
 
 def use_config(app: Flask, config: Config) -> None:
@@ -105,7 +106,10 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         rows = [source_health(source, states.get(source.name, {}), now) for source in config.sources]
         tally = Counter(row["status"] for row in rows)
         folders = [folder_health(folder, store().article_folder(str(folder.path))) for folder in config.articles]
-        return render_template("sources.html", sources=rows, tally=tally, folders=folders)
+        blocked = [reader_view(config, row) for row in store().blocked_items(BLOCKED_SHOWN)]
+        blocked_total = store().blocked_count()
+        return render_template("sources.html", sources=rows, tally=tally, folders=folders,
+                               blocked=blocked, blocked_total=blocked_total)
 
     @app.get("/articles/<slug>")
     def article(slug: str) -> str | tuple[str, int]:
