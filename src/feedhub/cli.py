@@ -122,6 +122,7 @@ def show_sources(config: Config, args) -> int:
     now = utcnow()
     with Store(config.database) as store:
         states = {row["name"]: row for row in store.sources()}
+        pages = {source.name: store.page_health(source.name) for source in config.sources if source.full_text}
     rows = [("source", "status", "category", "last fetch", "next run", "failures")]
     details: dict[str, list[str]] = {}
     for source in config.sources:
@@ -136,6 +137,8 @@ def show_sources(config: Config, args) -> int:
             lines.append(f"moved permanently to: {state['url']} (fetched there now)")
         if state.get("last_error"):
             lines.append(f"last error: {state['last_error']}")
+        if source.name in pages:
+            lines.append(f"full text: {describe_pages(pages[source.name])}")
         details[source.name] = lines
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     print("  ".join(h.ljust(w) for h, w in zip(rows[0], widths)).rstrip())
@@ -144,6 +147,14 @@ def show_sources(config: Config, args) -> int:
         for line in details[row[0]]:
             print(f"    {line}")
     return 0
+
+
+def describe_pages(health: dict) -> str:
+    """A full_text source's entry pages in one line (see Store.page_health)."""
+    text = f"{health['pages']} page{'' if health['pages'] == 1 else 's'} fetched, {health['failed']} failing"
+    if health["last_error"]:
+        text += f" (the teaser is served instead); last failure: {health['last_error']}"
+    return text
 
 
 def show_stats(config: Config, args) -> int:

@@ -206,6 +206,11 @@ class Source(Rules):
     interval: Duration = 900
     # Lower number wins when the same story arrives from several sources.
     priority: int = 100
+    # Fetch the page of each teaser-only entry and publish its article.
+    full_text: bool = False
+    # Fetch those pages even where the site's robots.txt disallows it (only
+    # with the publisher's permission).
+    full_text_ignore_robots: bool = False
 
     @field_validator("name")
     @classmethod

@@ -264,6 +264,8 @@ class Attempt:
     fetched: Fetched | None
     error: FetchError | None
     seconds: float
+    pages: list = field(default_factory=list)  # fulltext.Page fetched this time (full_text sources)
+    known: dict[str, dict] = field(default_factory=dict)  # the pages fetched before, by item id
 
 
 def ingest_sources(
@@ -293,7 +295,8 @@ def ingest_sources(
             source = next(queue, None)
             if source is not None:
                 state = _current_state(store, source)
-                future = None if state.get("retired") else pool.submit(_fetch, config, source, state, client)
+                known = store.pages(source.name) if source.full_text else {}
+                future = None if state.get("retired") else pool.submit(_fetch, config, source, state, client, known)
                 pending.append((source, state, future))
 
         for _ in range(AHEAD * workers):
@@ -312,12 +315,16 @@ def ingest_source(
 ) -> Summary:
     """Fetch one source and store its entries; `now` and `rng` are for tests."""
     state = _current_state(store, source)
-    attempt = None if state.get("retired") else _fetch(config, source, state)
+    known = store.pages(source.name) if source.full_text else {}
+    attempt = None if state.get("retired") else _fetch(config, source, state, known=known)
     return _store_attempt(config, store, source, state, attempt, now, rng)
 
 
-def _fetch(config: Config, source: Source, state: dict, client: httpx.Client | None = None) -> Attempt:
-    """Never raises: a broken source is one more result, not a stop."""
+def _fetch(
+    config: Config, source: Source, state: dict, client: httpx.Client | None = None, known: dict | None = None
+) -> Attempt:
+    """Never raises: a broken source is one more result, not a stop.  For a
+    full_text source, the pages its teaser entries need are fetched too."""
     from .sources import FetchError, fetch, fetch_policy
 
     started = time.monotonic()
@@ -328,7 +335,27 @@ def _fetch(config: Config, source: Source, state: dict, client: httpx.Client | N
             log.exception("unexpected error fetching %s", source.name)
             exc = FetchError(f"unexpected error: {exc!r}")
         return Attempt(None, exc, time.monotonic() - started)
-    return Attempt(fetched, None, time.monotonic() - started)
+    pages = _fetch_pages(config, source, fetched, known or {}, client) if source.full_text else []
+    return Attempt(fetched, None, time.monotonic() - started, pages, known or {})
+
+
+def _fetch_pages(config: Config, source: Source, fetched: Fetched, known: dict, client) -> list:
+    """The entry pages this pass fetches for a full_text source (fulltext.py)."""
+    from . import fetchguard, fulltext
+    from .sources import USER_AGENT, fetch_policy, to_item
+
+    policy = fetch_policy(config)
+
+    def get(url: str, headers: dict) -> fetchguard.Response:
+        return fetchguard.get(url, headers, policy, config.fetch_timeout, client)
+
+    try:
+        items = [to_item(entry, source, utcnow()) for entry in fetched.entries]
+        robots = None if source.full_text_ignore_robots else fulltext.ROBOTS
+        return fulltext.complete(items, known, get, USER_AGENT, robots)
+    except Exception:  # a bug must not cost the feed itself
+        log.exception("unexpected error fetching the pages of %s", source.name)
+        return []
 
 
 def _store_attempt(
@@ -336,6 +363,7 @@ def _store_attempt(
     now: datetime | None = None, rng: random.Random | None = None,
 ) -> Summary:
     """Record a fetch (None: the source is retired and was not fetched)."""
+    from .fulltext import with_page
     from .sources import to_item
 
     summary = Summary()
@@ -352,12 +380,17 @@ def _store_attempt(
         store.add_counts(metrics.fetch_counts(name, attempt.seconds, failed=True))
         return summary
     fetched = attempt.fetched
+    pages = {**attempt.known, **{page.item_id: vars(page) for page in attempt.pages}}
     # One transaction for the feed: its entries (each a savepoint that can
     # fail alone), then its validators, never saved without them.
     with store.transaction():
+        store.record_pages(source.name, attempt.pages)
         for index, entry in enumerate(fetched.entries, start=1):
             try:
-                summary.count(name, file_item(config, store, to_item(entry, source, now), source.name).status)
+                item = to_item(entry, source, now)
+                if source.full_text:
+                    item = with_page(item, pages.get(item.id))
+                summary.count(name, file_item(config, store, item, source.name).status)
             except Exception as exc:
                 log.exception("entry %d of %s", index, source.name)
                 summary.fail(name, f"{source.name}: entry {index} ({entry.get('link') or entry.get('id')}): {exc!r}")

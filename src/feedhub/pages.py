@@ -104,6 +104,8 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         states = {row["name"]: row for row in store().sources()}
         now = datetime.now(timezone.utc)
         rows = [source_health(source, states.get(source.name, {}), now) for source in config.sources]
+        for row in rows:
+            row["full_text"] = store().page_health(row["source"].name) if row["source"].full_text else None
         tally = Counter(row["status"] for row in rows)
         folders = [folder_health(folder, store().article_folder(str(folder.path))) for folder in config.articles]
         blocked = [reader_view(config, row) for row in store().blocked_items(BLOCKED_SHOWN)]

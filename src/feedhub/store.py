@@ -117,7 +117,19 @@ def _blocked(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT)")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _blocked]
+def _full_text_pages(db: sqlite_utils.Database) -> None:
+    """Full text: each entry page fetched for a `full_text` source, with its
+    validators, the entry it was fetched for (stamp), and its article or
+    the reason there is none."""
+    db.execute(
+        "CREATE TABLE pages (item_id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT, stamp TEXT,"
+        " content TEXT, text TEXT, error TEXT, status INTEGER, etag TEXT, last_modified TEXT,"
+        " attempts INTEGER NOT NULL DEFAULT 1, fetched_at TEXT)"
+    )
+    db.execute("CREATE INDEX pages_source ON pages (source, fetched_at)")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _blocked, _full_text_pages]
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -639,6 +651,31 @@ class Store:
             else:
                 row["failures"] = (previous.get("failures") or 0) + 1
             self._upsert("sources", row, pk="name")
+
+    # -- entry pages of full-text sources ----------------------------------
+
+    def pages(self, source: str) -> dict[str, dict]:
+        """The pages fetched for a source's entries, by item id."""
+        return {row["item_id"]: row for row in self.db.query("SELECT * FROM pages WHERE source = ?", [source])}
+
+    def record_pages(self, source: str, pages: list) -> None:
+        """Remember fetched pages (fulltext.Page), replacing their earlier fetch."""
+        with self.transaction():
+            for page in pages:
+                row = {column: getattr(page, column) for column in (
+                    "item_id", "url", "stamp", "content", "text", "error", "status", "etag", "last_modified",
+                    "attempts", "fetched_at")}
+                self._upsert("pages", {**row, "source": source}, pk="item_id")
+
+    def page_health(self, source: str) -> dict:
+        """{"pages": fetched, "failed": failing now, "last_error": the latest
+        failure as "URL: why" or None} for a source's entry pages."""
+        pages, failed = self.db.execute(
+            "SELECT count(*), count(error) FROM pages WHERE source = ?", [source]).fetchone()
+        last = self.db.execute(
+            "SELECT url, error FROM pages WHERE source = ? AND error IS NOT NULL ORDER BY fetched_at DESC LIMIT 1",
+            [source]).fetchone()
+        return {"pages": pages, "failed": failed, "last_error": f"{last[0]}: {last[1]}" if last else None}
 
     def reset_source(self, name: str) -> None:
         """Forget a source's moves, backoff, retirement and validators (a fresh start)."""
