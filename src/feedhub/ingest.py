@@ -342,12 +342,15 @@ def _fetch(
 def _fetch_pages(config: Config, source: Source, fetched: Fetched, known: dict, client) -> list:
     """The entry pages this pass fetches for a full_text source (fulltext.py)."""
     from . import fetchguard, fulltext
-    from .sources import USER_AGENT, fetch_policy, to_item
+    from .sources import USER_AGENT, fetch_client, fetch_policy, to_item
 
     policy = fetch_policy(config)
+    # One client for all the pages (a new one per page would load the CA
+    # bundle each time, ~90 ms): the pass's shared one, or one of our own.
+    http = client or fetch_client(config, 1)
 
     def get(url: str, headers: dict) -> fetchguard.Response:
-        return fetchguard.get(url, headers, policy, config.fetch_timeout, client)
+        return fetchguard.get(url, headers, policy, config.fetch_timeout, http)
 
     try:
         items = [to_item(entry, source, utcnow()) for entry in fetched.entries]
@@ -356,6 +359,9 @@ def _fetch_pages(config: Config, source: Source, fetched: Fetched, known: dict, 
     except Exception:  # a bug must not cost the feed itself
         log.exception("unexpected error fetching the pages of %s", source.name)
         return []
+    finally:
+        if client is None:
+            http.close()
 
 
 def _store_attempt(
@@ -450,6 +456,8 @@ def recheck(config: Config, store: Store) -> tuple[int, int]:
             if verdict.blocked and row["blocked"] is None:
                 store.mark_blocked(row["id"], verdict.reason)
                 blocked += 1
+            elif verdict.blocked and row["blocked"] != verdict.reason:
+                store.mark_blocked(row["id"], verdict.reason)  # still blocked, now by another rule
             elif not verdict.blocked and row["blocked"] is not None:
                 store.unblock(row["id"])
                 unblocked += 1

@@ -323,14 +323,8 @@ class Store:
             if row:
                 self.mark_blocked(item.id, reason)
                 return Outcome(BLOCKED, item.id)
-            db.execute(
-                "INSERT INTO items (id, category, source, guid, title, link, summary, content, text, author,"
-                " published, updated, first_seen, priority, blocked, blocked_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [item.id, item.category, item.source, item.guid, item.title, item.link, item.summary,
-                 item.content, item.text, item.author, iso(item.published), iso(item.updated),
-                 iso(utcnow()), item.priority, reason, iso(utcnow())],
-            )
+            self._insert(item, [], None)  # no keys, no signature: outside dedup
+            db.execute("UPDATE items SET blocked = ?, blocked_at = ? WHERE id = ?", [reason, iso(utcnow()), item.id])
             return Outcome(BLOCKED, item.id)
 
     def mark_blocked(self, item_id: str, reason: str) -> None:
