@@ -219,3 +219,10 @@ def test_the_extracted_text_finds_a_full_copy_from_another_source(tmp_path: Path
     with Store(config.database) as store:
         (copy,) = store.db.query("SELECT source, reason FROM duplicates")
     assert copy["source"] == "feed:wire" and copy["reason"] in ("near", "text")
+
+
+def test_a_teaser_a_block_rule_matches_costs_no_page_fetch(tmp_path: Path, valley):
+    path = configure(tmp_path, valley, ["library", "orchard"], block=[{"field": "title", "regex": "(?i)orchard"}])
+    config, summary = ingest(path)
+    assert summary.counts["feed:valley"]["blocked"] == 1 and page_requests(valley, "orchard") == []
+    assert list(served(config)) == ["River town opens a floating library"]

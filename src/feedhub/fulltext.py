@@ -25,6 +25,7 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
@@ -44,6 +45,8 @@ MAX_ATTEMPTS = 3
 ROBOTS_TTL = 3600.0  # seconds a host's robots.txt is trusted
 ROBOTS_AGENT = "feedhub"  # the token robots.txt rules name
 ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+# A guarded GET: fetchguard.get bound to the source's policy and client.
+Getter = Callable[[str, dict[str, str]], fetchguard.Response]
 
 
 @dataclass
@@ -103,7 +106,7 @@ class RobotsCache:
         self.lock = threading.Lock()
         self.hosts: dict[str, tuple[float, RobotFileParser | None, str]] = {}
 
-    def refusal(self, url: str, fetch) -> str | None:
+    def refusal(self, url: str, fetch: Callable[[str], fetchguard.Response]) -> str | None:
         """Why robots.txt forbids `url`, or None; `fetch(url)` GETs a URL."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
@@ -119,7 +122,7 @@ class RobotsCache:
         return None if parser.can_fetch(ROBOTS_AGENT, url) else f"robots.txt of {origin} disallows it"
 
     @staticmethod
-    def _read(origin: str, fetch) -> tuple[RobotFileParser | None, str]:
+    def _read(origin: str, fetch: Callable[[str], fetchguard.Response]) -> tuple[RobotFileParser | None, str]:
         parser = RobotFileParser()
         try:
             response = fetch(f"{origin}/robots.txt")
@@ -144,7 +147,7 @@ def describe(exc: Exception) -> str:
 
 
 def fetch_page(
-    item: Item, known: dict | None, get, user_agent: str, robots: RobotsCache | None = ROBOTS
+    item: Item, known: dict | None, get: Getter, user_agent: str, robots: RobotsCache | None = ROBOTS
 ) -> Page:
     """Fetch and extract one entry's page; never raises.  `get(url, headers)`
     is a guarded GET (fetchguard.get bound to a policy and client); `robots`
@@ -157,7 +160,7 @@ def fetch_page(
     return page
 
 
-def _fetch_page(item: Item, known: dict | None, get, user_agent: str, robots: RobotsCache | None) -> Page:
+def _fetch_page(item: Item, known: dict | None, get: Getter, user_agent: str, robots: RobotsCache | None) -> Page:
     page = Page(item.id, item.link, entry_stamp(item), fetched_at=utcnow().isoformat(timespec="seconds"))
     if known and known["error"] and known["stamp"] == page.stamp:
         page.attempts = (known["attempts"] or 0) + 1
@@ -213,7 +216,9 @@ def extract(body: bytes, url: str) -> tuple[str, str]:
     return content, text
 
 
-def complete(entries: list[Item], known: dict[str, dict], get, user_agent: str, robots: RobotsCache | None) -> list[Page]:
+def complete(
+    entries: list[Item], known: dict[str, dict], get: Getter, user_agent: str, robots: RobotsCache | None
+) -> list[Page]:
     """Fetch the pages this pass needs for a source's entries, one at a time
     (one connection to the publisher); stop at a 429 or 503, leaving the
     rest for a later pass."""

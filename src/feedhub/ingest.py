@@ -37,7 +37,7 @@ from .articles import Article, ArticleError, boilerplate_matcher, parse_article
 from .config import ArticleDir, Config, Source
 from .items import Item, utcnow
 from .politeness import next_attempt
-from .store import BLOCKED, UNCHANGED, Store, iso
+from .store import UNCHANGED, Outcome, Store, iso
 
 # The feed side (httpx, feedparser, nh3, ...) is imported by the functions that
 # fetch: an ingest of article folders alone never loads it, and a run of
@@ -45,6 +45,7 @@ from .store import BLOCKED, UNCHANGED, Store, iso
 if TYPE_CHECKING:
     import httpx
 
+    from . import fulltext
     from .sources import FetchError, Fetched
 
 log = logging.getLogger(__name__)
@@ -264,7 +265,7 @@ class Attempt:
     fetched: Fetched | None
     error: FetchError | None
     seconds: float
-    pages: list = field(default_factory=list)  # fulltext.Page fetched this time (full_text sources)
+    pages: list[fulltext.Page] = field(default_factory=list)  # fetched this time (full_text sources)
     known: dict[str, dict] = field(default_factory=dict)  # the pages fetched before, by item id
 
 
@@ -339,7 +340,9 @@ def _fetch(
     return Attempt(fetched, None, time.monotonic() - started, pages, known or {})
 
 
-def _fetch_pages(config: Config, source: Source, fetched: Fetched, known: dict, client) -> list:
+def _fetch_pages(
+    config: Config, source: Source, fetched: Fetched, known: dict[str, dict], client: httpx.Client | None
+) -> list[fulltext.Page]:
     """The entry pages this pass fetches for a full_text source (fulltext.py)."""
     from . import fetchguard, fulltext
     from .sources import USER_AGENT, fetch_client, fetch_policy, to_item
@@ -354,6 +357,9 @@ def _fetch_pages(config: Config, source: Source, fetched: Fetched, known: dict, 
 
     try:
         items = [to_item(entry, source, utcnow()) for entry in fetched.entries]
+        # A teaser a block rule already matches is not worth its page.
+        block = rules.RuleSet(block=rules.rules_for(config, source.category, source.name).block)
+        items = [item for item in items if not rules.decide(rules.item_subject(item), block).blocked]
         robots = None if source.full_text_ignore_robots else fulltext.ROBOTS
         return fulltext.complete(items, known, get, USER_AGENT, robots)
     except Exception:  # a bug must not cost the feed itself
@@ -419,7 +425,9 @@ def _store_attempt(
     return summary
 
 
-def file_item(config: Config, store: Store, item: Item, source: str | None, prepared: dedup.Prepared | None = None):
+def file_item(
+    config: Config, store: Store, item: Item, source: str | None, prepared: dedup.Prepared | None = None
+) -> Outcome:
     """Store an item, unless the keep/block rules for its source (a feeds.yaml
     source name, None for articles) hold it back: checked before dedup, so a
     blocked entry never stands in for another source's copy of the story."""
