@@ -435,7 +435,12 @@ def file_item(
     if verdict.blocked:
         log.info("entry blocked", extra={"input": item.source, "title": item.title, "rule": verdict.reason})
         return store.block(item, verdict.reason)
-    return store.add(item, config.categories[item.category].near_duplicate_threshold, prepared)
+    return store.add(item, _threshold(config, item.category), prepared)
+
+
+def _threshold(config: Config, category: str) -> float:
+    known = config.categories.get(category)
+    return known.near_duplicate_threshold if known else dedup.DEFAULT_THRESHOLD
 
 
 RULES_SETTING = "rules_fingerprint"
@@ -467,7 +472,7 @@ def recheck(config: Config, store: Store) -> tuple[int, int]:
             elif verdict.blocked and row["blocked"] != verdict.reason:
                 store.mark_blocked(row["id"], verdict.reason)  # still blocked, now by another rule
             elif not verdict.blocked and row["blocked"] is not None:
-                store.unblock(row["id"])
+                store.unblock(row["id"], _threshold(config, row["category"]))
                 unblocked += 1
         store.set_setting(RULES_SETTING, rules.fingerprint(config))
     if blocked or unblocked:

@@ -279,7 +279,7 @@ class Store:
         with self.transaction() as db:
             existing = self._existing(item.id)
             if existing and existing[-1] is not None:  # blocked before, passing the rules now
-                self._unblock(item.id)
+                self._unblock(item.id, near_threshold)
                 existing = self._existing(item.id)
             if existing:
                 return self._refresh(item, existing[:-1])
@@ -333,12 +333,12 @@ class Store:
             db.execute("UPDATE items SET blocked = ?, blocked_at = ? WHERE id = ?", [reason, iso(utcnow()), item_id])
             self._touch_category(db.execute("SELECT category FROM items WHERE id = ?", [item_id]).fetchone()[0])
 
-    def unblock(self, item_id: str) -> None:
+    def unblock(self, item_id: str, near_threshold: float = dedup.DEFAULT_THRESHOLD) -> None:
         """Serve a blocked item again (the rule that blocked it is gone)."""
         with self.transaction():
-            self._unblock(item_id)
+            self._unblock(item_id, near_threshold)
 
-    def _unblock(self, item_id: str) -> None:
+    def _unblock(self, item_id: str, near_threshold: float) -> None:
         row = self.item(item_id)
         filed = self.db.execute("SELECT 1 FROM item_keys WHERE item_id = ? LIMIT 1", [item_id]).fetchone()
         if filed:
@@ -348,7 +348,7 @@ class Store:
         # Blocked as it arrived, so never compared with other stories: it
         # goes through deduplication now, as a new entry would.
         self.db.execute("DELETE FROM items WHERE id = ?", [item_id])
-        self.add(item_from_row(row))
+        self.add(item_from_row(row), near_threshold)
 
     def blocked_items(self, limit: int = 1000) -> list[dict]:
         """Items held back by a rule, most recently blocked first."""
