@@ -431,7 +431,8 @@ def file_item(
     """Store an item, unless the keep/block rules for its source (a feeds.yaml
     source name, None for articles) hold it back: checked before dedup, so a
     blocked entry never stands in for another source's copy of the story."""
-    verdict = rules.decide(rules.item_subject(item), rules.rules_for(config, item.category, source))
+    rule_set = rules.rules_for(config, item.category, source)
+    verdict = rules.decide(rules.item_subject(item), rule_set) if rule_set else rules.SERVED
     if verdict.blocked:
         log.info("entry blocked", extra={"input": item.source, "title": item.title, "rule": verdict.reason})
         return store.block(item, verdict.reason)

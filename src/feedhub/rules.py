@@ -137,9 +137,26 @@ class RuleSet:
         return bool(self.block or self.keep)
 
 
+# Rule sets per configuration (by identity; a reload makes a new one) and
+# per (category, source): built once, not once per entry.
+_built: dict[int, tuple["Config", dict]] = {}
+
+
 def rules_for(config: "Config", category: str, source_name: str | None) -> RuleSet:
     """The rules for entries of `source_name` (a feeds.yaml source, or None
     for an article folder) filed in `category`: site, category, source."""
+    known = _built.get(id(config))
+    if known is None or known[0] is not config:
+        if len(_built) > 8:
+            _built.clear()
+        known = _built[id(config)] = (config, {})
+    key = (category, source_name)
+    if key not in known[1]:
+        known[1][key] = _rules_for(config, category, source_name)
+    return known[1][key]
+
+
+def _rules_for(config: "Config", category: str, source_name: str | None) -> RuleSet:
     levels = [("site", config)]
     if category in config.categories:
         levels.append((f"category {category}", config.categories[category]))
@@ -162,6 +179,8 @@ def any_rules(config: "Config") -> bool:
 def decide(subject: Subject, rules: RuleSet) -> Verdict:
     """Served, or blocked and by what: the first block rule that matches,
     else the first keep list none of whose rules match."""
+    if not rules:
+        return SERVED
     for rule in rules.block:
         if rule.matches(subject):
             return Verdict(True, rule.describe())
