@@ -159,8 +159,12 @@ def test_failures_fall_back_to_the_teaser_and_are_shown(tmp_path: Path, valley, 
     assert main(["--config", str(path), "sources"]) == 0
     out = capsys.readouterr().out
     assert "full text: 6 pages fetched, 5 failing (the teaser is served instead); last failure:" in out
-    html = create_app(config).test_client().get("/sources").get_data(as_text=True)
+    client = create_app(config).test_client()
+    html = client.get("/sources").get_data(as_text=True)
     assert "Full text" in html and "6 pages fetched, 5 failing" in html and "Last page failure" in html
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'feedhub_full_text_pages_total{outcome="failed",source="valley"} 5.0' in metrics
+    assert 'feedhub_full_text_pages_total{outcome="ok",source="valley"} 1.0' in metrics
 
 
 def test_a_page_that_times_out_falls_back_to_the_teaser():
@@ -226,3 +230,13 @@ def test_a_teaser_a_block_rule_matches_costs_no_page_fetch(tmp_path: Path, valle
     config, summary = ingest(path)
     assert summary.counts["feed:valley"]["blocked"] == 1 and page_requests(valley, "orchard") == []
     assert list(served(config)) == ["River town opens a floating library"]
+
+
+def test_the_scheduler_job_of_one_source_completes_teasers_too(tmp_path: Path, valley):
+    from feedhub.ingest import ingest_source
+
+    config = load_config(configure(tmp_path, valley, ["library"]))
+    with Store(config.database) as store:
+        summary = ingest_source(config, store, config.sources[0])
+    assert summary.counts["feed:valley"]["new"] == 1
+    assert ARTICLES["library"][1][0] in served(config)["River town opens a floating library"].content[0].value

@@ -421,6 +421,7 @@ def _store_attempt(
         )
         store.add_counts(
             metrics.fetch_counts(name, attempt.seconds, failed=False) + metrics.ingest_counts(name, summary.counts[name])
+            + metrics.page_counts(name, attempt.pages)
         )
     return summary
 

@@ -41,6 +41,7 @@ COUNTERS = {
     "feedhub_duplicates": ("Copies of stored stories, recorded as duplicates", ("input",)),
     "feedhub_items_blocked": ("Entries held back by a keep/block rule (input=recheck: after a rule change)", ("input",)),
     "feedhub_fetches": ("Source fetches attempted", ("source",)),
+    "feedhub_full_text_pages": ("Entry pages fetched for full text, by outcome (ok or failed)", ("source", "outcome")),
     "feedhub_fetch_errors": ("Source fetches that failed", ("source",)),
     "feedhub_feed_requests": ("Feed requests answered, by HTTP status (304: not modified)", ("category", "format", "status")),
 }
@@ -76,6 +77,13 @@ def ingest_counts(name: str, outcomes: Counter) -> list[tuple[str, str, float]]:
 def recheck_counts(blocked: int) -> list[tuple[str, str, float]]:
     """Counter rows for stored items a rule change blocked."""
     return [("feedhub_items_blocked", labels(input="recheck"), blocked)] if blocked else []
+
+
+def page_counts(name: str, pages: list) -> list[tuple[str, str, float]]:
+    """Counter rows for the entry pages a full_text source fetched (fulltext.Page)."""
+    source = name.removeprefix("feed:")
+    outcomes = Counter("failed" if page.error else "ok" for page in pages)
+    return [("feedhub_full_text_pages", labels(source=source, outcome=outcome), n) for outcome, n in outcomes.items()]
 
 
 def fetch_counts(name: str, seconds: float, failed: bool) -> list[tuple[str, str, float]]:
