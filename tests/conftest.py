@@ -139,7 +139,8 @@ class FeedServer:
                 modified = formatdate(file.stat().st_mtime, usegmt=True)
                 if self.headers.get("If-None-Match") == etag:
                     return self._send(304, {"ETag": etag}, b"")
-                kind = "application/atom+xml" if file.suffix == ".atom" else "application/rss+xml"
+                kind = {".atom": "application/atom+xml", ".html": "text/html; charset=utf-8",
+                        ".txt": "text/plain"}.get(file.suffix, "application/rss+xml")
                 self._send(200, {"ETag": etag, "Last-Modified": modified, "Content-Type": kind}, body)
 
             def _send(self, status, headers, body):

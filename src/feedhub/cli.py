@@ -17,7 +17,7 @@ from .ingest import FAILED, RETIRED, Summary, run_cycle
 from .items import from_iso, utcnow
 from .opml import OpmlError
 from .politeness import next_run, source_status
-from .store import DUPLICATE, NEW, UNCHANGED, UPDATED, Store
+from .store import BLOCKED, DUPLICATE, NEW, UNCHANGED, UPDATED, Store
 
 COLUMNS = [NEW, UPDATED, UNCHANGED, DUPLICATE, FAILED]
 
@@ -43,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     duplicates = commands.add_parser("duplicates", help="show a stored story, its duplicates and why they matched")
     duplicates.add_argument("item", help="an item id, or a link to the story or to one of its copies")
     commands.add_parser("sources", help="every source: status, last fetch, last error, next run, address")
+    blocked = commands.add_parser("blocked", help="entries held back by keep/block rules: which rule, when, title, link")
+    blocked.add_argument("--limit", type=int, default=100, help="show at most this many, newest first (default 100)")
+    commands.add_parser("recheck", help="check every stored item against the keep/block rules now")
     commands.add_parser("stats", help="items and duplicates per category, failing and retired sources")
     enable = commands.add_parser("enable", help="fetch a retired or backing-off source again from its feeds.yaml address")
     enable.add_argument("name")
@@ -139,6 +142,7 @@ def show_sources(config: Config, args) -> int:
     now = utcnow()
     with Store(config.database) as store:
         states = {row["name"]: row for row in store.sources()}
+        pages = {source.name: store.page_health(source.name) for source in config.sources if source.full_text}
     rows = [("source", "status", "category", "last fetch", "next run", "failures")]
     details: dict[str, list[str]] = {}
     for source in config.sources:
@@ -153,6 +157,8 @@ def show_sources(config: Config, args) -> int:
             lines.append(f"moved permanently to: {state['url']} (fetched there now)")
         if state.get("last_error"):
             lines.append(f"last error: {state['last_error']}")
+        if source.name in pages:
+            lines.append(f"full text: {describe_pages(pages[source.name])}")
         details[source.name] = lines
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     print("  ".join(h.ljust(w) for h, w in zip(rows[0], widths)).rstrip())
@@ -161,6 +167,14 @@ def show_sources(config: Config, args) -> int:
         for line in details[row[0]]:
             print(f"    {line}")
     return 0
+
+
+def describe_pages(health: dict) -> str:
+    """A full_text source's entry pages in one line (see Store.page_health)."""
+    text = f"{health['pages']} page{'' if health['pages'] == 1 else 's'} fetched, {health['failed']} failing"
+    if health["last_error"]:
+        text += f" (the teaser is served instead); last failure: {health['last_error']}"
+    return text
 
 
 def show_stats(config: Config, args) -> int:
@@ -183,6 +197,26 @@ def show_stats(config: Config, args) -> int:
         for name in by_status.get(status, []):
             state = states[name]
             print(f"  {status}: {name} ({state.get('failures') or 0} failures; last error: {state.get('last_error')})")
+    return 0
+
+
+def show_blocked(config: Config, args) -> int:
+    with Store(config.database) as store:
+        rows = store.blocked_items(args.limit)
+        total = store.blocked_count()
+    print(f"{total} blocked entr{'y' if total == 1 else 'ies'}" + (f" (the {len(rows)} most recent)" if total > len(rows) else ""))
+    for row in rows:
+        print(f"- {row['title']}\n  {row['source']} in {row['category']}, blocked {row['blocked_at']}\n"
+              f"  link: {row['link'] or '(none)'}\n  rule: {row['blocked']}")
+    return 0
+
+
+def recheck_rules(config: Config, args) -> int:
+    from .ingest import recheck
+
+    with Store(config.database) as store:
+        blocked, unblocked = recheck(config, store)
+    print(f"rules applied to the stored items: {blocked} newly blocked, {unblocked} served again")
     return 0
 
 
@@ -235,6 +269,8 @@ def export_sources(config: Config, args) -> int:
 OPERATIONS = {
     "sources": show_sources,
     "stats": show_stats,
+    "blocked": show_blocked,
+    "recheck": recheck_rules,
     "enable": enable_source,
     "import-opml": import_sources,
     "export-opml": export_sources,
@@ -253,10 +289,12 @@ def _when(moment: datetime | None, now: datetime) -> str:
 
 def format_summary(summary: Summary) -> str:
     width = max([len("input"), *map(len, summary.counts)])
-    lines = ["input".ljust(width) + "".join(c.rjust(11) for c in COLUMNS)]
+    # A column for entries held back by keep/block rules, when there are any.
+    columns = COLUMNS + [BLOCKED] * bool(summary.total(BLOCKED))
+    lines = ["input".ljust(width) + "".join(c.rjust(11) for c in columns)]
     for name, counts in summary.counts.items():
-        lines.append(name.ljust(width) + "".join(str(counts[c]).rjust(11) for c in COLUMNS))
-    lines.append("total".ljust(width) + "".join(str(summary.total(c)).rjust(11) for c in COLUMNS))
+        lines.append(name.ljust(width) + "".join(str(counts[c]).rjust(11) for c in columns))
+    lines.append("total".ljust(width) + "".join(str(summary.total(c)).rjust(11) for c in columns))
     retired = [name for name, counts in summary.counts.items() if counts[RETIRED]]
     if retired:
         lines += ["", "not fetched (retired after 410 Gone; see `feedhub sources`): " + ", ".join(retired)]

@@ -97,6 +97,64 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+RULE_FIELDS = ("title", "content", "author", "tags", "link")
+
+
+class RuleSpec(Strict):
+    """One keep/block rule: plain words (matched in title and content, any
+    case), or a regular expression (RE2 syntax) over one field."""
+
+    words: str | None = None
+    field: str | None = None  # title, content, author, tags or link; both title and content when absent
+    regex: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_string(cls, value: Any) -> Any:
+        return {"words": value} if isinstance(value, str) else value
+
+    @field_validator("field")
+    @classmethod
+    def _known_field(cls, value: str | None) -> str | None:
+        if value is not None and value not in RULE_FIELDS:
+            raise ValueError(f"expected one of {', '.join(RULE_FIELDS)}, got {value!r}")
+        return value
+
+    @field_validator("words")
+    @classmethod
+    def _some_words(cls, value: str | None) -> str | None:
+        if value is not None:
+            from .rules import words_pattern
+
+            words_pattern(value)
+        return value
+
+    @field_validator("regex")
+    @classmethod
+    def _linear_time_pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            from .rules import compile_pattern
+
+            compile_pattern(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "RuleSpec":
+        if (self.words is None) == (self.regex is None):
+            raise ValueError("expected a plain string of words, or a mapping with 'regex' (and optionally 'field')")
+        if self.words is not None and self.field is not None:
+            raise ValueError("'field' goes with 'regex'; plain words match title and content")
+        return self
+
+
+class Rules(Strict):
+    """block: entries matching any of these are not published; keep: when
+    given, only entries matching one of these are."""
+
+    block: list[RuleSpec] = Field(default_factory=list)
+    keep: list[RuleSpec] = Field(default_factory=list)
+
+
 class Site(Strict):
     title: str
     link: HttpUrl
@@ -109,7 +167,7 @@ class Site(Strict):
         return value.rstrip("/")
 
 
-class Category(Strict):
+class Category(Rules):
     title: str
     description: str = ""
     aliases: list[str] = Field(default_factory=list)
@@ -142,7 +200,7 @@ class ArticleDir(Strict):
         return patterns
 
 
-class Source(Strict):
+class Source(Rules):
     name: str
     category: str
     # A remote feed, or a feed file dropped on this machine by a partner.
@@ -151,6 +209,11 @@ class Source(Strict):
     interval: Duration = 900
     # Lower number wins when the same story arrives from several sources.
     priority: int = 100
+    # Fetch the page of each teaser-only entry and publish its article.
+    full_text: bool = False
+    # Fetch those pages even where the site's robots.txt disallows it (only
+    # with the publisher's permission).
+    full_text_ignore_robots: bool = False
 
     @field_validator("name")
     @classmethod
@@ -224,7 +287,7 @@ def _log_level(value: Any) -> str:
 LogLevel = Annotated[str, BeforeValidator(_log_level)]
 
 
-class Config(Strict):
+class Config(Rules):
     site: Site
     database: Path = Path("data/feedhub.db")
     feed_size: int = Field(default=50, ge=1, le=1000)

@@ -32,12 +32,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from . import dedup, metrics, pool, websub
+from . import dedup, metrics, pool, rules, websub
 from .articles import Article, ArticleError, boilerplate_matcher, parse_article
 from .config import ArticleDir, Config, Source
 from .items import Item, utcnow
 from .politeness import next_attempt
-from .store import UNCHANGED, Store, iso
+from .store import UNCHANGED, Outcome, Store, iso
 
 # The feed side (httpx, feedparser, nh3, ...) is imported by the functions that
 # fetch: an ingest of article folders alone never loads it, and a run of
@@ -45,6 +45,7 @@ from .store import UNCHANGED, Store, iso
 if TYPE_CHECKING:
     import httpx
 
+    from . import fulltext
     from .sources import FetchError, Fetched
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ def run_cycle(config: Config, store: Store, progress=None) -> Summary:
     """Every input once; `progress(name)` is called after each one."""
     summary = Summary()
     before = store.category_versions()
+    recheck_if_rules_changed(config, store)
     for folder in config.articles:
         summary.merge(ingest_folder(config, store, folder))
         if progress:
@@ -232,8 +234,7 @@ def _file_article(config: Config, store: Store, name: str, read: Read, summary: 
         store.record_file(str(read.path), read.mtime_ns, read.size, None, read.error)
         summary.fail(name, read.error)
         return
-    threshold = config.categories[read.item.category].near_duplicate_threshold
-    outcome = store.add(read.item, threshold, read.prepared)
+    outcome = file_item(config, store, read.item, None, read.prepared)
     store.record_file(str(read.path), read.mtime_ns, read.size, outcome.item_id, None)
     summary.count(name, outcome.status)
 
@@ -264,6 +265,8 @@ class Attempt:
     fetched: Fetched | None
     error: FetchError | None
     seconds: float
+    pages: list[fulltext.Page] = field(default_factory=list)  # fetched this time (full_text sources)
+    known: dict[str, dict] = field(default_factory=dict)  # the pages fetched before, by item id
 
 
 def ingest_sources(
@@ -293,7 +296,8 @@ def ingest_sources(
             source = next(queue, None)
             if source is not None:
                 state = _current_state(store, source)
-                future = None if state.get("retired") else pool.submit(_fetch, config, source, state, client)
+                known = store.pages(source.name) if source.full_text else {}
+                future = None if state.get("retired") else pool.submit(_fetch, config, source, state, client, known)
                 pending.append((source, state, future))
 
         for _ in range(AHEAD * workers):
@@ -312,12 +316,16 @@ def ingest_source(
 ) -> Summary:
     """Fetch one source and store its entries; `now` and `rng` are for tests."""
     state = _current_state(store, source)
-    attempt = None if state.get("retired") else _fetch(config, source, state)
+    known = store.pages(source.name) if source.full_text else {}
+    attempt = None if state.get("retired") else _fetch(config, source, state, known=known)
     return _store_attempt(config, store, source, state, attempt, now, rng)
 
 
-def _fetch(config: Config, source: Source, state: dict, client: httpx.Client | None = None) -> Attempt:
-    """Never raises: a broken source is one more result, not a stop."""
+def _fetch(
+    config: Config, source: Source, state: dict, client: httpx.Client | None = None, known: dict | None = None
+) -> Attempt:
+    """Never raises: a broken source is one more result, not a stop.  For a
+    full_text source, the pages its teaser entries need are fetched too."""
     from .sources import FetchError, fetch, fetch_policy
 
     started = time.monotonic()
@@ -328,7 +336,38 @@ def _fetch(config: Config, source: Source, state: dict, client: httpx.Client | N
             log.exception("unexpected error fetching %s", source.name)
             exc = FetchError(f"unexpected error: {exc!r}")
         return Attempt(None, exc, time.monotonic() - started)
-    return Attempt(fetched, None, time.monotonic() - started)
+    pages = _fetch_pages(config, source, fetched, known or {}, client) if source.full_text else []
+    return Attempt(fetched, None, time.monotonic() - started, pages, known or {})
+
+
+def _fetch_pages(
+    config: Config, source: Source, fetched: Fetched, known: dict[str, dict], client: httpx.Client | None
+) -> list[fulltext.Page]:
+    """The entry pages this pass fetches for a full_text source (fulltext.py)."""
+    from . import fetchguard, fulltext
+    from .sources import USER_AGENT, fetch_client, fetch_policy, to_item
+
+    policy = fetch_policy(config)
+    # One client for all the pages (a new one per page would load the CA
+    # bundle each time, ~90 ms): the pass's shared one, or one of our own.
+    http = client or fetch_client(config, 1)
+
+    def get(url: str, headers: dict) -> fetchguard.Response:
+        return fetchguard.get(url, headers, policy, config.fetch_timeout, http)
+
+    try:
+        items = [to_item(entry, source, utcnow()) for entry in fetched.entries]
+        # A teaser a block rule already matches is not worth its page.
+        block = rules.RuleSet(block=rules.rules_for(config, source.category, source.name).block)
+        items = [item for item in items if not rules.decide(rules.item_subject(item), block).blocked]
+        robots = None if source.full_text_ignore_robots else fulltext.ROBOTS
+        return fulltext.complete(items, known, get, USER_AGENT, robots)
+    except Exception:  # a bug must not cost the feed itself
+        log.exception("unexpected error fetching the pages of %s", source.name)
+        return []
+    finally:
+        if client is None:
+            http.close()
 
 
 def _store_attempt(
@@ -336,6 +375,7 @@ def _store_attempt(
     now: datetime | None = None, rng: random.Random | None = None,
 ) -> Summary:
     """Record a fetch (None: the source is retired and was not fetched)."""
+    from .fulltext import with_page
     from .sources import to_item
 
     summary = Summary()
@@ -352,13 +392,17 @@ def _store_attempt(
         store.add_counts(metrics.fetch_counts(name, attempt.seconds, failed=True))
         return summary
     fetched = attempt.fetched
-    threshold = config.categories[source.category].near_duplicate_threshold
+    pages = {**attempt.known, **{page.item_id: vars(page) for page in attempt.pages}}
     # One transaction for the feed: its entries (each a savepoint that can
     # fail alone), then its validators, never saved without them.
     with store.transaction():
+        store.record_pages(source.name, attempt.pages)
         for index, entry in enumerate(fetched.entries, start=1):
             try:
-                summary.count(name, store.add(to_item(entry, source, now), threshold).status)
+                item = to_item(entry, source, now)
+                if source.full_text:
+                    item = with_page(item, pages.get(item.id))
+                summary.count(name, file_item(config, store, item, source.name).status)
             except Exception as exc:
                 log.exception("entry %d of %s", index, source.name)
                 summary.fail(name, f"{source.name}: entry {index} ({entry.get('link') or entry.get('id')}): {exc!r}")
@@ -377,8 +421,66 @@ def _store_attempt(
         )
         store.add_counts(
             metrics.fetch_counts(name, attempt.seconds, failed=False) + metrics.ingest_counts(name, summary.counts[name])
+            + metrics.page_counts(name, attempt.pages)
         )
     return summary
+
+
+def file_item(
+    config: Config, store: Store, item: Item, source: str | None, prepared: dedup.Prepared | None = None
+) -> Outcome:
+    """Store an item, unless the keep/block rules for its source (a feeds.yaml
+    source name, None for articles) hold it back: checked before dedup, so a
+    blocked entry never stands in for another source's copy of the story."""
+    rule_set = rules.rules_for(config, item.category, source)
+    verdict = rules.decide(rules.item_subject(item), rule_set) if rule_set else rules.SERVED
+    if verdict.blocked:
+        log.info("entry blocked", extra={"input": item.source, "title": item.title, "rule": verdict.reason})
+        return store.block(item, verdict.reason)
+    return store.add(item, _threshold(config, item.category), prepared)
+
+
+def _threshold(config: Config, category: str) -> float:
+    known = config.categories.get(category)
+    return known.near_duplicate_threshold if known else dedup.DEFAULT_THRESHOLD
+
+
+RULES_SETTING = "rules_fingerprint"
+
+
+def recheck_if_rules_changed(config: Config, store: Store) -> tuple[int, int] | None:
+    """recheck(), when the rules changed since stored items were last checked."""
+    if store.setting(RULES_SETTING) == rules.fingerprint(config):
+        return None
+    return recheck(config, store)
+
+
+def recheck(config: Config, store: Store) -> tuple[int, int]:
+    """Check every stored item against the rules in force: newly blocked
+    ones are marked (and leave the feeds), no longer blocked ones come back.
+    Returns (blocked, unblocked)."""
+    sources = {f"feed:{s.name}": s.name for s in config.sources}
+    sets: dict[tuple[str, str], rules.RuleSet] = {}
+    blocked = unblocked = 0
+    with store.transaction():
+        for row in list(store.rule_subjects(blocked_only=not rules.any_rules(config))):
+            key = (row["category"], row["source"])
+            if key not in sets:
+                sets[key] = rules.rules_for(config, row["category"], sources.get(row["source"]))
+            verdict = rules.decide(rules.row_subject(row), sets[key])
+            if verdict.blocked and row["blocked"] is None:
+                store.mark_blocked(row["id"], verdict.reason)
+                blocked += 1
+            elif verdict.blocked and row["blocked"] != verdict.reason:
+                store.mark_blocked(row["id"], verdict.reason)  # still blocked, now by another rule
+            elif not verdict.blocked and row["blocked"] is not None:
+                store.unblock(row["id"], _threshold(config, row["category"]))
+                unblocked += 1
+        store.set_setting(RULES_SETTING, rules.fingerprint(config))
+    if blocked or unblocked:
+        log.info("rules changed: stored items checked again", extra={"blocked": blocked, "unblocked": unblocked})
+        store.add_counts(metrics.recheck_counts(blocked))
+    return blocked, unblocked
 
 
 def _current_state(store: Store, source: Source) -> dict:

@@ -39,7 +39,9 @@ COUNTERS = {
     "feedhub_items_ingested": ("Stories stored for the first time", ("input",)),
     "feedhub_items_updated": ("Stored stories changed by their own source", ("input",)),
     "feedhub_duplicates": ("Copies of stored stories, recorded as duplicates", ("input",)),
+    "feedhub_items_blocked": ("Entries held back by a keep/block rule (input=recheck: after a rule change)", ("input",)),
     "feedhub_fetches": ("Source fetches attempted", ("source",)),
+    "feedhub_full_text_pages": ("Entry pages fetched for full text, by outcome (ok or failed)", ("source", "outcome")),
     "feedhub_fetch_errors": ("Source fetches that failed", ("source",)),
     "feedhub_feed_requests": ("Feed requests answered, by HTTP status (304: not modified)", ("category", "format", "status")),
     # The partner's name, never its key; "" for a limit on an address.
@@ -68,10 +70,22 @@ def ingest_counts(name: str, outcomes: Counter) -> list[tuple[str, str, float]]:
     """Counter rows for one input's item outcomes (new, updated, duplicate)."""
     rows = []
     for outcome, metric in (("new", "feedhub_items_ingested"), ("updated", "feedhub_items_updated"),
-                            ("duplicate", "feedhub_duplicates")):
+                            ("duplicate", "feedhub_duplicates"), ("blocked", "feedhub_items_blocked")):
         if outcomes[outcome]:
             rows.append((metric, labels(input=name), outcomes[outcome]))
     return rows
+
+
+def recheck_counts(blocked: int) -> list[tuple[str, str, float]]:
+    """Counter rows for stored items a rule change blocked."""
+    return [("feedhub_items_blocked", labels(input="recheck"), blocked)] if blocked else []
+
+
+def page_counts(name: str, pages: list) -> list[tuple[str, str, float]]:
+    """Counter rows for the entry pages a full_text source fetched (fulltext.Page)."""
+    source = name.removeprefix("feed:")
+    outcomes = Counter("failed" if page.error else "ok" for page in pages)
+    return [("feedhub_full_text_pages", labels(source=source, outcome=outcome), n) for outcome, n in outcomes.items()]
 
 
 def fetch_counts(name: str, seconds: float, failed: bool) -> list[tuple[str, str, float]]:
@@ -177,10 +191,16 @@ class _Collector:
             sources.add_metric([status], by_status[status])
         yield sources
         items = GaugeMetricFamily("feedhub_items", "Stored stories per category", labels=("category",))
-        counts = dict(self.store.db.execute("SELECT category, count(*) FROM items GROUP BY category").fetchall())
+        counts = {key: (0, 0) for key in self.config.categories}
+        counts.update({category: (served, blocked) for category, served, blocked in self.store.db.execute(
+            "SELECT category, count(*) - count(blocked), count(blocked) FROM items GROUP BY category")})
+        blocked = GaugeMetricFamily("feedhub_blocked_items", "Stored entries a keep/block rule holds back now",
+                                    labels=("category",))
         for key in self.config.categories:
-            items.add_metric([key], counts.get(key, 0))
+            items.add_metric([key], counts[key][0])
+            blocked.add_metric([key], counts[key][1])
         yield items
+        yield blocked
         age = heartbeat_age(self.store)
         if age is not None:
             yield GaugeMetricFamily(

@@ -31,6 +31,7 @@ FEED_LINKS = [
     for fmt, label in (("rss", "RSS"), ("atom", "Atom"), ("json", "JSON"))
 ]
 NEWSROOM = "newsroom"
+BLOCKED_SHOWN = 50  # blocked entries listed on /sources, most recent first
 
 
 def use_config(app: Flask, config: Config) -> None:
@@ -110,9 +111,14 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         states = {row["name"]: row for row in store().sources()}
         now = datetime.now(timezone.utc)
         rows = [source_health(source, states.get(source.name, {}), now) for source in config.sources]
+        for row in rows:
+            row["full_text"] = store().page_health(row["source"].name) if row["source"].full_text else None
         tally = Counter(row["status"] for row in rows)
         folders = [folder_health(folder, store().article_folder(str(folder.path))) for folder in config.articles]
+        blocked = [reader_view(config, row) for row in store().blocked_items(BLOCKED_SHOWN)]
+        blocked_total = store().blocked_count()
         return render_template("sources.html", sources=rows, tally=tally, folders=folders,
+                               blocked=blocked, blocked_total=blocked_total,
                                all_categories=config.categories)
 
     @app.get("/articles/<slug>")

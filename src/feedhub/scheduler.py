@@ -26,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from . import logs, metrics, websub
 from .config import ArticleDir, Config, ConfigError, ConfigFile, Source, load_config
-from .ingest import Summary, ingest_folder, ingest_source
+from .ingest import Summary, ingest_folder, ingest_source, recheck_if_rules_changed
 from .items import from_iso, utcnow
 from .store import Store
 
@@ -69,11 +69,13 @@ class Worker:
     # -- feeds.yaml ---------------------------------------------------------
 
     def watch(self) -> None:
-        """Reload feeds.yaml if it changed since it was last looked at, and
-        follow what `feedhub enable` did meanwhile."""
+        """Reload feeds.yaml if it changed since it was last looked at, follow
+        what `feedhub enable` did meanwhile, and apply changed keep/block rules
+        to the stored items."""
         if self.file and self.file.changed():
             self.reload()
         self.resume_enabled()
+        self.recheck()
 
     def resume_enabled(self) -> None:
         """Bring back to its interval a source job that was moved to the end
@@ -163,6 +165,15 @@ class Worker:
                 log.info("next fetch postponed", extra={"input": job_id, "until": due.isoformat()})
         except JobLookupError:
             pass  # removed by a reload meanwhile
+
+    def recheck(self) -> None:
+        """Check the stored items again if the keep/block rules changed (a
+        reload, or a restart with an edited feeds.yaml)."""
+        config = self.config
+        with Store(config.database) as store:
+            before = store.category_versions()
+            if recheck_if_rules_changed(config, store):
+                websub.announce(config, store, before)
 
     def beat(self) -> None:
         with Store(self.config.database) as store:

@@ -22,7 +22,7 @@ import httpx
 
 from . import __version__, decoding, fetchguard
 from .config import Config, Source
-from .items import Item
+from .items import Item, Person
 from .sanitize import clean_html, web_url
 
 USER_AGENT = f"feedhub/{__version__} (+https://github.com/feedhub/feedhub; feed aggregator)"
@@ -243,6 +243,9 @@ def to_item(entry: dict, source: Source, fetched_at: datetime) -> Item:
         updated=updated_at,
         author=decoding.repair(entry.get("author", "")),
         priority=source.priority,
+        # Read for keep/block rules (issue 14); not stored yet.
+        authors=tuple(Person(_plain(decoding.repair(a["name"]))) for a in entry.get("authors", []) if a.get("name")),
+        tags=tuple(_plain(decoding.repair(t["term"])) for t in entry.get("tags", []) if t.get("term")),
     )
 
 

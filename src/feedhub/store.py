@@ -21,10 +21,11 @@ from typing import Iterable, Iterator
 import sqlite_utils
 
 from . import dedup
-from .items import Item, utcnow
+from .items import Item, from_iso, utcnow
 
 # Outcomes of Store.add, as counted in ingest summaries.
 NEW, UPDATED, UNCHANGED, DUPLICATE = "new", "updated", "unchanged", "duplicate"
+BLOCKED = "blocked"  # held back by a keep/block rule (see rules.py)
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -104,11 +105,45 @@ def _v3(db: sqlite_utils.Database) -> None:
     db["heartbeats"].create({"name": str, "beat": str, "pid": int}, pk="name")
 
 
-MIGRATIONS = [_v1, _v2, _v3]
+def _blocked(db: sqlite_utils.Database) -> None:
+    """Keep/block rules: an item a rule holds back stays in `items`, marked
+    with the rule and when (NULL: served), so unblocking brings it back.  An
+    entry blocked as it arrived is stored without dedup keys or signature,
+    so it never hides another source's copy of the story.  `settings` keeps
+    the fingerprint of the rules the stored items were last checked against."""
+    db.execute("ALTER TABLE items ADD COLUMN blocked TEXT")
+    db.execute("ALTER TABLE items ADD COLUMN blocked_at TEXT")
+    db.execute("CREATE INDEX items_blocked ON items (blocked_at) WHERE blocked IS NOT NULL")
+    db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT)")
+
+
+def _full_text_pages(db: sqlite_utils.Database) -> None:
+    """Full text: each entry page fetched for a `full_text` source, with its
+    validators, the entry it was fetched for (stamp), and its article or
+    the reason there is none."""
+    db.execute(
+        "CREATE TABLE pages (item_id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT, stamp TEXT,"
+        " content TEXT, text TEXT, error TEXT, status INTEGER, etag TEXT, last_modified TEXT,"
+        " attempts INTEGER NOT NULL DEFAULT 1, fetched_at TEXT)"
+    )
+    db.execute("CREATE INDEX pages_source ON pages (source, fetched_at)")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _blocked, _full_text_pages]
 
 
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") if moment else None
+
+
+def item_from_row(row: dict) -> Item:
+    """A stored item as the Item it was filed from."""
+    return Item(
+        category=row["category"], source=row["source"], guid=row["guid"], title=row["title"],
+        link=row["link"] or "", summary=row["summary"] or "", content=row["content"] or "",
+        text=row["text"] or "", published=from_iso(row["published"]), updated=from_iso(row["updated"]),
+        author=row["author"] or "", priority=row["priority"] if row["priority"] is not None else 100,
+    )
 
 
 @dataclass
@@ -242,11 +277,12 @@ class Store:
         place, all in this one transaction.  `prepared` is dedup.prepare(item)
         when the caller has worked it out already."""
         with self.transaction() as db:
-            existing = db.execute(
-                "SELECT title, link, content, updated, text FROM items WHERE id = ?", [item.id]
-            ).fetchone()
+            existing = self._existing(item.id)
+            if existing and existing[-1] is not None:  # blocked before, passing the rules now
+                self._unblock(item.id, near_threshold)
+                existing = self._existing(item.id)
             if existing:
-                return self._refresh(item, existing)
+                return self._refresh(item, existing[:-1])
             known = db.execute(
                 "SELECT item_id FROM duplicates WHERE category = ? AND source = ? AND guid = ?",
                 [item.category, item.source, item.guid],
@@ -269,6 +305,73 @@ class Store:
                 self._replace(match.item_id, item, match)
             self._touch_category(item.category)
             return Outcome(NEW, item.id, replaced=match.item_id if match else None)
+
+    def _existing(self, item_id: str) -> tuple | None:
+        return self.db.execute(
+            "SELECT title, link, content, updated, text, blocked FROM items WHERE id = ?", [item_id]
+        ).fetchone()
+
+    # -- keep/block rules ------------------------------------------------------
+
+    def block(self, item: Item, reason: str) -> Outcome:
+        """Hold back an entry a rule blocks: a stored item is marked (and
+        leaves the served feeds); a new one is stored marked, outside dedup."""
+        with self.transaction() as db:
+            row = db.execute("SELECT blocked FROM items WHERE id = ?", [item.id]).fetchone()
+            if row and row[0] is not None:
+                return Outcome(UNCHANGED, item.id)
+            if row:
+                self.mark_blocked(item.id, reason)
+                return Outcome(BLOCKED, item.id)
+            self._insert(item, [], None)  # no keys, no signature: outside dedup
+            db.execute("UPDATE items SET blocked = ?, blocked_at = ? WHERE id = ?", [reason, iso(utcnow()), item.id])
+            return Outcome(BLOCKED, item.id)
+
+    def mark_blocked(self, item_id: str, reason: str) -> None:
+        """A stored item newly blocked (a rule changed): marked, not deleted."""
+        with self.transaction() as db:
+            db.execute("UPDATE items SET blocked = ?, blocked_at = ? WHERE id = ?", [reason, iso(utcnow()), item_id])
+            self._touch_category(db.execute("SELECT category FROM items WHERE id = ?", [item_id]).fetchone()[0])
+
+    def unblock(self, item_id: str, near_threshold: float = dedup.DEFAULT_THRESHOLD) -> None:
+        """Serve a blocked item again (the rule that blocked it is gone)."""
+        with self.transaction():
+            self._unblock(item_id, near_threshold)
+
+    def _unblock(self, item_id: str, near_threshold: float) -> None:
+        row = self.item(item_id)
+        filed = self.db.execute("SELECT 1 FROM item_keys WHERE item_id = ? LIMIT 1", [item_id]).fetchone()
+        if filed:
+            self.db.execute("UPDATE items SET blocked = NULL, blocked_at = NULL WHERE id = ?", [item_id])
+            self._touch_category(row["category"])
+            return
+        # Blocked as it arrived, so never compared with other stories: it
+        # goes through deduplication now, as a new entry would.
+        self.db.execute("DELETE FROM items WHERE id = ?", [item_id])
+        self.add(item_from_row(row), near_threshold)
+
+    def blocked_items(self, limit: int = 1000) -> list[dict]:
+        """Items held back by a rule, most recently blocked first."""
+        return list(self.db.query(
+            "SELECT id, category, source, title, link, blocked, blocked_at FROM items"
+            " WHERE blocked IS NOT NULL ORDER BY blocked_at DESC, id LIMIT ?", [limit]))
+
+    def blocked_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM items WHERE blocked IS NOT NULL").fetchone()[0]
+
+    def rule_subjects(self, blocked_only: bool = False) -> Iterator[dict]:
+        """Every stored item (or every blocked one), with what keep/block rules look at."""
+        yield from self.db.query(
+            "SELECT id, category, source, title, summary, text, link, author, blocked FROM items"
+            + (" WHERE blocked IS NOT NULL" if blocked_only else ""))
+
+    def setting(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.transaction():
+            self._upsert("settings", {"key": key, "value": value}, pk="key")
 
     def _exact_match(self, item: Item, item_keys: list[tuple[str, str]]) -> Match | None:
         """The item owning the first of the keys (in their order) that is filed."""
@@ -430,7 +533,7 @@ class Store:
         return list(
             self.db.query(
                 "SELECT items.*, (SELECT count(*) FROM duplicates d WHERE d.item_id = items.id)"
-                " AS duplicate_count FROM items WHERE category = ?"
+                " AS duplicate_count FROM items WHERE category = ? AND blocked IS NULL"
                 " ORDER BY published DESC, id LIMIT ? OFFSET ?",
                 [category, limit, offset],
             )
@@ -485,7 +588,8 @@ class Store:
         try:
             state = self.category_state(category)
             rows = self.items(category, limit, offset)
-            total = self.count("items", category=category)
+            total = self.db.execute(
+                "SELECT count(*) FROM items WHERE category = ? AND blocked IS NULL", [category]).fetchone()[0]
         finally:
             self.db.execute("COMMIT")
         return state, rows, total
@@ -496,7 +600,7 @@ class Store:
         """The newsroom article at one of this site's /articles/ addresses;
         a feed entry claiming the same link is never shown in its place."""
         rows = list(self.db.query(
-            "SELECT * FROM items WHERE link = ? AND source LIKE 'articles:%' LIMIT 1", [link]
+            "SELECT * FROM items WHERE link = ? AND source LIKE 'articles:%' AND blocked IS NULL LIMIT 1", [link]
         ))
         return rows[0] if rows else None
 
@@ -508,7 +612,7 @@ class Store:
         return list(
             self.db.query(
                 "WITH page AS (SELECT id, source, title, link, summary, author, published, updated"
-                "  FROM items WHERE category = ? ORDER BY published DESC, id LIMIT ? OFFSET ?)"
+                "  FROM items WHERE category = ? AND blocked IS NULL ORDER BY published DESC, id LIMIT ? OFFSET ?)"
                 " SELECT page.*, count(DISTINCT d.source) AS other_sources,"
                 "  group_concat(DISTINCT d.source) AS other_source_names"
                 " FROM page LEFT JOIN duplicates d ON d.item_id = page.id AND d.source != page.source"
@@ -542,6 +646,31 @@ class Store:
                 row["failures"] = (previous.get("failures") or 0) + 1
             self._upsert("sources", row, pk="name")
 
+    # -- entry pages of full-text sources ----------------------------------
+
+    def pages(self, source: str) -> dict[str, dict]:
+        """The pages fetched for a source's entries, by item id."""
+        return {row["item_id"]: row for row in self.db.query("SELECT * FROM pages WHERE source = ?", [source])}
+
+    def record_pages(self, source: str, pages: list) -> None:
+        """Remember fetched pages (fulltext.Page), replacing their earlier fetch."""
+        with self.transaction():
+            for page in pages:
+                row = {column: getattr(page, column) for column in (
+                    "item_id", "url", "stamp", "content", "text", "error", "status", "etag", "last_modified",
+                    "attempts", "fetched_at")}
+                self._upsert("pages", {**row, "source": source}, pk="item_id")
+
+    def page_health(self, source: str) -> dict:
+        """{"pages": fetched, "failed": failing now, "last_error": the latest
+        failure as "URL: why" or None} for a source's entry pages."""
+        pages, failed = self.db.execute(
+            "SELECT count(*), count(error) FROM pages WHERE source = ?", [source]).fetchone()
+        last = self.db.execute(
+            "SELECT url, error FROM pages WHERE source = ? AND error IS NOT NULL ORDER BY fetched_at DESC LIMIT 1",
+            [source]).fetchone()
+        return {"pages": pages, "failed": failed, "last_error": f"{last[0]}: {last[1]}" if last else None}
+
     def reset_source(self, name: str) -> None:
         """Forget a source's moves, backoff, retirement and validators (a fresh start)."""
         with self.transaction() as db:
@@ -555,7 +684,7 @@ class Store:
         """{category: {"items": n, "duplicates": n, "newest": published time of
         its newest item or None}} for every category with either."""
         counts: dict[str, dict] = {}
-        items = "SELECT category, count(*), max(published) FROM items GROUP BY category"
+        items = "SELECT category, count(*), max(published) FROM items WHERE blocked IS NULL GROUP BY category"
         for category, n, newest in self.db.execute(items):
             counts[category] = {"items": n, "duplicates": 0, "newest": newest}
         for category, n in self.db.execute("SELECT category, count(*) FROM duplicates GROUP BY category"):
