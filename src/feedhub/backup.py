@@ -98,6 +98,8 @@ def restore(source: Path, database: Path) -> tuple[int, Contents]:
     work = database.with_name(f".{database.name}.restoring")
     _remove(work)
     shutil.copyfile(source, work)
+    if Path(f"{source}-wal").exists():  # a copy of a WAL database: what it holds is partly there
+        shutil.copyfile(f"{source}-wal", f"{work}-wal")
     try:
         schema = _check(work, source)
         with Store(work) as store:  # migrates it forward
