@@ -21,11 +21,14 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY = 3600  # seconds between the worker's pruning passes
 
 
-def doomed(ranked: list[tuple[str, str, str]], first_page: int, retention: Retention, now: datetime) -> list[tuple[str, str, str]]:
-    """The (id, published, title) items to prune, of a category's items in feed order
-    after its first page (`ranked[0]` is the item at place `first_page`,
-    counting from 0): those older than `retention.days`, and those not among
-    the newest `retention.items`."""
+Row = tuple[str, str, str]  # an item's id, published time (ISO 8601) and title
+
+
+def doomed(ranked: list[Row], first_page: int, retention: Retention, now: datetime) -> list[Row]:
+    """The items to prune, of a category's items in feed order after its first
+    page (`ranked[0]` is the item at place `first_page`, counting from 0):
+    those older than `retention.days`, and those not among the newest
+    `retention.items`."""
     cutoff = now - timedelta(days=retention.days) if retention.days else None
     return [
         row
@@ -44,7 +47,7 @@ def tombstone_cutoff(retention: Retention, now: datetime) -> datetime:
 class Report:
     """What a pass removed (or, dry, would remove), per category."""
 
-    items: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # category -> (id, published, title)
+    items: dict[str, list[Row]] = field(default_factory=dict)  # category -> the items chosen
     removed: dict[str, int] = field(default_factory=dict)
     tombstones: dict[str, int] = field(default_factory=dict)  # expired
     freed: int = 0  # bytes given back to the file system

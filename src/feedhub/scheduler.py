@@ -56,8 +56,8 @@ class Worker:
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
         )
         self._apply(config)
-        self._schedule_backup(config.backup)
         # Pruning and backups write for a while: the default pool, not housekeeping.
+        self._schedule_backup(config.backup)
         self.scheduler.add_job(self.prune, IntervalTrigger(seconds=retention.PRUNE_EVERY), id="prune",
                                name="prune", next_run_time=utcnow() + timedelta(seconds=PRUNE_FIRST))
         self.scheduler.add_job(self.beat, IntervalTrigger(seconds=metrics.HEARTBEAT_EVERY), id="heartbeat",
