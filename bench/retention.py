@@ -10,7 +10,9 @@ daily by feedhub's pruning pass, one keeping everything (the baseline).
 
 Printed per simulated month: database size (after a WAL checkpoint) and
 ingest cost per item (Store.add, the whole dedup path, a day's entries per
-transaction as ingest files a feed).  The last lines are, for each database,
+transaction as ingest files a feed), in CPU time of this process (SQLite
+works in it, on /dev/shm): on a VM shared with other work, wall time swung
+3x from month to month with the machine's load.  The last lines are, for each database,
 the ratio of late (the last two months) to early (months 2-3) cost per item,
 of late size to the size in the first month after the whole window (30 days
 of items, then 90 of their tombstones), with the spread of the monthly
@@ -105,11 +107,11 @@ def main() -> None:
             order = list(setups) if day % 2 == 0 else list(reversed(setups))  # interleaved
             for name in order:
                 config, store = setups[name]
-                started = time.perf_counter()
+                started = time.process_time()
                 with store.transaction():  # as ingest files a feed's entries: one commit per fetch
                     for item in todays + copies:
                         store.add(item)
-                cost[name][day // MONTH].append((time.perf_counter() - started) / (len(todays) + len(copies)))
+                cost[name][day // MONTH].append((time.process_time() - started) / (len(todays) + len(copies)))
                 outcomes = [store.add(item).status for item in reoffer]
                 if name == "retention":
                     republished += outcomes.count(NEW)
@@ -119,7 +121,7 @@ def main() -> None:
             if day % MONTH == MONTH - 1:
                 month = day // MONTH
                 print(f"month {month + 1:2}: " + "   ".join(
-                    f"{name} {sizes[name][-1] / 1024**2:6.1f} MB {statistics.median(cost[name][month]) * 1e3:.2f} ms/item"
+                    f"{name} {sizes[name][-1] / 1024**2:6.1f} MB {statistics.median(cost[name][month]) * 1e3:.2f} ms CPU/item"
                     for name in setups), flush=True)
         for name, (config, store) in setups.items():
             tables = store.db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 6")

@@ -139,6 +139,8 @@ def test_a_backup_under_load_restores_to_the_feeds_the_source_served_at_that_mom
 def test_restore_refuses_a_corrupt_truncated_foreign_or_newer_file_and_changes_nothing(tmp_path: Path, capsys):
     path = write_config(tmp_path)
     config = load_config(path)
+    assert main(["--config", str(path), "backup", str(tmp_path / "early.db")]) == 1
+    assert "hub.db: no database to back up" in capsys.readouterr().err and not config.database.exists()
     with Store(config.database) as store:
         for n in range(200):
             store.add(story(n, text=f"story number {n} " * 30))

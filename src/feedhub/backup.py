@@ -70,6 +70,8 @@ def _contents(conn: sqlite3.Connection, path: Path) -> Contents:
 
 def backup(database: Path, target: Path) -> Contents:
     """Write a consistent copy of `database` to `target` while others use it."""
+    if not database.is_file():
+        raise BackupError(f"{database}: no database to back up (has feedhub ingested anything yet?)")
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
     partial.unlink(missing_ok=True)

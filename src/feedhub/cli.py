@@ -252,9 +252,13 @@ def prune_items(config: Config, args) -> int:
 
 
 def write_backup(config: Config, args) -> int:
-    from .backup import backup
+    from .backup import BackupError, backup
 
-    print(f"wrote {backup(config.database, Path(args.path))}")
+    try:
+        print(f"wrote {backup(config.database, Path(args.path))}")
+    except BackupError as exc:
+        print(f"feedhub backup: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
