@@ -18,8 +18,8 @@ of late size to the size in the first month after the whole window (30 days
 of items, then 90 of their tombstones), with the spread of the monthly
 figures, and how many re-offered stories were published again (must be 0).
 
-    python bench/retention.py                 # a year, 60 stories a day (3-5 minutes on a busy 2-core VM)
-    python bench/retention.py --days 210 --per-day 30
+    python bench/retention.py                 # a year, 60 stories a day (about 15 minutes on a busy 2-core VM)
+    python bench/retention.py --days 180 --per-day 30
 """
 
 from __future__ import annotations
