@@ -252,3 +252,12 @@ def test_the_restored_database_serves_what_the_backup_holds(make_config, tmp_pat
     backup.restore(tmp_path / "b.db", tmp_path / "elsewhere.db")
     other = create_app(config.model_copy(update={"database": tmp_path / "elsewhere.db"})).test_client()
     assert {fmt: other.get(f"/feeds/business.{fmt}?page=2").headers["ETag"] for fmt in FORMATS} == before
+
+
+def test_a_backup_block_added_to_feeds_yaml_starts_the_job_without_a_restart(make_config):
+    worker = Worker(make_config())
+    assert worker.scheduler.get_job("backup") is None
+    worker._apply(make_config(backup={"path": "backups", "every": "6h"}))
+    assert worker.scheduler.get_job("backup").trigger.interval.total_seconds() == 6 * 3600
+    worker._apply(make_config())
+    assert worker.scheduler.get_job("backup") is None
