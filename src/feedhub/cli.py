@@ -54,6 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     importing.add_argument("--category", help="category for every feed (default: the OPML folder, matched like a section)")
     importing.add_argument("--interval", help="fetch interval for the new sources, e.g. 30m (default 15m)")
     importing.add_argument("--dry-run", action="store_true", help="show what would be added; change nothing")
+    pruning = commands.add_parser("prune", help="remove items past their retention, leaving tombstones; free the space")
+    pruning.add_argument("--dry-run", action="store_true", help="print what would go; change nothing")
+    pruning.add_argument("--vacuum", action="store_true",
+                         help="first switch an older database to incremental vacuum (a one-time full VACUUM)")
+    backing_up = commands.add_parser("backup", help="write a consistent copy of the database (safe while feedhub runs)")
+    backing_up.add_argument("path", help="file to write")
+    restoring = commands.add_parser("restore", help="put a backup in place of the database (feedhub must be stopped)")
+    restoring.add_argument("path", help="a file written by `feedhub backup`")
     exporting = commands.add_parser("export-opml", help="write the remote sources as OPML 2.0")
     exporting.add_argument("-o", "--output", help="file to write (default: standard output)")
     hashing = commands.add_parser("hash-key", help="make a partner key (or take one) and print its hash for feeds.yaml")
@@ -266,7 +274,65 @@ def export_sources(config: Config, args) -> int:
     return 0
 
 
+SHOWN_PRUNED = 10  # items listed per category by `feedhub prune`
+
+
+def prune_items(config: Config, args) -> int:
+    from .retention import prune
+
+    with Store(config.database) as store:
+        if args.vacuum and not args.dry_run and not store.incremental():
+            print(f"{config.database}: rebuilding with incremental vacuum (a full VACUUM, once) ...")
+            store.vacuum()
+        report = prune(config, store, dry_run=args.dry_run)
+        incremental = store.incremental()
+    verb = "would prune" if args.dry_run else "pruned"
+    for category, chosen in report.items.items():
+        count = len(chosen) if args.dry_run else report.removed.get(category, 0)
+        span = f" (published {chosen[-1][1]} to {chosen[0][1]})" if chosen else ""
+        print(f"{category}: {verb} {count} items{span}, "
+              f"{report.tombstones[category]} tombstones {'would expire' if args.dry_run else 'expired'}")
+        for _, published, title in chosen[:SHOWN_PRUNED]:
+            print(f"  {published}  {title}")
+        if len(chosen) > SHOWN_PRUNED:
+            print(f"  ... and {len(chosen) - SHOWN_PRUNED} more")
+    if not report.items:
+        print("no retention set in feeds.yaml: every item is kept")
+    if not args.dry_run:
+        print(f"{report.freed / 1024**2:.1f} MB given back to the file system" if incremental else
+              "freed pages are reused by new items; run `feedhub prune --vacuum` once (while the worker is"
+              " stopped) to let later prunes shrink the file")
+    return 0
+
+
+def write_backup(config: Config, args) -> int:
+    from .backup import BackupError, backup
+
+    try:
+        print(f"wrote {backup(config.database, Path(args.path))}")
+    except BackupError as exc:
+        print(f"feedhub backup: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def restore_backup(config: Config, args) -> int:
+    from .backup import BackupError, restore
+
+    try:
+        schema, contents = restore(Path(args.path), config.database)
+    except BackupError as exc:
+        print(f"feedhub restore: {exc}", file=sys.stderr)
+        return 1
+    migrated = f", migrated from schema version {schema}" if schema != contents.schema else ""
+    print(f"restored {args.path}{migrated}\n{contents}")
+    return 0
+
+
 OPERATIONS = {
+    "prune": prune_items,
+    "backup": write_backup,
+    "restore": restore_backup,
     "sources": show_sources,
     "stats": show_stats,
     "blocked": show_blocked,

@@ -167,6 +167,32 @@ class Site(Strict):
         return value.rstrip("/")
 
 
+class Retention(Strict):
+    """How long stored items are kept (see retention.py).  An item goes when it
+    is older than `days` or not among the newest `items` of its category,
+    whichever comes first; a limit left out (or null) does not apply.  The
+    items of a feed's first page are always kept."""
+
+    days: int | None = Field(default=None, ge=1)
+    items: int | None = Field(default=None, ge=1)
+    # How long a pruned story's dedup keys are remembered, so that a source
+    # still carrying it does not get it published again.
+    tombstone_days: int = Field(default=365, ge=1)
+
+    def over(self, general: "Retention") -> "Retention":
+        """These settings, with the keys not written here taken from `general`."""
+        return general.model_copy(update={key: getattr(self, key) for key in self.model_fields_set})
+
+
+class Backup(Strict):
+    """Scheduled backups: a consistent copy of the database every `every`
+    seconds into the folder `path`, keeping the newest `keep`."""
+
+    path: Path
+    every: Duration = 86400
+    keep: int = Field(default=7, ge=1)
+
+
 class Category(Rules):
     title: str
     description: str = ""
@@ -180,6 +206,8 @@ class Category(Rules):
     near_duplicate_threshold: float = Field(default=DEFAULT_THRESHOLD, gt=0, le=1)
     # Served only to requests carrying a key of a partner given this category.
     private: bool = False
+    # This category's own retention; keys left out come from the top-level one.
+    retention: Retention | None = None
 
 
 class ArticleDir(Strict):
@@ -307,6 +335,10 @@ class Config(Rules):
     feed_max_age: Duration = 300
     # WebSub hubs told about every category that changed in an ingest pass.
     hubs: list[HttpUrl] = Field(default_factory=list)
+    # Items kept forever unless set; see Retention.
+    retention: Retention = Field(default_factory=Retention)
+    # Scheduled backups by the worker; none unless set.
+    backup: Backup | None = None
     categories: dict[str, Category]
     # Access control (see access.py).
     operators: Operators = Field(default_factory=Operators)
@@ -361,6 +393,11 @@ class Config(Rules):
     def category_key(self, name: str) -> str | None:
         """The category key for a name in a URL, matched case-insensitively."""
         return self.category_for_section(name)
+
+    def retention_for(self, category: str) -> Retention:
+        """The retention of one category: its own keys over the top-level ones."""
+        own = self.categories[category].retention
+        return own.over(self.retention) if own else self.retention
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)
@@ -424,6 +461,7 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     return config.model_copy(
         update={
             "database": resolve(config.database),
+            "backup": config.backup.model_copy(update={"path": resolve(config.backup.path)}) if config.backup else None,
             "articles": [a.model_copy(update={"path": resolve(a.path)}) for a in config.articles],
             "sources": [
                 s.model_copy(update={"path": resolve(s.path)}) if s.path else s for s in config.sources

@@ -24,14 +24,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import logs, metrics, websub
-from .config import ArticleDir, Config, ConfigError, ConfigFile, Source, load_config
+from . import backup, logs, metrics, retention, websub
+from .config import ArticleDir, Backup, Config, ConfigError, ConfigFile, Source, load_config
 from .ingest import Summary, ingest_folder, ingest_source, recheck_if_rules_changed
 from .items import from_iso, utcnow
 from .store import Store
 
 log = logging.getLogger(__name__)
 WATCH_EVERY = 5  # seconds between looks at feeds.yaml's mtime
+PRUNE_FIRST = 60  # seconds from start to the first pruning pass (after the first fetches)
 
 
 class Worker:
@@ -55,6 +56,10 @@ class Worker:
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
         )
         self._apply(config)
+        # Pruning and backups write for a while: the default pool, not housekeeping.
+        self._schedule_backup(config.backup)
+        self.scheduler.add_job(self.prune, IntervalTrigger(seconds=retention.PRUNE_EVERY), id="prune",
+                               name="prune", next_run_time=utcnow() + timedelta(seconds=PRUNE_FIRST))
         self.scheduler.add_job(self.beat, IntervalTrigger(seconds=metrics.HEARTBEAT_EVERY), id="heartbeat",
                                name="heartbeat", executor="housekeeping", next_run_time=utcnow())
         self.scheduler.add_job(self.watch, IntervalTrigger(seconds=WATCH_EVERY), id="watch-config",
@@ -106,7 +111,9 @@ class Worker:
         return True
 
     def _apply(self, config: Config) -> dict[str, int]:
-        """Add, remove and reschedule input jobs to match `config`."""
+        """Add, remove and reschedule input jobs (and the backup job) to match `config`."""
+        if config.backup != self.config.backup:
+            self._schedule_backup(config.backup)
         wanted = {job_id: (target, seconds) for job_id, target, seconds in jobs(config)}
         old = self.targets
         self.config, self.targets = config, {job_id: target for job_id, (target, _) in wanted.items()}
@@ -174,6 +181,22 @@ class Worker:
             before = store.category_versions()
             if recheck_if_rules_changed(config, store):
                 websub.announce(config, store, before)
+
+    def _schedule_backup(self, settings: Backup | None) -> None:
+        if self.scheduler.get_job("backup"):
+            self.scheduler.remove_job("backup")
+        if settings is None:
+            return
+        names = os.listdir(settings.path) if settings.path.is_dir() else []
+        self.scheduler.add_job(self.take_backup, IntervalTrigger(seconds=settings.every, timezone=timezone.utc),
+                               id="backup", name="backup", next_run_time=backup.next_due(names, settings.every, utcnow()))
+
+    def take_backup(self) -> None:
+        if self.config.backup:
+            backup.scheduled(self.config)
+
+    def prune(self) -> None:
+        retention.run(self.config)
 
     def beat(self) -> None:
         with Store(self.config.database) as store:

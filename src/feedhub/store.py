@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from array import array
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -129,7 +130,27 @@ def _full_text_pages(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX pages_source ON pages (source, fetched_at)")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _blocked, _full_text_pages]
+def _retention(db: sqlite_utils.Database) -> None:
+    """Tombstones of pruned stories, and each signature's band keys.
+
+    A tombstone is a dedup key (guid, url, text, or "entry": source and guid)
+    of a pruned item, kept so the story is not published again when a source
+    still carries it.  near_band_lists holds the band keys a signature filed,
+    so pruning deletes its near_bands rows by primary key: that table has no
+    index on num, and finding them otherwise means reading all of it.  Older
+    signatures have no list; those are found with one scan per prune."""
+    db.execute(
+        "CREATE TABLE tombstones (category TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL,"
+        " pruned TEXT NOT NULL, PRIMARY KEY (category, kind, value)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX tombstones_pruned ON tombstones (category, pruned)")
+    db.execute("CREATE TABLE near_band_lists (num INTEGER PRIMARY KEY, bands BLOB NOT NULL)")
+    # Deleting an item makes SQLite look for article files still pointing at
+    # it (a foreign key): without this index, a scan of them per item.
+    db.execute("CREATE INDEX IF NOT EXISTS article_files_item ON article_files (item_id)")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _blocked, _full_text_pages, _retention]
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -149,7 +170,7 @@ def item_from_row(row: dict) -> Item:
 @dataclass
 class Outcome:
     status: str  # NEW, UPDATED, UNCHANGED or DUPLICATE
-    item_id: str  # the stored item (for a duplicate: the one it duplicates)
+    item_id: str | None  # the stored item (for a duplicate: the one it duplicates); None: pruned
     reason: str = ""  # which key matched, for a duplicate
     replaced: str | None = None  # for NEW: the stored copy it took the place of
 
@@ -187,6 +208,10 @@ class Store:
         # so sqlite3 never commits half of an item behind our back.
         conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
         self.db = sqlite_utils.Database(conn)
+        # Takes effect only on a new database (before its first table, and
+        # before WAL mode writes its header): freed pages can then be given
+        # back to the file system without a full VACUUM (see reclaim()).
+        self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
         self.db.enable_wal()
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
@@ -294,6 +319,8 @@ class Store:
                 )
                 return Outcome(UNCHANGED, known[0])
             item_keys, fingerprint = prepared or dedup.prepare(item)
+            if self._buried(item, item_keys):
+                return Outcome(UNCHANGED, None)  # pruned before: not published again
             match = self._exact_match(item, item_keys) or self._near_match(item, fingerprint, near_threshold)
             if match and not self._outranks(item, match.item_id):
                 copy = {"category": item.category, "source": item.source, "guid": item.guid,
@@ -504,6 +531,8 @@ class Store:
         if fingerprint is None:
             return []
         num = self.db.execute("INSERT INTO near_signatures (item_id) VALUES (?)", [item_id]).lastrowid
+        self.db.execute("INSERT INTO near_band_lists (num, bands) VALUES (?, ?)",
+                        [num, array("q", fingerprint.bands).tobytes()])
         return [(band, num) for band in fingerprint.bands]
 
     def _file_bands(self, rows: list[tuple[int, int]]) -> None:
@@ -593,6 +622,121 @@ class Store:
         finally:
             self.db.execute("COMMIT")
         return state, rows, total
+
+    # -- retention -------------------------------------------------------------
+
+    def _buried(self, item: Item, item_keys: list[tuple[str, str]]) -> bool:
+        """True if the item, or a story it shares a key with, was pruned."""
+        keys = [("entry", f"{item.source}\n{item.guid}"), *item_keys]
+        terms = " OR ".join(["(category = ? AND kind = ? AND value = ?)"] * len(keys))
+        return self.db.execute(
+            f"SELECT 1 FROM tombstones WHERE {terms} LIMIT 1",
+            [part for kind, value in keys for part in (item.category, kind, value)],
+        ).fetchone() is not None
+
+    def ranked(self, category: str, skip: int) -> list[tuple[str, str, str]]:
+        """(id, published, title) of a category's items in feed order (newest
+        first), after the first `skip`.  Items a keep/block rule holds back
+        come last: they are on no served page, so the first `skip` are the
+        feed's first page."""
+        return self.db.execute(
+            "SELECT id, published, title FROM items WHERE category = ?"
+            " ORDER BY blocked IS NOT NULL, published DESC, id LIMIT -1 OFFSET ?",
+            [category, skip],
+        ).fetchall()
+
+    def prune(self, category: str, doomed: list[tuple[str, str, str]], now: datetime, batch: int = 200) -> int:
+        """Delete the (id, published, title) items of a category with their keys,
+        signatures, bands and duplicates, leaving tombstones of their keys;
+        `batch` items per transaction, so the ingest can write in between.  An
+        item whose published time changed since it was chosen is kept.
+        Returns how many were deleted."""
+        removed, unlisted = 0, []
+        for start in range(0, len(doomed), batch):
+            with self.transaction():
+                count, nums = self._prune_batch(category, doomed[start : start + batch], iso(now))
+            removed, unlisted = removed + count, unlisted + nums
+        if unlisted:
+            # Signatures older than near_band_lists: their bands are found by
+            # one scan of the table for the whole run.  Until then they point
+            # at no signature, and a lookup (a join) never returns them.
+            with self.transaction() as db:
+                db.execute(f"DELETE FROM near_bands WHERE num IN ({','.join('?' * len(unlisted))})", unlisted)
+        return removed
+
+    def _prune_batch(self, category: str, chosen: list[tuple[str, str, str]], stamp: str) -> tuple[int, list[int]]:
+        marks = ",".join("?" * len(chosen))
+        now_published = dict(self.db.execute(
+            f"SELECT id, published FROM items WHERE id IN ({marks})", [item_id for item_id, *_ in chosen]))
+        ids = [item_id for item_id, published, _ in chosen if now_published.get(item_id) == published]
+        if not ids:
+            return 0, []
+        self.db.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (id TEXT PRIMARY KEY)")
+        self.db.execute("DELETE FROM temp.doomed")
+        self.db.conn.executemany("INSERT INTO temp.doomed (id) VALUES (?)", [(item_id,) for item_id in ids])
+        doomed = "IN (SELECT id FROM temp.doomed)"
+        bury = "INSERT OR REPLACE INTO tombstones (category, kind, value, pruned) "
+        self.db.execute(bury + f"SELECT category, kind, value, ? FROM item_keys WHERE item_id {doomed}", [stamp])
+        # The item's own entry and each recorded copy's: the same entry from
+        # the same source is buried even if it shares no key (a near match).
+        entry = "SELECT category, 'entry', source || char(10) || guid, ? FROM"
+        self.db.execute(bury + f"{entry} items WHERE id {doomed}", [stamp])
+        self.db.execute(bury + f"{entry} duplicates WHERE item_id {doomed}", [stamp])
+        unlisted = self._drop_signatures(doomed)
+        for table in ("item_keys", "duplicates", "pages"):
+            self.db.execute(f"DELETE FROM {table} WHERE item_id {doomed}")
+        # The file's record stays (it is not read again until it changes).
+        self.db.execute(f"UPDATE article_files SET item_id = NULL WHERE item_id {doomed}")
+        self.db.execute(f"DELETE FROM items WHERE id {doomed}")
+        self._touch_category(category)
+        return len(ids), unlisted
+
+    def _drop_signatures(self, doomed: str) -> list[int]:
+        """Delete the signatures of the doomed items and their listed bands;
+        returns the signatures whose bands were not listed."""
+        nums = [num for (num,) in self.db.execute(f"SELECT num FROM near_signatures WHERE item_id {doomed}")]
+        if not nums:
+            return []
+        marks = ",".join("?" * len(nums))
+        listed = dict(self.db.execute(f"SELECT num, bands FROM near_band_lists WHERE num IN ({marks})", nums))
+        rows = sorted((band, num) for num, blob in listed.items() for band in array("q", blob))
+        self.db.conn.executemany("DELETE FROM near_bands WHERE band = ? AND num = ?", rows)
+        self.db.execute(f"DELETE FROM near_band_lists WHERE num IN ({marks})", nums)
+        self.db.execute(f"DELETE FROM near_signatures WHERE item_id {doomed}")
+        return [num for num in nums if num not in listed]
+
+    def expire_tombstones(self, category: str, before: datetime, dry_run: bool = False) -> int:
+        """Forget the category's tombstones made before `before`; returns how
+        many (dry: how many would be)."""
+        verb = "SELECT count(*)" if dry_run else "DELETE"
+        with self.transaction() as db:
+            cursor = db.execute(f"{verb} FROM tombstones WHERE category = ? AND pruned < ?", [category, iso(before)])
+            return cursor.fetchone()[0] if dry_run else cursor.rowcount
+
+    def reclaim(self) -> int:
+        """Give the database's free pages back to the file system (incremental
+        vacuum: short, and readers go on); returns the bytes freed.  Does
+        nothing on a database made before auto_vacuum was set (see vacuum())."""
+        if not self.incremental():
+            return 0
+        free = self.db.execute("PRAGMA freelist_count").fetchone()[0]
+        # executescript: it steps the pragma to its end; execute() would free
+        # one page per call.
+        self.db.conn.executescript("PRAGMA incremental_vacuum")
+        # The file is cut only when the WAL is copied back into it.
+        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        return free * self.db.execute("PRAGMA page_size").fetchone()[0]
+
+    def vacuum(self) -> None:
+        """Rebuild the file once with incremental auto_vacuum (a database made
+        before feedhub set it): a full VACUUM, which holds the write lock for
+        its whole run."""
+        self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        self.db.execute("VACUUM")
+
+    def incremental(self) -> bool:
+        """Whether freed pages can be given back without a full VACUUM."""
+        return self.db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
 
     # -- what the HTML pages show ------------------------------------------
 

@@ -1,0 +1,266 @@
+"""Backup while the worker writes and the web serves, and restore: the copy
+passes integrity_check and serves the same feeds (same ETags) as the source
+had at backup time; corrupt, truncated, foreign or newer files are refused."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import gunicorn, story, write_config
+from test_concurrency import write_articles
+
+from feedhub import backup
+from feedhub.cli import main
+from feedhub.config import load_config
+from feedhub.feedcache import FeedCache
+from feedhub.scheduler import Worker
+from feedhub.store import MIGRATIONS, Store
+from feedhub.web import create_app
+
+FORMATS = ("rss", "atom", "json")
+READERS = 4
+MAX_REQUESTS = 3000  # bounds the load however slow the machine
+LOAD_SECONDS = 30
+
+
+def cli(*args: str, config: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "feedhub.cli", "--config", str(config), *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def integrity(database: Path) -> list[tuple]:
+    with sqlite3.connect(database) as conn:
+        return conn.execute("PRAGMA integrity_check").fetchall()
+
+
+def test_a_backup_under_load_restores_to_the_feeds_the_source_served_at_that_moment(tmp_path: Path):
+    news = tmp_path / "news"
+    news.mkdir()
+    write_articles(news, 0, count=150)  # international, technology, business, sports
+    config_path = write_config(tmp_path, articles=[{"path": str(news), "interval": "10s"}],
+                               categories={"international": {"title": "International"},
+                                           "technology": {"title": "Technology"},
+                                           "business": {"title": "Business"},
+                                           "sports": {"title": "Sports"},
+                                           "wire": {"title": "Wire"}})
+    config = load_config(config_path)
+    with Store(config.database) as store:  # enough pages that the copy takes a while
+        store.insert_many(story(n, category="technology", source="feed:old", text=f"archived story {n} " * 20)
+                          for n in range(3000))
+
+    # The test's own writer files a story in "wire" again and again; being
+    # the only writer of that category, it can render the feeds of each
+    # version it makes: what the source served at that version.
+    served_at: dict[int, dict[str, str]] = {}
+    stop = threading.Event()
+
+    def write_wire() -> None:
+        cache = FeedCache(config)
+        with Store(config.database) as store:
+            n = 0
+            while not stop.is_set():
+                store.add(story(n, category="wire", source="feed:wire", guid=f"urn:wire:{n}"))
+                renders = {fmt: cache.get(store, "wire", fmt) for fmt in FORMATS}
+                served_at[renders["rss"].version] = {fmt: f'"{r.etag}"' for fmt, r in renders.items()}
+                n += 1
+                time.sleep(0.01)
+
+    statuses: Counter = Counter()
+
+    def read(base: str, seed: int) -> None:
+        rng = random.Random(seed)
+        paths = [f"/feeds/{c}.{fmt}" for c in config.categories for fmt in FORMATS] + ["/", "/c/wire"]
+        with httpx.Client(base_url=base, timeout=30) as client:
+            while not stop.is_set() and sum(statuses.values()) < MAX_REQUESTS:
+                statuses[client.get(rng.choice(paths)).status_code] += 1
+
+    worker = subprocess.Popen([sys.executable, "-m", "feedhub.cli", "--config", str(config_path), "worker"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    threads = [threading.Thread(target=write_wire)]
+    try:
+        with gunicorn(config_path) as base:
+            threads += [threading.Thread(target=read, args=(base, n)) for n in range(READERS)]
+            for thread in threads:
+                thread.start()
+            deadline = time.monotonic() + LOAD_SECONDS
+            while len(served_at) < 20 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            write_articles(news, 1, count=150)  # the worker rewrites every article on its next pass
+            made = cli("backup", str(tmp_path / "backups" / "copy.db"), config=config_path)
+            refused = cli("restore", str(tmp_path / "backups" / "copy.db"), config=config_path)
+            time.sleep(0.5)  # writes go on after the backup
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=60)
+    finally:
+        stop.set()
+        worker.terminate()
+        worker_log = worker.communicate(timeout=30)[0]
+
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith(f"wrote {tmp_path / 'backups' / 'copy.db'}: ") and "schema version" in made.stdout
+    assert refused.returncode == 1 and "is in use" in refused.stderr and "nothing was restored" in refused.stderr
+    assert set(statuses) == {200} and sum(statuses.values()) >= 50, statuses
+    assert "Traceback" not in worker_log, worker_log[-3000:]
+
+    # Restored into another deployment (same feeds.yaml, its own database).
+    other = tmp_path / "restored"
+    other.mkdir()
+    restored_path = write_config(other, articles=[], categories=config.model_dump()["categories"])
+    restored = cli("restore", str(tmp_path / "backups" / "copy.db"), config=restored_path)
+    assert restored.returncode == 0, restored.stderr
+    assert restored.stdout.startswith("restored ") and "items (" in restored.stdout
+    restored_db = other / "hub.db"
+    assert integrity(restored_db) == [("ok",)]
+    with sqlite3.connect(restored_db) as conn:
+        version = conn.execute("SELECT version FROM categories WHERE key = 'wire'").fetchone()[0]
+        # Every item is whole: its keys and signature came with it.
+        assert conn.execute("SELECT count(*) FROM items WHERE id NOT IN (SELECT item_id FROM item_keys)").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM items WHERE source LIKE 'articles:%'"
+                            " AND id NOT IN (SELECT item_id FROM near_signatures)").fetchone() == (0,)
+    assert min(served_at) < version < max(served_at), "the backup was taken while the writer wrote"
+    with gunicorn(restored_path) as base:
+        etags = {fmt: httpx.get(f"{base}/feeds/wire.{fmt}", headers={"Accept-Encoding": "identity"}).headers["ETag"] for fmt in FORMATS}
+    assert etags == served_at[version]
+    with Store(config.database) as store:
+        assert store.category_version("wire") > version, "the source went on"
+
+
+def test_restore_refuses_a_corrupt_truncated_foreign_or_newer_file_and_changes_nothing(tmp_path: Path, capsys):
+    path = write_config(tmp_path)
+    config = load_config(path)
+    assert main(["--config", str(path), "backup", str(tmp_path / "early.db")]) == 1
+    assert "hub.db: no database to back up" in capsys.readouterr().err and not config.database.exists()
+    with Store(config.database) as store:
+        for n in range(200):
+            store.add(story(n, text=f"story number {n} " * 30))
+    good = tmp_path / "good.db"
+    assert main(["--config", str(path), "backup", str(good)]) == 0
+    assert "200 items (business 200)" in capsys.readouterr().out
+    with Store(config.database) as store:
+        for n in range(200, 210):
+            store.add(story(n))
+    data = good.read_bytes()
+    cases = {
+        "truncated.db": (data[: len(data) // 2], "not a usable SQLite database (database disk image is malformed)"),
+        "corrupt.db": (data[:8192] + bytes(4096) + data[12288:], "(database disk image is malformed)"),
+        "garbage.db": (random.Random(1).randbytes(20000), "not a usable SQLite database (file is not a database)"),
+    }
+    with sqlite3.connect(tmp_path / "foreign.db") as conn:
+        conn.execute("CREATE TABLE notes (text)")
+    cases["foreign.db"] = ((tmp_path / "foreign.db").read_bytes(), "not a feedhub database")
+    inconsistent = tmp_path / "inconsistent.db"  # an index that no longer matches its table
+    inconsistent.write_bytes(data)
+    conn = sqlite3.connect(inconsistent, isolation_level=None)
+    conn.executescript("PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = "
+                       "'CREATE INDEX idx_items_link ON items (title)' WHERE name = 'idx_items_link';")
+    conn.close()
+    cases["inconsistent.db"] = (inconsistent.read_bytes(), "fails SQLite's integrity check (row 1 missing from index")
+    newer = tmp_path / "newer.db"
+    newer.write_bytes(data)
+    with sqlite3.connect(newer) as conn:
+        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    cases["newer.db"] = (newer.read_bytes(), f"made by a newer feedhub (schema version {len(MIGRATIONS) + 1}")
+    for name, (content, message) in cases.items():
+        (tmp_path / name).write_bytes(content)
+        assert main(["--config", str(path), "restore", str(tmp_path / name)]) == 1
+        err = capsys.readouterr().err
+        assert f"feedhub restore: {tmp_path / name}: " in err and message in err and "nothing was restored" in err, err
+    with Store(config.database) as store:
+        assert store.count("items") == 210, "the database was left as it was"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+    assert main(["--config", str(path), "restore", str(good)]) == 0
+    with Store(config.database) as store:
+        assert store.count("items") == 200
+
+
+def test_an_older_backup_is_migrated_forward(tmp_path: Path, capsys):
+    with Store(tmp_path / "old.db") as store:
+        for n in range(30):
+            store.add(story(n, text=f"story number {n} " * 30))
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)  # as made before retention
+    # Undo every migration after the third (keep/block rules, full-text pages, retention).
+    conn.executescript("DROP TABLE tombstones; DROP TABLE near_band_lists; DROP INDEX article_files_item;"
+                       " DROP TABLE pages; DROP TABLE settings; DROP INDEX items_blocked;"
+                       " ALTER TABLE items DROP COLUMN blocked; ALTER TABLE items DROP COLUMN blocked_at;"
+                       " PRAGMA user_version = 3; PRAGMA auto_vacuum = NONE; VACUUM;")
+    conn.close()
+    assert main(["--config", str(write_config(tmp_path, database="hub.db")), "restore", str(tmp_path / "old.db")]) == 0
+    out = capsys.readouterr().out
+    assert "migrated from schema version 3" in out and f"schema version {len(MIGRATIONS)}" in out
+    with sqlite3.connect(tmp_path / "hub.db") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
+        assert conn.execute("SELECT count(*) FROM tombstones").fetchone() == (0,)
+        assert conn.execute("PRAGMA auto_vacuum").fetchone() == (2,), "made incremental while nobody used it"
+        assert conn.execute("SELECT count(*) FROM items").fetchone() == (30,)
+
+
+def test_scheduled_backups_rotate(make_config, tmp_path: Path):
+    config = make_config(backup={"path": "backups", "every": "1h", "keep": 2})
+    assert config.backup.path == tmp_path / "backups" and config.backup.every == 3600
+    with Store(config.database) as store:
+        store.add(story(1))
+    start = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    for hour in range(3):
+        backup.scheduled(config, start + timedelta(hours=hour))
+    assert sorted(p.name for p in config.backup.path.iterdir()) == [
+        "feedhub-20261201T010000Z.db", "feedhub-20261201T020000Z.db"]
+    assert integrity(config.backup.path / "feedhub-20261201T020000Z.db") == [("ok",)]
+    # A worker started later takes the next one an interval after the newest.
+    newest = backup.scheduled(config)
+    assert newest.path.name.startswith("feedhub-2") and len(list(config.backup.path.iterdir())) == 2
+    job = Worker(config).scheduler.get_job("backup")
+    assert job.trigger.interval.total_seconds() == 3600
+    due = job.next_run_time - datetime.now(timezone.utc)
+    assert timedelta(minutes=58) < due <= timedelta(hours=1)
+    time.sleep(1)  # the job's backup is named for another second
+    job.func()
+    names = sorted(p.name for p in config.backup.path.iterdir())
+    assert len(names) == 2 and names[0] == newest.path.name, "the worker's job wrote one and rotated"
+    assert backup.next_due(["feedhub-20261201T020000Z.db", "notes.txt"], 3600, start) == start + timedelta(hours=3)
+    assert backup.expired(["feedhub-20261201T020000Z.db", "x.db", "feedhub-20261201T010000Z.db"], 1) == [
+        "feedhub-20261201T010000Z.db"]
+
+
+def test_backup_settings_are_validated(tmp_path: Path):
+    from feedhub.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"feeds.yaml:\d+: backup.keep: .*greater than or equal to 1"):
+        load_config(write_config(tmp_path, backup={"path": "b", "keep": 0}))
+    with pytest.raises(ConfigError, match=r"backup.path: required key is missing"):
+        load_config(write_config(tmp_path, backup={"every": "1d"}))
+
+
+def test_the_restored_database_serves_what_the_backup_holds(make_config, tmp_path: Path):
+    config = make_config(feed_size=5)
+    with Store(config.database) as store:
+        for n in range(12):
+            store.add(story(n))
+    client = create_app(config).test_client()
+    before = {fmt: client.get(f"/feeds/business.{fmt}?page=2").headers["ETag"] for fmt in FORMATS}
+    backup.backup(config.database, tmp_path / "b.db")
+    with Store(config.database) as store:
+        store.add(story(50))
+    backup.restore(tmp_path / "b.db", tmp_path / "elsewhere.db")
+    other = create_app(config.model_copy(update={"database": tmp_path / "elsewhere.db"})).test_client()
+    assert {fmt: other.get(f"/feeds/business.{fmt}?page=2").headers["ETag"] for fmt in FORMATS} == before
+
+
+def test_a_backup_block_added_to_feeds_yaml_starts_the_job_without_a_restart(make_config):
+    worker = Worker(make_config())
+    assert worker.scheduler.get_job("backup") is None
+    worker._apply(make_config(backup={"path": "backups", "every": "6h"}))
+    assert worker.scheduler.get_job("backup").trigger.interval.total_seconds() == 6 * 3600
+    worker._apply(make_config())
+    assert worker.scheduler.get_job("backup") is None
