@@ -241,3 +241,79 @@ def test_tags_compare_by_one_slug(name):
 
 def test_tags_keep_the_first_spelling_of_each_slug():
     assert media.tags(["North Sea", "north-sea", " Ports ", "", "?!"]) == ("North Sea", "Ports")
+
+
+# -- tags as a way in ------------------------------------------------------------------
+
+
+def tagged(config, fmt, slug="north-sea", **headers):
+    return create_app(config).test_client().get(f"/feeds/tag/{slug}.{fmt}", headers=headers)
+
+
+def test_tag_feeds_gather_every_spelling_across_categories(make_config):
+    config = make_config()
+    with Store(config.database) as store:
+        store.add(story(1, tags=("North Sea",)))
+        store.add(story(2, category="international", tags=("nörth-séa", "Ports")))
+        store.add(story(3, tags=("Baltic",)))
+    rss = feedparser.parse(tagged(config, "rss").data)
+    assert not rss.bozo and [e.title for e in rss.entries] == ["Story 2", "Story 1"]
+    assert rss.feed.title == "Test Hub: Tagged nörth-séa"  # the newest item's spelling
+    assert rss.feed.link == "http://feeds.test/t/north-sea"
+    self_links = [link.href for link in rss.feed.links if link.rel == "self"]
+    assert self_links == ["http://feeds.test/feeds/tag/north-sea.rss"]
+    atom = feedparser.parse(tagged(config, "atom").data)
+    assert [e.title for e in atom.entries] == ["Story 2", "Story 1"] and atom.feed.id.endswith("/feeds/tag/north-sea.atom")
+    document = json.loads(tagged(config, "json").data)
+    assert [item["title"] for item in document["items"]] == ["Story 2", "Story 1"]
+    assert document["feed_url"] == "http://feeds.test/feeds/tag/north-sea.json"
+    moved = tagged(config, "rss", slug="North%20Sea")
+    assert moved.status_code == 301 and moved.headers["Location"].endswith("/feeds/tag/north-sea.rss")
+    missing = tagged(config, "rss", slug="atlantic")
+    assert missing.status_code == 404 and b"No story is tagged 'atlantic'" in missing.data
+
+
+def test_tag_feeds_are_cached_and_answer_304_until_an_item_changes(make_config):
+    config = make_config()
+    with Store(config.database) as store:
+        store.add(story(1, tags=("North Sea",)))
+    client = create_app(config).test_client()
+    first = client.get("/feeds/tag/north-sea.atom")
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert first.headers["Cache-Control"] == "public, max-age=300"
+    assert client.get("/feeds/tag/north-sea.atom", headers={"If-None-Match": etag}).status_code == 304
+    assert client.get("/feeds/tag/north-sea.atom", headers={"If-Modified-Since": modified}).status_code == 304
+    with Store(config.database) as store:
+        store.add(story(5, category="sports", tags=("NORTH SEA",)))
+    fresh = client.get("/feeds/tag/north-sea.atom", headers={"If-None-Match": etag})
+    assert fresh.status_code == 200 and [e.title for e in feedparser.parse(fresh.data).entries] == ["Story 5", "Story 1"]
+
+
+def test_an_edit_that_drops_a_tag_leaves_the_tag_feed(make_config):
+    config = make_config()
+    with Store(config.database) as store:
+        store.add(story(1, tags=("North Sea",)))
+        store.add(story(2, tags=("North Sea",)))
+        store.add(story(2, title="Story 2 again", tags=("Baltic",)))
+    assert [e.title for e in feedparser.parse(tagged(config, "rss").data).entries] == ["Story 1"]
+
+
+def test_tag_page_lists_stories_with_tags_pictures_and_feed_links(make_config):
+    config = make_config()
+    with Store(config.database) as store:
+        store.add(story(1, tags=("North Sea", "Ports"), image="https://img.test/one.jpg"))
+        store.add(story(2, category="international", tags=("north sea",), content='<p><img src="https://img.test/two.png"></p>'))
+    client = create_app(config).test_client()
+    page = client.get("/t/north-sea")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert html.index("Story 2") < html.index("Story 1")
+    for fmt, mime in (("rss", "application/rss+xml"), ("atom", "application/atom+xml"), ("json", "application/feed+json")):
+        assert f'<link rel="alternate" type="{mime}"' in html and f'href="http://feeds.test/feeds/tag/north-sea.{fmt}"' in html
+    assert '<img src="https://img.test/one.jpg" alt="Picture: Story 1" loading="lazy"' in html
+    assert 'src="https://img.test/two.png"' in html, "the content's first picture"
+    assert '<a rel="tag" href="/t/ports">Ports</a>' in html
+    assert client.get("/t/North%20Sea").headers["Location"].endswith("/t/north-sea")
+    assert client.get("/t/atlantic").status_code == 404
+    category = client.get("/c/business").get_data(as_text=True)
+    assert '<a rel="tag" href="/t/north-sea">North Sea</a>' in category

@@ -209,10 +209,12 @@ def register(app: Flask, store: Callable) -> None:
     @app.after_request
     def count_feed_request(response: Response) -> Response:
         if request.path.startswith("/feeds/"):
-            name, _, fmt = request.path.rsplit("/", 1)[-1].rpartition(".")
+            kind, _, file = request.path.removeprefix("/feeds/").rpartition("/")
+            name, _, fmt = file.rpartition(".")
             # Only known names become label values, so odd URLs cannot
-            # create unbounded series.
-            category = app.config["FEEDHUB"].category_key(name) or "unknown"
+            # create unbounded series: every tag feed counts as "tag".
+            category = "tag" if kind == "tag" else app.config["FEEDHUB"].category_key(name) or "unknown"
+            category = category if kind in ("", "tag") else "unknown"
             fmt = fmt if fmt in FEED_FORMATS else "other"
             requests.add("feedhub_feed_requests", labels(category=category, format=fmt, status=str(response.status_code)))
         return response

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, redirect, render_template, request, url_for
 from jinja2 import StrictUndefined
 from werkzeug.exceptions import HTTPException
 
-from . import __version__, publish
+from . import __version__, media, publish
 from .config import ArticleDir, Config, Source
 from .items import as_utc, from_iso
 from .politeness import next_run, source_status
@@ -97,6 +97,25 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         items = [reader_view(config, row) for row in rows]
         return render_template("category.html", key=key, meta=meta, items=items, page=number, pages=pages)
 
+    @app.get("/t/<name>")
+    def tag(name: str) -> Response | str | tuple[str, int]:
+        config = current()
+        slug = media.tag_slug(name)
+        if slug and slug != name:  # "North Sea", "north_sea": one tag, one address
+            return redirect(url_for("tag", name=slug, **request.args), 301)
+        title = store().tag_name(slug) if slug else None
+        if title is None:
+            return not_found(f"No story is tagged “{name}”.")
+        size = config.feed_size
+        pages = max(1, -(-store().tag_count(slug) // size))
+        number = request.args.get("page", "1")
+        if not number.isdigit() or not 1 <= int(number) <= pages:
+            return not_found(f"“{title}” has no page {number}: page 1 is the newest, page {pages} the oldest.")
+        number = int(number)
+        rows = store().tag_preview(slug, size, offset=(number - 1) * size)
+        items = [reader_view(config, row) for row in rows]
+        return render_template("tag.html", slug=slug, title=title, items=items, page=number, pages=pages)
+
     @app.get("/sources")
     def sources() -> str:
         config = current()
@@ -133,11 +152,14 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
 def reader_view(config: Config, row: dict) -> dict:
     """An item as the category preview shows it."""
     others = sorted(filter(None, (row.get("other_source_names") or "").split(",")))
+    extras = publish.Extras.of(row)
     return {
         **row,
         "href": safe_href(config, row["link"]),
         "source_label": source_label(row["source"]),
         "other_sources": [source_label(name) for name in others],
+        "image": extras.image,
+        "tags": [(name, media.tag_slug(name)) for name in extras.tags],
     }
 
 

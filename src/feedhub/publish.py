@@ -1,4 +1,5 @@
-"""Stored items of a category as RSS 2.0, Atom 1.0 and JSON Feed 1.1 documents.
+"""Stored items of a category (or of a tag, or a saved search: a Channel) as
+RSS 2.0, Atom 1.0 and JSON Feed 1.1 documents.
 
 Each document is one RFC 5005 page of the category: page 1 is the newest
 ``feed_size`` items (what readers subscribe to), and every page links to the
@@ -61,6 +62,30 @@ def page_url(config: Config, category: str) -> str:
     return f"{config.site.link}/c/{category}"
 
 
+@dataclass(frozen=True)
+class Channel:
+    """What a feed is of: a category, a tag or a saved search."""
+
+    path: str  # its feeds are /feeds/<path>.<fmt>
+    title: str
+    description: str
+    page: str  # the HTML page showing the same items, the feeds' rel="alternate"
+
+
+def category_channel(config: Config, category: str) -> Channel:
+    meta = config.categories[category]
+    return Channel(category, meta.title, meta.description or meta.title, page_url(config, category))
+
+
+def tag_channel(config: Config, slug: str, name: str) -> Channel:
+    return Channel(f"tag/{slug}", f"Tagged {name}", f"Stories tagged {name}, in every category", tag_url(config, slug))
+
+
+def tag_url(config: Config, slug: str) -> str:
+    """A tag's HTML page."""
+    return f"{config.site.link}/t/{slug}"
+
+
 def links(config: Config, category: str, fmt: str, page: Page) -> dict[str, str]:
     """RFC 5005 paging links of one page, plus its own address (rel -> href)."""
     found = {
@@ -83,12 +108,13 @@ def render(config: Config, store: Store, category: str, fmt: str) -> bytes:
     return build(config, category, items, fmt, Page(1, last))
 
 
-def build(config: Config, category: str, items: list[dict], fmt: str, page: Page = Page()) -> bytes:
-    """One page of a category's feed, `items` newest first."""
+def build(config: Config, feed: str | Channel, items: list[dict], fmt: str, page: Page = Page()) -> bytes:
+    """One page of a feed (a category's key, or a Channel), `items` newest first."""
+    channel = feed if isinstance(feed, Channel) else category_channel(config, feed)
     items = [_clean(row) for row in items]
     if fmt == "json":
-        return _json_feed(config, category, items, page)
-    return _xml_feed(config, category, items, fmt, page)
+        return _json_feed(config, channel, items, page)
+    return _xml_feed(config, channel, items, fmt, page)
 
 
 # -- RSS 2.0 and Atom 1.0 -------------------------------------------------------
@@ -116,25 +142,25 @@ class _Nothing(BaseExtension):
     """Feed level of an extension that only adds to entries."""
 
 
-def _xml_feed(config: Config, category: str, items: list[dict], fmt: str, page: Page) -> bytes:
-    site, meta = config.site, config.categories[category]
-    pages = links(config, category, fmt, page)
+def _xml_feed(config: Config, channel: Channel, items: list[dict], fmt: str, page: Page) -> bytes:
+    site = config.site
+    pages = links(config, channel.path, fmt, page)
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
     fg.load_extension("media", atom=True, rss=True)
     fg.register_extension("feedhub_entry", _Nothing, _EntryLinks, atom=True, rss=False)
     fg.register_extension("feedhub_links", _ExtraLinks, atom=False, rss=True)
     # The Atom id names the category's feed as a whole, the same on every page.
-    fg.id(feed_url(config, category, "atom"))
-    fg.title(f"{site.title}: {meta.title}")
-    fg.description(meta.description or meta.title)  # RSS <description>, Atom <subtitle>
+    fg.id(feed_url(config, channel.path, "atom"))
+    fg.title(f"{site.title}: {channel.title}")
+    fg.description(channel.description)  # RSS <description>, Atom <subtitle>
     fg.link(href=pages.pop("self"), rel="self", type=FORMATS[fmt].split(";")[0])
     extra = [("hub", hub) for hub in config.hubs] + list(pages.items())
     for rel, href in extra:
         fg.link(href=href, rel=rel)
     fg.feedhub_links.links = extra
     # feedgen uses the last link as RSS's <channel><link>: the page, not the feed.
-    fg.link(href=page_url(config, category), rel="alternate", type="text/html")
+    fg.link(href=channel.page, rel="alternate", type="text/html")
     fg.language(site.language)  # RSS <language>, Atom xml:lang
     fg.author({"name": site.title})
     fg.generator("feedhub", __version__)
@@ -252,15 +278,15 @@ class _EntryLinks(BaseEntryExtension):
 # -- JSON Feed 1.1 --------------------------------------------------------------
 
 
-def _json_feed(config: Config, category: str, items: list[dict], page: Page) -> bytes:
-    site, meta = config.site, config.categories[category]
-    pages = links(config, category, "json", page)
+def _json_feed(config: Config, channel: Channel, items: list[dict], page: Page) -> bytes:
+    site = config.site
+    pages = links(config, channel.path, "json", page)
     document = {
         "version": JSON_FEED_VERSION,
-        "title": f"{site.title}: {meta.title}",
-        "home_page_url": page_url(config, category),
+        "title": f"{site.title}: {channel.title}",
+        "home_page_url": channel.page,
         "feed_url": pages["self"],
-        "description": meta.description or meta.title,
+        "description": channel.description,
         "language": site.language,
         "authors": [{"name": site.title}],
     }

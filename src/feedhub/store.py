@@ -109,9 +109,11 @@ def _media(db: sqlite_utils.Database) -> None:
     and its tags by slug, for the tag views."""
     for column in ("authors", "tags", "image", "enclosures", "comments"):
         db.execute(f"ALTER TABLE items ADD COLUMN {column} TEXT")
+    # Keyed by (slug, published): a tag's newest items are read in index order.
     db.execute(
-        "CREATE TABLE item_tags (slug TEXT NOT NULL, item_id TEXT NOT NULL REFERENCES items(id),"
-        " name TEXT NOT NULL, PRIMARY KEY (slug, item_id)) WITHOUT ROWID"
+        "CREATE TABLE item_tags (slug TEXT NOT NULL, published TEXT NOT NULL,"
+        " item_id TEXT NOT NULL REFERENCES items(id), name TEXT NOT NULL,"
+        " PRIMARY KEY (slug, published, item_id)) WITHOUT ROWID"
     )
     db.execute("CREATE INDEX item_tags_item ON item_tags (item_id)")
 
@@ -129,7 +131,8 @@ MEDIA_COLUMNS = ("authors", "tags", "image", "enclosures", "comments")
 def _media_columns(item: Item) -> dict:
     """The item's authors, tags, picture, media files and comments link as stored."""
     return {
-        "authors": media.to_json(item.authors), "tags": media.to_json(item.tags), "image": item.image or None,
+        # Every input's tags go through media.tags: one spelling per slug.
+        "authors": media.to_json(item.authors), "tags": media.to_json(media.tags(item.tags)), "image": item.image or None,
         "enclosures": media.to_json(item.enclosures), "comments": item.comments or None,
     }
 
@@ -421,8 +424,8 @@ class Store:
 
     def _file_tags(self, item: Item) -> None:
         self.db.conn.executemany(
-            "INSERT OR IGNORE INTO item_tags (slug, item_id, name) VALUES (?, ?, ?)",
-            [(media.tag_slug(name), item.id, name) for name in item.tags if media.tag_slug(name)],
+            "INSERT OR IGNORE INTO item_tags (slug, published, item_id, name) VALUES (?, ?, ?, ?)",
+            [(media.tag_slug(name), iso(item.published), item.id, name) for name in media.tags(item.tags)],
         )
 
     def _file_keys(self, item: Item, item_keys: list[tuple[str, str]]) -> None:
@@ -518,14 +521,57 @@ class Store:
     def feed_page(self, category: str, limit: int, offset: int) -> tuple[dict, list[dict], int]:
         """(category state, a page of items, total items), read from one snapshot
         so the version always describes exactly the items returned."""
-        self.db.execute("BEGIN")
-        try:
+        with self.snapshot():
             state = self.category_state(category)
             rows = self.items(category, limit, offset)
             total = self.count("items", category=category)
+        return state, rows, total
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one state of the database (a read transaction)."""
+        self.db.execute("BEGIN")
+        try:
+            yield
         finally:
             self.db.execute("COMMIT")
-        return state, rows, total
+
+    def data_state(self) -> dict:
+        """A version that moves whenever any category changes (the sum of
+        theirs, which only grow), and when the last change was: what a feed
+        across categories (a tag, a search) is cached by."""
+        version, changed = self.db.conn.execute(
+            "SELECT coalesce(sum(version), 0), max(changed) FROM categories"
+        ).fetchone()
+        return {"version": version, "changed": changed}
+
+    def data_version(self) -> int:
+        return self.db.conn.execute("SELECT coalesce(sum(version), 0) FROM categories").fetchone()[0]
+
+    # -- tags -------------------------------------------------------------------
+
+    def tag_name(self, slug: str) -> str | None:
+        """How the newest item tagged `slug` spells it; None when no item is."""
+        row = self.db.conn.execute(
+            "SELECT name FROM item_tags WHERE slug = ? ORDER BY published DESC LIMIT 1", [slug]
+        ).fetchone()
+        return row[0] if row else None
+
+    def tag_count(self, slug: str) -> int:
+        return self.db.conn.execute("SELECT count(*) FROM item_tags WHERE slug = ?", [slug]).fetchone()[0]
+
+    def tagged(self, slug: str, limit: int, offset: int = 0) -> list[dict]:
+        """Items tagged `slug` in every category, newest first (in index order)."""
+        return list(self.db.query(
+            "SELECT items.* FROM item_tags t JOIN items ON items.id = t.item_id WHERE t.slug = ?"
+            " ORDER BY t.published DESC, t.item_id DESC LIMIT ? OFFSET ?",
+            [slug, limit, offset],
+        ))
+
+    def tag_feed(self, slug: str, limit: int) -> tuple[dict, str | None, list[dict]]:
+        """(data state, the tag's name, its newest items), from one snapshot."""
+        with self.snapshot():
+            return self.data_state(), self.tag_name(slug), self.tagged(slug, limit)
 
     # -- what the HTML pages show ------------------------------------------
 
@@ -540,17 +586,33 @@ class Store:
     def preview(self, category: str, limit: int, offset: int = 0) -> list[dict]:
         """The newest items of a category as a reader sees them, each with the
         other sources that carried the same story (from the duplicates table)."""
+        return self._with_other_sources(
+            "SELECT id FROM items WHERE category = ? ORDER BY published DESC, id LIMIT ? OFFSET ?",
+            [category, limit, offset],
+        )
+
+    def tag_preview(self, slug: str, limit: int, offset: int = 0) -> list[dict]:
+        """Like preview, for the items tagged `slug` in every category."""
+        return self._with_other_sources(
+            "SELECT item_id AS id FROM item_tags WHERE slug = ? ORDER BY published DESC, item_id DESC LIMIT ? OFFSET ?",
+            [slug, limit, offset],
+        )
+
+    def _with_other_sources(self, page_ids: str, params: list) -> list[dict]:
+        """The items `page_ids` selects (in its order), each with the other
+        sources that carried the same story."""
         # The page of items is chosen first, so the duplicate lookups (indexed
         # by item_id) run only for the rows shown.
         return list(
             self.db.query(
-                "WITH page AS (SELECT id, source, title, link, summary, author, published, updated"
-                "  FROM items WHERE category = ? ORDER BY published DESC, id LIMIT ? OFFSET ?)"
+                f"WITH ids AS ({page_ids}), page AS (SELECT items.id, source, title, link,"
+                "  summary, content, author, authors, tags, image, published, updated"
+                "  FROM ids JOIN items ON items.id = ids.id)"
                 " SELECT page.*, count(DISTINCT d.source) AS other_sources,"
                 "  group_concat(DISTINCT d.source) AS other_source_names"
                 " FROM page LEFT JOIN duplicates d ON d.item_id = page.id AND d.source != page.source"
                 " GROUP BY page.id ORDER BY page.published DESC, page.id",
-                [category, limit, offset],
+                params,
             )
         )
 

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, redirect, request
 
-from . import metrics, opml, pages, publish
+from . import media, metrics, opml, pages, publish
 from .config import Config, ConfigError, ConfigFile, load_config
 from .delivery import respond
 from .feedcache import FeedCache, Rendered
@@ -80,6 +80,16 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
         rendered = app.extensions["feedhub.feeds"].get(store(), key, fmt, page)
         if rendered is None:
             abort(Response(f"Category {key!r} has no page {page}; page 1 is the newest.\n", 404, mimetype="text/plain"))
+        return respond(request, rendered, current().feed_max_age)
+
+    @app.get("/feeds/tag/<name>.<any(rss, atom, json):fmt>")
+    def tag_feed(name: str, fmt: str) -> Response:
+        slug = media.tag_slug(name)
+        if slug and slug != name:  # "North Sea", "north_sea": one tag, one address
+            return redirect(f"/feeds/tag/{slug}.{fmt}", 301)
+        rendered = app.extensions["feedhub.feeds"].get_tag(store(), slug, fmt) if slug else None
+        if rendered is None:
+            abort(Response(f"No story is tagged {name!r}.\n", 404, mimetype="text/plain"))
         return respond(request, rendered, current().feed_max_age)
 
     @app.get("/opml")
