@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from . import search
 from .dedup import DEFAULT_THRESHOLD
 
 DEFAULT_BOILERPLATE = [
@@ -167,6 +168,20 @@ class Source(Strict):
         return self.url or str(self.path)
 
 
+class SavedSearch(Strict):
+    """A full-text search served as a feed (/feeds/search/<key>.rss)."""
+
+    query: str
+    categories: list[str] = Field(default_factory=list)  # none: every category
+    title: str = ""  # the feed's title; the query when empty
+    description: str = ""
+
+    @field_validator("query")
+    @classmethod
+    def _parses(cls, query: str) -> str:
+        return search.check(query)  # a SearchError is a ValueError: reported with file and line
+
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -203,6 +218,7 @@ class Config(Strict):
     categories: dict[str, Category]
     articles: list[ArticleDir] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
+    searches: dict[str, SavedSearch] = Field(default_factory=dict)
 
     @field_validator("categories")
     @classmethod
@@ -213,6 +229,14 @@ class Config(Strict):
             if not KEY.match(key):
                 raise ValueError(f"category key {key!r}: expected lower-case letters, digits, '-' or '_'")
         return categories
+
+    @field_validator("searches")
+    @classmethod
+    def _valid_search_keys(cls, searches: dict[str, SavedSearch]) -> dict[str, SavedSearch]:
+        for key in searches:
+            if not KEY.match(key):
+                raise ValueError(f"search key {key!r}: expected lower-case letters, digits, '-' or '_'")
+        return searches
 
     @model_validator(mode="after")
     def _cross_references(self) -> "Config":
@@ -226,6 +250,10 @@ class Config(Strict):
                     f"source {source.name!r}: category {source.category!r} is not one of "
                     f"{sorted(self.categories)}"
                 )
+        for key, saved in self.searches.items():
+            for category in saved.categories:
+                if category not in self.categories:
+                    raise ValueError(f"search {key!r}: category {category!r} is not one of {sorted(self.categories)}")
         return self
 
     def category_for_section(self, section: str) -> str | None:

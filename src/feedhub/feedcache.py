@@ -94,6 +94,17 @@ class FeedCache:
 
         return self._cached((f"tag/{slug}", fmt, 1), store.data_version, render)
 
+    def get_search(self, store: Store, key: str, fmt: str) -> Rendered:
+        """The newest items matching saved search `key` (a key of config.searches).
+        Rebuilt when any category changes (the store's data version)."""
+        saved = self.config.searches[key]
+
+        def render() -> Rendered:
+            state, items = store.search_feed(saved.query, saved.categories, self.config.feed_size)
+            return self._render_view(state, publish.search_channel(self.config, key), items, fmt)
+
+        return self._cached((f"search/{key}", fmt, 1), store.data_version, render)
+
     def _cached(
         self, key: tuple[str, str, int], version: Callable[[], int], render: Callable[[], Rendered | None]
     ) -> Rendered | None:

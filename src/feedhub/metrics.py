@@ -213,8 +213,13 @@ def register(app: Flask, store: Callable) -> None:
             name, _, fmt = file.rpartition(".")
             # Only known names become label values, so odd URLs cannot
             # create unbounded series: every tag feed counts as "tag".
-            category = "tag" if kind == "tag" else app.config["FEEDHUB"].category_key(name) or "unknown"
-            category = category if kind in ("", "tag") else "unknown"
+            config = app.config["FEEDHUB"]
+            if kind == "tag":
+                category = "tag"
+            elif kind == "search":
+                category = f"search:{name}" if name in config.searches else "unknown"
+            else:
+                category = (config.category_key(name) if not kind else None) or "unknown"
             fmt = fmt if fmt in FEED_FORMATS else "other"
             requests.add("feedhub_feed_requests", labels(category=category, format=fmt, status=str(response.status_code)))
         return response

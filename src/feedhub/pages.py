@@ -23,6 +23,7 @@ from . import __version__, media, publish
 from .config import ArticleDir, Config, Source
 from .items import as_utc, from_iso
 from .politeness import next_run, source_status
+from .search import SearchError
 from .store import Store
 
 # Subscribe links and <link rel="alternate"> autodiscovery, in the order shown.
@@ -115,6 +116,25 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         rows = store().tag_preview(slug, size, offset=(number - 1) * size)
         items = [reader_view(config, row) for row in rows]
         return render_template("tag.html", slug=slug, title=title, items=items, page=number, pages=pages)
+
+    @app.get("/search")
+    def search_page() -> str | tuple[str, int]:
+        config = current()
+        query = request.args.get("q", "").strip()
+        keys = [key for name in request.args.getlist("category") if (key := config.category_key(name))]
+        chosen = [{"key": key, "title": config.categories[key].title} for key in dict.fromkeys(keys)]
+        items, error = [], None
+        if query:
+            try:
+                rows = store().search(query, [c["key"] for c in chosen], limit=config.feed_size)
+            except SearchError as exc:
+                error = str(exc)[0].upper() + str(exc)[1:]
+            else:
+                items = [reader_view(config, row) for row in rows]
+        searches = [(key, publish.search_channel(config, key).title, saved) for key, saved in config.searches.items()]
+        page = render_template("search.html", query=query, chosen=chosen, items=items, error=error,
+                               limit=config.feed_size, searches=searches)
+        return (page, 400) if error else page
 
     @app.get("/sources")
     def sources() -> str:

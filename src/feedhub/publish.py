@@ -16,6 +16,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from urllib.parse import urlencode
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
@@ -79,6 +80,20 @@ def category_channel(config: Config, category: str) -> Channel:
 
 def tag_channel(config: Config, slug: str, name: str) -> Channel:
     return Channel(f"tag/{slug}", f"Tagged {name}", f"Stories tagged {name}, in every category", tag_url(config, slug))
+
+
+def search_channel(config: Config, key: str) -> Channel:
+    saved = config.searches[key]
+    title = saved.title or f"Search: {saved.query}"
+    description = saved.description or f"Stories matching {saved.query}" + (
+        f" in {', '.join(config.categories[c].title for c in saved.categories)}" if saved.categories else ""
+    )
+    return Channel(f"search/{key}", title, description, search_url(config, saved.query, saved.categories))
+
+
+def search_url(config: Config, query: str, categories: list[str] = ()) -> str:
+    """The search page for a query (in some categories)."""
+    return f"{config.site.link}/search?" + urlencode([("q", query), *(("category", c) for c in categories)])
 
 
 def tag_url(config: Config, slug: str) -> str:

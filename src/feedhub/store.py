@@ -20,7 +20,7 @@ from typing import Iterable, Iterator
 
 import sqlite_utils
 
-from . import dedup, media
+from . import dedup, media, search
 from .items import Item, utcnow
 
 # Outcomes of Store.add, as counted in ingest summaries.
@@ -118,7 +118,45 @@ def _media(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX item_tags_item ON item_tags (item_id)")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _media]
+def _search(db: sqlite_utils.Database) -> None:
+    """Full-text search (see search.py): an FTS5 index of each item's title,
+    body text and tags, kept in step by triggers, so every way an item is
+    written, replaced or edited updates it in the same transaction.
+
+    The index is contentless (the text is in items already); its rows are
+    numbered through search_rows, because items' own rowids may change in a
+    VACUUM.  Removing a row from a contentless index takes the text it was
+    indexed with, which the triggers have as old.*."""
+    db.execute("CREATE TABLE search_rows (num INTEGER PRIMARY KEY, item_id TEXT NOT NULL UNIQUE)")
+    db.execute(
+        f"CREATE VIRTUAL TABLE items_search USING fts5({', '.join(search.COLUMNS)},"
+        f" content='', tokenize='{search.TOKENIZE}')"
+    )
+    db.execute("INSERT INTO items_search (items_search, rank) VALUES ('rank', ?)", [search.RANK])
+
+    def tags(row: str) -> str:
+        return f"(SELECT group_concat(value, ' ') FROM json_each({row}.tags))"
+
+    num = "(SELECT num FROM search_rows WHERE item_id = {}.id)"
+    add = f"INSERT INTO items_search (rowid, title, body, tags) VALUES ({num.format('new')}, new.title, new.text, {tags('new')});"
+    remove = (
+        "INSERT INTO items_search (items_search, rowid, title, body, tags)"
+        f" VALUES ('delete', {num.format('old')}, old.title, old.text, {tags('old')});"
+    )
+    db.execute(f"CREATE TRIGGER items_search_insert AFTER INSERT ON items BEGIN"
+               f" INSERT INTO search_rows (item_id) VALUES (new.id); {add} END")
+    db.execute(f"CREATE TRIGGER items_search_update AFTER UPDATE OF title, text, tags ON items BEGIN {remove} {add} END")
+    db.execute(f"CREATE TRIGGER items_search_delete AFTER DELETE ON items BEGIN"
+               f" {remove} DELETE FROM search_rows WHERE item_id = old.id; END")
+    # The items stored before.
+    db.execute("INSERT INTO search_rows (item_id) SELECT id FROM items")
+    db.execute(
+        f"INSERT INTO items_search (rowid, title, body, tags) SELECT r.num, items.title, items.text, {tags('items')}"
+        " FROM items JOIN search_rows r ON r.item_id = items.id"
+    )
+
+
+MIGRATIONS = [_v1, _v2, _v3, _media, _search]
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -547,6 +585,30 @@ class Store:
 
     def data_version(self) -> int:
         return self.db.conn.execute("SELECT coalesce(sum(version), 0) FROM categories").fetchone()[0]
+
+    # -- search -----------------------------------------------------------------
+
+    def search(
+        self, query: str, categories: Iterable[str] = (), limit: int = 50, newest_first: bool = False
+    ) -> list[dict]:
+        """Items matching a full-text query (search.py), best match first (or
+        newest first), in `categories` if any are given.  SearchError if the
+        query cannot be parsed."""
+        query = search.check(query)
+        categories = list(categories)
+        where = f" AND items.category IN ({', '.join('?' * len(categories))})" if categories else ""
+        order = "items.published DESC, items.id" if newest_first else "items_search.rank, items.published DESC"
+        return list(self.db.query(
+            "SELECT items.* FROM items_search JOIN search_rows r ON r.num = items_search.rowid"
+            " JOIN items ON items.id = r.item_id"
+            f" WHERE items_search MATCH ?{where} ORDER BY {order} LIMIT ?",
+            [query, *categories, limit],
+        ))
+
+    def search_feed(self, query: str, categories: Iterable[str], limit: int) -> tuple[dict, list[dict]]:
+        """(data state, the newest items matching), from one snapshot."""
+        with self.snapshot():
+            return self.data_state(), self.search(query, categories, limit, newest_first=True)
 
     # -- tags -------------------------------------------------------------------
 

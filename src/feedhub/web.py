@@ -92,6 +92,14 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
             abort(Response(f"No story is tagged {name!r}.\n", 404, mimetype="text/plain"))
         return respond(request, rendered, current().feed_max_age)
 
+    @app.get("/feeds/search/<key>.<any(rss, atom, json):fmt>")
+    def search_feed(key: str, fmt: str) -> Response:
+        if key not in current().searches:
+            known = ", ".join(sorted(current().searches)) or "none"
+            abort(Response(f"No saved search {key!r} here. Saved searches: {known}\n", 404, mimetype="text/plain"))
+        rendered = app.extensions["feedhub.feeds"].get_search(store(), key, fmt)
+        return respond(request, rendered, current().feed_max_age)
+
     @app.get("/opml")
     def subscription_list() -> Response:
         return respond(request, app.extensions["feedhub.opml"], current().feed_max_age)
