@@ -145,3 +145,13 @@ def test_feeds_yaml_searches_are_checked(tmp_path):
     path = write_config(tmp_path, searches={"Bad Key": {"query": "ukraine"}})
     with pytest.raises(ConfigError, match="search key 'Bad Key'"):
         load_config(path)
+
+
+def test_ranking_looks_at_the_newest_matches_only(config, monkeypatch):
+    from feedhub import search
+
+    monkeypatch.setattr(search, "RANK_WINDOW", 2)
+    with Store(config.database) as store:
+        store.add(story(5, title="Ukraine budget", text="a budget"))  # filed last: in the window
+        # Of the three body matches and one title match, the newest two are ranked.
+        assert titles(store.search("ukraine")) == ["Ukraine budget", "Cup final"]

@@ -5,7 +5,8 @@ The index is an SQLite FTS5 table (built and kept in step by the store's
 with accents and case folded.  A query is FTS5's own language: words (all
 must match), ``"exact phrases"``, ``OR``, ``NOT``, ``AND``, parentheses,
 ``prefix*`` and ``title:`` / ``body:`` / ``tags:`` to look in one column.
-Results are ranked by BM25, a title match weighing most.
+Results are ranked by BM25, a title match weighing most, among the newest
+RANK_WINDOW matches.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ COLUMNS = ("title", "body", "tags")
 TOKENIZE = "unicode61 remove_diacritics 2"
 # BM25 weight of a match in each column, in COLUMNS order.
 RANK = "bm25(10.0, 1.0, 5.0)"
+# Ranked results come from the newest this many matches (the most recently
+# filed): BM25 must score every match it sorts, so a word found in most of
+# 100,000 stories would otherwise cost half a second a query (bench/search.py).
+RANK_WINDOW = 2_000
 MAX_QUERY = 300  # characters; a search box, not a program
 SYNTAX = 'words, "exact phrases", OR, NOT, AND, (…), prefix*, and title: body: tags:'
 
