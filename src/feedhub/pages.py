@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, redirect, render_template, request, url_for
+from flask import Flask, Response, abort, make_response, redirect, render_template, request, url_for
 from jinja2 import StrictUndefined
 from werkzeug.exceptions import HTTPException
 
@@ -87,15 +87,9 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         key = config.category_key(name)
         if key is None:
             return not_found(f"There is no category called “{name}”.")
-        meta, size = config.categories[key], config.feed_size
+        meta = config.categories[key]
         total = category_counts().get(key, {}).get("items", 0)
-        pages = max(1, -(-total // size))
-        number = request.args.get("page", "1")
-        if not number.isdigit() or not 1 <= int(number) <= pages:
-            return not_found(f"{meta.title} has no page {number}: page 1 is the newest, page {pages} the oldest.")
-        number = int(number)
-        rows = store().preview(key, size, offset=(number - 1) * size)
-        items = [reader_view(config, row) for row in rows]
+        number, pages, items = preview_page(meta.title, total, lambda size, offset: store().preview(key, size, offset))
         return render_template("category.html", key=key, meta=meta, items=items, page=number, pages=pages)
 
     @app.get("/t/<name>")
@@ -107,14 +101,9 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         title = store().tag_name(slug) if slug else None
         if title is None:
             return not_found(f"No story is tagged “{name}”.")
-        size = config.feed_size
-        pages = max(1, -(-store().tag_count(slug) // size))
-        number = request.args.get("page", "1")
-        if not number.isdigit() or not 1 <= int(number) <= pages:
-            return not_found(f"“{title}” has no page {number}: page 1 is the newest, page {pages} the oldest.")
-        number = int(number)
-        rows = store().tag_preview(slug, size, offset=(number - 1) * size)
-        items = [reader_view(config, row) for row in rows]
+        number, pages, items = preview_page(
+            f"“{title}”", store().tag_count(slug), lambda size, offset: store().tag_preview(slug, size, offset)
+        )
         return render_template("tag.html", slug=slug, title=title, items=items, page=number, pages=pages)
 
     @app.get("/search")
@@ -153,6 +142,21 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         if row is None:
             return not_found("There is no article at this address.")
         return render_template("article.html", item=row, meta=config.categories.get(row["category"]))
+
+    def preview_page(
+        title: str, total: int, rows: Callable[[int, int], list[dict]]
+    ) -> tuple[int, int, list[dict]]:
+        """Page ?page= of a preview of `total` stories, read by rows(size,
+        offset): (its number, how many pages, its stories); a 404 page when
+        there is no such page."""
+        size = current().feed_size
+        pages = max(1, -(-total // size))
+        number = request.args.get("page", "1")
+        if not number.isdigit() or not 1 <= int(number) <= pages:
+            message = f"{title} has no page {number}: page 1 is the newest, page {pages} the oldest."
+            abort(make_response(not_found(message)))
+        number = int(number)
+        return number, pages, [reader_view(current(), row) for row in rows(size, (number - 1) * size)]
 
     def not_found(message: str) -> tuple[str, int]:
         return render_template("not_found.html", message=message), 404
