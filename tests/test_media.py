@@ -287,6 +287,19 @@ def test_tag_feeds_are_cached_and_answer_304_until_an_item_changes(make_config):
         store.add(story(5, category="sports", tags=("NORTH SEA",)))
     fresh = client.get("/feeds/tag/north-sea.atom", headers={"If-None-Match": etag})
     assert fresh.status_code == 200 and [e.title for e in feedparser.parse(fresh.data).entries] == ["Story 5", "Story 1"]
+    # /metrics counts every tag feed under one label, not one series per tag.
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'feedhub_feed_requests_total{category="tag",format="atom",status="304"} 2.0' in metrics
+
+
+def test_newsroom_articles_tags_take_the_same_path(make_config):
+    config = make_config()
+    with Store(config.database) as store:
+        store.add(story(1, source="articles:desk", tags=("Nörth Sea", "north sea", "Ports")))
+        store.add(story(2, tags=("NORTH-SEA",)))
+        row = store.item(story(1, source="articles:desk").id)
+    assert media.stored_tags(row["tags"]) == ("Nörth Sea", "Ports"), "one spelling per slug"
+    assert [e.title for e in feedparser.parse(tagged(config, "rss").data).entries] == ["Story 2", "Story 1"]
 
 
 def test_an_edit_that_drops_a_tag_leaves_the_tag_feed(make_config):
