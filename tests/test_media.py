@@ -330,3 +330,41 @@ def test_tag_page_lists_stories_with_tags_pictures_and_feed_links(make_config):
     assert client.get("/t/atlantic").status_code == 404
     category = client.get("/c/business").get_data(as_text=True)
     assert '<a rel="tag" href="/t/north-sea">North Sea</a>' in category
+
+
+# -- hostile JSON Feeds --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body, message", [
+    (b'{"version": "https://jsonfeed.org/version/1.1", "items": [', "line 1, column 59: malformed JSON: Expecting value"),
+    (b'{"title": "no version", "items": []}', 'not a JSON Feed: no https://jsonfeed.org/version/ "version"'),
+    (b'{"version": "https://jsonfeed.org/version/1", "items": {}}', 'JSON Feed has no "items" list'),
+    (b'{"version": "https://jsonfeed.org/version/1", "title": "caf\xe9", "items": []}', "line 1: JSON Feed is not UTF-8 (byte 0xe9)"),
+])
+def test_a_broken_json_feed_fails_with_a_clear_error(body, message):
+    from feedhub.sources import FetchError, parse
+
+    with pytest.raises(FetchError) as caught:
+        parse(body, "https://feed.test/feed.json", "application/feed+json")
+    assert str(caught.value) == message
+
+
+def test_json_feed_fields_of_the_wrong_type_are_left_out_not_fatal():
+    from datetime import datetime, timezone
+
+    from feedhub.config import Source
+    from feedhub.sources import parse, to_item
+
+    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": [
+        "not an item",
+        {"id": 7, "title": ["a", "list"], "url": "javascript:alert(1)", "content_text": "<b>plain</b> & text",
+         "date_published": "yesterday", "authors": "Ann", "tags": ["Ok", 5, None], "image": {"url": "x"},
+         "attachments": [None, {"url": "https://a.test/a.mp3", "size_in_bytes": "12", "mime_type": 3}]},
+    ]}).encode()
+    [entry] = parse(body, "https://feed.test/feed.json", "application/feed+json")
+    fetched = datetime(2026, 11, 30, tzinfo=timezone.utc)
+    item = to_item(entry, Source(name="j", url="https://feed.test/feed.json", category="business"), fetched)
+    assert (item.guid, item.title, item.link, item.published) == ("7", "(untitled)", "", fetched)
+    assert item.content == "&lt;b&gt;plain&lt;/b&gt; &amp; text" and item.text == "<b>plain</b> & text"
+    assert (item.authors, item.tags, item.image) == ((), ("Ok",), "")
+    assert item.enclosures == (Enclosure("https://a.test/a.mp3", "", 12),)

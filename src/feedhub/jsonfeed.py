@@ -29,9 +29,10 @@ def entries(body: bytes, url: str | None) -> list[dict]:
     try:
         document = json.loads(body.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise NotJsonFeed(f"JSON Feed is not UTF-8 (byte {exc.start})") from None
+        line = body.count(b"\n", 0, exc.start) + 1
+        raise NotJsonFeed(f"line {line}: JSON Feed is not UTF-8 (byte 0x{body[exc.start]:02x})") from None
     except json.JSONDecodeError as exc:
-        raise NotJsonFeed(f"malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        raise NotJsonFeed(f"line {exc.lineno}, column {exc.colno}: malformed JSON: {exc.msg}") from None
     if not isinstance(document, dict) or not str(document.get("version", "")).startswith("https://jsonfeed.org/version/"):
         raise NotJsonFeed("not a JSON Feed: no https://jsonfeed.org/version/ \"version\"")
     items = document.get("items")
