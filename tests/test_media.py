@@ -349,6 +349,14 @@ def test_a_broken_json_feed_fails_with_a_clear_error(body, message):
     assert str(caught.value) == message
 
 
+def test_a_json_label_on_an_rss_body_is_not_believed():
+    from feedhub.sources import parse
+
+    body = b'<rss version="2.0"><channel><title>t</title><item><title>Still RSS</title></item></channel></rss>'
+    [entry] = parse(body, None, "application/json")
+    assert entry["title"] == "Still RSS"
+
+
 def test_json_feed_fields_of_the_wrong_type_are_left_out_not_fatal():
     from datetime import datetime, timezone
 

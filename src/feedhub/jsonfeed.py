@@ -19,9 +19,11 @@ class NotJsonFeed(ValueError):
     """The document is JSON but not a usable JSON Feed; str() says why."""
 
 
-def looks_like_json(body: bytes, content_type: str | None) -> bool:
-    media_type = (content_type or "").split(";")[0].strip().lower()
-    return media_type in ("application/feed+json", "application/json") or body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
+def looks_like_json(body: bytes) -> bool:
+    """Whether a document is JSON, by its first character: servers label
+    feeds wrongly too often (RSS as application/json included) to go by
+    their Content-Type."""
+    return body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
 
 
 def entries(body: bytes, url: str | None) -> list[dict]:

@@ -160,7 +160,7 @@ def _read_file(path: Path, state: dict, policy: fetchguard.Policy) -> Fetched:
 
 def parse(body: bytes, url: str | None, content_type: str | None) -> list[dict]:
     """Entries of a feed document; FetchError if it is not a usable feed."""
-    if jsonfeed.looks_like_json(body, content_type):
+    if jsonfeed.looks_like_json(body):
         try:
             return jsonfeed.entries(body, url)
         except jsonfeed.NotJsonFeed as exc:
