@@ -140,7 +140,7 @@ class FeedServer:
                 if self.headers.get("If-None-Match") == etag:
                     return self._send(304, {"ETag": etag}, b"")
                 kind = {".atom": "application/atom+xml", ".html": "text/html; charset=utf-8",
-                        ".txt": "text/plain"}.get(file.suffix, "application/rss+xml")
+                        ".txt": "text/plain", ".json": "application/feed+json"}.get(file.suffix, "application/rss+xml")
                 self._send(200, {"ETag": etag, "Last-Modified": modified, "Content-Type": kind}, body)
 
             def _send(self, status, headers, body):

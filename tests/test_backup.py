@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlite_utils
 from conftest import gunicorn, story, write_config
 from test_concurrency import write_articles
 
@@ -186,16 +187,20 @@ def test_restore_refuses_a_corrupt_truncated_foreign_or_newer_file_and_changes_n
 
 
 def test_an_older_backup_is_migrated_forward(tmp_path: Path, capsys):
-    with Store(tmp_path / "old.db") as store:
-        for n in range(30):
-            store.add(story(n, text=f"story number {n} " * 30))
-    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)  # as made before retention
-    # Undo every migration after the third (keep/block rules, full-text pages, retention).
-    conn.executescript("DROP TABLE tombstones; DROP TABLE near_band_lists; DROP INDEX article_files_item;"
-                       " DROP TABLE pages; DROP TABLE settings; DROP INDEX items_blocked;"
-                       " ALTER TABLE items DROP COLUMN blocked; ALTER TABLE items DROP COLUMN blocked_at;"
-                       " PRAGMA user_version = 3; PRAGMA auto_vacuum = NONE; VACUUM;")
-    conn.close()
+    # A database as feedhub made it at schema version 3, before the later
+    # migrations (rules, full text, retention, media, search) existed.
+    old = sqlite_utils.Database(tmp_path / "old.db")
+    for migration in MIGRATIONS[:3]:
+        migration(old)
+    old.execute("PRAGMA user_version = 3")
+    old["items"].insert_all(
+        {"id": f"id-{n}", "category": "business", "source": "feed:old", "guid": f"g{n}", "title": f"Story {n}",
+         "link": f"http://old.test/{n}", "summary": "", "content": "", "text": f"story number {n} " * 30,
+         "author": "", "published": "2026-01-01T00:00:00+00:00", "first_seen": "2026-01-01T00:00:00+00:00",
+         "priority": 100}
+        for n in range(30)
+    )
+    old.close()
     assert main(["--config", str(write_config(tmp_path, database="hub.db")), "restore", str(tmp_path / "old.db")]) == 0
     out = capsys.readouterr().out
     assert "migrated from schema version 3" in out and f"schema version {len(MIGRATIONS)}" in out
@@ -204,6 +209,8 @@ def test_an_older_backup_is_migrated_forward(tmp_path: Path, capsys):
         assert conn.execute("SELECT count(*) FROM tombstones").fetchone() == (0,)
         assert conn.execute("PRAGMA auto_vacuum").fetchone() == (2,), "made incremental while nobody used it"
         assert conn.execute("SELECT count(*) FROM items").fetchone() == (30,)
+        # The search index was filled with the items the backup had.
+        assert conn.execute("SELECT count(*) FROM items_search WHERE items_search MATCH 'number'").fetchone() == (30,)
 
 
 def test_scheduled_backups_rotate(make_config, tmp_path: Path):

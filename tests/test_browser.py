@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import HOSTILE_TITLE, REPO
+from conftest import HOSTILE_TITLE, REPO, FeedServer, story
 from werkzeug.serving import make_server
 
 from feedhub.store import Store
@@ -135,7 +135,8 @@ def test_pages_fit_a_phone_screen(browser, site):
     tab = context.new_page()
     try:
         for url, name in [("/", "index-phone.png"), ("/c/international", "category-phone.png"),
-                          ("/sources", "sources-phone.png")]:
+                          ("/sources", "sources-phone.png"), ("/t/europe", "tag-phone.png"),
+                          ("/search?q=flood*", "search-phone.png")]:
             tab.goto(site + url)
             # Nothing wider than the screen: no sideways scrolling to read.
             assert tab.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], url
@@ -230,7 +231,7 @@ def test_text_contrast_meets_wcag_aa(page, site, scheme):
     page.emulate_media(color_scheme=scheme)
     checks = [
         ("/", ["body", "h1", ".lede", ".meta", "h2 a", ".formats a", ".formats .label", "summary", "header.site nav a", "footer.site"]),
-        ("/c/international", [".addresses code", "button.copy", ".item h2 a", ".item h2", ".meta", "time", ".summary", ".also"]),
+        ("/c/international", [".addresses code", "button.copy", ".item h2 a", ".item h2", ".meta", "time", ".summary", ".also", ".tags a"]),
         ("/sources", [".badge", ".source dt", ".source dd", ".source .error"]),
     ]
     seen = 0
@@ -243,3 +244,51 @@ def test_text_contrast_meets_wcag_aa(page, site, scheme):
         if scheme == "dark":
             screenshot(page, f"{url.strip('/').replace('/', '-') or 'index'}-dark.png")
     assert seen > 30
+
+
+# -- pictures and tags ---------------------------------------------------------------
+
+# A 16:9 picture the test serves itself (no network here).
+PICTURE = (b'<svg xmlns="http://www.w3.org/2000/svg" width="320" height="180">'
+           b'<rect width="320" height="180" fill="#2a6f97"/></svg>')
+
+
+@pytest.fixture
+def pictured_site(make_config, tmp_path):
+    """Stories with a picture (served on 127.0.0.1) and tags, under a real server."""
+    pictures = FeedServer(tmp_path)
+    pictures.overrides["/harbour.svg"] = (200, {"Content-Type": "image/svg+xml"}, PICTURE)
+    config = make_config()
+    with Store(config.database) as store:
+        store.add(story(1, title="Cranes work through the night", image=f"{pictures.url}/harbour.svg",
+                        tags=("north sea", "Ports")))
+        store.add(story(2, title="Ferry timetable changes", category="international", tags=("North Sea",)))
+    server = make_server("127.0.0.1", 0, create_app(config), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    pictures.close()
+
+
+def test_a_story_shows_its_picture_in_a_fixed_box_and_its_tags_lead_to_the_tag_page(page, pictured_site):
+    page.goto(pictured_site + "/c/business")
+    picture = page.get_by_role("img", name="Picture: Cranes work through the night")
+    assert picture.get_attribute("loading") == "lazy"
+    box = page.locator(".thumb").first.bounding_box()
+    assert box["width"] > 0 and abs(box["width"] / box["height"] - 16 / 9) < 0.05, box
+    picture.scroll_into_view_if_needed()
+    page.wait_for_function("document.querySelector('.thumb img').complete")
+    assert page.evaluate("document.querySelector('.thumb img').naturalWidth") == 320, "the picture loaded"
+    assert page.locator(".thumb").first.bounding_box() == box, "the box did not move or grow as it loaded"
+    screenshot(page, "category-pictures.png")
+
+    page.get_by_role("link", name="north sea").click()
+    page.wait_for_url("**/t/north-sea")
+    assert page.get_by_role("heading", level=1).inner_text() == "Tagged “North Sea”"
+    # Both spellings are one tag (named as its newest story spells it): the
+    # stories of both categories are here.
+    assert page.locator(".item h2").all_inner_texts() == ["Ferry timetable changes", "Cranes work through the night"]
+    feeds = page.locator('link[rel="alternate"]').evaluate_all("links => links.map(l => l.href)")
+    assert feeds == [f"http://feeds.test/feeds/tag/north-sea.{fmt}" for fmt in ("rss", "atom", "json")]
+    screenshot(page, "tag.png")

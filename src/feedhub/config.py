@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from . import search
 from .dedup import DEFAULT_THRESHOLD
 
 DEFAULT_BOILERPLATE = [
@@ -302,6 +303,20 @@ class RateLimits(Strict):
     key: RateLimit | None = None  # per partner key
 
 
+class SavedSearch(Strict):
+    """A full-text search served as a feed (/feeds/search/<key>.rss)."""
+
+    query: str
+    categories: list[str] = Field(default_factory=list)  # none: every category
+    title: str = ""  # the feed's title; the query when empty
+    description: str = ""
+
+    @field_validator("query")
+    @classmethod
+    def _parses(cls, query: str) -> str:
+        return search.check(query)  # a SearchError is a ValueError: reported with file and line
+
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -348,6 +363,7 @@ class Config(Rules):
     rate_limits: RateLimits = Field(default_factory=RateLimits)
     articles: list[ArticleDir] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
+    searches: dict[str, SavedSearch] = Field(default_factory=dict)
 
     @field_validator("categories")
     @classmethod
@@ -358,6 +374,14 @@ class Config(Rules):
             if not KEY.match(key):
                 raise ValueError(f"category key {key!r}: expected lower-case letters, digits, '-' or '_'")
         return categories
+
+    @field_validator("searches")
+    @classmethod
+    def _valid_search_keys(cls, searches: dict[str, SavedSearch]) -> dict[str, SavedSearch]:
+        for key in searches:
+            if not KEY.match(key):
+                raise ValueError(f"search key {key!r}: expected lower-case letters, digits, '-' or '_'")
+        return searches
 
     @model_validator(mode="after")
     def _cross_references(self) -> "Config":
@@ -380,6 +404,10 @@ class Config(Rules):
         hashes = [partner.key_hash for partner in self.partners.values()]
         if len(set(hashes)) < len(hashes):
             raise ValueError("two partners have the same key_hash: give each partner its own key")
+        for key, saved in self.searches.items():
+            for category in saved.categories:
+                if category not in self.categories:
+                    raise ValueError(f"search {key!r}: category {category!r} is not one of {sorted(self.categories)}")
         return self
 
     def category_for_section(self, section: str) -> str | None:

@@ -16,11 +16,12 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Callable
 
 import brotli
 from werkzeug.http import http_date
 
-from . import publish
+from . import access, publish
 from .config import Config
 from .items import from_iso
 from .store import Store
@@ -60,7 +61,8 @@ class Rendered:
 
 
 class FeedCache:
-    """Per-process cache of rendered feed pages, keyed by (category, format, page)."""
+    """Per-process cache of rendered feed pages, keyed by (category, format,
+    page), or ("tag/<slug>" or "search/<key>", format, 1)."""
 
     def __init__(self, config: Config, max_entries: int = 256, config_modified: datetime | None = None):
         self.config = config
@@ -75,15 +77,47 @@ class FeedCache:
 
     def get(self, store: Store, category: str, fmt: str, page: int = 1) -> Rendered | None:
         """The current document, or None when the category has no such page."""
-        key = (category, fmt, page)
-        cached = self._lookup(key, store.category_version(category))
+        return self._cached(
+            (category, fmt, page), lambda: store.category_version(category),
+            lambda: self._render(store, category, fmt, page),
+        )
+
+    def get_tag(self, store: Store, slug: str, fmt: str) -> Rendered | None:
+        """The newest items tagged `slug`, in every category; None when none is.
+        Rebuilt when any category changes (the store's data version)."""
+
+        def render() -> Rendered | None:
+            state, name, items = store.tag_feed(slug, list(access.readable(self.config, None)), self.config.feed_size)
+            if name is None:
+                return None
+            return self._render_view(state, publish.tag_channel(self.config, slug, name), items, fmt)
+
+        return self._cached((f"tag/{slug}", fmt, 1), store.data_version, render)
+
+    def get_search(self, store: Store, key: str, fmt: str) -> Rendered:
+        """The newest items matching saved search `key` (a key of config.searches).
+        Rebuilt when any category changes (the store's data version)."""
+        saved = self.config.searches[key]
+
+        def render() -> Rendered:
+            public = list(access.readable(self.config, None))
+            categories = [key for key in saved.categories if key in public] if saved.categories else public
+            state, items = store.search_feed(saved.query, categories, self.config.feed_size)
+            return self._render_view(state, publish.search_channel(self.config, key), items, fmt)
+
+        return self._cached((f"search/{key}", fmt, 1), store.data_version, render)
+
+    def _cached(
+        self, key: tuple[str, str, int], version: Callable[[], int], render: Callable[[], Rendered | None]
+    ) -> Rendered | None:
+        cached = self._lookup(key, version())
         if cached is not None:
             return cached
         with self._render_lock:
-            cached = self._lookup(key, store.category_version(category))
+            cached = self._lookup(key, version())
             if cached is not None:
                 return cached
-            rendered = self._render(store, category, fmt, page)
+            rendered = render()
             if rendered is not None:
                 self._entries[key] = rendered
                 self._entries.move_to_end(key)
@@ -111,12 +145,20 @@ class FeedCache:
         last = publish.page_count(total, size)
         if page > last:
             return None
-        body = publish.build(self.config, category, items, fmt, publish.Page(page, last))
+        channel = publish.category_channel(self.config, category)
+        return self._render_view(state, channel, items, fmt, publish.Page(page, last))
+
+    def _render_view(
+        self, state: dict, channel: publish.Channel, items: list[dict], fmt: str, page: publish.Page = publish.Page()
+    ) -> Rendered:
+        """A page of a feed from `items`, read at `state` (version, changed)."""
+        body = publish.build(self.config, channel, items, fmt, page)
         self.renders += 1
         # The document changes with its items and with feeds.yaml (titles,
         # links): it was last modified at the later of the two.
         changed = max(from_iso(state["changed"]) or publish.EPOCH, self.config_modified or publish.EPOCH)
-        return Rendered(body, publish.FORMATS[fmt], changed, state["version"], self._link_header(category, fmt, page))
+        link_header = self._link_header(channel.path, fmt, page.number)
+        return Rendered(body, publish.FORMATS[fmt], changed, state["version"], link_header)
 
     def _link_header(self, category: str, fmt: str, page: int) -> str:
         # WebSub subscribers look for the hub in HTTP Link headers first.

@@ -233,10 +233,17 @@ def register(app: Flask, store: Callable) -> None:
     @app.after_request
     def count_feed_request(response: Response) -> Response:
         if request.path.startswith("/feeds/"):
-            name, _, fmt = request.path.rsplit("/", 1)[-1].rpartition(".")
+            kind, _, file = request.path.removeprefix("/feeds/").rpartition("/")
+            name, _, fmt = file.rpartition(".")
             # Only known names become label values, so odd URLs cannot
-            # create unbounded series.
-            category = app.config["FEEDHUB"].category_key(name) or "unknown"
+            # create unbounded series: every tag feed counts as "tag".
+            config = app.config["FEEDHUB"]
+            if kind == "tag":
+                category = "tag"
+            elif kind == "search":
+                category = f"search:{name}" if name in config.searches else "unknown"
+            else:
+                category = (config.category_key(name) if not kind else None) or "unknown"
             fmt = fmt if fmt in FEED_FORMATS else "other"
             requests.add("feedhub_feed_requests", labels(category=category, format=fmt, status=str(response.status_code)))
         return response

@@ -15,14 +15,15 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, abort, make_response, redirect, render_template, request, url_for
 from jinja2 import StrictUndefined
 from werkzeug.exceptions import HTTPException
 
-from . import __version__, access, publish
+from . import __version__, access, media, publish
 from .config import ArticleDir, Config, Source
 from .items import as_utc, from_iso
 from .politeness import next_run, source_status
+from .search import SearchError
 from .store import Store
 
 # Subscribe links and <link rel="alternate"> autodiscovery, in the order shown.
@@ -93,16 +94,46 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         key = config.category_key(name)
         if key not in access.visible_categories():
             return not_found(f"There is no category called “{name}”.")
-        meta, size = config.categories[key], config.feed_size
+        meta = config.categories[key]
         total = category_counts().get(key, {}).get("items", 0)
-        pages = max(1, -(-total // size))
-        number = request.args.get("page", "1")
-        if not number.isdigit() or not 1 <= int(number) <= pages:
-            return not_found(f"{meta.title} has no page {number}: page 1 is the newest, page {pages} the oldest.")
-        number = int(number)
-        rows = store().preview(key, size, offset=(number - 1) * size)
-        items = [reader_view(config, row) for row in rows]
+        number, pages, items = preview_page(meta.title, total, lambda size, offset: store().preview(key, size, offset))
         return render_template("category.html", key=key, meta=meta, items=items, page=number, pages=pages)
+
+    @app.get("/t/<name>")
+    def tag(name: str) -> Response | str | tuple[str, int]:
+        config = current()
+        slug = media.tag_slug(name)
+        if slug and slug != name:  # "North Sea", "north_sea": one tag, one address
+            return redirect(url_for("tag", name=slug, **request.args), 301)
+        visible = list(access.visible_categories())
+        title = store().tag_name(slug, visible) if slug else None
+        if title is None:
+            return not_found(f"No story is tagged “{name}”.")
+        number, pages, items = preview_page(
+            f"“{title}”", store().tag_count(slug, visible),
+            lambda size, offset: store().tag_preview(slug, visible, size, offset),
+        )
+        return render_template("tag.html", slug=slug, title=title, items=items, page=number, pages=pages)
+
+    @app.get("/search")
+    def search_page() -> str | tuple[str, int]:
+        config = current()
+        query = request.args.get("q", "").strip()
+        visible = access.visible_categories()
+        keys = [key for name in request.args.getlist("category") if (key := config.category_key(name)) in visible]
+        chosen = [{"key": key, "title": config.categories[key].title} for key in dict.fromkeys(keys)]
+        items, error = [], None
+        if query:
+            try:
+                rows = store().search(query, [c["key"] for c in chosen] or list(visible), limit=config.feed_size)
+            except SearchError as exc:
+                error = str(exc)[0].upper() + str(exc)[1:]
+            else:
+                items = [reader_view(config, row) for row in rows]
+        searches = [(key, publish.search_channel(config, key).title, saved) for key, saved in config.searches.items()]
+        page = render_template("search.html", query=query, chosen=chosen, items=items, error=error,
+                               limit=config.feed_size, searches=searches)
+        return (page, 400) if error else page
 
     @app.get("/sources")
     @access.operator_only
@@ -129,6 +160,21 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
             return not_found("There is no article at this address.")
         return render_template("article.html", item=row, meta=config.categories.get(row["category"]))
 
+    def preview_page(
+        title: str, total: int, rows: Callable[[int, int], list[dict]]
+    ) -> tuple[int, int, list[dict]]:
+        """Page ?page= of a preview of `total` stories, read by rows(size,
+        offset): (its number, how many pages, its stories); a 404 page when
+        there is no such page."""
+        size = current().feed_size
+        pages = max(1, -(-total // size))
+        number = request.args.get("page", "1")
+        if not number.isdigit() or not 1 <= int(number) <= pages:
+            message = f"{title} has no page {number}: page 1 is the newest, page {pages} the oldest."
+            abort(make_response(not_found(message)))
+        number = int(number)
+        return number, pages, [reader_view(current(), row) for row in rows(size, (number - 1) * size)]
+
     def not_found(message: str) -> tuple[str, int]:
         return render_template("not_found.html", message=message), 404
 
@@ -147,11 +193,14 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
 def reader_view(config: Config, row: dict) -> dict:
     """An item as the category preview shows it."""
     others = sorted(filter(None, (row.get("other_source_names") or "").split(",")))
+    extras = publish.Extras.of(row)
     return {
         **row,
         "href": safe_href(config, row["link"]),
         "source_label": source_label(row["source"]),
         "other_sources": [source_label(name) for name in others],
+        "image": extras.image,
+        "tags": [(name, media.tag_slug(name)) for name in extras.tags],
     }
 
 

@@ -1,4 +1,5 @@
-"""Stored items of a category as RSS 2.0, Atom 1.0 and JSON Feed 1.1 documents.
+"""Stored items of a category (or of a tag, or a saved search: a Channel) as
+RSS 2.0, Atom 1.0 and JSON Feed 1.1 documents.
 
 Each document is one RFC 5005 page of the category: page 1 is the newest
 ``feed_size`` items (what readers subscribe to), and every page links to the
@@ -15,14 +16,15 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from urllib.parse import urlencode
 
-from feedgen.ext.base import BaseExtension
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from . import __version__
+from . import __version__, media
 from .config import Config
-from .items import from_iso
+from .items import Enclosure, Person, from_iso
 from .store import Store
 
 FORMATS = {
@@ -36,9 +38,6 @@ JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 # Characters XML 1.0 forbids; one stray control character from a source feed
 # must not make a whole feed unparseable (or unrenderable: lxml refuses them).
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-# "jane@example.com (Jane Doe)" (RSS) or "Jane Doe <jane@example.com>".
-EMAIL_NAME = re.compile(r"^\s*([^\s@()]+@[^\s()]+)\s*\((.+)\)\s*$")
-NAME_EMAIL = re.compile(r"^\s*(.+?)\s*<([^\s@<>]+@[^\s<>]+)>\s*$")
 
 
 @dataclass(frozen=True)
@@ -59,15 +58,55 @@ def feed_url(config: Config, category: str, fmt: str, page: int = 1) -> str:
     return url if page == 1 else f"{url}?page={page}"
 
 
-def hubs(config: Config, category: str) -> list[str]:
-    """The WebSub hubs of a category's feeds: none for a private one, which
-    a hub could not fetch and should not learn of."""
-    return [] if config.categories[category].private else config.hubs
+def hubs(config: Config, path: str) -> list[str]:
+    """The WebSub hubs of a channel's feeds (`path`: a category key, or
+    tag/… and search/…, which hold public items only): none for a private
+    category, which a hub could not fetch and should not learn of."""
+    meta = config.categories.get(path)
+    return [] if meta and meta.private else config.hubs
 
 
 def page_url(config: Config, category: str) -> str:
     """The category's HTML page, the feeds' rel="alternate"."""
     return f"{config.site.link}/c/{category}"
+
+
+@dataclass(frozen=True)
+class Channel:
+    """What a feed is of: a category, a tag or a saved search."""
+
+    path: str  # its feeds are /feeds/<path>.<fmt>
+    title: str
+    description: str
+    page: str  # the HTML page showing the same items, the feeds' rel="alternate"
+
+
+def category_channel(config: Config, category: str) -> Channel:
+    meta = config.categories[category]
+    return Channel(category, meta.title, meta.description or meta.title, page_url(config, category))
+
+
+def tag_channel(config: Config, slug: str, name: str) -> Channel:
+    return Channel(f"tag/{slug}", f"Tagged {name}", f"Stories tagged {name}, in every category", tag_url(config, slug))
+
+
+def search_channel(config: Config, key: str) -> Channel:
+    saved = config.searches[key]
+    title = saved.title or f"Search: {saved.query}"
+    description = saved.description or f"Stories matching {saved.query}" + (
+        f" in {', '.join(config.categories[c].title for c in saved.categories)}" if saved.categories else ""
+    )
+    return Channel(f"search/{key}", title, description, search_url(config, saved.query, saved.categories))
+
+
+def search_url(config: Config, query: str, categories: list[str] = ()) -> str:
+    """The search page for a query (in some categories)."""
+    return f"{config.site.link}/search?" + urlencode([("q", query), *(("category", c) for c in categories)])
+
+
+def tag_url(config: Config, slug: str) -> str:
+    """A tag's HTML page."""
+    return f"{config.site.link}/t/{slug}"
 
 
 def links(config: Config, category: str, fmt: str, page: Page) -> dict[str, str]:
@@ -92,12 +131,13 @@ def render(config: Config, store: Store, category: str, fmt: str) -> bytes:
     return build(config, category, items, fmt, Page(1, last))
 
 
-def build(config: Config, category: str, items: list[dict], fmt: str, page: Page = Page()) -> bytes:
-    """One page of a category's feed, `items` newest first."""
+def build(config: Config, feed: str | Channel, items: list[dict], fmt: str, page: Page = Page()) -> bytes:
+    """One page of a feed (a category's key, or a Channel), `items` newest first."""
+    channel = feed if isinstance(feed, Channel) else category_channel(config, feed)
     items = [_clean(row) for row in items]
     if fmt == "json":
-        return _json_feed(config, category, items, page)
-    return _xml_feed(config, category, items, fmt, page)
+        return _json_feed(config, channel, items, page)
+    return _xml_feed(config, channel, items, fmt, page)
 
 
 # -- RSS 2.0 and Atom 1.0 -------------------------------------------------------
@@ -121,35 +161,41 @@ class _ExtraLinks(BaseExtension):
         return rss
 
 
-def _xml_feed(config: Config, category: str, items: list[dict], fmt: str, page: Page) -> bytes:
-    site, meta = config.site, config.categories[category]
-    pages = links(config, category, fmt, page)
+class _Nothing(BaseExtension):
+    """Feed level of an extension that only adds to entries."""
+
+
+def _xml_feed(config: Config, channel: Channel, items: list[dict], fmt: str, page: Page) -> bytes:
+    site = config.site
+    pages = links(config, channel.path, fmt, page)
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
+    fg.load_extension("media", atom=True, rss=True)
+    fg.register_extension("feedhub_entry", _Nothing, _EntryLinks, atom=True, rss=False)
     fg.register_extension("feedhub_links", _ExtraLinks, atom=False, rss=True)
     # The Atom id names the category's feed as a whole, the same on every page.
-    fg.id(feed_url(config, category, "atom"))
-    fg.title(f"{site.title}: {meta.title}")
-    fg.description(meta.description or meta.title)  # RSS <description>, Atom <subtitle>
+    fg.id(feed_url(config, channel.path, "atom"))
+    fg.title(f"{site.title}: {channel.title}")
+    fg.description(channel.description)  # RSS <description>, Atom <subtitle>
     fg.link(href=pages.pop("self"), rel="self", type=FORMATS[fmt].split(";")[0])
-    extra = [("hub", hub) for hub in hubs(config, category)] + list(pages.items())
+    extra = [("hub", hub) for hub in hubs(config, channel.path)] + list(pages.items())
     for rel, href in extra:
         fg.link(href=href, rel=rel)
     fg.feedhub_links.links = extra
     # feedgen uses the last link as RSS's <channel><link>: the page, not the feed.
-    fg.link(href=page_url(config, category), rel="alternate", type="text/html")
+    fg.link(href=channel.page, rel="alternate", type="text/html")
     fg.language(site.language)  # RSS <language>, Atom xml:lang
     fg.author({"name": site.title})
     fg.generator("feedhub", __version__)
     fg.updated(max((_updated(row) for row in items), default=EPOCH))  # also RSS lastBuildDate
     for row in items:
-        _add_entry(fg, site.title, row)
+        _add_entry(fg, site.title, row, fmt)
     if fmt == "rss":
         return fg.rss_str(pretty=False)
     return fg.atom_str(pretty=False)
 
 
-def _add_entry(fg: FeedGenerator, site_title: str, row: dict) -> None:
+def _add_entry(fg: FeedGenerator, site_title: str, row: dict, fmt: str) -> None:
     entry = fg.add_entry(order="append")
     entry.id(f"urn:uuid:{row['id']}")
     entry.guid(f"urn:uuid:{row['id']}", permalink=False)
@@ -165,30 +211,110 @@ def _add_entry(fg: FeedGenerator, site_title: str, row: dict) -> None:
     elif not row["link"]:
         # Atom: an entry with no alternate link must carry content.
         entry.content(row["summary"] or row["title"], type="text")
-    name, email = _person(row["author"])
-    if name:
-        entry.dc.dc_creator(name)
-    # Every Atom entry names an author; the site vouches for unsigned ones.
-    entry.author({"name": name or site_title, **({"email": email} if email else {})})
+    extras = Extras.of(row)
+    if fmt == "rss":
+        # dc:creator per author, never also <author>: the validator warns
+        # about the pair on one item, and <author> takes only one address.
+        for person in extras.authors:
+            entry.dc.dc_creator(person.name or person.email)
+        if extras.enclosures:  # RSS allows one <enclosure>: the best; MRSS carries the rest
+            best, *rest = extras.enclosures
+            entry.enclosure(best.url, str(best.length or 0), media.served_type(best))
+            for other in rest:
+                entry.media.content(_media_content(other), group=None)
+        if extras.comments:
+            entry.comments(extras.comments)
+    else:
+        # Every Atom entry names an author; the site vouches for unsigned ones.
+        entry.author([_atom_person(person) for person in extras.authors] or [{"name": site_title}])
+        entry.feedhub_entry.enclosures = extras.enclosures
+        entry.feedhub_entry.replies = extras.comments
+    if extras.image:
+        entry.media.thumbnail({"url": extras.image}, group=None)
+    if extras.tags:
+        entry.category([{"term": name} for name in extras.tags])
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What a stored row carries beside its text, as it is served."""
+
+    authors: tuple[Person, ...]
+    tags: tuple[str, ...]
+    image: str
+    enclosures: tuple[Enclosure, ...]
+    comments: str
+
+    @classmethod
+    def of(cls, row: dict) -> "Extras":
+        authors = media.stored_people(row.get("authors"))
+        if not authors and (row.get("author") or "").strip():
+            authors = (media.person(row["author"]),)  # stored before authors were
+        return cls(
+            authors=authors,
+            tags=media.stored_tags(row.get("tags")),
+            # An item with no picture of its own shows the first of its content.
+            image=row.get("image") or media.first_image(row.get("content") or ""),
+            enclosures=media.stored_enclosures(row.get("enclosures")),
+            comments=row.get("comments") or "",
+        )
+
+
+def _media_content(file: Enclosure) -> dict:
+    found = {"url": file.url, "type": media.served_type(file)}
+    if file.length is not None:
+        found["fileSize"] = str(file.length)
+    if file.medium:
+        found["medium"] = file.medium
+    return found
+
+
+def _atom_person(person: Person) -> dict:
+    found = {"name": person.name or person.email}
+    if person.email:
+        found["email"] = person.email
+    if person.uri:
+        found["uri"] = person.uri
+    return found
+
+
+class _EntryLinks(BaseEntryExtension):
+    """Atom links feedgen 1.0 cannot write: its entry links lose every
+    attribute but href, so enclosures (rel, type, length) and the comments
+    link (RFC 4685 rel="replies") are written here."""
+
+    def __init__(self) -> None:
+        self.enclosures: tuple[Enclosure, ...] = ()
+        self.replies = ""
+
+    def extend_atom(self, entry):
+        # feedgen's Atom elements are unqualified under a default xmlns.
+        for file in self.enclosures:
+            link = etree.SubElement(entry, "link", rel="enclosure", type=media.served_type(file), href=file.url)
+            if file.length is not None:
+                link.set("length", str(file.length))
+        if self.replies:
+            etree.SubElement(entry, "link", rel="replies", type="text/html", href=self.replies)
+        return entry
 
 
 # -- JSON Feed 1.1 --------------------------------------------------------------
 
 
-def _json_feed(config: Config, category: str, items: list[dict], page: Page) -> bytes:
-    site, meta = config.site, config.categories[category]
-    pages = links(config, category, "json", page)
+def _json_feed(config: Config, channel: Channel, items: list[dict], page: Page) -> bytes:
+    site = config.site
+    pages = links(config, channel.path, "json", page)
     document = {
         "version": JSON_FEED_VERSION,
-        "title": f"{site.title}: {meta.title}",
-        "home_page_url": page_url(config, category),
+        "title": f"{site.title}: {channel.title}",
+        "home_page_url": channel.page,
         "feed_url": pages["self"],
-        "description": meta.description or meta.title,
+        "description": channel.description,
         "language": site.language,
         "authors": [{"name": site.title}],
     }
-    if hubs(config, category):
-        document["hubs"] = [{"type": "WebSub", "url": hub} for hub in hubs(config, category)]
+    if hubs(config, channel.path):
+        document["hubs"] = [{"type": "WebSub", "url": hub} for hub in hubs(config, channel.path)]
     if "next" in pages:
         document["next_url"] = pages["next"]
     # JSON Feed has only next_url; the other RFC 5005 links go in an extension.
@@ -209,9 +335,29 @@ def _json_item(site_title: str, row: dict) -> dict:
         item["summary"] = row["summary"]
     item["date_published"] = from_iso(row["published"]).isoformat()
     item["date_modified"] = _updated(row).isoformat()
-    name, _ = _person(row["author"])
-    item["authors"] = [{"name": name or site_title}]
+    extras = Extras.of(row)
+    item["authors"] = [_json_person(person) for person in extras.authors] or [{"name": site_title}]
+    if extras.tags:
+        item["tags"] = list(extras.tags)
+    if extras.image:
+        item["image"] = extras.image
+    if extras.enclosures:
+        item["attachments"] = [_attachment(file) for file in extras.enclosures]
     return item
+
+
+def _json_person(person: Person) -> dict:
+    found = {"name": person.name or person.email}
+    if person.uri:
+        found["url"] = person.uri
+    return found
+
+
+def _attachment(file: Enclosure) -> dict:
+    found = {"url": file.url, "mime_type": media.served_type(file)}
+    if file.length is not None:
+        found["size_in_bytes"] = file.length
+    return found
 
 
 # -- helpers ------------------------------------------------------------------
@@ -219,16 +365,6 @@ def _json_item(site_title: str, row: dict) -> dict:
 
 def _clean(row: dict) -> dict:
     return {key: NOT_XML.sub("", value) if isinstance(value, str) else value for key, value in row.items()}
-
-
-def _person(author: str | None) -> tuple[str, str]:
-    """(name, email) of an author string; email is "" when there is none."""
-    author = (author or "").strip()
-    if match := EMAIL_NAME.match(author):
-        return match.group(2).strip(), match.group(1)
-    if match := NAME_EMAIL.match(author):
-        return match.group(1), match.group(2)
-    return author, ""
 
 
 def _updated(row: dict) -> datetime:

@@ -21,7 +21,7 @@ from typing import Iterable, Iterator
 
 import sqlite_utils
 
-from . import dedup
+from . import dedup, media, search
 from .items import Item, from_iso, utcnow
 
 # Outcomes of Store.add, as counted in ingest summaries.
@@ -150,11 +150,97 @@ def _retention(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS article_files_item ON article_files (item_id)")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _blocked, _full_text_pages, _retention]
+def _media(db: sqlite_utils.Database) -> None:
+    """What an item carries beside its text (JSON lists, see media.to_json),
+    and its tags by slug, for the tag views."""
+    for column in ("authors", "tags", "image", "enclosures", "comments"):
+        db.execute(f"ALTER TABLE items ADD COLUMN {column} TEXT")
+    # Keyed by (slug, published): a tag's newest items are read in index order.
+    db.execute(
+        "CREATE TABLE item_tags (slug TEXT NOT NULL, published TEXT NOT NULL,"
+        " item_id TEXT NOT NULL REFERENCES items(id), name TEXT NOT NULL,"
+        " PRIMARY KEY (slug, published, item_id)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX item_tags_item ON item_tags (item_id)")
+
+
+def _search(db: sqlite_utils.Database) -> None:
+    """Full-text search (see search.py): an FTS5 index of each item's title,
+    body text and tags, kept in step by triggers, so every way an item is
+    written, replaced or edited reaches it in the same transaction.
+
+    The triggers do not write the index itself but a queue that the store
+    empties into it just before the outer transaction commits: FTS5 writes
+    its pending rows to disk at every savepoint, and each item filed in a
+    batch is one, which made indexing ~10x the cost of the rest of filing.
+
+    The index is contentless (the text is in items already); its rows are
+    numbered through search_rows, because items' own rowids may change in a
+    VACUUM.  Removing a row from a contentless index takes the text it was
+    indexed with, which the triggers queue from old.*."""
+    db.execute("CREATE TABLE search_rows (num INTEGER PRIMARY KEY, item_id TEXT NOT NULL UNIQUE)")
+    db.execute(
+        f"CREATE VIRTUAL TABLE items_search USING fts5({', '.join(search.COLUMNS)},"
+        f" content='', tokenize='{search.TOKENIZE}')"
+    )
+    db.execute("INSERT INTO items_search (items_search, rank) VALUES ('rank', ?)", [search.RANK])
+    # command: 'delete' to take a row out of the index, NULL to add one.
+    db.execute(
+        "CREATE TABLE search_queue (seq INTEGER PRIMARY KEY, command TEXT, num INTEGER NOT NULL,"
+        " title TEXT, body TEXT, tags TEXT)"
+    )
+
+    def queue(command: str, row: str) -> str:
+        return (
+            f"INSERT INTO search_queue (command, num, title, body, tags) VALUES ({command},"
+            f" (SELECT num FROM search_rows WHERE item_id = {row}.id), {row}.title, {row}.text,"
+            f" (SELECT group_concat(value, ' ') FROM json_each({row}.tags)));"
+        )
+
+    remove = "'delete'"
+    db.execute("CREATE TRIGGER items_search_insert AFTER INSERT ON items BEGIN"
+               f" INSERT INTO search_rows (item_id) VALUES (new.id); {queue('NULL', 'new')} END")
+    db.execute("CREATE TRIGGER items_search_update AFTER UPDATE OF title, text, tags ON items BEGIN"
+               f" {queue(remove, 'old')} {queue('NULL', 'new')} END")
+    db.execute("CREATE TRIGGER items_search_delete AFTER DELETE ON items BEGIN"
+               f" {queue(remove, 'old')} DELETE FROM search_rows WHERE item_id = old.id; END")
+    # The items stored before.
+    db.execute("INSERT INTO search_rows (item_id) SELECT id FROM items")
+    db.execute(
+        "INSERT INTO search_queue (num, title, body, tags) SELECT r.num, items.title, items.text,"
+        " (SELECT group_concat(value, ' ') FROM json_each(items.tags)) FROM items JOIN search_rows r ON r.item_id = items.id"
+    )
+    index_queued(db)
+
+
+def index_queued(db: sqlite_utils.Database) -> None:
+    """Apply the queued changes to the search index, in order, and empty the queue."""
+    # One statement, so FTS5 writes its pending rows once.  A NULL command
+    # column is an ordinary insert.
+    db.execute(
+        "INSERT INTO items_search (items_search, rowid, title, body, tags)"
+        " SELECT command, num, title, body, tags FROM search_queue ORDER BY seq"
+    )
+    db.execute("DELETE FROM search_queue")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _blocked, _full_text_pages, _retention, _media, _search]
 
 
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") if moment else None
+
+
+MEDIA_COLUMNS = ("authors", "tags", "image", "enclosures", "comments")
+
+
+def _media_columns(item: Item) -> dict:
+    """The item's authors, tags, picture, media files and comments link as stored."""
+    return {
+        # Every input's tags go through media.tags: one spelling per slug.
+        "authors": media.to_json(item.authors), "tags": media.to_json(media.tags(item.tags)), "image": item.image or None,
+        "enclosures": media.to_json(item.enclosures), "comments": item.comments or None,
+    }
 
 
 def item_from_row(row: dict) -> Item:
@@ -164,6 +250,8 @@ def item_from_row(row: dict) -> Item:
         link=row["link"] or "", summary=row["summary"] or "", content=row["content"] or "",
         text=row["text"] or "", published=from_iso(row["published"]), updated=from_iso(row["updated"]),
         author=row["author"] or "", priority=row["priority"] if row["priority"] is not None else 100,
+        authors=media.stored_people(row["authors"]), tags=media.stored_tags(row["tags"]), image=row["image"] or "",
+        enclosures=media.stored_enclosures(row["enclosures"]), comments=row["comments"] or "",
     )
 
 
@@ -252,6 +340,8 @@ class Store:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
+            if self.db.conn.in_transaction:
+                index_queued(self.db)  # the search index, in this same transaction
         except BaseException:
             if self.db.conn.in_transaction:
                 self.db.execute("ROLLBACK")
@@ -335,7 +425,8 @@ class Store:
 
     def _existing(self, item_id: str) -> tuple | None:
         return self.db.execute(
-            "SELECT title, link, content, updated, text, blocked FROM items WHERE id = ?", [item_id]
+            f"SELECT title, link, content, updated, text, {', '.join(MEDIA_COLUMNS)}, blocked FROM items WHERE id = ?",
+            [item_id],
         ).fetchone()
 
     # -- keep/block rules ------------------------------------------------------
@@ -374,6 +465,7 @@ class Store:
             return
         # Blocked as it arrived, so never compared with other stories: it
         # goes through deduplication now, as a new entry would.
+        self.db.execute("DELETE FROM item_tags WHERE item_id = ?", [item_id])
         self.db.execute("DELETE FROM items WHERE id = ?", [item_id])
         self.add(item_from_row(row), near_threshold)
 
@@ -452,13 +544,15 @@ class Store:
         self, item: Item, item_keys: list[tuple[str, str]], fingerprint: dedup.Fingerprint | None
     ) -> list[tuple[int, int]]:
         """Store a new item and its keys; returns its band rows, still to be filed."""
-        self.db.execute(
-            "INSERT INTO items (id, category, source, guid, title, link, summary, content, text, author,"
-            " published, updated, first_seen, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [item.id, item.category, item.source, item.guid, item.title, item.link, item.summary,
-             item.content, item.text, item.author, iso(item.published), iso(item.updated),
-             iso(utcnow()), item.priority],
-        )
+        row = {
+            "id": item.id, "category": item.category, "source": item.source, "guid": item.guid,
+            "title": item.title, "link": item.link, "summary": item.summary, "content": item.content,
+            "text": item.text, "author": item.author, "published": iso(item.published),
+            "updated": iso(item.updated), "first_seen": iso(utcnow()), "priority": item.priority,
+            **_media_columns(item),
+        }
+        self._insert_row("items", row)
+        self._file_tags(item)
         self._file_keys(item, item_keys)
         return self._signature(item.id, fingerprint)
 
@@ -488,6 +582,7 @@ class Store:
         ).fetchone()
         for table in ("item_keys", "near_signatures", "duplicates", "article_files"):
             self.db.execute(f"UPDATE {table} SET item_id = ? WHERE item_id = ?", [item.id, old_id])
+        self.db.execute("DELETE FROM item_tags WHERE item_id = ?", [old_id])
         source, guid, title, link, first_seen = old
         copy = {"category": item.category, "source": source, "guid": guid, "title": title, "link": link}
         self._record_duplicate(copy, item.id, match, first_seen)
@@ -495,8 +590,9 @@ class Store:
 
     def _refresh(self, item: Item, existing: tuple) -> Outcome:
         """The same entry from the same source again: keep it current."""
-        title, link, content, updated, text = existing
+        title, link, content, updated, text, *stored_media = existing
         same_text = (item.title, item.link, item.content) == (title, link, content)
+        same_text = same_text and tuple(_media_columns(item).values()) == tuple(stored_media)
         # An entry without its own updated date keeps the one we stamped on it.
         if same_text and (item.updated is None or iso(item.updated) == updated):
             return Outcome(UNCHANGED, item.id)
@@ -506,8 +602,11 @@ class Store:
                 "title": item.title, "link": item.link, "summary": item.summary,
                 "content": item.content, "text": item.text, "author": item.author,
                 "published": iso(item.published), "updated": iso(item.updated or utcnow()),
+                **_media_columns(item),
             },
         )
+        self.db.execute("DELETE FROM item_tags WHERE item_id = ?", [item.id])
+        self._file_tags(item)
         tokens = dedup.item_words(item)
         self._file_keys(item, dedup.keys(item, tokens))
         # New words get a new signature.  The old one stays (removing it would
@@ -517,6 +616,12 @@ class Store:
             self._file_bands(self._signature(item.id, dedup.fingerprint(item, tokens)))
         self._touch_category(item.category)
         return Outcome(UPDATED, item.id)
+
+    def _file_tags(self, item: Item) -> None:
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO item_tags (slug, published, item_id, name) VALUES (?, ?, ?, ?)",
+            [(media.tag_slug(name), iso(item.published), item.id, name) for name in media.tags(item.tags)],
+        )
 
     def _file_keys(self, item: Item, item_keys: list[tuple[str, str]]) -> None:
         # OR IGNORE: an edited entry keeps its old keys and gains the new ones;
@@ -613,15 +718,112 @@ class Store:
     def feed_page(self, category: str, limit: int, offset: int) -> tuple[dict, list[dict], int]:
         """(category state, a page of items, total items), read from one snapshot
         so the version always describes exactly the items returned."""
-        self.db.execute("BEGIN")
-        try:
+        with self.snapshot():
             state = self.category_state(category)
             rows = self.items(category, limit, offset)
             total = self.db.execute(
                 "SELECT count(*) FROM items WHERE category = ? AND blocked IS NULL", [category]).fetchone()[0]
+        return state, rows, total
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one state of the database (a read transaction)."""
+        self.db.execute("BEGIN")
+        try:
+            yield
         finally:
             self.db.execute("COMMIT")
-        return state, rows, total
+
+    def data_state(self) -> dict:
+        """A version that moves whenever any category changes (the sum of
+        theirs, which only grow), and when the last change was: what a feed
+        across categories (a tag, a search) is cached by."""
+        version, changed = self.db.conn.execute(
+            "SELECT coalesce(sum(version), 0), max(changed) FROM categories"
+        ).fetchone()
+        return {"version": version, "changed": changed}
+
+    def data_version(self) -> int:
+        return self.db.conn.execute("SELECT coalesce(sum(version), 0) FROM categories").fetchone()[0]
+
+    # -- search -----------------------------------------------------------------
+
+    def search(
+        self, query: str, categories: Iterable[str] | None = None, limit: int = 50, newest_first: bool = False
+    ) -> list[dict]:
+        """Items matching a full-text query (search.py), in `categories`
+        (None: in every one): the best `limit` of the newest search.RANK_WINDOW
+        matches, best first, or with `newest_first` the `limit` matches filed
+        last, newest first.  SearchError if the query cannot be parsed."""
+        query = search.check(query)
+        categories = None if categories is None else list(categories)
+        where = " AND items.blocked IS NULL"
+        if categories is not None:
+            where += f" AND items.category IN ({', '.join('?' * len(categories))})"
+        window = []
+        if not newest_first:
+            # The index's row numbers follow filing: the newest matches are
+            # those from the window's last row number up.
+            oldest = self.db.execute(
+                "SELECT rowid FROM items_search WHERE items_search MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+                [query, search.RANK_WINDOW - 1],
+            ).fetchone()
+            if oldest:
+                where, window = f" AND items_search.rowid >= ?{where}", [oldest[0]]
+        # In the index's own order (rank, or its row numbers, which follow
+        # filing) SQLite joins only as many matches as it needs for `limit`.
+        order = "items_search.rowid DESC" if newest_first else "items_search.rank"
+        hits = (
+            "SELECT items.* FROM items_search JOIN search_rows r ON r.num = items_search.rowid"
+            f" JOIN items ON items.id = r.item_id WHERE items_search MATCH ?{where} ORDER BY {order} LIMIT ?"
+        )
+        if newest_first:
+            hits = f"SELECT * FROM ({hits}) ORDER BY published DESC, id"
+        return list(self.db.query(hits, [query, *window, *(categories or []), limit]))
+
+    def search_feed(self, query: str, categories: Iterable[str], limit: int) -> tuple[dict, list[dict]]:
+        """(data state, the newest items matching), from one snapshot."""
+        with self.snapshot():
+            return self.data_state(), self.search(query, categories, limit, newest_first=True)
+
+    # -- tags -------------------------------------------------------------------
+
+    # A tag's views span categories: each query names the categories its
+    # reader may see (private ones only for a partner's key), and leaves out
+    # items a keep/block rule holds back.
+
+    @staticmethod
+    def _tag_where(slug: str, categories: Iterable[str]) -> tuple[str, list]:
+        categories = list(categories)
+        return (
+            "FROM item_tags t JOIN items ON items.id = t.item_id WHERE t.slug = ? AND items.blocked IS NULL"
+            f" AND items.category IN ({', '.join('?' * len(categories))})",
+            [slug, *categories],
+        )
+
+    def tag_name(self, slug: str, categories: Iterable[str]) -> str | None:
+        """How the newest item tagged `slug` spells it; None when no item is."""
+        where, params = self._tag_where(slug, categories)
+        row = self.db.conn.execute(f"SELECT t.name {where} ORDER BY t.published DESC LIMIT 1", params).fetchone()
+        return row[0] if row else None
+
+    def tag_count(self, slug: str, categories: Iterable[str]) -> int:
+        where, params = self._tag_where(slug, categories)
+        return self.db.conn.execute(f"SELECT count(*) {where}", params).fetchone()[0]
+
+    def tagged(self, slug: str, categories: Iterable[str], limit: int, offset: int = 0) -> list[dict]:
+        """Items tagged `slug` in `categories`, newest first (in index order)."""
+        where, params = self._tag_where(slug, categories)
+        return list(self.db.query(
+            f"SELECT items.* {where} ORDER BY t.published DESC, t.item_id DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        ))
+
+    def tag_feed(self, slug: str, categories: Iterable[str], limit: int) -> tuple[dict, str | None, list[dict]]:
+        """(data state, the tag's name, its newest items), from one snapshot."""
+        categories = list(categories)
+        with self.snapshot():
+            return self.data_state(), self.tag_name(slug, categories), self.tagged(slug, categories, limit)
 
     # -- retention -------------------------------------------------------------
 
@@ -683,7 +885,7 @@ class Store:
         self.db.execute(bury + f"{entry} items WHERE id {doomed}", [stamp])
         self.db.execute(bury + f"{entry} duplicates WHERE item_id {doomed}", [stamp])
         unlisted = self._drop_signatures(doomed)
-        for table in ("item_keys", "duplicates", "pages"):
+        for table in ("item_keys", "duplicates", "pages", "item_tags"):
             self.db.execute(f"DELETE FROM {table} WHERE item_id {doomed}")
         # The file's record stays (it is not read again until it changes).
         self.db.execute(f"UPDATE article_files SET item_id = NULL WHERE item_id {doomed}")
@@ -751,17 +953,34 @@ class Store:
     def preview(self, category: str, limit: int, offset: int = 0) -> list[dict]:
         """The newest items of a category as a reader sees them, each with the
         other sources that carried the same story (from the duplicates table)."""
+        return self._with_other_sources(
+            "SELECT id FROM items WHERE category = ? AND blocked IS NULL ORDER BY published DESC, id LIMIT ? OFFSET ?",
+            [category, limit, offset],
+        )
+
+    def tag_preview(self, slug: str, categories: Iterable[str], limit: int, offset: int = 0) -> list[dict]:
+        """Like preview, for the items tagged `slug` in `categories`."""
+        where, params = self._tag_where(slug, categories)
+        return self._with_other_sources(
+            f"SELECT t.item_id AS id {where} ORDER BY t.published DESC, t.item_id DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+
+    def _with_other_sources(self, page_ids: str, params: list) -> list[dict]:
+        """The items `page_ids` selects (in its order), each with the other
+        sources that carried the same story."""
         # The page of items is chosen first, so the duplicate lookups (indexed
         # by item_id) run only for the rows shown.
         return list(
             self.db.query(
-                "WITH page AS (SELECT id, source, title, link, summary, author, published, updated"
-                "  FROM items WHERE category = ? AND blocked IS NULL ORDER BY published DESC, id LIMIT ? OFFSET ?)"
+                f"WITH ids AS ({page_ids}), page AS (SELECT items.id, source, title, link,"
+                "  summary, content, author, authors, tags, image, published, updated"
+                "  FROM ids JOIN items ON items.id = ids.id)"
                 " SELECT page.*, count(DISTINCT d.source) AS other_sources,"
                 "  group_concat(DISTINCT d.source) AS other_source_names"
                 " FROM page LEFT JOIN duplicates d ON d.item_id = page.id AND d.source != page.source"
                 " GROUP BY page.id ORDER BY page.published DESC, page.id",
-                [category, limit, offset],
+                params,
             )
         )
 

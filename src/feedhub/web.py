@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import urlencode
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, redirect, request
 
-from . import access, logs, metrics, opml, pages, publish
+from . import access, logs, media, metrics, opml, pages, publish
 from .config import Category, Config, ConfigError, ConfigFile, load_config
 from .delivery import respond
 from .feedcache import FeedCache, Rendered
@@ -106,6 +106,24 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
             "feedhub_rate_limited", metrics.labels(scope=scope, partner=partner or ""))
         abort(Response(f"Too many requests: {limiter.describe(scope)}. Try again in {wait} s.\n", 429,
                        headers={"Retry-After": str(wait)}, mimetype="text/plain"))
+
+    @app.get("/feeds/tag/<name>.<any(rss, atom, json):fmt>")
+    def tag_feed(name: str, fmt: str) -> Response:
+        slug = media.tag_slug(name)
+        if slug and slug != name:  # "North Sea", "north_sea": one tag, one address
+            return redirect(f"/feeds/tag/{slug}.{fmt}", 301)
+        rendered = app.extensions["feedhub.feeds"].get_tag(store(), slug, fmt) if slug else None
+        if rendered is None:
+            abort(Response(f"No story is tagged {name!r}.\n", 404, mimetype="text/plain"))
+        return respond(request, rendered, current().feed_max_age)
+
+    @app.get("/feeds/search/<key>.<any(rss, atom, json):fmt>")
+    def search_feed(key: str, fmt: str) -> Response:
+        if key not in current().searches:
+            known = ", ".join(sorted(current().searches)) or "none"
+            abort(Response(f"No saved search {key!r} here. Saved searches: {known}\n", 404, mimetype="text/plain"))
+        rendered = app.extensions["feedhub.feeds"].get_search(store(), key, fmt)
+        return respond(request, rendered, current().feed_max_age)
 
     @app.get("/opml")
     def subscription_list() -> Response:
