@@ -104,7 +104,22 @@ def _v3(db: sqlite_utils.Database) -> None:
     db["heartbeats"].create({"name": str, "beat": str, "pid": int}, pk="name")
 
 
-MIGRATIONS = [_v1, _v2, _v3]
+def _article_metadata(db: sqlite_utils.Database) -> None:
+    """What each article file was read into (metadata, lines dropped and why,
+    warnings) under which boilerplate rules; and each folder's house style:
+    how many of its files each short line is in."""
+    db.execute("ALTER TABLE article_files ADD COLUMN rules TEXT")  # Rules.version() it was read under
+    db.execute("ALTER TABLE article_files ADD COLUMN parse TEXT")  # JSON, see ingest.parse_record
+    db.execute(
+        "CREATE TABLE house_lines (folder TEXT NOT NULL, key TEXT NOT NULL, text TEXT NOT NULL,"
+        " files INTEGER NOT NULL, since INTEGER NOT NULL, PRIMARY KEY (folder, key)) WITHOUT ROWID"
+    )
+    db.execute("CREATE TABLE house_folders (folder TEXT PRIMARY KEY, files INTEGER NOT NULL)")
+    # The keys each file was counted under, taken back when the file changes.
+    db.execute("CREATE TABLE house_files (path TEXT PRIMARY KEY, folder TEXT NOT NULL, keys TEXT NOT NULL)")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _article_metadata]
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -610,11 +625,67 @@ class Store:
         ).fetchall()
         return {"files": files, "last_read": last_read, "errors": errors}
 
-    def record_file(self, path: str, mtime_ns: int, size: int, item_id: str | None, error: str | None) -> None:
+    def record_file(
+        self, path: str, mtime_ns: int, size: int, item_id: str | None, error: str | None,
+        rules: str | None = None, parse: str | None = None,
+    ) -> None:
         with self.transaction():
             self._upsert(
                 "article_files",
                 {"path": path, "mtime_ns": mtime_ns, "size": size, "item_id": item_id,
-                 "error": error, "seen": iso(utcnow())},
+                 "error": error, "seen": iso(utcnow()), "rules": rules, "parse": parse},
                 pk="path",
             )
+
+    def article_file(self, item_id: str) -> dict | None:
+        """The record of the file an item was read from."""
+        rows = list(self.db.query("SELECT * FROM article_files WHERE item_id = ? LIMIT 1", [item_id]))
+        return rows[0] if rows else None
+
+    def forget_rules(self, folder: str) -> int:
+        """Make every file under the folder be read again on the next pass."""
+        low, high = folder.rstrip("/") + "/", folder.rstrip("/") + "0"
+        with self.transaction() as db:
+            return db.execute(
+                "UPDATE article_files SET rules = NULL WHERE path >= ? AND path < ?", [low, high]
+            ).rowcount
+
+    # -- house style of article folders ----------------------------------------
+
+    def count_house_lines(self, folder: str, path: str, lines: dict[str, str]) -> None:
+        """Count the file's short lines ({key: text}) in its folder, taking
+        back what an earlier version of the file was counted under."""
+        with self.transaction() as db:
+            row = db.execute("SELECT keys FROM house_files WHERE path = ?", [path]).fetchone()
+            old = set(row[0].split()) if row and row[0] else set()
+            if row is None:
+                db.execute(
+                    "INSERT INTO house_folders (folder, files) VALUES (?, 1)"
+                    " ON CONFLICT(folder) DO UPDATE SET files = files + 1", [folder])
+            total = db.execute("SELECT files FROM house_folders WHERE folder = ?", [folder]).fetchone()[0]
+            db.conn.executemany(
+                "UPDATE house_lines SET files = files - 1 WHERE folder = ? AND key = ?",
+                [(folder, key) for key in old - lines.keys()],
+            )
+            db.conn.executemany(
+                "INSERT INTO house_lines (folder, key, text, files, since) VALUES (?, ?, ?, 1, ?)"
+                " ON CONFLICT(folder, key) DO UPDATE SET files = files + 1",
+                [(folder, key, lines[key], total - 1) for key in lines.keys() - old],
+            )
+            self._upsert("house_files", {"path": path, "folder": folder, "keys": " ".join(sorted(lines))}, pk="path")
+
+    def house_counted(self, path: str) -> bool:
+        return self.db.execute("SELECT 1 FROM house_files WHERE path = ?", [path]).fetchone() is not None
+
+    def house_lines(self, folder: str, min_files: int = 2) -> tuple[int, dict[str, "HouseLine"]]:
+        """(files counted in the folder, {key: HouseLine}) for the lines in at
+        least min_files of them."""
+        from .boilerplate import HouseLine
+
+        row = self.db.execute("SELECT files FROM house_folders WHERE folder = ?", [folder]).fetchone()
+        lines = {
+            key: HouseLine(text, files, since)
+            for key, text, files, since in self.db.execute(
+                "SELECT key, text, files, since FROM house_lines WHERE folder = ? AND files >= ?", [folder, min_files])
+        }
+        return (row[0] if row else 0), lines
