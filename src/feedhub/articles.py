@@ -178,6 +178,8 @@ def parse_text(text: str, path: Path, rules: Rules = DEFAULT_RULES, zone: tzinfo
         reader.body(line)
     article = reader.article
     article.dropped.sort()
+    # Only "Updated:" given: that is the first time the story was out.
+    article.published = article.published or article.updated
     if not article.paragraphs:
         raise ArticleError(f"{path}:{headline_line}: no body paragraphs after the headline")
     return article
