@@ -139,7 +139,7 @@ class FeedServer:
                 modified = formatdate(file.stat().st_mtime, usegmt=True)
                 if self.headers.get("If-None-Match") == etag:
                     return self._send(304, {"ETag": etag}, b"")
-                kind = "application/atom+xml" if file.suffix == ".atom" else "application/rss+xml"
+                kind = {".atom": "application/atom+xml", ".json": "application/feed+json"}.get(file.suffix, "application/rss+xml")
                 self._send(200, {"ETag": etag, "Last-Modified": modified, "Content-Type": kind}, body)
 
             def _send(self, status, headers, body):

@@ -16,13 +16,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from feedgen.ext.base import BaseExtension
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from . import __version__
+from . import __version__, media
 from .config import Config
-from .items import from_iso
+from .items import Enclosure, Person, from_iso
 from .store import Store
 
 FORMATS = {
@@ -36,9 +36,6 @@ JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 # Characters XML 1.0 forbids; one stray control character from a source feed
 # must not make a whole feed unparseable (or unrenderable: lxml refuses them).
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-# "jane@example.com (Jane Doe)" (RSS) or "Jane Doe <jane@example.com>".
-EMAIL_NAME = re.compile(r"^\s*([^\s@()]+@[^\s()]+)\s*\((.+)\)\s*$")
-NAME_EMAIL = re.compile(r"^\s*(.+?)\s*<([^\s@<>]+@[^\s<>]+)>\s*$")
 
 
 @dataclass(frozen=True)
@@ -115,11 +112,17 @@ class _ExtraLinks(BaseExtension):
         return rss
 
 
+class _Nothing(BaseExtension):
+    """Feed level of an extension that only adds to entries."""
+
+
 def _xml_feed(config: Config, category: str, items: list[dict], fmt: str, page: Page) -> bytes:
     site, meta = config.site, config.categories[category]
     pages = links(config, category, fmt, page)
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
+    fg.load_extension("media", atom=True, rss=True)
+    fg.register_extension("feedhub_entry", _Nothing, _EntryLinks, atom=True, rss=False)
     fg.register_extension("feedhub_links", _ExtraLinks, atom=False, rss=True)
     # The Atom id names the category's feed as a whole, the same on every page.
     fg.id(feed_url(config, category, "atom"))
@@ -137,13 +140,13 @@ def _xml_feed(config: Config, category: str, items: list[dict], fmt: str, page: 
     fg.generator("feedhub", __version__)
     fg.updated(max((_updated(row) for row in items), default=EPOCH))  # also RSS lastBuildDate
     for row in items:
-        _add_entry(fg, site.title, row)
+        _add_entry(fg, site.title, row, fmt)
     if fmt == "rss":
         return fg.rss_str(pretty=False)
     return fg.atom_str(pretty=False)
 
 
-def _add_entry(fg: FeedGenerator, site_title: str, row: dict) -> None:
+def _add_entry(fg: FeedGenerator, site_title: str, row: dict, fmt: str) -> None:
     entry = fg.add_entry(order="append")
     entry.id(f"urn:uuid:{row['id']}")
     entry.guid(f"urn:uuid:{row['id']}", permalink=False)
@@ -159,11 +162,91 @@ def _add_entry(fg: FeedGenerator, site_title: str, row: dict) -> None:
     elif not row["link"]:
         # Atom: an entry with no alternate link must carry content.
         entry.content(row["summary"] or row["title"], type="text")
-    name, email = _person(row["author"])
-    if name:
-        entry.dc.dc_creator(name)
-    # Every Atom entry names an author; the site vouches for unsigned ones.
-    entry.author({"name": name or site_title, **({"email": email} if email else {})})
+    extras = Extras.of(row)
+    if fmt == "rss":
+        # dc:creator per author, never also <author>: the validator warns
+        # about the pair on one item, and <author> takes only one address.
+        for person in extras.authors:
+            entry.dc.dc_creator(person.name or person.email)
+        if extras.enclosures:  # RSS allows one <enclosure>: the best; MRSS carries the rest
+            best, *rest = extras.enclosures
+            entry.enclosure(best.url, str(best.length or 0), media.served_type(best))
+            for other in rest:
+                entry.media.content(_media_content(other), group=None)
+        if extras.comments:
+            entry.comments(extras.comments)
+    else:
+        # Every Atom entry names an author; the site vouches for unsigned ones.
+        entry.author([_atom_person(person) for person in extras.authors] or [{"name": site_title}])
+        entry.feedhub_entry.enclosures = extras.enclosures
+        entry.feedhub_entry.replies = extras.comments
+    if extras.image:
+        entry.media.thumbnail({"url": extras.image}, group=None)
+    if extras.tags:
+        entry.category([{"term": name} for name in extras.tags])
+
+
+@dataclass(frozen=True)
+class Extras:
+    """What a stored row carries beside its text, as it is served."""
+
+    authors: tuple[Person, ...]
+    tags: tuple[str, ...]
+    image: str
+    enclosures: tuple[Enclosure, ...]
+    comments: str
+
+    @classmethod
+    def of(cls, row: dict) -> "Extras":
+        authors = media.stored_people(row.get("authors"))
+        if not authors and (row.get("author") or "").strip():
+            authors = (media.person(row["author"]),)  # stored before authors were
+        return cls(
+            authors=authors,
+            tags=media.stored_tags(row.get("tags")),
+            # An item with no picture of its own shows the first of its content.
+            image=row.get("image") or media.first_image(row.get("content") or ""),
+            enclosures=media.stored_enclosures(row.get("enclosures")),
+            comments=row.get("comments") or "",
+        )
+
+
+def _media_content(file: Enclosure) -> dict:
+    found = {"url": file.url, "type": media.served_type(file)}
+    if file.length is not None:
+        found["fileSize"] = str(file.length)
+    if file.medium:
+        found["medium"] = file.medium
+    return found
+
+
+def _atom_person(person: Person) -> dict:
+    found = {"name": person.name or person.email}
+    if person.email:
+        found["email"] = person.email
+    if person.uri:
+        found["uri"] = person.uri
+    return found
+
+
+class _EntryLinks(BaseEntryExtension):
+    """Atom links feedgen 1.0 cannot write: its entry links lose every
+    attribute but href, so enclosures (rel, type, length) and the comments
+    link (RFC 4685 rel="replies") are written here."""
+
+    def __init__(self) -> None:
+        self.enclosures: tuple[Enclosure, ...] = ()
+        self.replies = ""
+
+    def extend_atom(self, entry):
+        # feedgen's Atom elements are unqualified under a default xmlns.
+        for file in self.enclosures:
+            link = etree.SubElement(entry, "link", rel="enclosure", type=media.served_type(file), href=file.url)
+            if file.length is not None:
+                link.set("length", str(file.length))
+        if self.replies:
+            etree.SubElement(entry, "link", rel="replies", type="text/html", href=self.replies)
+        return entry
 
 
 # -- JSON Feed 1.1 --------------------------------------------------------------
@@ -203,9 +286,29 @@ def _json_item(site_title: str, row: dict) -> dict:
         item["summary"] = row["summary"]
     item["date_published"] = from_iso(row["published"]).isoformat()
     item["date_modified"] = _updated(row).isoformat()
-    name, _ = _person(row["author"])
-    item["authors"] = [{"name": name or site_title}]
+    extras = Extras.of(row)
+    item["authors"] = [_json_person(person) for person in extras.authors] or [{"name": site_title}]
+    if extras.tags:
+        item["tags"] = list(extras.tags)
+    if extras.image:
+        item["image"] = extras.image
+    if extras.enclosures:
+        item["attachments"] = [_attachment(file) for file in extras.enclosures]
     return item
+
+
+def _json_person(person: Person) -> dict:
+    found = {"name": person.name or person.email}
+    if person.uri:
+        found["url"] = person.uri
+    return found
+
+
+def _attachment(file: Enclosure) -> dict:
+    found = {"url": file.url, "mime_type": media.served_type(file)}
+    if file.length is not None:
+        found["size_in_bytes"] = file.length
+    return found
 
 
 # -- helpers ------------------------------------------------------------------
@@ -213,16 +316,6 @@ def _json_item(site_title: str, row: dict) -> dict:
 
 def _clean(row: dict) -> dict:
     return {key: NOT_XML.sub("", value) if isinstance(value, str) else value for key, value in row.items()}
-
-
-def _person(author: str | None) -> tuple[str, str]:
-    """(name, email) of an author string; email is "" when there is none."""
-    author = (author or "").strip()
-    if match := EMAIL_NAME.match(author):
-        return match.group(2).strip(), match.group(1)
-    if match := NAME_EMAIL.match(author):
-        return match.group(1), match.group(2)
-    return author, ""
 
 
 def _updated(row: dict) -> datetime:

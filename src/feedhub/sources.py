@@ -20,9 +20,9 @@ from pathlib import Path
 import feedparser
 import httpx
 
-from . import __version__, decoding, fetchguard
+from . import __version__, decoding, fetchguard, jsonfeed, media
 from .config import Config, Source
-from .items import Item
+from .items import Item, Person
 from .sanitize import clean_html, web_url
 
 USER_AGENT = f"feedhub/{__version__} (+https://github.com/feedhub/feedhub; feed aggregator)"
@@ -160,6 +160,11 @@ def _read_file(path: Path, state: dict, policy: fetchguard.Policy) -> Fetched:
 
 def parse(body: bytes, url: str | None, content_type: str | None) -> list[dict]:
     """Entries of a feed document; FetchError if it is not a usable feed."""
+    if jsonfeed.looks_like_json(body, content_type):
+        try:
+            return jsonfeed.entries(body, url)
+        except jsonfeed.NotJsonFeed as exc:
+            raise FetchError(str(exc)) from None
     if (tags := body.count(b"<")) > MAX_MARKUP:
         raise FetchError(f"{tags:,} '<' in the document, over the {MAX_MARKUP:,} feedhub parses; refused unparsed")
     _refuse_expanding_entities(body)
@@ -243,7 +248,61 @@ def to_item(entry: dict, source: Source, fetched_at: datetime) -> Item:
         updated=updated_at,
         author=decoding.repair(entry.get("author", "")),
         priority=source.priority,
+        **_media(entry, base, content),
     )
+
+
+def _media(entry: dict, base: str, content: str) -> dict:
+    """Authors, tags, picture, media files and comments link of an entry,
+    as Item fields; what is not http(s) or not well-formed is left out."""
+    files = [
+        media.enclosure(link.get("href"), link.get("type"), link.get("length"), "", base)
+        for link in entry.get("links", []) if link.get("rel") == "enclosure"
+    ]
+    # MRSS: the publisher's default rendition first (feedparser flattens media:group).
+    contents = sorted(entry.get("media_content", []), key=lambda c: str(c.get("isdefault")).lower() != "true")
+    files += [media.enclosure(c.get("url"), c.get("type"), c.get("filesize"), c.get("medium"), base) for c in contents]
+    files = media.fold(files)
+    # The picture: a thumbnail, else the entry's image (itunes:image, JSON
+    # Feed's image), else its first image file.
+    thumbnails = [t.get("url") for t in entry.get("media_thumbnail", [])]
+    candidates = [*thumbnails, (entry.get("image") or {}).get("href")]
+    image = next(filter(None, (web_url(url, base or None) for url in candidates)), "")
+    image = image or next((file.url for file in files if media.kind(file) == "image"), "")
+    return {
+        "authors": _authors(entry),
+        "tags": media.tags(decoding.repair(tag.get("label") or tag.get("term") or "") for tag in entry.get("tags", [])),
+        "image": image,
+        "enclosures": files,
+        "comments": web_url(entry.get("comments"), base or None) or _replies(entry, base),
+    }
+
+
+def _authors(entry: dict) -> tuple[Person, ...]:
+    found = [
+        Person(decoding.repair(a.get("name") or ""), a.get("email") or "", a.get("href") or "")
+        for a in entry.get("authors", [])
+    ]
+    if len(found) == 1 and (line := media.person(decoding.repair(dict.get(entry, "author") or ""))).email:
+        # RSS <author>: feedparser cuts the address's last label to 4
+        # letters ("jo@news.example" -> "jo@news.exam"); read the line ourselves.
+        found = [Person(line.name, line.email, found[0].uri)]
+    # feedparser gives a later Atom <author> the previous author's email
+    # (cut short as above) when it has none of its own: drop such copies.
+    earlier: list[str] = []
+    for number, author in enumerate(found):
+        if author.email and any(email.startswith(author.email) for email in earlier):
+            found[number] = Person(author.name, "", author.uri)
+        earlier.append(author.email)
+    return media.people(found)
+
+
+def _replies(entry: dict, base: str) -> str:
+    # Atom's comments link (RFC 4685).
+    for link in entry.get("links", []):
+        if link.get("rel") == "replies" and (url := web_url(link.get("href"), base or None)):
+            return url
+    return ""
 
 
 def _when(parsed_time) -> datetime | None:

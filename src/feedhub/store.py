@@ -20,7 +20,7 @@ from typing import Iterable, Iterator
 
 import sqlite_utils
 
-from . import dedup
+from . import dedup, media
 from .items import Item, utcnow
 
 # Outcomes of Store.add, as counted in ingest summaries.
@@ -104,6 +104,18 @@ def _v3(db: sqlite_utils.Database) -> None:
     db["heartbeats"].create({"name": str, "beat": str, "pid": int}, pk="name")
 
 
+def _media(db: sqlite_utils.Database) -> None:
+    """What an item carries beside its text (JSON lists, see media.to_json),
+    and its tags by slug, for the tag views."""
+    for column in ("authors", "tags", "image", "enclosures", "comments"):
+        db.execute(f"ALTER TABLE items ADD COLUMN {column} TEXT")
+    db.execute(
+        "CREATE TABLE item_tags (slug TEXT NOT NULL, item_id TEXT NOT NULL REFERENCES items(id),"
+        " name TEXT NOT NULL, PRIMARY KEY (slug, item_id)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX item_tags_item ON item_tags (item_id)")
+
+
 def _article_metadata(db: sqlite_utils.Database) -> None:
     """What each article file was read into (metadata, lines dropped and why,
     warnings) under which boilerplate rules; and each folder's house style:
@@ -119,11 +131,22 @@ def _article_metadata(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE house_files (path TEXT PRIMARY KEY, folder TEXT NOT NULL, keys TEXT NOT NULL)")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _article_metadata]
+MIGRATIONS = [_v1, _v2, _v3, _media, _article_metadata]
 
 
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") if moment else None
+
+
+MEDIA_COLUMNS = ("authors", "tags", "image", "enclosures", "comments")
+
+
+def _media_columns(item: Item) -> dict:
+    """The item's authors, tags, picture, media files and comments link as stored."""
+    return {
+        "authors": media.to_json(item.authors), "tags": media.to_json(item.tags), "image": item.image or None,
+        "enclosures": media.to_json(item.enclosures), "comments": item.comments or None,
+    }
 
 
 @dataclass
@@ -258,7 +281,8 @@ class Store:
         when the caller has worked it out already."""
         with self.transaction() as db:
             existing = db.execute(
-                "SELECT title, link, content, updated, text FROM items WHERE id = ?", [item.id]
+                f"SELECT title, link, content, updated, text, {', '.join(MEDIA_COLUMNS)} FROM items WHERE id = ?",
+                [item.id],
             ).fetchone()
             if existing:
                 return self._refresh(item, existing)
@@ -337,13 +361,15 @@ class Store:
         self, item: Item, item_keys: list[tuple[str, str]], fingerprint: dedup.Fingerprint | None
     ) -> list[tuple[int, int]]:
         """Store a new item and its keys; returns its band rows, still to be filed."""
-        self.db.execute(
-            "INSERT INTO items (id, category, source, guid, title, link, summary, content, text, author,"
-            " published, updated, first_seen, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [item.id, item.category, item.source, item.guid, item.title, item.link, item.summary,
-             item.content, item.text, item.author, iso(item.published), iso(item.updated),
-             iso(utcnow()), item.priority],
-        )
+        row = {
+            "id": item.id, "category": item.category, "source": item.source, "guid": item.guid,
+            "title": item.title, "link": item.link, "summary": item.summary, "content": item.content,
+            "text": item.text, "author": item.author, "published": iso(item.published),
+            "updated": iso(item.updated), "first_seen": iso(utcnow()), "priority": item.priority,
+            **_media_columns(item),
+        }
+        self._insert_row("items", row)
+        self._file_tags(item)
         self._file_keys(item, item_keys)
         return self._signature(item.id, fingerprint)
 
@@ -373,6 +399,7 @@ class Store:
         ).fetchone()
         for table in ("item_keys", "near_signatures", "duplicates", "article_files"):
             self.db.execute(f"UPDATE {table} SET item_id = ? WHERE item_id = ?", [item.id, old_id])
+        self.db.execute("DELETE FROM item_tags WHERE item_id = ?", [old_id])
         source, guid, title, link, first_seen = old
         copy = {"category": item.category, "source": source, "guid": guid, "title": title, "link": link}
         self._record_duplicate(copy, item.id, match, first_seen)
@@ -380,8 +407,9 @@ class Store:
 
     def _refresh(self, item: Item, existing: tuple) -> Outcome:
         """The same entry from the same source again: keep it current."""
-        title, link, content, updated, text = existing
+        title, link, content, updated, text, *stored_media = existing
         same_text = (item.title, item.link, item.content) == (title, link, content)
+        same_text = same_text and tuple(_media_columns(item).values()) == tuple(stored_media)
         # An entry without its own updated date keeps the one we stamped on it.
         if same_text and (item.updated is None or iso(item.updated) == updated):
             return Outcome(UNCHANGED, item.id)
@@ -391,8 +419,11 @@ class Store:
                 "title": item.title, "link": item.link, "summary": item.summary,
                 "content": item.content, "text": item.text, "author": item.author,
                 "published": iso(item.published), "updated": iso(item.updated or utcnow()),
+                **_media_columns(item),
             },
         )
+        self.db.execute("DELETE FROM item_tags WHERE item_id = ?", [item.id])
+        self._file_tags(item)
         tokens = dedup.item_words(item)
         self._file_keys(item, dedup.keys(item, tokens))
         # New words get a new signature.  The old one stays (removing it would
@@ -402,6 +433,12 @@ class Store:
             self._file_bands(self._signature(item.id, dedup.fingerprint(item, tokens)))
         self._touch_category(item.category)
         return Outcome(UPDATED, item.id)
+
+    def _file_tags(self, item: Item) -> None:
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO item_tags (slug, item_id, name) VALUES (?, ?, ?)",
+            [(media.tag_slug(name), item.id, name) for name in item.tags if media.tag_slug(name)],
+        )
 
     def _file_keys(self, item: Item, item_keys: list[tuple[str, str]]) -> None:
         # OR IGNORE: an edited entry keeps its old keys and gains the new ones;
