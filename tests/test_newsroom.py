@@ -16,7 +16,7 @@ import yaml
 from conftest import REPO, write_config
 
 from feedhub import ingest
-from feedhub.articles import parse_article
+from feedhub.articles import parse_article, parse_text
 from feedhub.boilerplate import FAMILIES, Rules
 from feedhub.cli import main
 from feedhub.config import ConfigError, load_config
@@ -439,3 +439,15 @@ def test_the_bundled_examples_and_the_real_export_shape_still_parse_as_before():
         assert parsed.authors == [] and parsed.tags == [] and parsed.warnings == []
         assert {kind for kind, _ in parsed.blocks} <= {"p", "h"}
         assert not any("Join Now" in text or "Back to top" in text for _, text in parsed.blocks)
+
+
+def test_the_readme_example_file_reads_as_the_readme_says():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    example = readme.split("## Article files", 1)[1].split("```\n")[1]
+    parsed = parse_text(example, Path("example.txt"), Rules(extra=["coastline herald politics desk"]))
+    assert parsed.headline == "Parliament Backs Harbour Flood Levy After Late-Night Vote"
+    assert parsed.authors == ["Mara Okafor", "Jonas Lindqvist"] and parsed.tags == ["Elections", "Parliament"]
+    assert (parsed.published, parsed.updated) == (datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc),
+                                                  datetime(2026, 12, 3, 10, 15, tzinfo=timezone.utc))
+    assert (parsed.image, parsed.credit) == ("https://cdn.example.org/harbour.jpg", "Photo: AFP")
+    assert [kind for kind, _ in parsed.blocks] == ["p", "h", "ul", "ol", "p"]
