@@ -17,7 +17,7 @@ from conftest import REPO, write_config
 
 from feedhub import ingest
 from feedhub.articles import parse_article, parse_text
-from feedhub.boilerplate import FAMILIES, Rules
+from feedhub.boilerplate import FAMILIES, HouseLine, Rules, learned
 from feedhub.cli import main
 from feedhub.config import ConfigError, load_config
 from feedhub.ingest import run_cycle
@@ -302,6 +302,18 @@ def test_house_lines_reach_the_worker_processes(tmp_path, monkeypatch):
         texts = [row["text"] for row in stored(store).values()]
     assert summary.counts["articles:gazette"] == {"new": 8}
     assert len(texts) == 8 and not any(HOUSE_LINE in text for text in texts)
+
+
+def test_house_style_thresholds_and_their_hysteresis():
+    def line(files, since=0, was=False):
+        return {"k": HouseLine("Gazette Night Desk", files, since, was)}
+
+    assert learned(line(2), 2) == {}, "two files are never enough"
+    assert learned(line(3), 3) == {"k": "Gazette Night Desk"}
+    assert learned(line(3, since=94), 100) == {"k": "Gazette Night Desk"}, "a new line in an old folder: its own share"
+    assert learned(line(4), 10) == {}, "in 40% of the files: not learned"
+    assert learned(line(4, was=True), 10) == {"k": "Gazette Night Desk"}, "once learned, kept down to 30%"
+    assert learned(line(2, was=True), 10) == {}
 
 
 def test_feeds_yaml_rule_change_rerenders_stored_items_keeping_ids_and_duplicates(tmp_path):

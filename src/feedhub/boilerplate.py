@@ -108,6 +108,10 @@ CURATED = {family: _compile(patterns) for family, patterns in FAMILIES.items()}
 # (a quote, a sub-heading) and is the first count where a share means much.
 MIN_FILES = 3
 MIN_SHARE = 0.5
+# A line once learned stays learned until its share falls below this: a line
+# hovering about MIN_SHARE would otherwise flip the folder's rules, and have
+# every file read again, pass after pass.
+KEEP_SHARE = 0.3
 # Lines longer than this are never counted: a house line is a short prompt,
 # a sentence of body text is not boilerplate however often it repeats.
 MAX_HOUSE_LINE = 160
@@ -125,13 +129,17 @@ class HouseLine:
     text: str
     files: int
     since: int
+    learned: bool = False  # house style at the last pass
 
 
 def learned(lines: dict[str, HouseLine], total: int, min_files: int = MIN_FILES, min_share: float = MIN_SHARE) -> dict[str, str]:
     """{key: text} of the house lines among a folder's counted lines."""
+    def share(line: HouseLine) -> float:
+        return line.files / max(total - line.since, 1)
+
     return {
         key: line.text for key, line in lines.items()
-        if line.files >= min_files and line.files >= min_share * max(total - line.since, 1)
+        if line.files >= min_files and share(line) >= (min(KEEP_SHARE, min_share) if line.learned else min_share)
     }
 
 

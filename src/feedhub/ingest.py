@@ -140,19 +140,24 @@ def folder_rules(store: Store, folder: ArticleDir) -> Rules:
                     continue  # reported when the file itself is read
                 store.count_house_lines(key, str(path), house_keys(text))
     total, lines = store.house_lines(key)
-    return Rules(folder.boilerplate, folder.keep, learned(lines, total))
+    house = learned(lines, total)
+    if house.keys() != {k for k, line in lines.items() if line.learned}:
+        store.mark_learned(key, house)
+    return Rules(folder.boilerplate, folder.keep, house)
 
 
 def _files_to_count(store: Store, root: Path) -> Iterator[Path]:
-    """The files whose lines are not counted in the folder's house style as
-    they are now: new, changed, or read before house styles were learned."""
+    """The files whose lines may not be counted in the folder's house style
+    as they are now: new, changed, or to be read again (read before house
+    styles were learned, or by `feedhub rerender`).  Counting one again is
+    harmless: a file's lines count once however often it is counted."""
     for path in article_files(root):
         try:
             stat = path.stat()
         except OSError:
             continue
         seen = store.file_state(str(path))
-        if not (seen.get("mtime_ns") == stat.st_mtime_ns and seen.get("size") == stat.st_size) or not store.house_counted(str(path)):
+        if (seen.get("mtime_ns"), seen.get("size")) != (stat.st_mtime_ns, stat.st_size) or not seen.get("rules"):
             yield path
 
 

@@ -124,7 +124,8 @@ def _article_metadata(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE article_files ADD COLUMN parse TEXT")  # JSON, see ingest.parse_record
     db.execute(
         "CREATE TABLE house_lines (folder TEXT NOT NULL, key TEXT NOT NULL, text TEXT NOT NULL,"
-        " files INTEGER NOT NULL, since INTEGER NOT NULL, PRIMARY KEY (folder, key)) WITHOUT ROWID"
+        " files INTEGER NOT NULL, since INTEGER NOT NULL, learned INTEGER NOT NULL DEFAULT 0,"
+        " PRIMARY KEY (folder, key)) WITHOUT ROWID"
     )
     db.execute("CREATE TABLE house_folders (folder TEXT PRIMARY KEY, files INTEGER NOT NULL)")
     # The keys each file was counted under, taken back when the file changes.
@@ -711,9 +712,6 @@ class Store:
             )
             self._upsert("house_files", {"path": path, "folder": folder, "keys": " ".join(sorted(lines))}, pk="path")
 
-    def house_counted(self, path: str) -> bool:
-        return self.db.execute("SELECT 1 FROM house_files WHERE path = ?", [path]).fetchone() is not None
-
     def house_lines(self, folder: str, min_files: int = 2) -> tuple[int, dict[str, "HouseLine"]]:
         """(files counted in the folder, {key: HouseLine}) for the lines in at
         least min_files of them."""
@@ -721,8 +719,17 @@ class Store:
 
         row = self.db.execute("SELECT files FROM house_folders WHERE folder = ?", [folder]).fetchone()
         lines = {
-            key: HouseLine(text, files, since)
-            for key, text, files, since in self.db.execute(
-                "SELECT key, text, files, since FROM house_lines WHERE folder = ? AND files >= ?", [folder, min_files])
+            key: HouseLine(text, files, since, bool(learned))
+            for key, text, files, since, learned in self.db.execute(
+                "SELECT key, text, files, since, learned FROM house_lines WHERE folder = ? AND files >= ?",
+                [folder, min_files])
         }
         return (row[0] if row else 0), lines
+
+    def mark_learned(self, folder: str, keys: Iterable[str]) -> None:
+        """Remember which of the folder's lines are its house style now."""
+        keys = list(keys)
+        with self.transaction() as db:
+            db.execute("UPDATE house_lines SET learned = 0 WHERE folder = ? AND learned = 1", [folder])
+            db.conn.executemany("UPDATE house_lines SET learned = 1 WHERE folder = ? AND key = ?",
+                                [(folder, key) for key in keys])
