@@ -94,7 +94,7 @@ def _field(part: str, zone: tzinfo, loose: bool) -> Meta | None:
         except DateUnreadable:
             return Meta(problem=f"cannot read the date {value!r} (write it like 2026-12-03T10:30:00Z or 3 Dec 2026, 10:30 CET)")
         return Meta(updated=moment) if "updated" in label or "modified" in label else Meta(published=moment)
-    if match := BYLINE.match(part):
+    if loose and (match := BYLINE.match(part)):
         names = _names(match.group("names") or match.group("names2"))
         return Meta(authors=names) if names else None
     if loose and len(part) <= 60 and ISO_ISH.search(part):
