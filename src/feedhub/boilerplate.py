@@ -96,6 +96,9 @@ def _compile(patterns: list[str]) -> re.Pattern | None:
 
 
 CURATED = {family: _compile(patterns) for family, patterns in FAMILIES.items()}
+# The longest line a curated family can match ("Also Read:" and a headline):
+# longer lines are paragraphs, and are not asked.
+MAX_CURATED_LINE = 300
 # Every family at once: most lines match none, and one pattern says so sooner.
 ANY_CURATED = _compile([p for patterns in FAMILIES.values() for p in patterns])
 
@@ -164,7 +167,7 @@ class Rules:
             return None
         if self._extra and self._extra.fullmatch(line):
             return "feeds.yaml boilerplate"
-        if ANY_CURATED.fullmatch(line):
+        if len(line) <= MAX_CURATED_LINE and ANY_CURATED.fullmatch(line):
             return next(f"curated: {family}" for family, pattern in CURATED.items() if pattern.fullmatch(line))
         if self.house and countable(line) and line_key(line) in self.house:
             return "house style"

@@ -33,8 +33,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from . import dedup, metrics, pool, websub
-from .articles import Article, ArticleError, house_keys, parse_text, read_text
+from . import decoding, dedup, metrics, pool, websub
+from .articles import MAX_ARTICLE_BYTES, Article, ArticleError, house_keys, parse_text, read_text
 from .boilerplate import Rules, learned
 from .config import ArticleDir, Config, Source
 from .items import Item, Person, utcnow
@@ -135,9 +135,16 @@ def folder_rules(store: Store, folder: ArticleDir) -> Rules:
         with store.transaction():
             for path in batch:
                 try:
-                    text = read_text(path)
-                except ArticleError:
+                    with path.open("rb") as file:
+                        raw = file.read(MAX_ARTICLE_BYTES + 1)
+                except OSError:
                     continue  # reported when the file itself is read
+                if len(raw) > MAX_ARTICLE_BYTES:
+                    continue
+                try:  # decoded as read_text does, without its checks (the file's reading does them)
+                    text = decoding.decode(raw)[0]
+                except decoding.Undecodable:
+                    continue
                 store.count_house_lines(key, str(path), house_keys(text))
     total, lines = store.house_lines(key)
     house = learned(lines, total)

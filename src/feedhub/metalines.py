@@ -25,6 +25,16 @@ from .newsdates import DateUnreadable, parse_date
 
 # "|", "·" or " — " separate fields written on one line.
 SEPARATOR = re.compile(r"\s+[|·•]\s+|\s+[—–]\s+")
+SEPARATOR_CHARS = set("|·•—–")
+# No metadata line is longer (an image line with a long address and caption
+# included); a longer line is a paragraph, and is not asked.
+MAX_META_LINE = 400
+# How every labelled metadata line starts: in the body, where only those are
+# taken, a line that does not start so is a paragraph without more asking.
+LABELLED = re.compile(
+    r"^\(?\s*(tags|keywords|topics|tagged|filed|image|photo|picture|img|lead|main|pic|illustration|graphic|video|"
+    r"file|representational|first|published|last|updated|modified|posted|dated?|written|reported|story|words|text|"
+    r"author|reporter|byline)", re.IGNORECASE)
 DATE_LABEL = re.compile(
     r"^(?P<label>(first\s+)?published(\s+on|\s+at)?|(last\s+)?updated(\s+on|\s+at)?|modified(\s+on)?|"
     r"posted(\s+on|\s+at)?|date|dated|filed(\s+on|\s+at)?)\s*:?\s*(?P<value>.+)$",
@@ -64,13 +74,15 @@ def read(line: str, zone: tzinfo = timezone.utc, loose: bool = True) -> Meta | N
     """The metadata on this line, or None if it is not a metadata line.
     `loose`: also take bylines and bare date lines (only at the head and tail
     of a file, where a story's own sentences do not look like them)."""
+    if len(line) > MAX_META_LINE or not (loose or LABELLED.match(line)):
+        return None
     if match := TAGS.match(line):
         return Meta(tags=_tags(match.group("value")))
     if match := IMAGE.match(line):
         return _image(match.group("url"), match.group("rest"))
     if CREDIT.match(line) and len(line.split()) <= 14:
         return Meta(credit=line.strip("() ."))
-    parts = SEPARATOR.split(line)
+    parts = SEPARATOR.split(line) if SEPARATOR_CHARS.intersection(line) else [line]
     metas = [_field(part.strip(), zone, loose or len(parts) > 1) for part in parts]
     if not all(metas):
         # One labelled date alone is still a dateline, even if unreadable.
