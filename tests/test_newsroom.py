@@ -276,6 +276,23 @@ def test_a_house_line_is_learned_after_three_files_and_old_items_lose_it(tmp_pat
         assert run_cycle(config, store).counts["articles:gazette"] == {"unchanged": 3}
 
 
+def test_an_edited_file_is_counted_once_as_it_is_now(tmp_path):
+    folder = tmp_path / "gazette"
+    folder.mkdir()
+    for n in range(1, 5):
+        article(folder, gazette(n), f"{n}.txt")
+    config = ingest_config(tmp_path, folder)
+    with Store(config.database) as store:
+        run_cycle(config, store)
+        path = folder / "4.txt"
+        path.write_text(gazette(4, house=False) + "Gazette Night Desk\n", encoding="utf-8")
+        os.utime(path, ns=(path.stat().st_mtime_ns + 10**9,) * 2)
+        run_cycle(config, store)
+        total, lines = store.house_lines(str(folder), 1)
+    counts = {line.text: line.files for line in lines.values()}
+    assert total == 4 and counts[HOUSE_LINE] == 3 and counts["Gazette Night Desk"] == 1
+
+
 def test_a_line_in_one_story_is_never_house_style(tmp_path):
     folder = tmp_path / "gazette"
     folder.mkdir()

@@ -132,20 +132,18 @@ def folder_rules(store: Store, folder: ArticleDir) -> Rules:
     ones, so the files of this pass are read with their own house lines too."""
     key = str(folder.path)
     for batch in _batches(_files_to_count(store, folder.path), FILE_BATCH):
-        with store.transaction():
-            for path in batch:
-                try:
-                    with path.open("rb") as file:
-                        raw = file.read(MAX_ARTICLE_BYTES + 1)
-                except OSError:
-                    continue  # reported when the file itself is read
-                if len(raw) > MAX_ARTICLE_BYTES:
-                    continue
-                try:  # decoded as read_text does, without its checks (the file's reading does them)
-                    text = decoding.decode(raw)[0]
-                except decoding.Undecodable:
-                    continue
-                store.count_house_lines(key, str(path), house_keys(text))
+        counted = []
+        for path in batch:
+            try:
+                with path.open("rb") as file:
+                    raw = file.read(MAX_ARTICLE_BYTES + 1)
+                # Decoded as read_text does, without its checks (the file's reading does them).
+                text = decoding.decode(raw)[0] if len(raw) <= MAX_ARTICLE_BYTES else None
+            except (OSError, decoding.Undecodable):
+                text = None  # reported when the file itself is read
+            if text is not None:
+                counted.append((str(path), house_keys(text)))
+        store.count_house_lines(key, counted)
     total, lines = store.house_lines(key)
     house = learned(lines, total)
     if house.keys() != {k for k, line in lines.items() if line.learned}:
