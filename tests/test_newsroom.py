@@ -252,16 +252,22 @@ def ingest_config(tmp_path: Path, folder: Path, **settings):
     return load_config(write_config(tmp_path, articles=[{"path": str(folder), **settings}]))
 
 
+def gazette_folder(tmp_path: Path, numbers: range, key_points: tuple[int, ...] = ()):
+    """(folder, config) of the Gazette's stories `numbers`, with a "Key Points"
+    sub-heading in the stories `key_points`."""
+    folder = tmp_path / "gazette"
+    folder.mkdir()
+    for n in numbers:
+        article(folder, gazette(n, extra="Key Points\n\n" if n in key_points else ""), f"{n}.txt")
+    return folder, ingest_config(tmp_path, folder)
+
+
 def stored(store: Store) -> dict[str, dict]:
     return {row["guid"]: row for row in store.db.query("SELECT * FROM items")}
 
 
 def test_a_house_line_is_learned_after_three_files_and_old_items_lose_it(tmp_path):
-    folder = tmp_path / "gazette"
-    folder.mkdir()
-    for n in (1, 2):
-        article(folder, gazette(n), f"{n}.txt")
-    config = ingest_config(tmp_path, folder)
+    folder, config = gazette_folder(tmp_path, range(1, 3))
     with Store(config.database) as store:
         run_cycle(config, store)
         before = stored(store)
@@ -277,11 +283,7 @@ def test_a_house_line_is_learned_after_three_files_and_old_items_lose_it(tmp_pat
 
 
 def test_an_edited_file_is_counted_once_as_it_is_now(tmp_path):
-    folder = tmp_path / "gazette"
-    folder.mkdir()
-    for n in range(1, 5):
-        article(folder, gazette(n), f"{n}.txt")
-    config = ingest_config(tmp_path, folder)
+    folder, config = gazette_folder(tmp_path, range(1, 5))
     with Store(config.database) as store:
         run_cycle(config, store)
         path = folder / "4.txt"
@@ -294,11 +296,7 @@ def test_an_edited_file_is_counted_once_as_it_is_now(tmp_path):
 
 
 def test_a_line_in_one_story_is_never_house_style(tmp_path):
-    folder = tmp_path / "gazette"
-    folder.mkdir()
-    for n in range(1, 9):
-        article(folder, gazette(n, extra="Key Points\n\n" if n in (2, 5) else ""), f"{n}.txt")
-    config = ingest_config(tmp_path, folder)
+    folder, config = gazette_folder(tmp_path, range(1, 9), key_points=(2, 5))
     with Store(config.database) as store:
         run_cycle(config, store)
         texts = [row["text"] for row in stored(store).values()]
@@ -309,11 +307,7 @@ def test_a_line_in_one_story_is_never_house_style(tmp_path):
 def test_house_lines_reach_the_worker_processes(tmp_path, monkeypatch):
     monkeypatch.setattr(ingest, "PARALLEL_FROM", 5)
     monkeypatch.setattr(ingest.pool, "spare_cores", lambda: 1)
-    folder = tmp_path / "gazette"
-    folder.mkdir()
-    for n in range(1, 9):
-        article(folder, gazette(n), f"{n}.txt")
-    config = ingest_config(tmp_path, folder)
+    folder, config = gazette_folder(tmp_path, range(1, 9))
     with Store(config.database) as store:
         summary = run_cycle(config, store)
         texts = [row["text"] for row in stored(store).values()]
@@ -363,11 +357,8 @@ def test_feeds_yaml_rule_change_rerenders_stored_items_keeping_ids_and_duplicate
 
 
 def test_boilerplate_dropped_and_rerender_commands(tmp_path, capsys):
-    folder = tmp_path / "gazette"
-    folder.mkdir()
-    for n in range(1, 5):
-        article(folder, gazette(n, extra="Key Points\n\n" if n == 2 else ""), f"{n}.txt")
-    config_path = write_config(tmp_path, articles=[{"path": str(folder)}])
+    folder, _ = gazette_folder(tmp_path, range(1, 5), key_points=(2,))
+    config_path = tmp_path / "feeds.yaml"
     assert main(["--config", str(config_path), "ingest"]) == 0
     capsys.readouterr()
     assert main(["--config", str(config_path), "boilerplate", "gazette"]) == 0
