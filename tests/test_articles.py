@@ -72,6 +72,15 @@ def test_a_stated_publication_time_is_read_as_utc(tmp_path: Path):
     assert parse_article(path).published == datetime(2026, 11, 20, 8, 30, tzinfo=timezone.utc)
 
 
+def test_an_unreadable_date_is_a_warning_with_its_line_and_the_article_is_still_read(tmp_path: Path):
+    path = tmp_path / "a.txt"
+    path.write_text("SPORTS\n\nHeadline\nPublished: next tuesday\n\nText.\n")
+    article = parse_article(path)
+    assert article.paragraphs == ["Text."] and article.published is None
+    assert len(article.warnings) == 1
+    assert article.warnings[0].startswith(f"{path}:4: cannot read the date 'next tuesday'")
+
+
 def test_bundled_articles_carry_keyword_echoes_to_strip():
     def echoes(path):
         lines = raw_lines(path)
@@ -92,7 +101,6 @@ def test_one_bundled_article_states_its_time():
         (b"INTERNATIONAL\n", r"a\.txt:1: no headline"),
         (b"INTERNATIONAL\n\nA headline\n\nWhatsApp Group Join Now\n", r"a\.txt:3: no body paragraphs"),
         ("SPORTS\n\nHeadline\n\nПривет мир, это статья о погоде.\n".encode("cp1251"), r"a\.txt:5: not UTF-8 \(byte 0xcf\)"),
-        (b"SPORTS\n\nHeadline\nPublished: next tuesday\n\nText.\n", r"a\.txt:4: cannot read the date"),
         (b"\x00\x01\x02garbage" * 20, r"a\.txt: contains NUL bytes"),
         (b"SPORTS\n\nHeadline\n\n" + b"A very long line of text. " * 100_000, r"a\.txt: over 2 MB; not a newsroom article"),
     ],

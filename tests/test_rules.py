@@ -181,6 +181,15 @@ def test_changed_rules_are_applied_to_stored_items_and_undone(site, capsys):
     assert len(served_titles(load_config(path))) == 4
 
 
+def test_a_new_tag_or_author_rule_reaches_stored_items(site, capsys):
+    config, _ = ingest(site())
+    assert len(served_titles(config)) == 4
+    path = site(block=[{"field": "tags", "regex": "^(?i)ads$"}, {"field": "author", "regex": "Desk 3"}])
+    assert main(["--config", str(path), "recheck"]) == 0
+    assert "2 newly blocked" in capsys.readouterr().out
+    assert served_titles(load_config(path)) == ["Casino group buys a football club", "Harbour cranes return after the strike"]
+
+
 def test_unblocked_entry_goes_through_dedup_then(site, feed_server):
     """Blocked as it arrived, an entry was never compared with other stories;
     when its rule goes it is, and a copy of a served story stays a duplicate."""

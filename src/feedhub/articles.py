@@ -1,14 +1,22 @@
 """The newsroom's plain-text article format.
 
     INTERNATIONAL                      <- section (first non-empty line)
-
+    By Jonas Lindqvist                 <- metadata may come before the headline too
     Headline of the story              <- headline
-    Published: 2026-11-20T08:30:00Z    <- optional; else the file's mtime
+    Published: 2026-11-20T08:30:00Z    <- metadata lines (metalines.py): byline,
+    Tags: Elections, Parliament           dateline, tags, image, credit
 
     First paragraph ...                <- paragraphs, separated by blank lines
     A Short Title Case Line            <- sub-heading
-    More paragraphs ...
-    WhatsApp Group Join Now            <- boilerplate, dropped
+    • A bullet / 1. a numbered line    <- lists
+    WhatsApp Group Join Now            <- boilerplate (boilerplate.py), dropped
+    Updated: 3 Dec 2026, 11:15 CET     <- metadata at the tail too
+
+Bylines and bare date lines are only taken at the head (before the first
+paragraph) and the tail (after the last); labelled lines (Tags:, Updated:,
+Image:, Photo: AFP) anywhere.  Every line that does not reach the body is kept
+in ``Article.dropped`` with the reason, for the operator.  A metadata line
+that cannot be read is a warning with its line; the article is still read.
 
 Files are read as UTF-8 (a BOM is allowed), else as Windows-1252 / ISO-8859-1
 when that reads plausibly (see decoding.py).  A file in another encoding, or
@@ -22,18 +30,19 @@ import html
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
-from . import decoding
-from .config import DEFAULT_BOILERPLATE
+from . import decoding, metalines
+from .boilerplate import CURATED, Rules, countable, line_key
 from .dedup import words
 
-PUBLISHED = re.compile(r"^(published|date)\s*:\s*(.+)$", re.IGNORECASE)
 SENTENCE_END = re.compile(r"[.!?:;,\"'”’)…]$")
+BULLET = re.compile(r"^[•·▪◦●*\-–]\s+(?P<text>\S.*)$")
+NUMBERED = re.compile(r"^\d{1,2}[.)]\s+(?P<text>\S.*)$")
 log = logging.getLogger(__name__)
 SMALL_WORDS = {"a", "an", "and", "as", "at", "but", "by", "for", "in", "of", "on", "or", "the", "to", "vs", "with", "from", "into", "over"}
+HTML_TAGS = {"p": "p", "h": "h2"}
 
 
 class ArticleError(ValueError):
@@ -45,9 +54,19 @@ class Article:
     path: Path
     section: str
     headline: str
-    # ("p", text) paragraphs and ("h", text) sub-headings, in order.
+    # ("p", text) paragraphs, ("h", text) sub-headings, ("ul" / "ol", the
+    # items one per line) lists, in order.
     blocks: list[tuple[str, str]] = field(default_factory=list)
     published: datetime | None = None  # None: the file did not say
+    updated: datetime | None = None
+    authors: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    image: str = ""
+    caption: str = ""
+    credit: str = ""
+    # (line number, line, why) for every line that is not in the body.
+    dropped: list[tuple[int, str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # "file:line: what could not be read"
 
     @property
     def paragraphs(self) -> list[str]:
@@ -66,16 +85,21 @@ class Article:
         return "\n\n".join(text for _, text in self.blocks)
 
     def html(self) -> str:
-        tags = {"p": "p", "h": "h2"}
-        return "\n".join(f"<{tags[k]}>{html.escape(t, quote=False)}</{tags[k]}>" for k, t in self.blocks)
+        parts = []
+        for kind, text in self.blocks:
+            if kind in HTML_TAGS:
+                parts.append(f"<{HTML_TAGS[kind]}>{_escape(text)}</{HTML_TAGS[kind]}>")
+            else:
+                items = "".join(f"<li>{_escape(item)}</li>" for item in text.split("\n"))
+                parts.append(f"<{kind}>{items}</{kind}>")
+        return "\n".join(parts)
 
 
-def boilerplate_matcher(extra: list[str] = ()) -> re.Pattern:
-    patterns = [*DEFAULT_BOILERPLATE, *extra]
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
 
 
-DEFAULT_MATCHER = boilerplate_matcher()
+DEFAULT_RULES = Rules()
 
 
 # A long feature is ~50 kB of text.  A file past this is something else (a log,
@@ -84,8 +108,14 @@ DEFAULT_MATCHER = boilerplate_matcher()
 MAX_ARTICLE_BYTES = 2 * 1024 * 1024
 
 
-def parse_article(path: Path, boilerplate: re.Pattern = DEFAULT_MATCHER) -> Article:
-    """Read one article file; ArticleError says which line is wrong and why."""
+def parse_article(path: Path, rules: Rules = DEFAULT_RULES, zone: tzinfo = timezone.utc) -> Article:
+    """Read one article file; ArticleError says which line is wrong and why.
+    `zone` is the folder's: dates written without one are taken in it."""
+    return parse_text(read_text(path), path, rules, zone)
+
+
+def read_text(path: Path) -> str:
+    """The file's text, or ArticleError (too big, not text, garbled)."""
     try:
         with path.open("rb") as file:
             raw = file.read(MAX_ARTICLE_BYTES + 1)
@@ -107,10 +137,10 @@ def parse_article(path: Path, boilerplate: re.Pattern = DEFAULT_MATCHER) -> Arti
             f"{path}:{line}: garbled text {bad[:80]!r} should read {good[:80]!r} "
             "(UTF-8 converted twice); fix the file and save it as UTF-8"
         )
-    return parse_text(text, path, boilerplate)
+    return text
 
 
-def parse_text(text: str, path: Path, boilerplate: re.Pattern = DEFAULT_MATCHER) -> Article:
+def parse_text(text: str, path: Path, rules: Rules = DEFAULT_RULES, zone: tzinfo = timezone.utc) -> Article:
     lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1)]
     lines = [(number, line) for number, line in lines if line]
     if not lines:
@@ -118,41 +148,100 @@ def parse_text(text: str, path: Path, boilerplate: re.Pattern = DEFAULT_MATCHER)
     (section_line, section), *rest = lines
     if len(section) > 40 or len(section.split()) > 4:
         raise ArticleError(f"{path}:{section_line}: expected a short section name such as INTERNATIONAL, got {section[:60]!r}")
-    if not rest:
+    reader = _Reader(Article(path=path, section=section, headline=""), rules, zone)
+    # The head: metadata and boilerplate around the headline, up to the body.
+    position = 0
+    while position < len(rest):
+        number, line = rest[position]
+        if not reader.aside(number, line, loose=True):
+            if reader.article.headline:
+                break
+            if len(line) > 300:
+                raise ArticleError(f"{path}:{number}: headline is {len(line)} characters; expected a single line under 300")
+            reader.article.headline, headline_line = line, number
+        position += 1
+    if not reader.article.headline:
         raise ArticleError(f"{path}:{section_line}: no headline after the section line")
-    (headline_line, headline), *rest = rest
-    if len(headline) > 300:
-        raise ArticleError(f"{path}:{headline_line}: headline is {len(headline)} characters; expected a single line under 300")
-
-    article = Article(path=path, section=section, headline=headline)
-    if rest and (match := PUBLISHED.match(rest[0][1])):
-        article.published = _parse_date(match.group(2), path, rest[0][0])
-        rest = rest[1:]
-
-    headline_words = set(words(headline))
-    for _, line in rest:
-        if boilerplate.fullmatch(line) or _is_keyword_echo(line, headline_words):
+    # The tail: the run of metadata and boilerplate lines after the last paragraph.
+    end = len(rest)
+    while end > position and reader.is_aside(rest[end - 1][1]):
+        end -= 1
+    for number, line in rest[end:]:
+        reader.aside(number, line, loose=True)
+    headline_words = set(words(reader.article.headline))
+    for number, line in rest[position:end]:
+        if reader.aside(number, line, loose=False):
             continue
-        article.blocks.append(("h" if _is_heading(line) else "p", line))
+        if not rules.kept(line) and _is_keyword_echo(line, headline_words):
+            reader.article.dropped.append((number, line, "keyword echo of the headline"))
+            continue
+        reader.body(line)
+    article = reader.article
+    article.dropped.sort()
+    # Only "Updated:" given: that is the first time the story was out.
+    article.published = article.published or article.updated
     if not article.paragraphs:
         raise ArticleError(f"{path}:{headline_line}: no body paragraphs after the headline")
     return article
 
 
-def _parse_date(value: str, path: Path, line: int) -> datetime:
-    value = value.strip()
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            moment = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            raise ArticleError(
-                f"{path}:{line}: cannot read the date {value!r}; use ISO 8601 like 2026-11-20T08:30:00Z"
-            ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+class _Reader:
+    """Files each line of one article where it belongs."""
+
+    def __init__(self, article: Article, rules: Rules, zone: tzinfo):
+        self.article, self.rules, self.zone = article, rules, zone
+
+    def is_aside(self, line: str) -> bool:
+        """Metadata or boilerplate (asked of the tail, from the end)."""
+        if self.rules.kept(line):
+            return False
+        return bool(metalines.read(line, self.zone, loose=True) or self.rules.reason(line))
+
+    def aside(self, number: int, line: str, loose: bool) -> bool:
+        """File a metadata or boilerplate line; False for a line of the story."""
+        if self.rules.kept(line):
+            return False
+        meta = metalines.read(line, self.zone, loose)
+        if meta is None:
+            reason = self.rules.reason(line)
+            if reason is None:
+                return False
+            self.article.dropped.append((number, line, reason))
+            return True
+        article = self.article
+        article.authors += [name for name in meta.authors if name not in article.authors]
+        article.tags += [tag for tag in meta.tags if tag.casefold() not in {t.casefold() for t in article.tags}]
+        article.published = article.published or meta.published
+        article.updated = article.updated or meta.updated
+        article.image = article.image or meta.image
+        article.caption = article.caption or meta.caption
+        article.credit = article.credit or meta.credit
+        if meta.problem:
+            article.warnings.append(f"{article.path}:{number}: {meta.problem}; the article is published without it")
+        kind = ("image" if meta.image or meta.caption else "byline" if meta.authors else "tags" if meta.tags
+                else "dateline" if meta.published or meta.updated or meta.problem else "credit")
+        article.dropped.append((number, line, f"metadata: {kind}"))
+        return True
+
+    def body(self, line: str) -> None:
+        blocks = self.article.blocks
+        for kind, pattern in (("ul", BULLET), ("ol", NUMBERED)):
+            if match := pattern.match(line):
+                item = match.group("text")
+                if blocks and blocks[-1][0] == kind:
+                    blocks[-1] = (kind, f"{blocks[-1][1]}\n{item}")
+                else:
+                    blocks.append((kind, item))
+                return
+        blocks.append(("h" if _is_heading(line) else "p", line))
+
+
+def house_keys(text: str) -> dict[str, str]:
+    """{key: line} of the lines of a file that count towards its folder's
+    house style: every short line but the section and headline."""
+    lines = [line.strip() for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    return {line_key(line): line for line in lines[2:] if countable(line)}
 
 
 def _is_keyword_echo(line: str, headline_words: set[str]) -> bool:
@@ -168,6 +257,8 @@ def _is_keyword_echo(line: str, headline_words: set[str]) -> bool:
 def _is_heading(line: str) -> bool:
     """Short, unpunctuated, and most significant words capitalised."""
     tokens = line.split()
+    if CURATED["related link"].match(line):  # "Also Read: Another Headline"
+        return False
     if not 1 <= len(tokens) <= 14 or len(line) > 120 or SENTENCE_END.search(line):
         return False
     significant = [t for t in tokens if t.casefold() not in SMALL_WORDS]

@@ -12,7 +12,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from . import logs
-from .config import LOG_LEVELS, Config, ConfigError, load_config
+from .config import LOG_LEVELS, ArticleDir, Config, ConfigError, load_config
 from .ingest import FAILED, RETIRED, Summary, run_cycle
 from .items import from_iso, utcnow
 from .opml import OpmlError
@@ -42,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("check-config", help="validate feeds.yaml and exit")
     duplicates = commands.add_parser("duplicates", help="show a stored story, its duplicates and why they matched")
     duplicates.add_argument("item", help="an item id, or a link to the story or to one of its copies")
+    house = commands.add_parser("boilerplate", help="the house-style lines learned from each article folder, with their counts")
+    house.add_argument("folder", nargs="?", help="an article folder from feeds.yaml (its path or name; default: all)")
+    dropped = commands.add_parser("dropped", help="what an article was read into: its metadata, every line left out and why")
+    dropped.add_argument("item", help="an item id, its link, or the article file's path")
+    rerender = commands.add_parser("rerender", help="read every article again with today's rules, keeping ids, links and duplicates")
+    rerender.add_argument("folder", nargs="?", help="an article folder from feeds.yaml (its path or name; default: all)")
     commands.add_parser("sources", help="every source: status, last fetch, last error, next run, address")
     blocked = commands.add_parser("blocked", help="entries held back by keep/block rules: which rule, when, title, link")
     blocked.add_argument("--limit", type=int, default=100, help="show at most this many, newest first (default 100)")
@@ -329,10 +335,85 @@ def restore_backup(config: Config, args) -> int:
     return 0
 
 
+def _folders(config: Config, wanted: str | None) -> list[ArticleDir]:
+    """The article folders named on the command line (path or name), or all."""
+    if not wanted:
+        return list(config.articles)
+    path = str(Path(wanted).resolve())
+    found = [f for f in config.articles if str(f.path) == path or f.path.name == wanted]
+    if not found:
+        names = ", ".join(str(f.path) for f in config.articles) or "none"
+        raise ConfigError(f"no article folder {wanted!r} in the configuration (folders: {names})")
+    return found
+
+
+def show_boilerplate(config: Config, args) -> int:
+    from .boilerplate import MIN_FILES, MIN_SHARE, learned
+
+    with Store(config.database) as store:
+        for folder in _folders(config, args.folder):
+            total, lines = store.house_lines(str(folder.path))
+            house = learned(lines, total)
+            print(f"{folder.path}: {total} files counted; a line is house style once in {MIN_FILES}+ files "
+                  f"and {MIN_SHARE:.0%}+ of those read since it first appeared")
+            ranked = sorted(lines.values(), key=lambda line: (-line.files, line.text))
+            for title, chosen in (("learned (dropped)", True), ("seen in several files, not learned", False)):
+                rows = [line for key, line in lines.items() if (key in house) == chosen]
+                rows = [line for line in ranked if line in rows]
+                print(f"  {title}: {len(rows)}")
+                for line in rows[:50]:
+                    print(f"    {line.files:>5} of {total - line.since:<5} {line.text}")
+            for label, patterns in (("feeds.yaml boilerplate", folder.boilerplate), ("feeds.yaml keep_lines", folder.keep_lines)):
+                if patterns:
+                    print(f"  {label}: " + ", ".join(patterns))
+    return 0
+
+
+def show_dropped(config: Config, args) -> int:
+    import json
+
+    with Store(config.database) as store:
+        records = [store.file_state(str(Path(args.item).resolve()))]
+        if not records[0]:
+            records = [store.article_file(story["id"]) for story in store.stories(args.item)]
+    records = [record for record in records if record and record.get("parse")]
+    if not records:
+        print(f"feedhub dropped: no article file read into {args.item!r} (an item id, its link, or the file's path)",
+              file=sys.stderr)
+        return 1
+    for record in records:
+        parse = json.loads(record["parse"])
+        print(record["path"])
+        for field in ("authors", "published", "updated", "tags", "image", "caption", "credit"):
+            value = parse.get(field)
+            print(f"  {field + ':':<10} {(', '.join(value) if isinstance(value, list) else value) or '-'}")
+        print(f"  {len(parse['dropped'])} lines left out of the body:")
+        for number, line, why in parse["dropped"]:
+            print(f"    line {number:>3}: {line}  [{why}]")
+        for warning in parse["warnings"]:
+            print(f"  warning: {warning}")
+    return 0
+
+
+def rerender_articles(config: Config, args) -> int:
+    from .ingest import ingest_folder
+
+    summary = Summary()
+    with Store(config.database) as store:
+        for folder in _folders(config, args.folder):
+            print(f"{folder.path}: {store.forget_rules(str(folder.path))} files to read again")
+            summary.merge(ingest_folder(config, store, folder))
+    print(format_summary(summary))
+    return 1 if summary.total(FAILED) else 0
+
+
 OPERATIONS = {
     "prune": prune_items,
     "backup": write_backup,
     "restore": restore_backup,
+    "boilerplate": show_boilerplate,
+    "dropped": show_dropped,
+    "rerender": rerender_articles,
     "sources": show_sources,
     "stats": show_stats,
     "blocked": show_blocked,
@@ -366,6 +447,8 @@ def format_summary(summary: Summary) -> str:
         lines += ["", "not fetched (retired after 410 Gone; see `feedhub sources`): " + ", ".join(retired)]
     if summary.errors:
         lines += ["", "problems:"] + [f"  {error}" for error in summary.errors]
+    if summary.warnings:
+        lines += ["", "read, with warnings:"] + [f"  {warning}" for warning in summary.warnings]
     return "\n".join(lines)
 
 

@@ -9,11 +9,12 @@ this code.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -29,18 +30,6 @@ from pydantic import (
 
 from . import search
 from .dedup import DEFAULT_THRESHOLD
-
-DEFAULT_BOILERPLATE = [
-    # Social prompts pasted between paragraphs by the newsroom's CMS.
-    r"(whatsapp|telegram|facebook|instagram|signal)\s+(group|channel)\s+join\s+now",
-    r"join\s+(our|us\s+on)\s+.{0,40}",
-    r"follow\s+us\s+on\s+.{0,40}",
-    # Navigation left behind when the article was copied out of a page.
-    r"back\s+to\s+top(\s+button)?",
-    r"(share|tweet|print)(\s+this(\s+(article|story))?)?",
-    r"advertisement",
-]
-
 
 class ConfigError(Exception):
     """A feeds.yaml that cannot be used; str() is the operator-facing message."""
@@ -217,8 +206,14 @@ class ArticleDir(Strict):
     # Extra boilerplate line patterns (regular expressions matched against a
     # whole line, case-insensitively), on top of the built-in ones.
     boilerplate: list[str] = Field(default_factory=list)
+    # Lines never dropped, whatever rule would drop them (same form): the
+    # allow-list for a line the curated or learned rules get wrong.
+    keep_lines: list[str] = Field(default_factory=list)
+    # The zone of dates the folder's files write without one (an IANA name
+    # such as Europe/Stockholm); UTC by default.
+    timezone: str = "UTC"
 
-    @field_validator("boilerplate")
+    @field_validator("boilerplate", "keep_lines")
     @classmethod
     def _valid_patterns(cls, patterns: list[str]) -> list[str]:
         for pattern in patterns:
@@ -227,6 +222,19 @@ class ArticleDir(Strict):
             except re.error as exc:
                 raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
         return patterns
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}; expected an IANA name such as Europe/London or UTC") from None
+        return name
+
+    @property
+    def zone(self) -> tzinfo:
+        return ZoneInfo(self.timezone)
 
 
 class Source(Rules):

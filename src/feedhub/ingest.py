@@ -19,6 +19,7 @@ by the calling thread, so one connection does all the writing.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import os
 import random
@@ -32,10 +33,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from . import dedup, metrics, pool, rules, websub
-from .articles import Article, ArticleError, boilerplate_matcher, parse_article
+from . import decoding, dedup, metrics, pool, rules, websub
+from .articles import MAX_ARTICLE_BYTES, Article, ArticleError, house_keys, parse_text, read_text
+from .boilerplate import Rules, learned
 from .config import ArticleDir, Config, Source
-from .items import Item, utcnow
+from .items import Item, Person, utcnow
 from .politeness import next_attempt
 from .store import UNCHANGED, Outcome, Store, iso
 
@@ -64,6 +66,7 @@ class Summary:
 
     counts: dict[str, Counter] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # read, but not all of it
 
     def count(self, name: str, outcome: str, n: int = 1) -> None:
         self.counts.setdefault(name, Counter())[outcome] += n
@@ -80,6 +83,7 @@ class Summary:
         for name, counts in other.counts.items():
             self.counts.setdefault(name, Counter()).update(counts)
         self.errors.extend(other.errors)
+        self.warnings.extend(other.warnings)
 
 
 def run_cycle(config: Config, store: Store, progress=None) -> Summary:
@@ -107,19 +111,61 @@ def ingest_folder(config: Config, store: Store, folder: ArticleDir) -> Summary:
         summary.fail(name, f"{folder.path}: article folder does not exist")
         return summary
     store.use_writer_cache()
-    files = _files_to_read(store, folder.path, name, summary)
-    for batch in _batches(_read_all(config, folder, name, files), FILE_BATCH):
+    rules = folder_rules(store, folder)
+    version = rules.version()
+    files = _files_to_read(store, folder.path, name, summary, version)
+    for batch in _batches(_read_all(config, folder, name, rules, files), FILE_BATCH):
         with store.transaction():
             for read in batch:
                 try:
                     # A savepoint: the file's item and its record, or neither.
                     with store.transaction():
-                        _file_article(config, store, name, read, summary)
+                        _file_article(config, store, name, read, summary, version)
                 except Exception as exc:  # a bug must not stop the other files
                     log.exception("unexpected error ingesting %s", read.path)
                     summary.fail(name, f"{read.path}: unexpected error: {exc!r}")
     store.add_counts(metrics.ingest_counts(name, summary.counts[name]))
     return summary
+
+
+def folder_rules(store: Store, folder: ArticleDir) -> Rules:
+    """The folder's boilerplate rules for this pass: feeds.yaml's lists and the
+    house style learned from its files, counted first for the new and changed
+    ones, so the files of this pass are read with their own house lines too."""
+    key = str(folder.path)
+    for batch in _batches(_files_to_count(store, folder.path), FILE_BATCH):
+        counted = []
+        for path in batch:
+            try:
+                with path.open("rb") as file:
+                    raw = file.read(MAX_ARTICLE_BYTES + 1)
+                # Decoded as read_text does, without its checks (the file's reading does them).
+                text = decoding.decode(raw)[0] if len(raw) <= MAX_ARTICLE_BYTES else None
+            except (OSError, decoding.Undecodable):
+                text = None  # reported when the file itself is read
+            if text is not None:
+                counted.append((str(path), house_keys(text)))
+        store.count_house_lines(key, counted)
+    total, lines = store.house_lines(key)
+    house = learned(lines, total)
+    if house.keys() != {k for k, line in lines.items() if line.learned}:
+        store.mark_learned(key, house)
+    return Rules(folder.boilerplate, folder.keep_lines, house)
+
+
+def _files_to_count(store: Store, root: Path) -> Iterator[Path]:
+    """The files whose lines may not be counted in the folder's house style
+    as they are now: new, changed, or to be read again (read before house
+    styles were learned, or by `feedhub rerender`).  Counting one again is
+    harmless: a file's lines count once however often it is counted."""
+    for path in article_files(root):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        seen = store.file_state(str(path))
+        if (seen.get("mtime_ns"), seen.get("size")) != (stat.st_mtime_ns, stat.st_size) or not seen.get("rules"):
+            yield path
 
 
 def article_files(root: Path) -> Iterator[Path]:
@@ -154,13 +200,16 @@ class Read:
     size: int
     item: Item | None = None
     prepared: dedup.Prepared | None = None
+    parse: str | None = None  # what the file was read into, JSON (parse_record)
     error: str | None = None  # what is wrong with the file (kept with its record)
     crash: str | None = None  # a bug met reading it: a traceback, and no record
 
 
-def _files_to_read(store: Store, root: Path, name: str, summary: Summary) -> Iterator[Read]:
-    """The files new or changed since the last pass (as Reads still to be
-    done); the untouched ones are counted here, a known failure reported again."""
+def _files_to_read(store: Store, root: Path, name: str, summary: Summary, rules: str | None) -> Iterator[Read]:
+    """The files new or changed since the last pass, or last read under other
+    boilerplate rules than `rules` (as Reads still to be done; None: only new
+    or changed); the untouched ones are counted here, a known failure
+    reported again."""
     for path in article_files(root):
         try:
             stat = path.stat()
@@ -168,7 +217,9 @@ def _files_to_read(store: Store, root: Path, name: str, summary: Summary) -> Ite
             summary.fail(name, f"{path}: cannot read: {exc.strerror}")
             continue
         seen = store.file_state(str(path))
-        if seen.get("mtime_ns") == stat.st_mtime_ns and seen.get("size") == stat.st_size:
+        if seen.get("mtime_ns") == stat.st_mtime_ns and seen.get("size") == stat.st_size and (
+            rules is None or seen.get("rules") == rules
+        ):
             if seen.get("error"):
                 summary.fail(name, seen["error"])
             else:
@@ -186,28 +237,31 @@ PARALLEL_FROM = 400
 MAX_READERS = 2
 
 
-def _read_all(config: Config, folder: ArticleDir, name: str, files: Iterable[Read]) -> Iterator[Read]:
+def _read_all(config: Config, folder: ArticleDir, name: str, rules: Rules, files: Iterable[Read]) -> Iterator[Read]:
     """The files read, in order: on the other cores when there are many."""
     files = iter(files)
     head = list(itertools.islice(files, PARALLEL_FROM))
     files = itertools.chain(head, files)
     workers = min(pool.spare_cores(), MAX_READERS)
     if len(head) < PARALLEL_FROM or workers < 1:
-        return map(ArticleReader(config, folder, name), files)
-    return pool.ordered_map(ArticleReader, (config, folder, name), files, workers)
+        return map(ArticleReader(config, folder, name, rules), files)
+    # The rules go to the workers with their job: learned once, before the batch.
+    return pool.ordered_map(ArticleReader, (config, folder, name, rules), files, workers)
 
 
 class ArticleReader:
     """Reads a file into an item with its dedup keys and fingerprint: the
     part of ingest that needs no database, so it can run in another process."""
 
-    def __init__(self, config: Config, folder: ArticleDir, name: str):
+    def __init__(self, config: Config, folder: ArticleDir, name: str, rules: Rules | None = None):
         self.config, self.folder, self.name = config, folder, name
-        self.matcher = boilerplate_matcher(folder.boilerplate)
+        self.rules = rules or Rules(folder.boilerplate, folder.keep_lines)
+        self.zone = folder.zone
 
     def __call__(self, read: Read) -> Read:
         try:
-            article = parse_article(read.path, self.matcher)
+            article = parse_text(read_text(read.path), read.path, self.rules, self.zone)
+            read.parse = parse_record(article)
             category = self.config.category_for_section(article.section)
             if category is None:
                 raise ArticleError(
@@ -224,19 +278,22 @@ class ArticleReader:
         return read
 
 
-def _file_article(config: Config, store: Store, name: str, read: Read, summary: Summary) -> None:
+def _file_article(config: Config, store: Store, name: str, read: Read, summary: Summary, rules: str) -> None:
     if read.crash:
         # Not recorded as the file's error: the next pass tries it again.
         log.error("unexpected error ingesting %s\n%s", read.path, read.crash)
         summary.fail(name, f"{read.path}: unexpected error: {read.crash.strip().splitlines()[-1]}")
         return
     if read.error:
-        store.record_file(str(read.path), read.mtime_ns, read.size, None, read.error)
+        store.record_file(str(read.path), read.mtime_ns, read.size, None, read.error, rules, read.parse)
         summary.fail(name, read.error)
         return
     outcome = file_item(config, store, read.item, None, read.prepared)
-    store.record_file(str(read.path), read.mtime_ns, read.size, outcome.item_id, None)
+    store.record_file(str(read.path), read.mtime_ns, read.size, outcome.item_id, None, rules, read.parse)
     summary.count(name, outcome.status)
+    for warning in json.loads(read.parse)["warnings"]:
+        summary.warnings.append(warning)
+        log.warning("%s", warning)
 
 
 def article_item(article: Article, category: str, site_link: str, source: str, root: Path, mtime: float) -> Item:
@@ -251,8 +308,24 @@ def article_item(article: Article, category: str, site_link: str, source: str, r
         summary=article.summary,
         content=article.html(),
         text=article.text,
-        published=article.published or datetime.fromtimestamp(mtime, tz=timezone.utc),
+        published=article.published or article.updated or datetime.fromtimestamp(mtime, tz=timezone.utc),
+        updated=article.updated,
+        author=", ".join(article.authors),
+        authors=tuple(Person(name) for name in article.authors),
+        tags=tuple(article.tags),
+        image=article.image,
     )
+
+
+def parse_record(article: Article) -> str:
+    """What a file was read into, for the operator (`feedhub dropped`, the
+    article's operator page): its metadata, every line left out of the body
+    and why, and what could not be read."""
+    return json.dumps({
+        "authors": article.authors, "published": iso(article.published), "updated": iso(article.updated),
+        "tags": article.tags, "image": article.image, "caption": article.caption, "credit": article.credit,
+        "dropped": article.dropped, "warnings": article.warnings,
+    }, ensure_ascii=False)
 
 
 # -- source feeds --------------------------------------------------------------

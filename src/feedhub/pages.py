@@ -9,6 +9,7 @@ only made clickable when they are plain http(s).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
@@ -158,7 +159,17 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         row = store().article_by_link(f"{config.site.link}/articles/{slug}")
         if row is None or row["category"] not in access.visible_categories():
             return not_found("There is no article at this address.")
-        return render_template("article.html", item=row, meta=config.categories.get(row["category"]))
+        return render_template("article.html", item=row, meta=config.categories.get(row["category"]), **article_extras(row))
+
+    @app.get("/articles/<slug>/source")
+    def article_source(slug: str) -> str | tuple[str, int]:
+        """For operators: what the file was read into and every line left out, and why."""
+        config = current()
+        row = store().article_by_link(f"{config.site.link}/articles/{slug}")
+        record = row and store().article_file(row["id"])
+        if not record or not record.get("parse"):
+            return not_found("There is no article file read at this address.")
+        return render_template("article_source.html", item=row, record=record, parse=json.loads(record["parse"]))
 
     def preview_page(
         title: str, total: int, rows: Callable[[int, int], list[dict]]
@@ -188,6 +199,14 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
 
 
 # -- what a row becomes on a page ---------------------------------------------
+
+
+def article_extras(row: dict) -> dict:
+    """The article's byline, tags and picture as its page shows them."""
+    from .media import stored_people, stored_tags
+
+    return {"authors": [person.name for person in stored_people(row.get("authors"))],
+            "tags": list(stored_tags(row.get("tags"))), "image": row.get("image") or ""}
 
 
 def reader_view(config: Config, row: dict) -> dict:

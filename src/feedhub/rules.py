@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Iterable
 
 import re2
 
+from . import media
+
 if TYPE_CHECKING:
     from .config import Config, RuleSpec
 
@@ -89,8 +91,9 @@ def item_subject(item) -> Subject:
 
 
 def row_subject(row: dict) -> Subject:
-    """The Subject of a stored item row (tags and author lists are not stored)."""
-    return subject_of(row["title"] or "", row["text"] or "", row["summary"] or "", row["link"] or "", row["author"] or "")
+    """The Subject of a stored item row, as item_subject saw it on arrival."""
+    return subject_of(row["title"] or "", row["text"] or "", row["summary"] or "", row["link"] or "", row["author"] or "",
+                      (person.name for person in media.stored_people(row["authors"])), media.stored_tags(row["tags"]))
 
 
 @dataclass(frozen=True)

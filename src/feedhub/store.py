@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from array import array
 from dataclasses import dataclass
 from datetime import datetime
@@ -224,7 +225,23 @@ def index_queued(db: sqlite_utils.Database) -> None:
     db.execute("DELETE FROM search_queue")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _blocked, _full_text_pages, _retention, _media, _search]
+def _article_metadata(db: sqlite_utils.Database) -> None:
+    """What each article file was read into (metadata, lines dropped and why,
+    warnings) under which boilerplate rules; and each folder's house style:
+    how many of its files each short line is in."""
+    db.execute("ALTER TABLE article_files ADD COLUMN rules TEXT")  # Rules.version() it was read under
+    db.execute("ALTER TABLE article_files ADD COLUMN parse TEXT")  # JSON, see ingest.parse_record
+    db.execute(
+        "CREATE TABLE house_lines (folder TEXT NOT NULL, key TEXT NOT NULL, text TEXT NOT NULL,"
+        " files INTEGER NOT NULL, since INTEGER NOT NULL, learned INTEGER NOT NULL DEFAULT 0,"
+        " PRIMARY KEY (folder, key)) WITHOUT ROWID"
+    )
+    db.execute("CREATE TABLE house_folders (folder TEXT PRIMARY KEY, files INTEGER NOT NULL)")
+    # The keys each file was counted under, taken back when the file changes.
+    db.execute("CREATE TABLE house_files (path TEXT PRIMARY KEY, folder TEXT NOT NULL, keys TEXT NOT NULL)")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _blocked, _full_text_pages, _retention, _media, _search, _article_metadata]
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -286,6 +303,9 @@ WRITER_CACHE_MB = 64
 # page is copied once for several commits.  The cost: the -wal file grows to
 # about 40 MB, and keeps that size while a process has the database open.
 WRITER_CHECKPOINT_PAGES = 10_000
+# How often a connection tries to switch a new database to WAL (see
+# Store._enable_wal), 50 ms apart.
+WAL_SWITCH_TRIES = 100
 
 
 class Store:
@@ -300,10 +320,25 @@ class Store:
         # before WAL mode writes its header): freed pages can then be given
         # back to the file system without a full VACUUM (see reclaim()).
         self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
-        self.db.enable_wal()
+        self._enable_wal()
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self._migrate()
+
+    def _enable_wal(self) -> None:
+        """Switch a new database to WAL.  Several processes or threads opening
+        a database that does not exist yet (a worker's jobs starting at once)
+        race for this switch: of two connections switching at once, SQLite
+        answers one "database is locked" without waiting out the busy timeout
+        (both hold a shared lock, so waiting would deadlock).  It tries again."""
+        for attempt in range(WAL_SWITCH_TRIES):
+            try:
+                self.db.enable_wal()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == WAL_SWITCH_TRIES - 1:
+                    raise
+                time.sleep(0.05)
 
     def use_writer_cache(self) -> None:
         """Give this connection the larger page cache of a bulk writer."""
@@ -481,7 +516,7 @@ class Store:
     def rule_subjects(self, blocked_only: bool = False) -> Iterator[dict]:
         """Every stored item (or every blocked one), with what keep/block rules look at."""
         yield from self.db.query(
-            "SELECT id, category, source, title, summary, text, link, author, blocked FROM items"
+            "SELECT id, category, source, title, summary, text, link, author, authors, tags, blocked FROM items"
             + (" WHERE blocked IS NOT NULL" if blocked_only else ""))
 
     def setting(self, key: str) -> str | None:
@@ -1102,11 +1137,95 @@ class Store:
         ).fetchall()
         return {"files": files, "last_read": last_read, "errors": errors}
 
-    def record_file(self, path: str, mtime_ns: int, size: int, item_id: str | None, error: str | None) -> None:
+    def record_file(
+        self, path: str, mtime_ns: int, size: int, item_id: str | None, error: str | None,
+        rules: str | None = None, parse: str | None = None,
+    ) -> None:
         with self.transaction():
             self._upsert(
                 "article_files",
                 {"path": path, "mtime_ns": mtime_ns, "size": size, "item_id": item_id,
-                 "error": error, "seen": iso(utcnow())},
+                 "error": error, "seen": iso(utcnow()), "rules": rules, "parse": parse},
                 pk="path",
             )
+
+    def article_file(self, item_id: str) -> dict | None:
+        """The record of the file an item was read from."""
+        rows = list(self.db.query("SELECT * FROM article_files WHERE item_id = ? LIMIT 1", [item_id]))
+        return rows[0] if rows else None
+
+    def forget_rules(self, folder: str) -> int:
+        """Make every file under the folder be read again on the next pass."""
+        low, high = folder.rstrip("/") + "/", folder.rstrip("/") + "0"
+        with self.transaction() as db:
+            return db.execute(
+                "UPDATE article_files SET rules = NULL WHERE path >= ? AND path < ?", [low, high]
+            ).rowcount
+
+    # -- house style of article folders ----------------------------------------
+
+    def count_house_lines(self, folder: str, files: list[tuple[str, dict[str, str]]]) -> None:
+        """Count each file's short lines ({key: text}) in its folder, taking
+        back what an earlier version of a file was counted under; a batch of
+        files in a few statements, not a few per file."""
+        with self.transaction() as db:
+            paths = [path for path, _ in files]
+            counted: dict[str, set[str]] = {}
+            for start in range(0, len(paths), 500):
+                chunk = paths[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                for path, keys in db.execute(f"SELECT path, keys FROM house_files WHERE path IN ({marks})", chunk):
+                    counted[path] = set(keys.split())
+            row = db.execute("SELECT files FROM house_folders WHERE folder = ?", [folder]).fetchone()
+            total = row[0] if row else 0
+            delta: dict[str, int] = {}
+            first: dict[str, tuple[str, int]] = {}  # key: (text, files counted before it first appeared)
+            for path, lines in files:
+                before = counted.get(path)
+                if before is None:
+                    total, before = total + 1, set()
+                for key in before - lines.keys():
+                    delta[key] = delta.get(key, 0) - 1
+                for key in lines.keys() - before:
+                    delta[key] = delta.get(key, 0) + 1
+                    first.setdefault(key, (lines[key], total - 1))
+            db.execute("INSERT INTO house_folders (folder, files) VALUES (?, ?)"
+                       " ON CONFLICT(folder) DO UPDATE SET files = excluded.files", [folder, total])
+            rows = []
+            for key, change in delta.items():
+                if change:
+                    # A key taken back is always stored already: only its count changes.
+                    text, since = first.get(key, ("", 0))
+                    rows.append((folder, key, text, change, since))
+            db.conn.executemany(
+                "INSERT INTO house_lines (folder, key, text, files, since) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT(folder, key) DO UPDATE SET files = files + excluded.files",
+                rows,
+            )
+            db.conn.executemany(
+                "INSERT INTO house_files (path, folder, keys) VALUES (?, ?, ?)"
+                " ON CONFLICT(path) DO UPDATE SET keys = excluded.keys",
+                [(path, folder, " ".join(sorted(lines))) for path, lines in files],
+            )
+
+    def house_lines(self, folder: str, min_files: int = 2) -> tuple[int, dict[str, "HouseLine"]]:
+        """(files counted in the folder, {key: HouseLine}) for the lines in at
+        least min_files of them."""
+        from .boilerplate import HouseLine
+
+        row = self.db.execute("SELECT files FROM house_folders WHERE folder = ?", [folder]).fetchone()
+        lines = {
+            key: HouseLine(text, files, since, bool(learned))
+            for key, text, files, since, learned in self.db.execute(
+                "SELECT key, text, files, since, learned FROM house_lines WHERE folder = ? AND files >= ?",
+                [folder, min_files])
+        }
+        return (row[0] if row else 0), lines
+
+    def mark_learned(self, folder: str, keys: Iterable[str]) -> None:
+        """Remember which of the folder's lines are its house style now."""
+        keys = list(keys)
+        with self.transaction() as db:
+            db.execute("UPDATE house_lines SET learned = 0 WHERE folder = ? AND learned = 1", [folder])
+            db.conn.executemany("UPDATE house_lines SET learned = 1 WHERE folder = ? AND key = ?",
+                                [(folder, key) for key in keys])
