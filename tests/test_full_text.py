@@ -67,6 +67,7 @@ def teaser_feed(base: str, slugs: list[str], summary_suffix: str = "") -> bytes:
 @pytest.fixture(autouse=True)
 def fresh_robots_cache():
     fulltext.ROBOTS.hosts.clear()  # a port reused from another test must not bring its robots.txt
+    fulltext.PAUSES.until.clear()  # nor a pause another test's server asked for
 
 
 @pytest.fixture
@@ -165,6 +166,29 @@ def test_failures_fall_back_to_the_teaser_and_are_shown(tmp_path: Path, valley, 
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'feedhub_full_text_pages_total{outcome="failed",source="valley"} 5.0' in metrics
     assert 'feedhub_full_text_pages_total{outcome="ok",source="valley"} 1.0' in metrics
+
+
+def test_a_host_that_answers_429_is_left_alone_until_its_retry_after(tmp_path: Path, valley):
+    valley.overrides["/a/library.html"] = (429, {"Retry-After": "2"}, b"slow down")
+    path = configure(tmp_path, valley, ["library", "orchard"])
+    config, _ = ingest(path)
+    # The first page's 429 pauses the host: the second is not asked for.
+    assert len(page_requests(valley, "library")) == 1 and page_requests(valley, "orchard") == []
+    # The feed changes (an unchanged one answers 304 and asks for no page):
+    # within the Retry-After, nothing is asked of that host all the same.
+    (valley.root / "teasers.rss").write_bytes(teaser_feed(valley.url, ["library", "orchard"], " More."))
+    ingest(path)
+    assert len(page_requests(valley, "library")) == 1 and page_requests(valley, "orchard") == []
+    assert set(served(config)) == {"River town opens a floating library", "Volunteers replant a lost apple orchard"}
+
+    del valley.overrides["/a/library.html"]
+    time.sleep(2.2)
+    (valley.root / "teasers.rss").write_bytes(teaser_feed(valley.url, ["library", "orchard"], " Even more."))
+    config, _ = ingest(path)
+    assert len(page_requests(valley, "library")) == 2 and len(page_requests(valley, "orchard")) == 1
+    entries = served(config)
+    assert "children now ask to" in entries["River town opens a floating library"].content[0].value
+    assert "retired teachers" in entries["Volunteers replant a lost apple orchard"].content[0].value
 
 
 def test_a_page_that_times_out_falls_back_to_the_teaser():

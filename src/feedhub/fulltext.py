@@ -3,7 +3,8 @@
 For each entry whose body is short, the entry's page is fetched through the
 same guarded client as feeds (fetchguard: address checks on every hop, size
 and time caps; conditional GET with the page's last ETag/Last-Modified),
-after asking the host's robots.txt (cached per host for an hour).  The
+after asking the host's robots.txt (cached per host for an hour); a host
+that answers 429 or 503 is left alone until its Retry-After.  The
 article body is extracted with trafilatura, sanitized (sanitize.clean_html,
 which also makes its links absolute) and becomes the item's content and
 text, so near-duplicate detection sees the whole story; the feed's teaser
@@ -25,13 +26,14 @@ import hashlib
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Callable
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from . import fetchguard
+from . import fetchguard, politeness
 from .items import Item, utcnow
 from .sanitize import clean_html
 
@@ -43,6 +45,8 @@ MIN_ARTICLE_WORDS = 30
 # A page that failed is tried again on this many passes in all.
 MAX_ATTEMPTS = 3
 ROBOTS_TTL = 3600.0  # seconds a host's robots.txt is trusted
+# How long a host that answered 429 or 503 without a Retry-After is left alone.
+PAGE_PAUSE = timedelta(minutes=15)
 ROBOTS_AGENT = "feedhub"  # the token robots.txt rules name
 ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 # A guarded GET: fetchguard.get bound to the source's policy and client.
@@ -64,6 +68,7 @@ class Page:
     last_modified: str | None = None
     attempts: int = 1
     fetched_at: str = ""
+    retry_after: str | None = None  # the Retry-After of a 429 or 503 (not stored)
 
 
 def entry_stamp(item: Item) -> str:
@@ -108,8 +113,7 @@ class RobotsCache:
 
     def refusal(self, url: str, fetch: Callable[[str], fetchguard.Response]) -> str | None:
         """Why robots.txt forbids `url`, or None; `fetch(url)` GETs a URL."""
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
+        origin = _origin(url)
         with self.lock:
             cached = self.hosts.get(origin)
         if cached is None or cached[0] < time.monotonic():
@@ -136,6 +140,33 @@ class RobotsCache:
 
 
 ROBOTS = RobotsCache()
+
+
+class HostPauses:
+    """Hosts that answered a page fetch with 429 or 503: none of their pages
+    is asked for again before their Retry-After (PAGE_PAUSE without one),
+    however many sources link to them.  Shared by the fetch threads."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.until: dict[str, datetime] = {}
+
+    def paused(self, url: str, now: datetime) -> bool:
+        with self.lock:
+            return self.until.get(_origin(url), now) > now
+
+    def pause(self, url: str, retry_after: str | None, now: datetime) -> None:
+        wait = politeness.parse_retry_after(retry_after, now) or PAGE_PAUSE
+        with self.lock:
+            self.until[_origin(url)] = now + wait
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+PAUSES = HostPauses()
 
 
 def describe(exc: Exception) -> str:
@@ -188,6 +219,7 @@ def _fetch_page(item: Item, known: dict | None, get: Getter, user_agent: str, ro
         return page
     if response.status_code != 200:
         page.error = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+        page.retry_after = response.headers.get("retry-after")
         return page
     page.etag, page.last_modified = response.headers.get("etag"), response.headers.get("last-modified")
     page.url = response.url
@@ -220,13 +252,13 @@ def complete(
     entries: list[Item], known: dict[str, dict], get: Getter, user_agent: str, robots: RobotsCache | None
 ) -> list[Page]:
     """Fetch the pages this pass needs for a source's entries, one at a time
-    (one connection to the publisher); stop at a 429 or 503, leaving the
-    rest for a later pass."""
+    (one connection to the publisher).  A host that answers 429 or 503 is
+    left alone until its Retry-After: its pages wait for a later pass."""
     pages = []
     for item in entries:
-        if needs_fetch(item, known.get(item.id)):
+        if needs_fetch(item, known.get(item.id)) and not PAUSES.paused(item.link, utcnow()):
             page = fetch_page(item, known.get(item.id), get, user_agent, robots)
             pages.append(page)
             if page.status in (429, 503):
-                break
+                PAUSES.pause(page.url, page.retry_after, utcnow())
     return pages
