@@ -139,3 +139,34 @@ def test_the_cache_keeps_the_feeds_polled_most_recently(config):
     assert feeds.renders == 3
     client.get("/feeds/business.atom")
     assert feeds.renders == 4
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
+def test_the_fast_path_answers_as_the_flask_route_does(config, fmt):
+    # No query: the plain-WSGI fast path; `?page=1`: the Flask route.  Same bytes, same headers.
+    client = create_app(config).test_client()
+    for headers in ({}, {"Accept-Encoding": "gzip"}, {"Accept-Encoding": "br;q=1, gzip;q=0.5"}):
+        fast, routed = client.get(f"/feeds/business.{fmt}", headers=headers), client.get(
+            f"/feeds/business.{fmt}?page=1", headers=headers)
+        assert fast.status_code == routed.status_code == 200
+        assert fast.data == routed.data
+        assert dict(fast.headers) == dict(routed.headers)
+        again = {"If-None-Match": fast.headers["ETag"], **headers}
+        fast, routed = client.get(f"/feeds/business.{fmt}", headers=again), client.get(
+            f"/feeds/business.{fmt}?page=1", headers=again)
+        assert fast.status_code == routed.status_code == 304
+        assert fast.data == routed.data == b""
+        assert dict(fast.headers) == dict(routed.headers)
+
+
+def test_the_fast_path_keeps_the_rate_limit_and_counts_for_metrics(make_config):
+    config = config_holding(make_config, [story(1)], rate_limits={"address": {"requests": 2, "per": 60}})
+    client = create_app(config).test_client()
+    statuses = [client.get("/feeds/business.rss").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    refused = client.get("/feeds/business.rss")
+    assert refused.status_code == 429 and refused.headers["Retry-After"]
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'feedhub_feed_requests_total{category="business",format="rss",status="200"} 2.0' in metrics
+    assert 'feedhub_feed_requests_total{category="business",format="rss",status="429"} 2.0' in metrics
+    assert 'feedhub_rate_limited_total{partner="",scope="address"} 2.0' in metrics
