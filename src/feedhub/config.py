@@ -307,6 +307,8 @@ class Config(Rules):
     feed_max_age: Duration = 300
     # WebSub hubs told about every category that changed in an ingest pass.
     hubs: list[HttpUrl] = Field(default_factory=list)
+    # Static publishing (staticfeeds.py): the worker writes public feeds here.
+    static_dir: Path | None = None
     categories: dict[str, Category]
     # Access control (see access.py).
     operators: Operators = Field(default_factory=Operators)
@@ -424,6 +426,7 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     return config.model_copy(
         update={
             "database": resolve(config.database),
+            "static_dir": resolve(config.static_dir) if config.static_dir else None,
             "articles": [a.model_copy(update={"path": resolve(a.path)}) for a in config.articles],
             "sources": [
                 s.model_copy(update={"path": resolve(s.path)}) if s.path else s for s in config.sources

@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from . import dedup, metrics, pool, rules, websub
+from . import dedup, metrics, pool, rules, staticfeeds, websub
 from .articles import Article, ArticleError, boilerplate_matcher, parse_article
 from .config import ArticleDir, Config, Source
 from .items import Item, utcnow
@@ -93,6 +93,7 @@ def run_cycle(config: Config, store: Store, progress=None) -> Summary:
             progress(folder.path.name)
     summary.merge(ingest_sources(config, store, config.sources, progress))
     websub.announce(config, store, before)
+    staticfeeds.write_changed(config, store, before)
     return summary
 
 

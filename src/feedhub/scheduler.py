@@ -24,7 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import logs, metrics, websub
+from . import logs, metrics, staticfeeds, websub
 from .config import ArticleDir, Config, ConfigError, ConfigFile, Source, load_config
 from .ingest import Summary, ingest_folder, ingest_source, recheck_if_rules_changed
 from .items import from_iso, utcnow
@@ -59,6 +59,9 @@ class Worker:
                                name="heartbeat", executor="housekeeping", next_run_time=utcnow())
         self.scheduler.add_job(self.watch, IntervalTrigger(seconds=WATCH_EVERY), id="watch-config",
                                name="watch-config", executor="housekeeping")
+        if config.static_dir:  # static publishing: every public feed once at the start
+            self.scheduler.add_job(self.write_static, id="static-feeds", name="static-feeds",
+                                   executor="housekeeping", next_run_time=utcnow())
 
     def start(self, paused: bool = False) -> None:
         self.scheduler.start(paused=paused)
@@ -102,6 +105,7 @@ class Worker:
             return False
         changes = self._apply(config)
         logs.set_level(config.log_level)
+        self.write_static()  # titles, sizes or privacy may have changed
         log.info("feeds.yaml reloaded", extra=changes)
         return True
 
@@ -150,6 +154,7 @@ class Worker:
             else:
                 summary = ingest_folder(config, store, target)
             websub.announce(config, store, before)
+            staticfeeds.write_changed(config, store, before)
         for name, counts in summary.counts.items():
             log.info("%s: %s", name, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing",
                      extra={"input": name, **counts})
@@ -174,6 +179,13 @@ class Worker:
             before = store.category_versions()
             if recheck_if_rules_changed(config, store):
                 websub.announce(config, store, before)
+                staticfeeds.write_changed(config, store, before)
+
+    def write_static(self) -> None:
+        config = self.config
+        if config.static_dir:
+            with Store(config.database) as store:
+                staticfeeds.write_all(config, store)
 
     def beat(self) -> None:
         with Store(self.config.database) as store:
