@@ -11,12 +11,14 @@ package `wrk`) measures requests per second of:
 
 - feed:  GET /feeds/bench.rss, rendered once and served from the cache;
 - 304:   the same GET with the feed's ETag in If-None-Match;
-- nginx: GET of the static copy, and its 304 with nginx's own ETag.
+- nginx: GET of the static copy, and its 304 with nginx's own ETag;
+- static publishing: the same feed as the worker writes it to static_dir,
+  served by the same nginx with examples/nginx-static-feeds.conf.
 
 All are measured in turns, `--rounds` times; each ratio is the median of
 the per-round ratios (min-max spread shown), so load from other processes
 hits all alike.  Targets (issue 18): warm feed >= 40% of nginx's 200,
-304 >= 25% of nginx's 304.  The last lines printed are the figures.
+304 >= 25% of nginx's 304, static publishing >= 90% of bare nginx.  The last lines printed are the figures.
 """
 
 from __future__ import annotations
@@ -67,14 +69,22 @@ http {{
         listen 127.0.0.1:{port};
         root {root};
     }}
+    server {{
+        listen 127.0.0.1:{static_port};
+{snippet}
+    }}
 }}
 """
 
 
-def start_nginx(root: Path, tmp: Path, port: int) -> subprocess.Popen:
-    """nginx on loopback serving `root`, from a config written into `tmp`."""
+def start_nginx(root: Path, published: Path, tmp: Path, port: int, static_port: int) -> subprocess.Popen:
+    """nginx on loopback serving `root` bare on `port`, and feedhub's static
+    feeds in `published` with README's snippet on `static_port`, from a
+    config written into `tmp`."""
+    snippet = (REPO / "examples" / "nginx-static-feeds.conf").read_text().replace("/srv/feedhub/static/", f"{published}/")
     conf = tmp / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(tmp=tmp, root=root, port=port), encoding="utf-8")
+    conf.write_text(NGINX_CONF.format(tmp=tmp, root=root, port=port, static_port=static_port, snippet=snippet),
+                    encoding="utf-8")
     return subprocess.Popen([nginx_binary(), "-c", str(conf), "-p", str(tmp)])
 
 
@@ -94,6 +104,7 @@ def make_database(folder: Path) -> Path:
         "site": {"title": "Bench Hub", "link": "http://127.0.0.1", "language": "en"},
         "database": "hub.db",
         "feed_size": ITEMS,
+        "static_dir": "public",
         "categories": {"bench": {"title": "Bench", "description": "Fifty stories"}},
     }
     path = folder / "feeds.yaml"
@@ -111,8 +122,12 @@ def make_database(folder: Path) -> Path:
                 published=start + timedelta(minutes=n), author="Port Desk",
             ))
             stored += outcome.status == "new"
-    if stored != ITEMS:
-        raise SystemExit(f"only {stored} of {ITEMS} bench items were stored")
+        if stored != ITEMS:
+            raise SystemExit(f"only {stored} of {ITEMS} bench items were stored")
+        from feedhub import staticfeeds
+        from feedhub.config import load_config
+
+        staticfeeds.write_all(load_config(path), store)  # static publishing, as the worker does
     return path
 
 
@@ -189,8 +204,12 @@ def main() -> None:
                 cases[f"{name} feed"] = (url, {})
                 cases[f"{name} 304"] = (url, {"If-None-Match": etag})
             (root / "bench.rss").write_bytes(feed.content)  # the very bytes the feed route sends
-            port = free_port()
-            processes.append(start_nginx(root, folder, port))
+            port, static_port = free_port(), free_port()
+            processes.append(start_nginx(root, folder / "public", folder, port, static_port))
+            published = f"http://127.0.0.1:{static_port}/feeds/bench.rss"
+            wait_until_up(published)
+            assert httpx.get(published).content == feed.content
+            cases["static publishing"] = (published, {})
             url = f"http://127.0.0.1:{port}/bench.rss"
             wait_until_up(url)
             static = httpx.get(url)
@@ -220,6 +239,8 @@ def main() -> None:
     print(f"feed body: {len(feed.content):,} bytes, {ITEMS} items; wrk -t2 -c16, {args.rounds} rounds of {args.seconds}s; "
           f"each server 2 workers, nginx 2 workers, on {os.cpu_count()} CPUs shared with wrk")
     print(f"nginx static file: {median('nginx feed'):,.0f} req/s; its 304: {median('nginx 304'):,.0f} req/s")
+    print(f"static publishing (static_dir, examples/nginx-static-feeds.conf): {median('static publishing'):,.0f} req/s"
+          f" = {ratio('static publishing', 'nginx feed')} (target >= 90%)")
     for name in servers:
         print(f"{name} warm feed: {median(name + ' feed'):,.0f} req/s = {ratio(name + ' feed', 'nginx feed')} (target >= 40%)")
         print(f"{name} 304:       {median(name + ' 304'):,.0f} req/s = {ratio(name + ' 304', 'nginx 304')} (target >= 25%)")
