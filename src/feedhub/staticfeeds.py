@@ -17,10 +17,14 @@ import tempfile
 import threading
 from pathlib import Path
 
-from . import publish
+from typing import TYPE_CHECKING
+
 from .config import Config
-from .feedcache import CODINGS, FeedCache
-from .store import Store
+
+# Every ingest calls write_changed(); the renderers (feedgen, werkzeug, brotli)
+# are imported only when static_dir is set, not by every `feedhub ingest`.
+if TYPE_CHECKING:
+    from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,9 @@ _writing = threading.Lock()
 
 def files_for(key: str) -> list[str]:
     """The names a category's feeds have in the folder."""
+    from . import publish
+    from .feedcache import CODINGS
+
     return [f"{key}.{fmt}{SUFFIXES.get(coding, '')}" for fmt in publish.FORMATS for coding in (None, *CODINGS)]
 
 
@@ -76,6 +83,9 @@ def write(config: Config, store: Store, categories: list[str]) -> list[str]:
 
 
 def _write(config: Config, store: Store, categories: list[str]) -> list[str]:
+    from . import publish
+    from .feedcache import CODINGS, FeedCache
+
     folder = Path(config.static_dir)
     folder.mkdir(parents=True, exist_ok=True)
     cache = FeedCache(config)
