@@ -55,11 +55,15 @@ def choose_coding(accept_encoding: str | None) -> str | None:
 
 
 def not_modified(environ: dict, rendered: Rendered) -> bool:
-    condition = parse_etags(environ.get("HTTP_IF_NONE_MATCH"))
-    if condition:
+    sent = environ.get("HTTP_IF_NONE_MATCH")
+    if sent:
         # If-None-Match wins over If-Modified-Since when both are sent (RFC 9110 13.2.2).
         tags = [_tag(rendered.etag, coding) for coding in (None, *CODINGS)]
-        return condition.star_tag or any(condition.contains_weak(tag.strip('"')) for tag in tags)
+        if sent in tags:  # most polls: the one tag the reader was given, sent back as it was
+            return True
+        condition = parse_etags(sent)
+        if condition:  # else (a blank header) If-Modified-Since decides, as before
+            return condition.star_tag or any(condition.contains_weak(tag.strip('"')) for tag in tags)
     since = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
     if since is None or rendered.modified is None:
         return False
