@@ -54,6 +54,11 @@ def run_feedhub(config: Path, *args: str) -> Run:
         # pyinstrument) and keep a text report per run in that folder.
         report = Path(os.environ["BENCH_PROFILE"]) / f"{args[0]}-{time.time_ns()}.txt"
         command[1:3] = ["-m", "pyinstrument", "-r", "text", "-o", str(report), "-m", "feedhub.cli"]
+    return run_command(command)
+
+
+def run_command(command: list[str]) -> Run:
+    """Any command in a child process, with its wall time and peak RSS."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     peak = PeakRss(process.pid)

@@ -1,24 +1,24 @@
-"""Benchmark: how cheaply gunicorn serves a warm 50-item feed.
+"""Benchmark: how cheaply feedhub serves a warm 50-item feed, against nginx.
 
-    .venv/bin/python bench/serve.py [--seconds 5] [--rounds 3]
+    python bench/serve.py [--seconds 3] [--rounds 3] [--servers granian,gunicorn]
 
-A database holds one category of 50 items.  gunicorn (2 workers x 4 threads,
-as in the Procfile) serves feedhub's app on 127.0.0.1 with one extra route,
-`/static/feed.xml`, that sends the very same bytes from a file with Flask's
-send_file, and a bare WSGI route, `/raw/feed.xml`, that reads and sends that
-file without Flask.  wrk (Debian package `wrk`) then measures requests per
-second of:
+A database holds one category of 50 items.  feedhub's app is served on
+127.0.0.1 by each server named in --servers (2 workers each, as `feedhub
+run` and the Procfile do; the access control Gate and rate limits in place),
+and nginx (Debian package `nginx`) serves the very same bytes as a static
+file from a temp folder with a config this script writes.  wrk (Debian
+package `wrk`) measures requests per second of:
 
-- feed:   GET /feeds/bench.rss, rendered once and served from the cache;
-- 304:    the same GET with the feed's ETag in If-None-Match;
-- static: GET /static/feed.xml, the same bytes as a static file (send_file);
-- raw:    GET /raw/feed.xml, the same bytes from the bare WSGI route.
+- feed:  GET /feeds/bench.rss, rendered once and served from the cache;
+- 304:   the same GET with the feed's ETag in If-None-Match;
+- nginx: GET of the static copy, and its 304 with nginx's own ETag;
+- static publishing: the same feed as the worker writes it to static_dir,
+  served by the same nginx with examples/nginx-static-feeds.conf.
 
-The four are measured in turns, `--rounds` times, and each ratio is the
-median of the per-round ratios, so load from other processes on the machine
-hits all alike.  Targets: feed >= 50% of static, 304 >= 80% of static;
-both baselines are printed.
-The last lines printed are the figures.
+All are measured in turns, `--rounds` times; each ratio is the median of
+the per-round ratios (min-max spread shown), so load from other processes
+hits all alike.  Targets (issue 18): warm feed >= 40% of nginx's 200,
+304 >= 25% of nginx's 304, static publishing >= 90% of bare nginx.  The last lines printed are the figures.
 """
 
 from __future__ import annotations
@@ -49,32 +49,50 @@ WORDS = (
 ).split()
 
 
-def app():
-    """gunicorn's entry point: feedhub's app plus the static-file baseline."""
-    from flask import send_file
+NGINX_CONF = """\
+worker_processes 2;
+daemon off;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    types {{ application/rss+xml rss; }}
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+    }}
+    server {{
+        listen 127.0.0.1:{static_port};
+{snippet}
+    }}
+}}
+"""
 
-    from feedhub.web import create_app
 
-    application = create_app(os.environ["FEEDHUB_CONFIG"])
-    static = os.environ["BENCH_STATIC_FILE"]
+def start_nginx(root: Path, published: Path, tmp: Path, port: int, static_port: int) -> subprocess.Popen:
+    """nginx on loopback serving `root` bare on `port`, and feedhub's static
+    feeds in `published` with README's snippet on `static_port`, from a
+    config written into `tmp`."""
+    snippet = (REPO / "examples" / "nginx-static-feeds.conf").read_text().replace("/srv/feedhub/static/", f"{published}/")
+    conf = tmp / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(tmp=tmp, root=root, port=port, static_port=static_port, snippet=snippet),
+                    encoding="utf-8")
+    return subprocess.Popen([nginx_binary(), "-c", str(conf), "-p", str(tmp)])
 
-    @application.get("/static/feed.xml")
-    def static_feed():
-        return send_file(static, mimetype="application/rss+xml")
 
-    flask_wsgi = application.wsgi_app
-
-    def wsgi(environ, start_response):
-        # The leanest static route: the file read and sent by plain WSGI, no Flask.
-        if environ["PATH_INFO"] != "/raw/feed.xml":
-            return flask_wsgi(environ, start_response)
-        with open(static, "rb") as file:
-            body = file.read()
-        start_response("200 OK", [("Content-Type", "application/rss+xml"), ("Content-Length", str(len(body)))])
-        return [body]
-
-    application.wsgi_app = wsgi
-    return application
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
+    if not found:
+        raise SystemExit("nginx is needed as the baseline: apt-get update && apt-get install -y nginx")
+    return found
 
 
 def make_database(folder: Path) -> Path:
@@ -86,6 +104,7 @@ def make_database(folder: Path) -> Path:
         "site": {"title": "Bench Hub", "link": "http://127.0.0.1", "language": "en"},
         "database": "hub.db",
         "feed_size": ITEMS,
+        "static_dir": "public",
         "categories": {"bench": {"title": "Bench", "description": "Fifty stories"}},
     }
     path = folder / "feeds.yaml"
@@ -103,8 +122,12 @@ def make_database(folder: Path) -> Path:
                 published=start + timedelta(minutes=n), author="Port Desk",
             ))
             stored += outcome.status == "new"
-    if stored != ITEMS:
-        raise SystemExit(f"only {stored} of {ITEMS} bench items were stored")
+        if stored != ITEMS:
+            raise SystemExit(f"only {stored} of {ITEMS} bench items were stored")
+        from feedhub import staticfeeds
+        from feedhub.config import load_config
+
+        staticfeeds.write_all(load_config(path), store)  # static publishing, as the worker does
     return path
 
 
@@ -114,14 +137,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(config: Path, static: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "FEEDHUB_CONFIG": str(config), "BENCH_STATIC_FILE": str(static),
-           "PYTHONPATH": str(Path(__file__).parent)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
-         "--log-level", "warning", "serve:app()"],
-        env=env,
-    )
+SERVERS = {
+    # As the Procfile's web line and `feedhub run` (feedhub.server) start them.
+    "granian": lambda port: [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1",
+                             "--port", str(port), "--workers", "2", "--blocking-threads", "4",
+                             "--log-level", "warning", "--factory", "feedhub.web:create_app"],
+    "gunicorn": lambda port: [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2",
+                              "--threads", "4", "--log-level", "warning", "feedhub.web:create_app()"],
+}
+
+
+def start_server(name: str, config: Path, port: int) -> subprocess.Popen:
+    return subprocess.Popen(SERVERS[name](port), env={**os.environ, "FEEDHUB_CONFIG": str(config)})
 
 
 def wait_until_up(url: str) -> None:
@@ -132,7 +159,7 @@ def wait_until_up(url: str) -> None:
             return
         except httpx.TransportError:
             if time.monotonic() > deadline:
-                raise SystemExit("gunicorn did not start")
+                raise SystemExit(f"{url}: the server did not start")
             time.sleep(0.2)
 
 
@@ -149,57 +176,74 @@ def wrk(url: str, seconds: int, headers: dict[str, str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=int, default=5, help="length of each wrk run")
+    parser.add_argument("--seconds", type=int, default=3, help="length of each wrk run")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--servers", default="granian,gunicorn", help="comma-separated: " + ", ".join(SERVERS))
     args = parser.parse_args()
+    servers = args.servers.split(",")
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install -y wrk")
+    nginx_binary()
 
     with tempfile.TemporaryDirectory(prefix="feedhub-bench-serve-") as tmp:
         folder = Path(tmp)
+        folder.chmod(0o755)  # nginx's workers (user nobody when started as root) read the static copy
         config = make_database(folder)
-        static = folder / "feed.xml"
-        static.write_bytes(b"")
-        port = free_port()
-        server = start_gunicorn(config, static, port)
-        base = f"http://127.0.0.1:{port}"
+        root = folder / "static"
+        root.mkdir()
+        processes, cases = [], {}
         try:
-            wait_until_up(f"{base}/feeds/bench.rss")
-            feed = httpx.get(f"{base}/feeds/bench.rss")
-            static.write_bytes(feed.content)  # the very bytes the feed route sends
-            assert httpx.get(f"{base}/static/feed.xml").content == feed.content
-            assert httpx.get(f"{base}/raw/feed.xml").content == feed.content
-            etag = feed.headers["etag"]
-            assert httpx.get(f"{base}/feeds/bench.rss", headers={"If-None-Match": etag}).status_code == 304
-            cases = {
-                "feed": (f"{base}/feeds/bench.rss", {}),
-                "304": (f"{base}/feeds/bench.rss", {"If-None-Match": etag}),
-                "static": (f"{base}/static/feed.xml", {}),
-                "raw": (f"{base}/raw/feed.xml", {}),
-            }
+            for name in servers:
+                port = free_port()
+                processes.append(start_server(name, config, port))
+                url = f"http://127.0.0.1:{port}/feeds/bench.rss"
+                wait_until_up(url)
+                feed = httpx.get(url)
+                etag = feed.headers["etag"]
+                assert httpx.get(url, headers={"If-None-Match": etag}).status_code == 304
+                cases[f"{name} feed"] = (url, {})
+                cases[f"{name} 304"] = (url, {"If-None-Match": etag})
+            (root / "bench.rss").write_bytes(feed.content)  # the very bytes the feed route sends
+            port, static_port = free_port(), free_port()
+            processes.append(start_nginx(root, folder / "public", folder, port, static_port))
+            published = f"http://127.0.0.1:{static_port}/feeds/bench.rss"
+            wait_until_up(published)
+            assert httpx.get(published).content == feed.content
+            cases["static publishing"] = (published, {})
+            url = f"http://127.0.0.1:{port}/bench.rss"
+            wait_until_up(url)
+            static = httpx.get(url)
+            assert static.content == feed.content, (static.status_code, static.content[:300])
+            cases["nginx feed"] = (url, {})
+            cases["nginx 304"] = (url, {"If-None-Match": static.headers["etag"]})
+            assert httpx.get(url, headers={"If-None-Match": static.headers["etag"]}).status_code == 304
             for url, headers in cases.values():  # warm every worker and thread
                 wrk(url, 1, headers)
             rounds = []
             for number in range(1, args.rounds + 1):
                 rate = {name: wrk(url, args.seconds, headers) for name, (url, headers) in cases.items()}
                 rounds.append(rate)
-                print(f"round {number}: " + ", ".join(f"{name} {r:,.0f} req/s" for name, r in rate.items()))
+                print(f"round {number}: " + ", ".join(f"{name} {r:,.0f}" for name, r in rate.items()) + " req/s")
         finally:
-            server.terminate()
-            server.wait(timeout=20)
+            for process in processes:
+                process.terminate()
+                process.wait(timeout=20)
 
     def median(name: str) -> float:
         return statistics.median(r[name] for r in rounds)
 
-    def ratio(name: str, baseline: str = "static") -> float:
-        return statistics.median(r[name] / r[baseline] for r in rounds)
+    def ratio(name: str, baseline: str) -> str:
+        ratios = [r[name] / r[baseline] for r in rounds]
+        return f"{statistics.median(ratios):.0%} of nginx (spread {min(ratios):.0%}-{max(ratios):.0%})"
 
     print(f"feed body: {len(feed.content):,} bytes, {ITEMS} items; wrk -t2 -c16, {args.rounds} rounds of {args.seconds}s; "
-          f"gunicorn 2 workers x 4 threads on {os.cpu_count()} CPUs shared with wrk")
-    print(f"static file (Flask send_file): {median('static'):,.0f} req/s; (bare WSGI): {median('raw'):,.0f} req/s")
-    for name, label, target in (("feed", "warm feed", "50%"), ("304", "304 path ", "80%")):
-        print(f"{label}: {median(name):,.0f} req/s = {ratio(name):.0%} of static send_file, "
-              f"{ratio(name, 'raw'):.0%} of bare-WSGI static (target >= {target})")
+          f"each server 2 workers, nginx 2 workers, on {os.cpu_count()} CPUs shared with wrk")
+    print(f"nginx static file: {median('nginx feed'):,.0f} req/s; its 304: {median('nginx 304'):,.0f} req/s")
+    print(f"static publishing (static_dir, examples/nginx-static-feeds.conf): {median('static publishing'):,.0f} req/s"
+          f" = {ratio('static publishing', 'nginx feed')} (target >= 90%)")
+    for name in servers:
+        print(f"{name} warm feed: {median(name + ' feed'):,.0f} req/s = {ratio(name + ' feed', 'nginx feed')} (target >= 40%)")
+        print(f"{name} 304:       {median(name + ' 304'):,.0f} req/s = {ratio(name + ' 304', 'nginx 304')} (target >= 25%)")
 
 
 if __name__ == "__main__":

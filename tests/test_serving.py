@@ -4,14 +4,21 @@ that is rebuilt only when its category changes, in every server process."""
 from __future__ import annotations
 
 import gzip
+import os
+import re
+import shlex
+import socket
+import subprocess
+import time
 from datetime import datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import Path
 
 import brotli
 import feedparser
 import httpx
 import pytest
-from conftest import config_holding, gunicorn, story
+from conftest import REPO, config_holding, gunicorn, story
 
 from feedhub.store import Store
 from feedhub.web import create_app
@@ -139,3 +146,64 @@ def test_the_cache_keeps_the_feeds_polled_most_recently(config):
     assert feeds.renders == 3
     client.get("/feeds/business.atom")
     assert feeds.renders == 4
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
+def test_the_fast_path_answers_as_the_flask_route_does(config, fmt):
+    # No query: the plain-WSGI fast path; `?page=1`: the Flask route.  Same bytes, same headers.
+    client = create_app(config).test_client()
+    for headers in ({}, {"Accept-Encoding": "gzip"}, {"Accept-Encoding": "br;q=1, gzip;q=0.5"}):
+        fast, routed = client.get(f"/feeds/business.{fmt}", headers=headers), client.get(
+            f"/feeds/business.{fmt}?page=1", headers=headers)
+        assert fast.status_code == routed.status_code == 200
+        assert fast.data == routed.data
+        assert dict(fast.headers) == dict(routed.headers)
+        again = {"If-None-Match": fast.headers["ETag"], **headers}
+        fast, routed = client.get(f"/feeds/business.{fmt}", headers=again), client.get(
+            f"/feeds/business.{fmt}?page=1", headers=again)
+        assert fast.status_code == routed.status_code == 304
+        assert fast.data == routed.data == b""
+        assert dict(fast.headers) == dict(routed.headers)
+
+
+def test_the_fast_path_keeps_the_rate_limit_and_counts_for_metrics(make_config):
+    config = config_holding(make_config, [story(1)], rate_limits={"address": {"requests": 2, "per": 60}})
+    client = create_app(config).test_client()
+    statuses = [client.get("/feeds/business.rss").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    refused = client.get("/feeds/business.rss")
+    assert refused.status_code == 429 and refused.headers["Retry-After"]
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'feedhub_feed_requests_total{category="business",format="rss",status="200"} 2.0' in metrics
+    assert 'feedhub_feed_requests_total{category="business",format="rss",status="429"} 2.0' in metrics
+    assert 'feedhub_rate_limited_total{partner="",scope="address"} 2.0' in metrics
+
+
+def test_the_procfiles_web_line_serves_feeds_and_304s(config):
+    # The Procfile's own command (granian), on loopback, with feeds.yaml from $FEEDHUB_CONFIG.
+    line = next(l for l in (REPO / "Procfile").read_text().splitlines() if l.startswith("web:"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = shlex.split(re.sub(r"\$\{PORT:-\d+\}", str(port), line.removeprefix("web:")).replace("0.0.0.0", "127.0.0.1"))
+    path = Path(config.database).parent / "feeds.yaml"
+    server = subprocess.Popen(command, env={**os.environ, "FEEDHUB_CONFIG": str(path)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/feeds/business.rss"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                first = httpx.get(url)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None, "the Procfile's web line did not start"
+                time.sleep(0.2)
+        assert first.status_code == 200
+        assert [e.title for e in feedparser.parse(first.content).entries][:1] == ["Story 2"]
+        again = httpx.get(url, headers={"If-None-Match": first.headers["ETag"]})
+        assert again.status_code == 304 and again.content == b""
+        assert httpx.get(f"http://127.0.0.1:{port}/feeds/nothing.rss").status_code == 404
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

@@ -8,14 +8,10 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
-
 from . import logs
 from .config import LOG_LEVELS, ArticleDir, Config, ConfigError, load_config
 from .ingest import FAILED, RETIRED, Summary, run_cycle
 from .items import from_iso, utcnow
-from .opml import OpmlError
 from .politeness import next_run, source_status
 from .store import BLOCKED, DUPLICATE, NEW, UNCHANGED, UPDATED, Store
 
@@ -107,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n\n".join(format_duplicates(story, copies) for story, copies in stories))
         return 0
     if args.command in OPERATIONS:
+        from .opml import OpmlError  # lxml: loaded only for the commands that may need it
+
         try:
             return OPERATIONS[args.command](config, args)
         except (ConfigError, OpmlError, OSError) as exc:
@@ -142,8 +140,14 @@ def hash_key(given: str | None) -> int:
 
 def ingest_with_progress(config: Config) -> Summary:
     """run_cycle, with a progress bar over the inputs when stderr is a terminal."""
+    if not sys.stderr.isatty():  # cron, CI, a pipe: no bar, and tqdm not even loaded
+        with Store(config.database) as store:
+            return run_cycle(config, store)
+    from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     total = len(config.articles) + len(config.sources)
-    with tqdm(total=total, unit="input", file=sys.stderr, disable=not sys.stderr.isatty(), leave=False) as bar:
+    with tqdm(total=total, unit="input", file=sys.stderr, leave=False) as bar:
         with logging_redirect_tqdm(), Store(config.database) as store:  # log lines print above the bar
             def progress(name: str) -> None:
                 bar.set_postfix_str(name, refresh=False)

@@ -362,6 +362,8 @@ class Config(Rules):
     retention: Retention = Field(default_factory=Retention)
     # Scheduled backups by the worker; none unless set.
     backup: Backup | None = None
+    # Static publishing (staticfeeds.py): the worker writes public feeds here.
+    static_dir: Path | None = None
     categories: dict[str, Category]
     # Access control (see access.py).
     operators: Operators = Field(default_factory=Operators)
@@ -498,6 +500,7 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         update={
             "database": resolve(config.database),
             "backup": config.backup.model_copy(update={"path": resolve(config.backup.path)}) if config.backup else None,
+            "static_dir": resolve(config.static_dir) if config.static_dir else None,
             "articles": [a.model_copy(update={"path": resolve(a.path)}) for a in config.articles],
             "sources": [
                 s.model_copy(update={"path": resolve(s.path)}) if s.path else s for s in config.sources

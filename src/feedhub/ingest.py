@@ -33,7 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from . import decoding, dedup, metrics, pool, rules, websub
+from . import decoding, dedup, metrics, pool, rules, staticfeeds, websub
 from .articles import MAX_ARTICLE_BYTES, Article, ArticleError, house_keys, parse_text, read_text
 from .boilerplate import Rules, learned
 from .config import ArticleDir, Config, Source
@@ -97,6 +97,7 @@ def run_cycle(config: Config, store: Store, progress=None) -> Summary:
             progress(folder.path.name)
     summary.merge(ingest_sources(config, store, config.sources, progress))
     websub.announce(config, store, before)
+    staticfeeds.write_changed(config, store, before)
     return summary
 
 

@@ -24,7 +24,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import backup, logs, metrics, retention, websub
+from . import backup, logs, metrics, retention, staticfeeds, websub
 from .config import ArticleDir, Backup, Config, ConfigError, ConfigFile, Source, load_config
 from .ingest import Summary, ingest_folder, ingest_source, recheck_if_rules_changed
 from .items import from_iso, utcnow
@@ -64,6 +64,9 @@ class Worker:
                                name="heartbeat", executor="housekeeping", next_run_time=utcnow())
         self.scheduler.add_job(self.watch, IntervalTrigger(seconds=WATCH_EVERY), id="watch-config",
                                name="watch-config", executor="housekeeping")
+        if config.static_dir:  # static publishing: every public feed once at the start
+            self.scheduler.add_job(self.write_static, id="static-feeds", name="static-feeds",
+                                   executor="housekeeping", next_run_time=utcnow())
 
     def start(self, paused: bool = False) -> None:
         self.scheduler.start(paused=paused)
@@ -107,6 +110,7 @@ class Worker:
             return False
         changes = self._apply(config)
         logs.set_level(config.log_level)
+        self.write_static()  # titles, sizes or privacy may have changed
         log.info("feeds.yaml reloaded", extra=changes)
         return True
 
@@ -157,6 +161,7 @@ class Worker:
             else:
                 summary = ingest_folder(config, store, target)
             websub.announce(config, store, before)
+            staticfeeds.write_changed(config, store, before)
         for name, counts in summary.counts.items():
             log.info("%s: %s", name, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing",
                      extra={"input": name, **counts})
@@ -181,6 +186,13 @@ class Worker:
             before = store.category_versions()
             if recheck_if_rules_changed(config, store):
                 websub.announce(config, store, before)
+                staticfeeds.write_changed(config, store, before)
+
+    def write_static(self) -> None:
+        config = self.config
+        if config.static_dir:
+            with Store(config.database) as store:
+                staticfeeds.write_all(config, store)
 
     def _schedule_backup(self, settings: Backup | None) -> None:
         if self.scheduler.get_job("backup"):
@@ -196,7 +208,13 @@ class Worker:
             backup.scheduled(self.config)
 
     def prune(self) -> None:
-        retention.run(self.config)
+        config = self.config
+        with Store(config.database) as store:
+            before = store.category_versions()
+            retention.run(config)
+            # A pruned category's first page keeps its items, but its paging
+            # links (the last page) change.
+            staticfeeds.write_changed(config, store, before)
 
     def beat(self) -> None:
         with Store(self.config.database) as store:

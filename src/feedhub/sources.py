@@ -158,6 +158,13 @@ def _read_file(path: Path, state: dict, policy: fetchguard.Policy) -> Fetched:
     return Fetched(200, parse(body, None, None), etag=stamp, url=str(path))
 
 
+# feedparser's own HTML sanitizing and relative-URI rewriting are off: to_item
+# does both with nh3 (clean_html, against the entry's xml:base or link), and
+# titles and summaries become plain text, so doing them twice cost a third of
+# the parse (issue 18).
+PARSE_ONCE = {"sanitize_html": False, "resolve_relative_uris": False}
+
+
 def parse(body: bytes, url: str | None, content_type: str | None) -> list[dict]:
     """Entries of a feed document; FetchError if it is not a usable feed."""
     if jsonfeed.looks_like_json(body):
@@ -171,7 +178,7 @@ def parse(body: bytes, url: str | None, content_type: str | None) -> list[dict]:
     headers = {"content-location": url} if url else {}
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(body, response_headers=headers)
+    parsed = feedparser.parse(body, response_headers=headers, **PARSE_ONCE)
     guessed = isinstance(parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride)
     if guessed or parsed.get("encoding", "").lower() in WESTERN:
         # feedparser fell back to UTF-8 or Windows-1252 because the declared
@@ -186,7 +193,8 @@ def parse(body: bytes, url: str | None, content_type: str | None) -> list[dict]:
             # shown as U+FFFD, rather than read all of it as Windows-1252.
             log.warning("feed %s: broken UTF-8 bytes from line %d replaced", url, exc.line)
             fixed = body.decode("utf-8", "replace").encode("utf-8")
-            parsed = feedparser.parse(fixed, response_headers={**headers, "content-type": "application/xml; charset=utf-8"})
+            parsed = feedparser.parse(fixed, response_headers={**headers, "content-type": "application/xml; charset=utf-8"},
+                                      **PARSE_ONCE)
     if parsed.bozo and not _harmless(parsed.bozo_exception):
         line = getattr(parsed.bozo_exception, "getLineNumber", lambda: None)()
         where = f" at line {line}" if line else ""
@@ -312,7 +320,14 @@ def _when(parsed_time) -> datetime | None:
     return datetime.fromtimestamp(calendar.timegm(parsed_time), tz=timezone.utc)
 
 
+# Elements whose text is code, not words: dropped whole from plain text (feedparser's
+# sanitizer did it before; see PARSE_ONCE).
+ACTIVE = re.compile(r"<(script|style|applet)\b.*?(?:</\1\s*>|$)", re.I | re.S)
+
+
 def _plain(fragment: str) -> str:
+    if "<" in fragment:
+        fragment = ACTIVE.sub(" ", fragment)
     text = " ".join(html.unescape(TAG.sub(" ", fragment)).split())
     return SPACE_BEFORE_PUNCT.sub(r"\1", text)
 

@@ -16,6 +16,7 @@ from flask import Flask, Response, abort, redirect, request
 from . import access, logs, media, metrics, opml, pages, publish
 from .config import Category, Config, ConfigError, ConfigFile, load_config
 from .delivery import respond
+from .fastfeed import REFUSED, FastFeeds
 from .feedcache import FeedCache, Rendered
 from .ratelimit import Limiter
 from .store import Store
@@ -71,10 +72,9 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
         pages.use_config(app, config)
 
     serve(config)
-    app.wsgi_app = access.Gate(app.wsgi_app, current)
-    if watched:
-        _follow(app, watched, serve)
+    follow = _follow(app, watched, serve) if watched else lambda: None
     metrics.register(app, store)
+    app.wsgi_app = access.Gate(FastFeeds(app.wsgi_app, app, store, follow), current)
 
     def category_or_404(name: str) -> str:
         # A private category without its key is as absent as an unknown one.
@@ -98,7 +98,8 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
     def limited(partner: str | None, address: str) -> None:
         """Answer 429 when the request's key or address is over its rate limit."""
         limiter: Limiter = app.extensions["feedhub.limits"]
-        refused = limiter.check(partner, address)
+        # The fast path may have asked already (and taken the token).
+        refused = request.environ.get(REFUSED) or limiter.check(partner, address)
         if refused is None:
             return
         scope, wait = refused
@@ -151,9 +152,9 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
     return app
 
 
-def _follow(app: Flask, watched: ConfigFile, serve: Callable[[Config], None]) -> None:
+def _follow(app: Flask, watched: ConfigFile, serve: Callable[[Config], None]) -> Callable[[], None]:
     """Look at feeds.yaml at most every WATCH_EVERY seconds, before a request,
-    and serve a valid new version of it."""
+    and serve a valid new version of it.  Returns the check, for the fast path."""
     lock = threading.Lock()
     next_look = [time.monotonic() + WATCH_EVERY]
 
@@ -174,6 +175,8 @@ def _follow(app: Flask, watched: ConfigFile, serve: Callable[[Config], None]) ->
                 log.info("feeds.yaml reloaded", extra={"categories": len(config.categories)})
         finally:
             lock.release()
+
+    return follow_feeds_yaml
 
 
 def _page_number(value: str) -> int:
