@@ -76,10 +76,9 @@ def prune(config: Config, store: Store, now: datetime | None = None, dry_run: bo
     return report
 
 
-def run(config: Config) -> Report:
+def run(config: Config, store: Store) -> Report:
     """The worker's pruning job."""
-    with Store(config.database) as store:
-        report = prune(config, store)
+    report = prune(config, store)
     for category, count in report.removed.items():
         log.info("pruned %s items", count, extra={"category": category, "items": count,
                                                    "tombstones_expired": report.tombstones.get(category, 0)})

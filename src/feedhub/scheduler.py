@@ -211,7 +211,7 @@ class Worker:
         config = self.config
         with Store(config.database) as store:
             before = store.category_versions()
-            retention.run(config)
+            retention.run(config, store)
             # A pruned category's first page keeps its items, but its paging
             # links (the last page) change.
             staticfeeds.write_changed(config, store, before)
