@@ -79,8 +79,9 @@ def main(n: int) -> None:
 def gate_alone(config, n: int) -> float:
     """The partner variant's access work without Flask: the middleware over
     an app that only looks the key up and takes a token from each bucket."""
-    from feedhub.access import Gate, partner_for
-    from feedhub.ratelimit import Limiter
+    from feedhub.access import partner_for
+    from feedhub.web.gate import Gate
+    from feedhub.web.ratelimit import Limiter
 
     limiter = Limiter(config.rate_limits)
 

@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import write_config  # noqa: E402
 
-from feedhub import fulltext  # noqa: E402
+from feedhub.remote import fulltext  # noqa: E402
 from feedhub.config import load_config  # noqa: E402
 from feedhub.ingest import run_cycle  # noqa: E402
 from feedhub.sanitize import clean_html  # noqa: E402

@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO / "src"))
 CHANNEL = '<rss version="2.0"><channel><title>t</title><link>https://x.test/</link><description>d</description>'
 PROBE = """
 import re, sys, time
-from feedhub.sources import FetchError, parse
+from feedhub.remote.sources import FetchError, parse
 body = open(sys.argv[1], "rb").read()
 started = time.perf_counter()
 try:
@@ -77,9 +77,9 @@ def probe(path: Path) -> tuple[float, float, str]:
 
 
 def sanitize_cost(rounds: int) -> float:
-    from feedhub import sources
+    from feedhub.remote import sources
     from feedhub.config import Source
-    from feedhub.sources import parse, to_item
+    from feedhub.remote.sources import parse, to_item
 
     entries = parse(normal_feed().encode(), "https://x.test/feed", None)
     source = Source(name="b", url="https://x.test/feed", category="b")

@@ -25,7 +25,7 @@ from unittest import mock
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fetch import ITEMS, Feeds  # noqa: E402
 
-from feedhub import sources  # noqa: E402
+from feedhub.remote import sources  # noqa: E402
 from feedhub.config import Source  # noqa: E402
 
 

@@ -138,7 +138,7 @@ def free_port() -> int:
 
 
 SERVERS = {
-    # As the Procfile's web line and `feedhub run` (feedhub.server) start them.
+    # As the Procfile's web line and `feedhub run` (feedhub.web.server) start them.
     "granian": lambda port: [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1",
                              "--port", str(port), "--workers", "2", "--blocking-threads", "4",
                              "--log-level", "warning", "--factory", "feedhub.web:create_app"],

@@ -249,7 +249,7 @@ def test_rate_limits_refuse_with_retry_after_and_recover(tmp_path: Path):
 
 def test_a_bucket_refills_steadily_and_says_how_long_to_wait():
     from feedhub.config import RateLimit
-    from feedhub.ratelimit import Buckets
+    from feedhub.web.ratelimit import Buckets
 
     now = [1000.0]
     buckets = Buckets(RateLimit(requests=3, per=30), clock=lambda: now[0])
@@ -264,7 +264,7 @@ def test_a_bucket_refills_steadily_and_says_how_long_to_wait():
 
 
 def test_the_gate_hides_a_key_however_it_is_spelt(make_config):
-    from feedhub.access import Gate
+    from feedhub.web.gate import Gate
 
     seen = {}
     gate = Gate(lambda environ, start: seen.update(environ) or [], lambda: make_config())

@@ -20,7 +20,7 @@ import sqlite_utils
 from conftest import gunicorn, story, write_config
 from test_concurrency import write_articles
 
-from feedhub import backup
+from feedhub.store import backup
 from feedhub.cli import main
 from feedhub.config import load_config
 from feedhub.feedcache import FeedCache

@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from feedhub.config import ConfigError, Source, load_config
-from feedhub.fetchguard import Policy, refusal
+from feedhub.remote.fetchguard import Policy, refusal
 from feedhub.ingest import run_cycle
-from feedhub.sources import FetchError, fetch
+from feedhub.remote.sources import FetchError, fetch
 from feedhub.store import Store
 from conftest import write_config
 

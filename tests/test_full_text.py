@@ -13,7 +13,7 @@ import feedparser
 import pytest
 
 from conftest import FeedServer, write_config
-from feedhub import fetchguard, fulltext
+from feedhub.remote import fetchguard, fulltext
 from feedhub.cli import main
 from feedhub.config import load_config
 from feedhub.ingest import run_cycle

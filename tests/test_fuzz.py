@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from feedhub.articles import ArticleError, parse_article
 from feedhub.config import Source
-from feedhub.sources import FetchError, parse, to_item
+from feedhub.remote.sources import FetchError, parse, to_item
 from feedhub.store import Store
 from feedhub.web import create_app
 

@@ -11,7 +11,7 @@ from conftest import HOSTILE_SUMMARY, HOSTILE_TITLE, config_holding, story
 
 from feedhub.ingest import run_cycle
 from feedhub.items import Item
-from feedhub.pages import human_time
+from feedhub.web.pages import human_time
 from feedhub.store import Store
 from feedhub.web import create_app
 

@@ -148,7 +148,7 @@ def test_feeds_yaml_searches_are_checked(tmp_path):
 
 
 def test_ranking_looks_at_the_newest_matches_only(config, monkeypatch):
-    from feedhub import search
+    from feedhub.store import search
 
     monkeypatch.setattr(search, "RANK_WINDOW", 2)
     with Store(config.database) as store:

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import yaml
 
-from feedhub import web
+from feedhub.web import app as web
 from feedhub.config import load_config
 from feedhub.ingest import run_cycle
 from feedhub.store import Store

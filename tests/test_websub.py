@@ -64,7 +64,7 @@ def feeds_of(*categories):
 def test_changed_categories_are_published_to_every_hub(make_config, articles_dir: Path, hubs, caplog):
     good, broken, dead = hubs
     config = make_config(articles=[{"path": str(articles_dir)}], hubs=[good.url, broken.url, dead])
-    caplog.set_level(logging.WARNING, logger="feedhub.websub")
+    caplog.set_level(logging.WARNING, logger="feedhub.remote.websub")
     with Store(config.database) as store:
         summary = run_cycle(config, store)
         changed = {row["category"] for row in store.db.query("SELECT DISTINCT category FROM items")}

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import write_config
 from feedhub.config import load_config
-from feedhub.sources import FetchError, parse
+from feedhub.remote.sources import FetchError, parse
 from feedhub.store import Store
 
 SECRET = "TOPSECRET-6f3a9c"

@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
         Worker(config, args.config, BlockingScheduler).start()
         return 0
-    from .server import serve
+    from .web.server import serve
 
     serve(config, args.config, args.host, args.port, args.workers, args.log_level)
     return 0
@@ -316,7 +316,7 @@ def prune_items(config: Config, args) -> int:
 
 
 def write_backup(config: Config, args) -> int:
-    from .backup import BackupError, backup
+    from .store.backup import BackupError, backup
 
     try:
         print(f"wrote {backup(config.database, Path(args.path))}")
@@ -327,7 +327,7 @@ def write_backup(config: Config, args) -> int:
 
 
 def restore_backup(config: Config, args) -> int:
-    from .backup import BackupError, restore
+    from .store.backup import BackupError, restore
 
     try:
         schema, contents = restore(Path(args.path), config.database)

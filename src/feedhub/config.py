@@ -28,8 +28,8 @@ from pydantic import (
     model_validator,
 )
 
-from . import search
 from .dedup import DEFAULT_THRESHOLD
+from .store import search
 
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, where PyYAML was built with it
 

@@ -15,11 +15,11 @@ import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
+from email.utils import format_datetime
 from typing import Callable
 
 import brotli
-from werkzeug.http import http_date
 
 from . import access, publish
 from .config import Config
@@ -28,6 +28,12 @@ from .store import Store
 
 CODINGS = ("br", "gzip")
 MAX_PAGE = 10**9
+
+
+def http_date(moment: datetime) -> str:
+    """An HTTP date (RFC 9110 5.6.7); a naive time is taken as UTC."""
+    utc = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return format_datetime(utc, usegmt=True)
 
 
 @dataclass

@@ -33,12 +33,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from . import decoding, dedup, metrics, pool, rules, staticfeeds, websub
+from . import decoding, dedup, metrics, pool, rules, staticfeeds
 from .articles import MAX_ARTICLE_BYTES, Article, ArticleError, house_keys, parse_text, read_text
 from .boilerplate import Rules, learned
 from .config import ArticleDir, Config, Source
 from .items import Item, Person, utcnow
 from .politeness import next_attempt
+from .remote import websub
 from .store import UNCHANGED, Outcome, Store, iso
 
 # The feed side (httpx, feedparser, nh3, ...) is imported by the functions that
@@ -47,8 +48,8 @@ from .store import UNCHANGED, Outcome, Store, iso
 if TYPE_CHECKING:
     import httpx
 
-    from . import fulltext
-    from .sources import FetchError, Fetched
+    from .remote import fulltext
+    from .remote.sources import Fetched, FetchError
 
 log = logging.getLogger(__name__)
 FAILED = "failed"
@@ -358,7 +359,7 @@ def ingest_sources(
     summary = Summary()
     if not sources:
         return summary
-    from .sources import fetch_client
+    from .remote.sources import fetch_client
 
     workers = min(config.fetch_concurrency, len(sources))
     store.use_writer_cache()
@@ -400,7 +401,7 @@ def _fetch(
 ) -> Attempt:
     """Never raises: a broken source is one more result, not a stop.  For a
     full_text source, the pages its teaser entries need are fetched too."""
-    from .sources import FetchError, fetch, fetch_policy
+    from .remote.sources import FetchError, fetch, fetch_policy
 
     started = time.monotonic()
     try:
@@ -418,8 +419,8 @@ def _fetch_pages(
     config: Config, source: Source, fetched: Fetched, known: dict[str, dict], client: httpx.Client | None
 ) -> list[fulltext.Page]:
     """The entry pages this pass fetches for a full_text source (fulltext.py)."""
-    from . import fetchguard, fulltext
-    from .sources import USER_AGENT, fetch_client, fetch_policy, to_item
+    from .remote import fetchguard, fulltext
+    from .remote.sources import USER_AGENT, fetch_client, fetch_policy, to_item
 
     policy = fetch_policy(config)
     # One client for all the pages (a new one per page would load the CA
@@ -449,8 +450,8 @@ def _store_attempt(
     now: datetime | None = None, rng: random.Random | None = None,
 ) -> Summary:
     """Record a fetch (None: the source is retired and was not fetched)."""
-    from .fulltext import with_page
-    from .sources import to_item
+    from .remote.fulltext import with_page
+    from .remote.sources import to_item
 
     summary = Summary()
     name = f"feed:{source.name}"
@@ -569,7 +570,7 @@ def _current_state(store: Store, source: Source) -> dict:
 
 
 def _record_failure(config, store, source, state, exc: FetchError, now, rng, fields) -> None:
-    from .sources import Gone
+    from .remote.sources import Gone
 
     if isinstance(exc, Gone):
         # No next attempt: the source stays retired until its config changes.

@@ -225,7 +225,7 @@ def register(app: Flask, store: Callable) -> None:
     from flask import Response, jsonify, request
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-    from .access import operator_only
+    from .web.gate import operator_only
 
     requests = RequestCounts(store)
     app.extensions["feedhub_request_counts"] = requests

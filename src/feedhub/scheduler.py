@@ -24,11 +24,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import backup, logs, metrics, retention, staticfeeds, websub
+from . import logs, metrics, retention, staticfeeds
 from .config import ArticleDir, Backup, Config, ConfigError, ConfigFile, Source, load_config
 from .ingest import Summary, ingest_folder, ingest_source, recheck_if_rules_changed
 from .items import from_iso, utcnow
-from .store import Store
+from .remote import websub
+from .store import Store, backup
 
 log = logging.getLogger(__name__)
 WATCH_EVERY = 5  # seconds between looks at feeds.yaml's mtime

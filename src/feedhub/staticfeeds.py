@@ -16,12 +16,11 @@ import os
 import tempfile
 import threading
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from .config import Config
 
-# Every ingest calls write_changed(); the renderers (feedgen, werkzeug, brotli)
+# Every ingest calls write_changed(); the renderers (feedgen, brotli)
 # are imported only when static_dir is set, not by every `feedhub ingest`.
 if TYPE_CHECKING:
     from .store import Store
@@ -47,7 +46,7 @@ def write_changed(config: Config, store: Store, before: dict[str, int]) -> list[
     (a Store.category_versions()); the categories written."""
     if config.static_dir is None:
         return []
-    from .websub import changed_categories
+    from .remote.websub import changed_categories
 
     return write(config, store, changed_categories(store, before))
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from .config import Config
-from .items import utcnow
-from .store import MIGRATIONS, Store
+from ..config import Config
+from ..items import utcnow
+from . import MIGRATIONS, Store
 
 log = logging.getLogger(__name__)
 # Scheduled backups are named for the time they were taken, so the names sort

@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Request, Response
 from werkzeug.http import parse_accept_header, parse_date, parse_etags
 
-from .feedcache import CODINGS, Rendered
+from ..feedcache import CODINGS, Rendered
 
 
 def respond(request: Request, rendered: Rendered, max_age: int, private: bool = False) -> Response:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import calendar
 import hashlib
-import logging
 import html
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -20,10 +20,11 @@ from pathlib import Path
 import feedparser
 import httpx
 
-from . import __version__, decoding, fetchguard, jsonfeed, media
-from .config import Config, Source
-from .items import Item, Person
-from .sanitize import clean_html, web_url
+from .. import __version__, decoding, jsonfeed, media
+from ..config import Config, Source
+from ..items import Item, Person
+from ..sanitize import clean_html, web_url
+from . import fetchguard
 
 USER_AGENT = f"feedhub/{__version__} (+https://github.com/feedhub/feedhub; feed aggregator)"
 ACCEPT = "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"

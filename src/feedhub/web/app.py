@@ -13,13 +13,14 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, abort, redirect, request
 
-from . import access, logs, media, metrics, opml, pages, publish
-from .config import Category, Config, ConfigError, ConfigFile, load_config
+from .. import access, logs, media, metrics, opml, publish
+from ..config import Category, Config, ConfigError, ConfigFile, load_config
+from ..feedcache import FeedCache, Rendered
+from ..store import Store
+from . import gate, pages
 from .delivery import respond
 from .fastfeed import REFUSED, FastFeeds
-from .feedcache import FeedCache, Rendered
 from .ratelimit import Limiter
-from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +75,11 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
     serve(config)
     follow = _follow(app, watched, serve) if watched else lambda: None
     metrics.register(app, store)
-    app.wsgi_app = access.Gate(FastFeeds(app.wsgi_app, app, store, follow), current)
+    app.wsgi_app = gate.Gate(FastFeeds(app.wsgi_app, app, store, follow), current)
 
     def category_or_404(name: str) -> str:
         # A private category without its key is as absent as an unknown one.
-        visible = access.visible_categories()
+        visible = gate.visible_categories()
         key = current().category_key(name)
         if key not in visible:
             known = ", ".join(sorted(visible))
@@ -87,7 +88,7 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
 
     @app.get("/feeds/<name>.<any(rss, atom, json):fmt>")
     def feed(name: str, fmt: str) -> Response:
-        limited(access.request_partner(), request.remote_addr or "")
+        limited(gate.request_partner(), request.remote_addr or "")
         key = category_or_404(name)
         page = _page_number(request.args.get("page", "1"))
         rendered = app.extensions["feedhub.feeds"].get(store(), key, fmt, page)
@@ -128,12 +129,12 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
 
     @app.get("/opml")
     def subscription_list() -> Response:
-        partner = access.request_partner()
+        partner = gate.request_partner()
         if partner is None:
             return respond(request, app.extensions["feedhub.opml"], current().feed_max_age)
         # What this key can read, its private feeds with the key in their
         # address (the form readers importing OPML can use); for it alone.
-        document = opml_document(current(), access.visible_categories(), key=access.request_key())
+        document = opml_document(current(), gate.visible_categories(), key=gate.request_key())
         return respond(request, Rendered(document, OPML_TYPE, app.extensions["feedhub.opml"].modified),
                        current().feed_max_age, private=True)
 
@@ -144,7 +145,7 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
         # Whatever a key opened is for its holder only, never a shared cache;
         # and a link followed from a page opened with ?key= must not carry
         # the address (with the key) to another site as its Referer.
-        if access.request_partner():
+        if gate.request_partner():
             response.headers.setdefault("Cache-Control", "private")
             response.headers.setdefault("Referrer-Policy", "no-referrer")
         return response

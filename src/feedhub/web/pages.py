@@ -20,12 +20,13 @@ from flask import Flask, Response, abort, make_response, redirect, render_templa
 from jinja2 import StrictUndefined
 from werkzeug.exceptions import HTTPException
 
-from . import __version__, access, media, publish
-from .config import ArticleDir, Config, Source
-from .items import as_utc, from_iso
-from .politeness import next_run, source_status
-from .search import SearchError
-from .store import Store
+from .. import __version__, media, publish
+from ..config import ArticleDir, Config, Source
+from ..items import as_utc, from_iso
+from ..politeness import next_run, source_status
+from ..store import Store
+from ..store.search import SearchError
+from . import gate
 
 # Subscribe links and <link rel="alternate"> autodiscovery, in the order shown.
 FEED_LINKS = [
@@ -70,7 +71,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     def who_is_asking() -> dict:
         # Pages name only the categories this visitor may see, and link the
         # operator pages only for operators.
-        return {"categories": access.visible_categories(), "operator": access.is_operator()}
+        return {"categories": gate.visible_categories(), "operator": gate.is_operator()}
 
     def category_counts() -> dict[str, dict]:
         versions = store().category_versions()
@@ -85,7 +86,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         cards = [
             {"key": key, "meta": meta, "count": stats.get(key, {}).get("items", 0),
              "newest": stats.get(key, {}).get("newest")}
-            for key, meta in access.visible_categories().items()
+            for key, meta in gate.visible_categories().items()
         ]
         return render_template("index.html", cards=cards, opml_url=f"{config.site.link}/opml")
 
@@ -93,7 +94,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     def category(name: str) -> str | tuple[str, int]:
         config = current()
         key = config.category_key(name)
-        if key not in access.visible_categories():
+        if key not in gate.visible_categories():
             return not_found(f"There is no category called “{name}”.")
         meta = config.categories[key]
         total = category_counts().get(key, {}).get("items", 0)
@@ -106,7 +107,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         slug = media.tag_slug(name)
         if slug and slug != name:  # "North Sea", "north_sea": one tag, one address
             return redirect(url_for("tag", name=slug, **request.args), 301)
-        visible = list(access.visible_categories())
+        visible = list(gate.visible_categories())
         title = store().tag_name(slug, visible) if slug else None
         if title is None:
             return not_found(f"No story is tagged “{name}”.")
@@ -120,7 +121,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     def search_page() -> str | tuple[str, int]:
         config = current()
         query = request.args.get("q", "").strip()
-        visible = access.visible_categories()
+        visible = gate.visible_categories()
         keys = [key for name in request.args.getlist("category") if (key := config.category_key(name)) in visible]
         chosen = [{"key": key, "title": config.categories[key].title} for key in dict.fromkeys(keys)]
         items, error = [], None
@@ -137,7 +138,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         return (page, 400) if error else page
 
     @app.get("/sources")
-    @access.operator_only
+    @gate.operator_only
     def sources() -> str:
         config = current()
         states = {row["name"]: row for row in store().sources()}
@@ -157,7 +158,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     def article(slug: str) -> str | tuple[str, int]:
         config = current()
         row = store().article_by_link(f"{config.site.link}/articles/{slug}")
-        if row is None or row["category"] not in access.visible_categories():
+        if row is None or row["category"] not in gate.visible_categories():
             return not_found("There is no article at this address.")
         return render_template("article.html", item=row, meta=config.categories.get(row["category"]), **article_extras(row))
 
@@ -203,7 +204,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
 
 def article_extras(row: dict) -> dict:
     """The article's byline, tags and picture as its page shows them."""
-    from .media import stored_people, stored_tags
+    from ..media import stored_people, stored_tags
 
     return {"authors": [person.name for person in stored_people(row.get("authors"))],
             "tags": list(stored_tags(row.get("tags"))), "image": row.get("image") or ""}

@@ -25,7 +25,7 @@ import threading
 import time
 from typing import Callable
 
-from .config import RateLimit, RateLimits
+from ..config import RateLimit, RateLimits
 
 MAX_BUCKETS = 100_000
 

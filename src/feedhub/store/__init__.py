@@ -22,8 +22,9 @@ from typing import Iterable, Iterator
 
 import sqlite_utils
 
-from . import dedup, media, search
-from .items import Item, from_iso, utcnow
+from .. import dedup, media
+from ..items import Item, from_iso, utcnow
+from . import search
 
 # Outcomes of Store.add, as counted in ingest summaries.
 NEW, UPDATED, UNCHANGED, DUPLICATE = "new", "updated", "unchanged", "duplicate"
@@ -1211,7 +1212,7 @@ class Store:
     def house_lines(self, folder: str, min_files: int = 2) -> tuple[int, dict[str, "HouseLine"]]:
         """(files counted in the folder, {key: HouseLine}) for the lines in at
         least min_files of them."""
-        from .boilerplate import HouseLine
+        from ..boilerplate import HouseLine
 
         row = self.db.execute("SELECT files FROM house_folders WHERE folder = ?", [folder]).fetchone()
         lines = {

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 
-from .config import Config
-from .store import Store
+from ..config import Config
+from ..store import Store
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def announce(config: Config, store: Store, before: dict[str, int]) -> list[str]:
     if not config.hubs:
         return []
     # Imported here: every ingest pass calls announce(), few configure a hub.
-    from . import publish
+    from .. import publish
 
     # A private category is never announced: hubs could not fetch it.
     categories = [key for key in changed_categories(store, before) if key in config.categories and publish.hubs(config, key)]

@@ -33,9 +33,10 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from . import fetchguard, politeness
-from .items import Item, utcnow
-from .sanitize import clean_html
+from .. import politeness
+from ..items import Item, utcnow
+from ..sanitize import clean_html
+from . import fetchguard
 
 # An entry whose body has fewer words than this is a teaser worth completing.
 TEASER_WORDS = 200

@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 
-from .config import Config
+from ..config import Config
 
 # The app factory each web worker calls; it reads $FEEDHUB_CONFIG.
 TARGET = "feedhub.web:create_app"

@@ -21,7 +21,7 @@ from typing import Callable
 
 from flask import Flask
 
-from . import metrics
+from .. import metrics
 from .delivery import answer
 from .ratelimit import Limiter
 
