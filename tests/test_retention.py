@@ -40,7 +40,7 @@ def news(n: int, source: str = "feed:t", guid: str | None = None, published: dat
 def clock(monkeypatch):
     """The store's clock (first seen, category changed), set by the test."""
     now = [T0]
-    monkeypatch.setattr("feedhub.store.utcnow", lambda: now[0])
+    monkeypatch.setattr("feedhub.store.rows.utcnow", lambda: now[0])
     return now
 
 

@@ -1,0 +1,126 @@
+"""Article files seen, and the house-style lines learned per folder."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable
+
+from .connection import Connection
+from .rows import clock, iso
+
+if TYPE_CHECKING:
+    from ..boilerplate import HouseLine
+
+
+class ArticleFiles(Connection):
+    def file_state(self, path: str) -> dict:
+        # execute() rather than db.query(): this runs once per article file.
+        cursor = self.db.execute("SELECT * FROM article_files WHERE path = ?", [path])
+        row = cursor.fetchone()
+        return dict(zip([column[0] for column in cursor.description], row)) if row else {}
+
+    def article_folder(self, folder: str, max_errors: int = 20) -> dict:
+        """What ingest has read under one article folder: how many files, when
+        it last read one, and the files that failed (up to max_errors)."""
+        # A range on the primary key: every path that starts with "folder/"
+        # ("0" is the character right after "/").
+        low, high = folder.rstrip("/") + "/", folder.rstrip("/") + "0"
+        files, last_read = self.db.execute(
+            "SELECT count(*), max(seen) FROM article_files WHERE path >= ? AND path < ?", [low, high]
+        ).fetchone()
+        errors = self.db.execute(
+            "SELECT path, error FROM article_files WHERE path >= ? AND path < ? AND error IS NOT NULL"
+            " ORDER BY path LIMIT ?",
+            [low, high, max_errors],
+        ).fetchall()
+        return {"files": files, "last_read": last_read, "errors": errors}
+
+    def record_file(
+        self, path: str, mtime_ns: int, size: int, item_id: str | None, error: str | None,
+        rules: str | None = None, parse: str | None = None,
+    ) -> None:
+        with self.transaction():
+            self._upsert(
+                "article_files",
+                {"path": path, "mtime_ns": mtime_ns, "size": size, "item_id": item_id,
+                 "error": error, "seen": iso(clock()), "rules": rules, "parse": parse},
+                pk="path",
+            )
+
+    def article_file(self, item_id: str) -> dict | None:
+        """The record of the file an item was read from."""
+        rows = list(self.db.query("SELECT * FROM article_files WHERE item_id = ? LIMIT 1", [item_id]))
+        return rows[0] if rows else None
+
+    def forget_rules(self, folder: str) -> int:
+        """Make every file under the folder be read again on the next pass."""
+        low, high = folder.rstrip("/") + "/", folder.rstrip("/") + "0"
+        with self.transaction() as db:
+            return db.execute(
+                "UPDATE article_files SET rules = NULL WHERE path >= ? AND path < ?", [low, high]
+            ).rowcount
+
+    def count_house_lines(self, folder: str, files: list[tuple[str, dict[str, str]]]) -> None:
+        """Count each file's short lines ({key: text}) in its folder, taking
+        back what an earlier version of a file was counted under; a batch of
+        files in a few statements, not a few per file."""
+        with self.transaction() as db:
+            paths = [path for path, _ in files]
+            counted: dict[str, set[str]] = {}
+            for start in range(0, len(paths), 500):
+                chunk = paths[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                for path, keys in db.execute(f"SELECT path, keys FROM house_files WHERE path IN ({marks})", chunk):
+                    counted[path] = set(keys.split())
+            row = db.execute("SELECT files FROM house_folders WHERE folder = ?", [folder]).fetchone()
+            total = row[0] if row else 0
+            delta: dict[str, int] = {}
+            first: dict[str, tuple[str, int]] = {}  # key: (text, files counted before it first appeared)
+            for path, lines in files:
+                before = counted.get(path)
+                if before is None:
+                    total, before = total + 1, set()
+                for key in before - lines.keys():
+                    delta[key] = delta.get(key, 0) - 1
+                for key in lines.keys() - before:
+                    delta[key] = delta.get(key, 0) + 1
+                    first.setdefault(key, (lines[key], total - 1))
+            db.execute("INSERT INTO house_folders (folder, files) VALUES (?, ?)"
+                       " ON CONFLICT(folder) DO UPDATE SET files = excluded.files", [folder, total])
+            rows = []
+            for key, change in delta.items():
+                if change:
+                    # A key taken back is always stored already: only its count changes.
+                    text, since = first.get(key, ("", 0))
+                    rows.append((folder, key, text, change, since))
+            db.conn.executemany(
+                "INSERT INTO house_lines (folder, key, text, files, since) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT(folder, key) DO UPDATE SET files = files + excluded.files",
+                rows,
+            )
+            db.conn.executemany(
+                "INSERT INTO house_files (path, folder, keys) VALUES (?, ?, ?)"
+                " ON CONFLICT(path) DO UPDATE SET keys = excluded.keys",
+                [(path, folder, " ".join(sorted(lines))) for path, lines in files],
+            )
+
+    def house_lines(self, folder: str, min_files: int = 2) -> tuple[int, dict[str, HouseLine]]:
+        """(files counted in the folder, {key: HouseLine}) for the lines in at
+        least min_files of them."""
+        from ..boilerplate import HouseLine
+
+        row = self.db.execute("SELECT files FROM house_folders WHERE folder = ?", [folder]).fetchone()
+        lines = {
+            key: HouseLine(text, files, since, bool(learned))
+            for key, text, files, since, learned in self.db.execute(
+                "SELECT key, text, files, since, learned FROM house_lines WHERE folder = ? AND files >= ?",
+                [folder, min_files])
+        }
+        return (row[0] if row else 0), lines
+
+    def mark_learned(self, folder: str, keys: Iterable[str]) -> None:
+        """Remember which of the folder's lines are its house style now."""
+        keys = list(keys)
+        with self.transaction() as db:
+            db.execute("UPDATE house_lines SET learned = 0 WHERE folder = ? AND learned = 1", [folder])
+            db.conn.executemany("UPDATE house_lines SET learned = 1 WHERE folder = ? AND key = ?",
+                                [(folder, key) for key in keys])

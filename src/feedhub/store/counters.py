@@ -1,0 +1,40 @@
+"""Counters, heartbeats and settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from .connection import Connection
+from .rows import clock, iso
+
+
+class Counters(Connection):
+    def setting(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.transaction():
+            self._upsert("settings", {"key": key, "value": value}, pk="key")
+
+    def add_counts(self, counts: list[tuple[str, str, float]]) -> None:
+        """Add to counters, given as (metric name, labels as canonical JSON, amount)."""
+        if not counts:
+            return
+        with self.transaction() as db:
+            db.conn.executemany(
+                "INSERT INTO counters (name, labels, value) VALUES (?, ?, ?)"
+                " ON CONFLICT(name, labels) DO UPDATE SET value = value + excluded.value",
+                counts,
+            )
+
+    def counters(self) -> list[dict]:
+        return list(self.db.query("SELECT name, labels, value FROM counters ORDER BY name, labels"))
+
+    def beat(self, name: str, pid: int, now: datetime | None = None) -> None:
+        with self.transaction() as db:
+            db["heartbeats"].upsert({"name": name, "beat": iso(now or clock()), "pid": pid}, pk="name")
+
+    def heartbeat(self, name: str) -> dict:
+        rows = list(self.db.query("SELECT * FROM heartbeats WHERE name = ?", [name]))
+        return rows[0] if rows else {}

@@ -1,0 +1,300 @@
+"""Filing items: exact and near duplicate lookups, keys, LSH bands, duplicates, blocked items."""
+
+from __future__ import annotations
+
+from array import array
+from typing import Iterable, Iterator
+
+from .. import dedup, media
+from ..items import Item
+from .categories import Categories
+from .rows import (
+    BLOCKED,
+    DUPLICATE,
+    MEDIA_COLUMNS,
+    NEW,
+    UNCHANGED,
+    UPDATED,
+    Match,
+    Outcome,
+    clock,
+    iso,
+    item_from_row,
+    media_columns,
+)
+
+
+class Items(Categories):
+    def add(
+        self, item: Item, near_threshold: float = dedup.DEFAULT_THRESHOLD, prepared: dedup.Prepared | None = None
+    ) -> Outcome:
+        """File an item in its category: new, an update of itself, or a duplicate.
+
+        Exact keys are tried first, then near-duplicate signatures: a stored
+        item whose text is at least `near_threshold` similar is the same story.
+        Of two copies the first seen stays, unless the later one comes from a
+        source with a better (lower) priority: then it takes the earlier one's
+        place, all in this one transaction.  `prepared` is dedup.prepare(item)
+        when the caller has worked it out already."""
+        with self.transaction() as db:
+            existing = self._existing(item.id)
+            if existing and existing[-1] is not None:  # blocked before, passing the rules now
+                self._unblock(item.id, near_threshold)
+                existing = self._existing(item.id)
+            if existing:
+                return self._refresh(item, existing[:-1])
+            known = db.execute(
+                "SELECT item_id FROM duplicates WHERE category = ? AND source = ? AND guid = ?",
+                [item.category, item.source, item.guid],
+            ).fetchone()
+            if known:
+                db.execute(
+                    "UPDATE duplicates SET last_seen = ? WHERE category = ? AND source = ? AND guid = ?",
+                    [iso(clock()), item.category, item.source, item.guid],
+                )
+                return Outcome(UNCHANGED, known[0])
+            item_keys, fingerprint = prepared or dedup.prepare(item)
+            if self._buried(item, item_keys):
+                return Outcome(UNCHANGED, None)  # pruned before: not published again
+            match = self._exact_match(item, item_keys) or self._near_match(item, fingerprint, near_threshold)
+            if match and not self._outranks(item, match.item_id):
+                copy = {"category": item.category, "source": item.source, "guid": item.guid,
+                        "title": item.title, "link": item.link}
+                self._record_duplicate(copy, match.item_id, match)
+                return Outcome(DUPLICATE, match.item_id, match.reason)
+            self._file_bands(self._insert(item, item_keys, fingerprint))
+            if match:
+                self._replace(match.item_id, item, match)
+            self._touch_category(item.category)
+            return Outcome(NEW, item.id, replaced=match.item_id if match else None)
+
+    def _existing(self, item_id: str) -> tuple | None:
+        return self.db.execute(
+            f"SELECT title, link, content, updated, text, {', '.join(MEDIA_COLUMNS)}, blocked FROM items WHERE id = ?",
+            [item_id],
+        ).fetchone()
+
+    def block(self, item: Item, reason: str) -> Outcome:
+        """Hold back an entry a rule blocks: a stored item is marked (and
+        leaves the served feeds); a new one is stored marked, outside dedup."""
+        with self.transaction() as db:
+            row = db.execute("SELECT blocked FROM items WHERE id = ?", [item.id]).fetchone()
+            if row and row[0] is not None:
+                return Outcome(UNCHANGED, item.id)
+            if row:
+                self.mark_blocked(item.id, reason)
+                return Outcome(BLOCKED, item.id)
+            self._insert(item, [], None)  # no keys, no signature: outside dedup
+            db.execute("UPDATE items SET blocked = ?, blocked_at = ? WHERE id = ?", [reason, iso(clock()), item.id])
+            return Outcome(BLOCKED, item.id)
+
+    def mark_blocked(self, item_id: str, reason: str) -> None:
+        """A stored item newly blocked (a rule changed): marked, not deleted."""
+        with self.transaction() as db:
+            db.execute("UPDATE items SET blocked = ?, blocked_at = ? WHERE id = ?", [reason, iso(clock()), item_id])
+            self._touch_category(db.execute("SELECT category FROM items WHERE id = ?", [item_id]).fetchone()[0])
+
+    def unblock(self, item_id: str, near_threshold: float = dedup.DEFAULT_THRESHOLD) -> None:
+        """Serve a blocked item again (the rule that blocked it is gone)."""
+        with self.transaction():
+            self._unblock(item_id, near_threshold)
+
+    def _unblock(self, item_id: str, near_threshold: float) -> None:
+        row = self.item(item_id)
+        filed = self.db.execute("SELECT 1 FROM item_keys WHERE item_id = ? LIMIT 1", [item_id]).fetchone()
+        if filed:
+            self.db.execute("UPDATE items SET blocked = NULL, blocked_at = NULL WHERE id = ?", [item_id])
+            self._touch_category(row["category"])
+            return
+        # Blocked as it arrived, so never compared with other stories: it
+        # goes through deduplication now, as a new entry would.
+        self.db.execute("DELETE FROM item_tags WHERE item_id = ?", [item_id])
+        self.db.execute("DELETE FROM items WHERE id = ?", [item_id])
+        self.add(item_from_row(row), near_threshold)
+
+    def blocked_items(self, limit: int = 1000) -> list[dict]:
+        """Items held back by a rule, most recently blocked first."""
+        return list(self.db.query(
+            "SELECT id, category, source, title, link, blocked, blocked_at FROM items"
+            " WHERE blocked IS NOT NULL ORDER BY blocked_at DESC, id LIMIT ?", [limit]))
+
+    def blocked_count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM items WHERE blocked IS NOT NULL").fetchone()[0]
+
+    def rule_subjects(self, blocked_only: bool = False) -> Iterator[dict]:
+        """Every stored item (or every blocked one), with what keep/block rules look at."""
+        yield from self.db.query(
+            "SELECT id, category, source, title, summary, text, link, author, authors, tags, blocked FROM items"
+            + (" WHERE blocked IS NOT NULL" if blocked_only else ""))
+
+    def _exact_match(self, item: Item, item_keys: list[tuple[str, str]]) -> Match | None:
+        """The item owning the first of the keys (in their order) that is filed."""
+        if not item_keys:
+            return None
+        # One query for all the keys rather than a round trip per key.  Spelled
+        # as ORs: SQLite does one primary-key lookup per term, where a row-value
+        # IN (VALUES ...) would scan the whole category.
+        terms = " OR ".join(["(category = ? AND kind = ? AND value = ?)"] * len(item_keys))
+        found = dict(self.db.execute(
+            f"SELECT kind, item_id FROM item_keys WHERE {terms}",
+            [part for kind, value in item_keys for part in (item.category, kind, value)],
+        ).fetchall())
+        for kind, _ in item_keys:
+            if kind in found:
+                return Match(found[kind], kind, 1.0, dedup.EXACT_REASONS[kind])
+        return None
+
+    def _near_match(self, item: Item, fingerprint: dedup.Fingerprint | None, threshold: float) -> Match | None:
+        """The most similar stored item at or above the threshold, found through
+        shared LSH bands (one indexed lookup) and scored on the real texts."""
+        if fingerprint is None:
+            return None
+        marks = ",".join("?" * len(fingerprint.bands))
+        candidates = self.db.execute(
+            f"SELECT s.item_id, count(*) AS hits FROM near_bands b JOIN near_signatures s ON s.num = b.num"
+            f" WHERE b.band IN ({marks}) GROUP BY s.item_id ORDER BY hits DESC, s.item_id LIMIT ?",
+            [*fingerprint.bands, dedup.MAX_CANDIDATES],
+        ).fetchall()
+        if not candidates:
+            return None
+        marks = ",".join("?" * len(candidates))
+        texts = {row[0]: row[1:] for row in self.db.execute(
+            f"SELECT id, title, text FROM items WHERE id IN ({marks})", [item_id for item_id, _ in candidates])}
+        best = None
+        for item_id, hits in candidates:
+            title, text = texts[item_id]
+            other = dedup.story_shingles(title, text or "")
+            score = dedup.similarity(fingerprint.shingles, other)
+            if score >= threshold and (best is None or score > best.score):
+                why = f"{dedup.explain(fingerprint.shingles, other)}; {hits} LSH bands shared"
+                best = Match(item_id, "near", round(score, 3), why)
+        return best
+
+    def _outranks(self, item: Item, stored_id: str) -> bool:
+        """A later copy wins only from a source with a strictly better priority."""
+        priority = self.db.execute("SELECT priority FROM items WHERE id = ?", [stored_id]).fetchone()[0]
+        return priority is not None and item.priority < priority
+
+    def _insert(
+        self, item: Item, item_keys: list[tuple[str, str]], fingerprint: dedup.Fingerprint | None
+    ) -> list[tuple[int, int]]:
+        """Store a new item and its keys; returns its band rows, still to be filed."""
+        row = {
+            "id": item.id, "category": item.category, "source": item.source, "guid": item.guid,
+            "title": item.title, "link": item.link, "summary": item.summary, "content": item.content,
+            "text": item.text, "author": item.author, "published": iso(item.published),
+            "updated": iso(item.updated), "first_seen": iso(clock()), "priority": item.priority,
+            **media_columns(item),
+        }
+        self._insert_row("items", row)
+        self._file_tags(item)
+        self._file_keys(item, item_keys)
+        return self._signature(item.id, fingerprint)
+
+    def insert_many(self, items: Iterable[Item]) -> int:
+        """File items known to be new and distinct stories (a bulk import, a
+        benchmark's corpus) in one transaction, without looking for duplicates
+        among them; much faster than add() one by one.  Returns the count."""
+        count, categories, bands = 0, set(), []
+        with self.transaction():
+            for item in items:
+                bands += self._insert(item, *dedup.prepare(item))
+                categories.add(item.category)
+                count += 1
+            # In key order, the band rows go into the index page by page
+            # instead of all over it: much less to write.
+            self._file_bands(sorted(bands))
+            for category in categories:
+                self._touch_category(category)
+        return count
+
+    def _replace(self, old_id: str, item: Item, match: Match) -> None:
+        """The new item takes the stored one's place: everything that pointed
+        at the old item (keys, signatures, duplicates, article files) moves to
+        the new one, and the old item becomes one of its duplicates."""
+        old = self.db.execute(
+            "SELECT source, guid, title, link, first_seen FROM items WHERE id = ?", [old_id]
+        ).fetchone()
+        for table in ("item_keys", "near_signatures", "duplicates", "article_files"):
+            self.db.execute(f"UPDATE {table} SET item_id = ? WHERE item_id = ?", [item.id, old_id])
+        self.db.execute("DELETE FROM item_tags WHERE item_id = ?", [old_id])
+        source, guid, title, link, first_seen = old
+        copy = {"category": item.category, "source": source, "guid": guid, "title": title, "link": link}
+        self._record_duplicate(copy, item.id, match, first_seen)
+        self.db.execute("DELETE FROM items WHERE id = ?", [old_id])
+
+    def _refresh(self, item: Item, existing: tuple) -> Outcome:
+        """The same entry from the same source again: keep it current."""
+        title, link, content, updated, text, *stored_media = existing
+        same_text = (item.title, item.link, item.content) == (title, link, content)
+        same_text = same_text and tuple(media_columns(item).values()) == tuple(stored_media)
+        # An entry without its own updated date keeps the one we stamped on it.
+        if same_text and (item.updated is None or iso(item.updated) == updated):
+            return Outcome(UNCHANGED, item.id)
+        self.db["items"].update(
+            item.id,
+            {
+                "title": item.title, "link": item.link, "summary": item.summary,
+                "content": item.content, "text": item.text, "author": item.author,
+                "published": iso(item.published), "updated": iso(item.updated or clock()),
+                **media_columns(item),
+            },
+        )
+        self.db.execute("DELETE FROM item_tags WHERE item_id = ?", [item.id])
+        self._file_tags(item)
+        tokens = dedup.item_words(item)
+        self._file_keys(item, dedup.keys(item, tokens))
+        # New words get a new signature.  The old one stays (removing it would
+        # need a second index on the largest table); a candidate found through
+        # it is scored against the text as it is now, so it cannot misfire.
+        if (item.title, item.text) != (title, text):
+            self._file_bands(self._signature(item.id, dedup.fingerprint(item, tokens)))
+        self._touch_category(item.category)
+        return Outcome(UPDATED, item.id)
+
+    def _file_tags(self, item: Item) -> None:
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO item_tags (slug, published, item_id, name) VALUES (?, ?, ?, ?)",
+            [(media.tag_slug(name), iso(item.published), item.id, name) for name in media.tags(item.tags)],
+        )
+
+    def _file_keys(self, item: Item, item_keys: list[tuple[str, str]]) -> None:
+        # OR IGNORE: an edited entry keeps its old keys and gains the new ones;
+        # a key another item already owns stays with that item.
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO item_keys (category, kind, value, item_id) VALUES (?, ?, ?, ?)",
+            [(item.category, kind, value, item.id) for kind, value in item_keys],
+        )
+
+    def _signature(self, item_id: str, fingerprint: dedup.Fingerprint | None) -> list[tuple[int, int]]:
+        """A signature row for the item; returns the (band, signature) rows to file."""
+        if fingerprint is None:
+            return []
+        num = self.db.execute("INSERT INTO near_signatures (item_id) VALUES (?)", [item_id]).lastrowid
+        self.db.execute("INSERT INTO near_band_lists (num, bands) VALUES (?, ?)",
+                        [num, array("q", fingerprint.bands).tobytes()])
+        return [(band, num) for band in fingerprint.bands]
+
+    def _file_bands(self, rows: list[tuple[int, int]]) -> None:
+        self.db.conn.executemany("INSERT OR IGNORE INTO near_bands (band, num) VALUES (?, ?)", rows)
+
+    def _record_duplicate(self, copy: dict, kept_id: str, match: Match, first_seen: str | None = None) -> None:
+        """Remember `copy` (category, source, guid, title, link) as a duplicate
+        of the kept item; first seen now unless it was stored before."""
+        now = iso(clock())
+        self._insert_row(
+            "duplicates",
+            {
+                "item_id": kept_id, **copy, "reason": match.reason, "score": match.score,
+                "detail": match.detail, "first_seen": first_seen or now, "last_seen": now,
+            },
+        )
+
+    def _buried(self, item: Item, item_keys: list[tuple[str, str]]) -> bool:
+        """True if the item, or a story it shares a key with, was pruned."""
+        keys = [("entry", f"{item.source}\n{item.guid}"), *item_keys]
+        terms = " OR ".join(["(category = ? AND kind = ? AND value = ?)"] * len(keys))
+        return self.db.execute(
+            f"SELECT 1 FROM tombstones WHERE {terms} LIMIT 1",
+            [part for kind, value in keys for part in (item.category, kind, value)],
+        ).fetchone() is not None
