@@ -1,0 +1,90 @@
+"""The package's folders state rules; these tests hold the code to them.
+
+- store/ is the only code that speaks SQL (sqlite3, sqlite-utils, SQL text).
+- web/ is the only code that imports Flask, werkzeug, Jinja or granian, and
+  nothing outside web/ imports it (but the command line, which starts it).
+- remote/ is the only code that talks to other hosts or parses their feeds
+  (httpx, feedparser, trafilatura).
+- Data flows one way, inputs -> store -> feeds: the store imports neither the
+  inputs (remote/) nor the web side.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "src" / "feedhub"
+
+SQL = re.compile(r"\b(SELECT\s.+\sFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CREATE\s+(TABLE|INDEX)|PRAGMA)\b", re.S)
+
+
+def modules() -> dict[str, Path]:
+    """'store.items' -> its file, for every module of the package."""
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts) or "__init__"] = path
+    return found
+
+
+def imports(name: str, path: Path) -> set[str]:
+    """Every module `name` imports (absolute names; feedhub's own as 'feedhub.x.y')."""
+    package = ["feedhub", *name.split(".")]
+    if path.name != "__init__.py":
+        package = package[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *(node.module.split(".") if node.module else [])])
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)  # `from . import x`
+    return found
+
+
+def strings(path: Path) -> list[str]:
+    return [node.value for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)]
+
+
+def outside(folder: str) -> list[tuple[str, Path]]:
+    return [(name, path) for name, path in modules().items() if name != folder and not name.startswith(folder + ".")]
+
+
+def offenders(folder: str, libraries: tuple[str, ...], allowed: tuple[str, ...] = ()) -> list[str]:
+    return sorted(f"{name} imports {module}" for name, path in outside(folder) if name not in allowed
+                  for module in imports(name, path) if module.split(".")[0] in libraries
+                  or any(module == lib or module.startswith(lib + ".") for lib in libraries if "." in lib))
+
+
+def test_the_layout_is_what_the_readme_says():
+    names = modules()
+    for folder in ("store", "web", "remote"):
+        assert any(name.startswith(folder + ".") for name in names), folder
+
+
+def test_only_the_store_speaks_sql():
+    assert offenders("store", ("sqlite3", "sqlite_utils", "psycopg")) == []
+    with_sql = sorted(name for name, path in outside("store") if any(SQL.search(text) for text in strings(path)))
+    assert with_sql == []
+
+
+def test_only_the_web_side_imports_flask_and_nothing_else_imports_the_web_side():
+    assert offenders("web", ("flask", "werkzeug", "jinja2", "granian", "gunicorn")) == []
+    assert offenders("web", ("feedhub.web",), allowed=("cli",)) == []
+
+
+def test_only_the_remote_side_talks_to_other_hosts():
+    assert offenders("remote", ("httpx", "httpcore", "feedparser", "trafilatura", "urllib3", "requests")) == []
+
+
+def test_the_store_does_not_reach_back_to_inputs_or_feeds():
+    reached = sorted(f"{name} imports {module}" for name, path in modules().items() if name.startswith("store")
+                     for module in imports(name, path)
+                     if module.startswith(("feedhub.remote", "feedhub.web", "feedhub.ingest", "feedhub.publish",
+                                           "feedhub.scheduler")))
+    assert reached == []
