@@ -45,11 +45,11 @@ def main() -> None:
     parser.add_argument("after", nargs="?", default="HEAD")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--lines", type=int, default=3, help="last lines of each run to print")
-    parser.add_argument("script", nargs=argparse.REMAINDER, help="-- SCRIPT [ARGS...], a file under bench/")
-    args = parser.parse_args()
-    script = [part for part in args.script if part != "--"]
+    argv = sys.argv[1:]
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args, script = parser.parse_args(argv[:cut]), argv[cut + 1:]
     if not script:
-        parser.error("name a bench script after --")
+        parser.error("name a bench script after --: -- SCRIPT [ARGS...], a file under bench/")
     with tempfile.TemporaryDirectory(prefix="feedhub-versions-") as work:
         trees = {rev: checkout(rev, Path(work) / f"v{n}") for n, rev in enumerate((args.before, args.after))}
         try:
