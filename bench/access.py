@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import write_config
+from common import sized, write_config
 
 from feedhub.access import hash_key
 from feedhub.config import load_config
@@ -28,7 +28,7 @@ from feedhub.store import Store
 from feedhub.web import create_app
 
 KEY = "bench-partner-key-0123456789abcdef"
-ROUNDS = 30
+ROUNDS = sized(30, 2)
 PLENTY = {"requests": 10**9, "per": "1h"}  # limits that are checked but never reached
 
 
@@ -100,4 +100,4 @@ def gate_alone(config, n: int) -> float:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5000)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else sized(5000, 40))

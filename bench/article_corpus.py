@@ -1,7 +1,8 @@
 """Writes the labelled newsroom corpus: bench/data/articles/<house>/*.txt and
 bench/data/articles/expected.json.
 
-    python bench/article_corpus.py
+    python bench/article_corpus.py          # into bench/data/articles
+    python bench/article_corpus.py FOLDER   # elsewhere (the smoke run: tests/test_bench_smoke.py)
 
 Six invented houses, each a different CMS export: byline above or below the
 headline, datelines in different formats and zones, different footers, tags,
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -269,12 +271,12 @@ WRITERS = {"coastline": coastline, "deccan": deccan, "nordbladet": nordbladet,
            "meridian": meridian, "pacific": pacific, "metro": metro}
 
 
-def main() -> None:
-    if OUT.exists():
-        shutil.rmtree(OUT)
+def main(out: Path) -> None:
+    if out.exists():
+        shutil.rmtree(out)
     expected = {"houses": {}, "files": {}}
     for house, (zone, stories) in HOUSES.items():
-        (OUT / house).mkdir(parents=True)
+        (out / house).mkdir(parents=True)
         expected["houses"][house] = {"timezone": zone}
         for n, index in enumerate(stories):
             story = STORIES[index]
@@ -282,13 +284,13 @@ def main() -> None:
             file = File(story, zone)
             WRITERS[house](file, n, other)
             name = f"{house}/{n + 1:02d}-{slug(story['headline'])}.txt"
-            (OUT / name).write_text(file.text(), encoding="utf-8")
+            (out / name).write_text(file.text(), encoding="utf-8")
             labels = [label for text, label in file.lines if text]
             expected["files"][name] = {**file.expect, "section": story["section"],
                                        "headline": story["headline"], "labels": labels}
-    (OUT / "expected.json").write_text(json.dumps(expected, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"{len(expected['files'])} files in {len(HOUSES)} houses under {OUT}")
+    (out / "expected.json").write_text(json.dumps(expected, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"{len(expected['files'])} files in {len(HOUSES)} houses under {out}")
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else OUT)

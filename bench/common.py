@@ -1,6 +1,6 @@
 """Helpers shared by the bench scripts: a feeds.yaml over the bundled
-categories, and running `feedhub` as a real child process while measuring its
-wall time and peak memory."""
+categories, running `feedhub` as a real child process while measuring its
+wall time and peak memory, and the smoke-run switch."""
 
 from __future__ import annotations
 
@@ -11,10 +11,25 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+# The tests' loopback feed server (tests/loopback.py) serves the bench's feeds too.
+sys.path.append(str(REPO / "tests"))
+
+# FEEDHUB_BENCH_SMOKE=1: every script at tiny sizes, only to show that it
+# still runs to its figures (tests/test_bench_smoke.py); they mean nothing then.
+SMOKE = os.environ.get("FEEDHUB_BENCH_SMOKE") == "1"
+
+
+T = TypeVar("T")
+
+
+def sized(full: T, smoke: T) -> T:
+    """`full`, or `smoke` in a smoke run."""
+    return smoke if SMOKE else full
 
 
 def bundled_categories() -> dict:

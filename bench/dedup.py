@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+from common import sized  # noqa: E402
 from near_dups import Copy, Pair, pairs  # noqa: E402
 
 from feedhub.config import Category  # noqa: E402
@@ -166,7 +167,7 @@ def probe(store: Store, synthetic: Synthetic, stored: list[Copy], size: int = 10
     return statistics.median(times), caught, wrong
 
 
-def scale(sizes: list[int], rounds: int = 6) -> dict[int, float]:
+def scale(sizes: list[int], rounds: int = sized(6, 1)) -> dict[int, float]:
     """One store per size, then probe rounds taken in turn across the stores,
     so a burst of load from other processes hits every size alike; each size
     keeps its best round."""
@@ -198,18 +199,22 @@ def scale(sizes: list[int], rounds: int = 6) -> dict[int, float]:
     return {size: min(medians[size]) for size in sizes}
 
 
+def thousands(n: int) -> str:
+    return f"{n // 1000}k" if n >= 1000 else str(n)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="stop at 10k stored items")
     args = parser.parse_args()
     precision, recall = quality()
-    sizes = [1000, 10000] if args.quick else [1000, 10000, 100000]
+    sizes = sized([1000, 10000] if args.quick else [1000, 10000, 100000], [200, 400])
     timings = scale(sizes)
     print(f"precision {precision:.3f} (target >= 0.95)")
     print(f"recall {recall:.3f} (target >= 0.90)")
     for size in sizes:
-        print(f"check time at {size // 1000}k items: {timings[size] * 1e3:.2f} ms")
-    print(f"time ratio {sizes[-1] // 1000}k/1k: {timings[sizes[-1]] / timings[1000]:.2f} (target <= 2)")
+        print(f"check time at {thousands(size)} items: {timings[size] * 1e3:.2f} ms")
+    print(f"time ratio {thousands(sizes[-1])}/{thousands(sizes[0])}: {timings[sizes[-1]] / timings[sizes[0]]:.2f} (target <= 2)")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,9 @@
     .venv/bin/python bench/fetch.py            # fetch_concurrency as feedhub's default
     .venv/bin/python bench/fetch.py 1 4 16     # the three cycles at each of these
 
-A threaded HTTP/1.1 server on 127.0.0.1 (in this process) serves 200 RSS
-feeds with ETag and Last-Modified and answers conditional requests with 304.
+The tests' loopback server (tests/loopback.py, HTTP/1.1, threaded, in this
+process) serves 200 RSS feeds from files with ETag and Last-Modified and
+answers conditional requests with 304.
 `feedhub ingest` runs three times as a child process on one database:
 
 1. every feed new;
@@ -18,24 +19,22 @@ the peak RSS of each feedhub process.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import sys
 import tempfile
-import threading
 from collections import Counter
-from email.utils import formatdate, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.utils import formatdate
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import bundled_categories, python_startup_seconds, run_feedhub, write_config  # noqa: E402
+from common import bundled_categories, python_startup_seconds, run_feedhub, sized, write_config  # noqa: E402
+from loopback import FeedServer  # noqa: E402
 
 from feedhub.config import Config  # noqa: E402
 
-SOURCES, ITEMS = 200, 50
+SOURCES, ITEMS = sized(200, 10), sized(50, 10)
 CHANGED_SHARE = 0.10
 NEW_ITEMS_WHEN_CHANGED = 5
 BASE_TIME = 1_790_000_000  # a fixed moment in 2026, so runs are repeatable
@@ -44,13 +43,18 @@ VOCABULARY = sorted({"".join(random.Random(n).choices(SYLLABLES, k=1 + n % 4)) f
 
 
 class Feeds:
-    """The 200 feed documents, each with a version that bumps when it changes."""
+    """The 200 feed documents, each with a version that bumps when it changes.
+    With a folder, each is also written there as feed-N.rss, its mtime the
+    feed's Last-Modified, for a FeedServer over that folder to serve."""
 
-    def __init__(self):
+    def __init__(self, folder: Path | None = None):
+        self.folder = folder
+        if folder:
+            folder.mkdir(parents=True, exist_ok=True)
         self.versions = [0] * SOURCES
         self.documents = [self.render(n) for n in range(SOURCES)]
 
-    def render(self, number: int) -> tuple[bytes, str, str]:
+    def render(self, number: int) -> bytes:
         version = self.versions[number]
         first = version * NEW_ITEMS_WHEN_CHANGED
         items = []
@@ -70,64 +74,23 @@ class Feeds:
             f"<title>Source {number}</title><link>https://source{number}.example/</link>"
             f"<description>Bench feed {number}</description>{''.join(items)}</channel></rss>"
         ).encode()
-        etag = '"%s"' % hashlib.sha256(body).hexdigest()[:20]
-        modified = formatdate(BASE_TIME + (first + ITEMS) * 600, usegmt=True)
-        return body, etag, modified
+        if self.folder:
+            path = self.folder / f"feed-{number}.rss"
+            path.write_bytes(body)
+            modified = BASE_TIME + (first + ITEMS) * 600
+            os.utime(path, (modified, modified))
+        return body
 
     def change(self, number: int) -> None:
         self.versions[number] += 1
         self.documents[number] = self.render(number)
 
 
-class Server:
-    def __init__(self, feeds: Feeds):
-        self.statuses: Counter = Counter()
-        self.connections = 0
-        lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as real feed servers do
-
-            def setup(self):
-                super().setup()
-                with lock:
-                    server.connections += 1
-
-            def do_GET(self):
-                number = int(self.path.strip("/").split(".")[0].removeprefix("feed-"))
-                body, etag, modified = feeds.documents[number]
-                if self.headers.get("If-None-Match") == etag or (
-                    "If-None-Match" not in self.headers
-                    and self.headers.get("If-Modified-Since")
-                    and parsedate_to_datetime(self.headers["If-Modified-Since"]) >= parsedate_to_datetime(modified)
-                ):
-                    status, body = 304, b""
-                else:
-                    status = 200
-                with lock:
-                    server.statuses[status] += 1
-                self.send_response(status)
-                self.send_header("ETag", etag)
-                self.send_header("Last-Modified", modified)
-                if status == 200:
-                    self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def take(self) -> tuple[Counter, int]:
-        statuses, connections = self.statuses, self.connections
-        self.statuses, self.connections = Counter(), 0
-        return statuses, connections
+def take(server: FeedServer) -> tuple[Counter, int]:
+    """The answers by status and the connections since the last take."""
+    statuses, connections = Counter(server.statuses), server.connections
+    server.reset()
+    return statuses, connections
 
 
 def totals(stdout: str) -> dict[str, int]:
@@ -143,11 +106,10 @@ def main(concurrency: list[int | None]) -> None:
 
 
 def cycles(pool: int | None, startup: float) -> None:
-    feeds = Feeds()
-    server = Server(feeds)
     category = next(iter(bundled_categories()))
     results = []
-    with tempfile.TemporaryDirectory(prefix="feedhub-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="feedhub-bench-") as tmp, FeedServer(Path(tmp) / "served") as server:
+        feeds = Feeds(server.root)
         config = write_config(
             Path(tmp),
             **({"fetch_concurrency": pool} if pool else {}),
@@ -161,7 +123,7 @@ def cycles(pool: int | None, startup: float) -> None:
                 for number in changed:
                     feeds.change(number)
             run = run_feedhub(config, "ingest")
-            statuses, connections = server.take()
+            statuses, connections = take(server)
             counts = totals(run.stdout)
             if run.returncode != 0:
                 sys.exit(f"cycle {cycle}: feedhub ingest failed:\n{run.stdout[-3000:]}")
@@ -176,7 +138,6 @@ def cycles(pool: int | None, startup: float) -> None:
     assert s3 == {200: len(changed), 304: SOURCES - len(changed)}, s3
     assert c3["new"] == len(changed) * NEW_ITEMS_WHEN_CHANGED, c3
 
-    server.httpd.shutdown()
     print()
     default = Config.model_fields["fetch_concurrency"].default
     print(f"fetch_concurrency: {pool or f'{default} (the default)'}")

@@ -3,10 +3,10 @@
     python bench/fulltext.py          # 5 interleaved rounds
     python bench/fulltext.py 9        # 9 rounds
 
-A threaded HTTP/1.1 server on 127.0.0.1 (in this process) serves a feed of
-100 teaser entries and the 100 article pages behind them: ~600 words of
-article each, inside navigation, an ad, a cookie banner, comments and a
-"most read" box, ~9 kB a page.
+The tests' loopback server (tests/loopback.py, HTTP/1.1, threaded, in this
+process) serves a feed of 100 teaser entries and the 100 article pages behind
+them: ~600 words of article each, inside navigation, an ad, a cookie banner,
+comments and a "most read" box, ~9 kB a page.
 
 1. Extraction: trafilatura plus sanitizing (fulltext.extract) on each page,
    against the baseline of sanitizing the same page with nh3 alone (what an
@@ -23,17 +23,15 @@ from __future__ import annotations
 
 import logging
 import random
-import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_config  # noqa: E402
+from common import sized, write_config  # noqa: E402
+from loopback import FeedServer  # noqa: E402
 
 from feedhub.remote import fulltext  # noqa: E402
 from feedhub.config import load_config  # noqa: E402
@@ -41,7 +39,7 @@ from feedhub.ingest import run_cycle  # noqa: E402
 from feedhub.sanitize import clean_html  # noqa: E402
 from feedhub.store import Store  # noqa: E402
 
-ENTRIES = 100
+ENTRIES = sized(100, 5)
 WORDS = "harbour council river bridge market school winter harvest ferry library orchard mill road valley " \
         "station museum festival storm rail grain village council budget teacher doctor farmer water town".split()
 
@@ -64,51 +62,27 @@ def article_page(n: int) -> bytes:
 </main><footer>Copyright 2026 Bench Gazette.</footer></body></html>""".encode()
 
 
-class Site:
-    def __init__(self):
-        self.pages = {f"/a/{n}.html": article_page(n) for n in range(ENTRIES)}
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self):
-                super().setup()
-                # Headers and body go out in two writes: without this, the
-                # client's delayed ACK adds ~40 ms to every kept-alive answer.
-                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def do_GET(self):
-                if self.path == "/teasers.rss":
-                    body, kind = site.feed, "application/rss+xml"
-                elif self.path in site.pages:
-                    body, kind = site.pages[self.path], "text/html; charset=utf-8"
-                else:
-                    body, kind = b"", "text/plain"
-                self.send_response(200 if body else 404)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        items = "".join(
-            f"<item><title>Story {n}</title><link>{self.url}/a/{n}.html</link><guid>urn:bench:{n}</guid>"
-            f"<pubDate>Mon, 02 Nov 2026 {n % 24:02d}:00:00 GMT</pubDate>"
-            f"<description>{sentence(random.Random(-n))}</description></item>"
-            for n in range(ENTRIES)
-        )
-        self.feed = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Teasers</title><link>{self.url}/</link>'
-                     f"<description>d</description>{items}</channel></rss>").encode()
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+def serve(folder: Path) -> tuple[FeedServer, dict[str, bytes]]:
+    """A loopback server over `folder`, holding the teaser feed and its pages
+    (path -> page)."""
+    pages = {f"/a/{n}.html": article_page(n) for n in range(ENTRIES)}
+    for path, body in pages.items():
+        (folder / path.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path.lstrip("/")).write_bytes(body)
+    server = FeedServer(folder)
+    items = "".join(
+        f"<item><title>Story {n}</title><link>{server.url}/a/{n}.html</link><guid>urn:bench:{n}</guid>"
+        f"<pubDate>Mon, 02 Nov 2026 {n % 24:02d}:00:00 GMT</pubDate>"
+        f"<description>{sentence(random.Random(-n))}</description></item>"
+        for n in range(ENTRIES)
+    )
+    (folder / "teasers.rss").write_bytes(
+        (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Teasers</title><link>{server.url}/</link>'
+         f"<description>d</description>{items}</channel></rss>").encode())
+    return server, pages
 
 
-def ingest_seconds(site: Site, full_text: bool) -> float:
+def ingest_seconds(site: FeedServer, full_text: bool) -> float:
     with tempfile.TemporaryDirectory() as folder:
         source = {"name": "teasers", "url": f"{site.url}/teasers.rss", "category": "international",
                   "full_text": full_text}
@@ -127,8 +101,9 @@ def ingest_seconds(site: Site, full_text: bool) -> float:
 
 def main(rounds: int) -> None:
     logging.disable(logging.WARNING)
-    site = Site()
-    bodies = [(f"{site.url}{path}", body) for path, body in site.pages.items()]
+    served = tempfile.TemporaryDirectory(prefix="feedhub-bench-fulltext-")
+    site, pages = serve(Path(served.name))
+    bodies = [(f"{site.url}{path}", body) for path, body in pages.items()]
     extract_ms, sanitize_ms, off_ms, on_ms = [], [], [], []
     ingest_seconds(site, True)  # warm-up: imports, trafilatura's first call
     for round_number in range(rounds):
@@ -145,7 +120,8 @@ def main(rounds: int) -> None:
             (on_ms if full_text else off_ms).append(ingest_seconds(site, full_text) * 1000)
         print(f"round {round_number + 1}: extract {extract_ms[-1]:.2f} ms/page (sanitize alone {sanitize_ms[-1]:.2f}); "
               f"ingest off {off_ms[-1]:.0f} ms, on {on_ms[-1]:.0f} ms", flush=True)
-    site.httpd.shutdown()
+    site.close()
+    served.cleanup()
     extract_ratios = [e / s for e, s in zip(extract_ms, sanitize_ms)]
     ingest_ratios = [on / off for on, off in zip(on_ms, off_ms)]
     page_kb = statistics.mean(len(body) for _, body in bodies) / 1024
@@ -159,4 +135,4 @@ def main(rounds: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else sized(5, 1))

@@ -27,6 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
+from common import sized  # noqa: E402
 
 CHANNEL = '<rss version="2.0"><channel><title>t</title><link>https://x.test/</link><description>d</description>'
 PROBE = """
@@ -100,7 +101,7 @@ def sanitize_cost(rounds: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=sized(3, 1))
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as folder:

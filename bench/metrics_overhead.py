@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import yaml
+from common import sized
 
 from feedhub.config import load_config
 from feedhub.ingest import run_cycle
@@ -60,4 +61,4 @@ def main(n: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 5000)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else sized(5000, 20))

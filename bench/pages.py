@@ -30,11 +30,13 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_config  # noqa: E402
+from common import sized, write_config  # noqa: E402
 
 from feedhub.config import load_config  # noqa: E402
 from feedhub.store import Store  # noqa: E402
 from feedhub.web import create_app  # noqa: E402
+
+DEEP_PAGE = sized(100, 2)  # a smoke run's few items fill two pages
 
 
 def fill(store: Store, categories: list[str], n: int) -> None:
@@ -75,8 +77,8 @@ def timed(client, url: str, requests: int, before=None) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=200_000)
-    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--items", type=int, default=sized(200_000, 500))
+    parser.add_argument("--requests", type=int, default=sized(20, 2))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         config = load_config(write_config(Path(folder)))
@@ -94,7 +96,7 @@ def main() -> None:
                 "index, first": timed(client, "/", args.requests, before=write),
                 "index, cached": timed(client, "/", args.requests),
                 "category": timed(client, f"/c/{category}", args.requests),
-                "category deep": timed(client, f"/c/{category}?page=100", args.requests),
+                "category deep": timed(client, f"/c/{category}?page={DEEP_PAGE}", args.requests),
                 "sources": timed(client, "/sources", args.requests),
             }
     print(f"{args.items} items, {args.items // 10 * 3} duplicates, median of {args.requests} requests each")

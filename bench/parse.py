@@ -23,13 +23,14 @@ from pathlib import Path
 from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import sized  # noqa: E402
 from fetch import ITEMS, Feeds  # noqa: E402
 
 from feedhub.remote import sources  # noqa: E402
 from feedhub.config import Source  # noqa: E402
 
 
-DOCUMENTS = 60  # of bench/fetch.py's 200: a round in seconds
+DOCUMENTS = sized(60, 5)  # of bench/fetch.py's 200: a round in seconds
 
 
 def one_pass(documents: list[bytes], options: dict) -> tuple[float, int]:
@@ -47,9 +48,9 @@ def one_pass(documents: list[bytes], options: dict) -> tuple[float, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=sized(5, 1))
     args = parser.parse_args()
-    documents = [body for body, _, _ in Feeds().documents][:DOCUMENTS]
+    documents = Feeds().documents[:DOCUMENTS]
     twice = {"sanitize_html": True, "resolve_relative_uris": True}
     once = dict(sources.PARSE_ONCE)
     rounds = []

@@ -4,10 +4,10 @@ on the same 200 loopback RSS feeds of 50 items each.
     python -m pip install -e '.[bench]'      # reader and its sgmllib3k
     python bench/peer.py [--rounds 3]
 
-bench/fetch.py's threaded HTTP/1.1 server on 127.0.0.1 serves the feeds with
-ETag and Last-Modified and answers conditional requests with 304.  Each round
-gives each tool a fresh database and runs three cycles, each a whole child
-process (interpreter start-up and imports count):
+The tests' loopback server (tests/loopback.py), as bench/fetch.py runs it,
+serves the feeds with ETag and Last-Modified and answers conditional requests
+with 304.  Each round gives each tool a fresh database and runs three cycles,
+each a whole child process (interpreter start-up and imports count):
 
 1. all new: every feed fetched and every entry stored;
 2. unchanged: 200 answers of 304;
@@ -30,8 +30,9 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Run, bundled_categories, run_command, run_feedhub, write_config  # noqa: E402
-from fetch import ITEMS, SOURCES, Feeds, Server, totals  # noqa: E402
+from common import Run, bundled_categories, run_command, run_feedhub, sized, write_config  # noqa: E402
+from fetch import ITEMS, NEW_ITEMS_WHEN_CHANGED, SOURCES, Feeds, take, totals  # noqa: E402
+from loopback import FeedServer  # noqa: E402
 
 CYCLES = ("all new", "unchanged", "10% changed")
 CHANGED = range(0, SOURCES, 10)
@@ -54,7 +55,7 @@ def reader_cycle(database: Path, urls: list[str]) -> Run:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=sized(3, 1))
     args = parser.parse_args()
     try:
         import reader  # noqa: F401
@@ -63,13 +64,12 @@ def main() -> None:
 
     results: list[dict[tuple[str, int], Run]] = []
     for number in range(1, args.rounds + 1):
-        feeds = Feeds()
-        server = Server(feeds)
-        urls = [f"{server.url}/feed-{n}.rss" for n in range(SOURCES)]
         category = next(iter(bundled_categories()))
         runs: dict[tuple[str, int], Run] = {}
-        with tempfile.TemporaryDirectory(prefix="feedhub-bench-peer-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="feedhub-bench-peer-") as tmp, FeedServer(Path(tmp) / "served") as server:
             folder = Path(tmp)
+            feeds = Feeds(server.root)
+            urls = [f"{server.url}/feed-{n}.rss" for n in range(SOURCES)]
             config = write_config(
                 folder, fetch_allow_networks=["127.0.0.1/32"],
                 sources=[{"name": f"source-{n:03d}", "url": url, "category": category} for n, url in enumerate(urls)],
@@ -80,9 +80,9 @@ def main() -> None:
                     for feed in CHANGED:
                         feeds.change(feed)
                 for tool in tools:
-                    server.take()
+                    take(server)
                     run = run_feedhub(config, "ingest") if tool == "feedhub" else reader_cycle(folder / "reader.db", urls)
-                    statuses, _ = server.take()
+                    statuses, _ = take(server)
                     if run.returncode != 0:
                         sys.exit(f"round {number}, cycle {cycle + 1}: {tool} failed:\n{run.stdout[-3000:]}")
                     check(tool, cycle, run, statuses)
@@ -90,7 +90,6 @@ def main() -> None:
                 print(f"round {number}, cycle {cycle + 1} ({CYCLES[cycle]}): "
                       + ", ".join(f"{tool} {runs[(tool, cycle)].seconds:.2f} s, {runs[(tool, cycle)].peak_rss_mb:.0f} MB"
                                   for tool in ("feedhub", "reader")), flush=True)
-        server.httpd.shutdown()
         results.append(runs)
 
     print(f"\n{SOURCES} loopback RSS feeds x {ITEMS} items; {args.rounds} rounds, whole processes; "
@@ -112,7 +111,7 @@ def check(tool: str, cycle: int, run: Run, statuses) -> None:
     """Both tools did the same work: every feed fetched, every item stored, 304s when unchanged."""
     expected = [{200: SOURCES}, {304: SOURCES}, {200: len(CHANGED), 304: SOURCES - len(CHANGED)}][cycle]
     assert dict(statuses) == expected, (tool, cycle + 1, dict(statuses))
-    stored = ITEMS * SOURCES + (5 * len(CHANGED) if cycle == 2 else 0)
+    stored = ITEMS * SOURCES + (NEW_ITEMS_WHEN_CHANGED * len(CHANGED) if cycle == 2 else 0)
     if tool == "reader":
         assert int(run.stdout.split()[-1]) == stored, (tool, cycle + 1, run.stdout[-500:])
     elif cycle == 0:

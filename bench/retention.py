@@ -34,7 +34,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import write_config  # noqa: E402
+from common import sized, write_config  # noqa: E402
 
 import feedhub.store  # noqa: E402
 from feedhub import retention  # noqa: E402
@@ -80,8 +80,8 @@ def size(store: Store, path: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--per-day", type=int, default=60)
+    parser.add_argument("--days", type=int, default=sized(365, 7 * MONTH))
+    parser.add_argument("--per-day", type=int, default=sized(60, 2))
     args = parser.parse_args()
     words = vocabulary(random.Random(0))
     clock = [T0]

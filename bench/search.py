@@ -36,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sqlite_utils  # noqa: E402
+from common import sized  # noqa: E402
 
 from feedhub.store import Store, index_queued  # noqa: E402
 
@@ -114,11 +115,11 @@ def filing(path: Path, sample: list[tuple]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--items", type=int, default=100_000)
-    parser.add_argument("--small", type=int, default=1_000)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--calls", type=int, default=20)
-    parser.add_argument("--index-sample", type=int, default=2_000)
+    parser.add_argument("--items", type=int, default=sized(100_000, 400))
+    parser.add_argument("--small", type=int, default=sized(1_000, 100))
+    parser.add_argument("--rounds", type=int, default=sized(5, 1))
+    parser.add_argument("--calls", type=int, default=sized(20, 2))
+    parser.add_argument("--index-sample", type=int, default=sized(2_000, 50))
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="feedhub-search-bench-"))
     try:

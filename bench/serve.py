@@ -39,6 +39,7 @@ from pathlib import Path
 
 import httpx
 import yaml
+from common import sized
 
 REPO = Path(__file__).resolve().parent.parent
 ITEMS = 50
@@ -176,9 +177,9 @@ def wrk(url: str, seconds: int, headers: dict[str, str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=int, default=3, help="length of each wrk run")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--servers", default="granian,gunicorn", help="comma-separated: " + ", ".join(SERVERS))
+    parser.add_argument("--seconds", type=int, default=sized(3, 1), help="length of each wrk run")
+    parser.add_argument("--rounds", type=int, default=sized(3, 1))
+    parser.add_argument("--servers", default=sized("granian,gunicorn", "granian"), help="comma-separated: " + ", ".join(SERVERS))
     args = parser.parse_args()
     servers = args.servers.split(",")
     if not shutil.which("wrk"):

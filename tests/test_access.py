@@ -16,7 +16,7 @@ import httpx
 import pytest
 from lxml import etree
 
-from conftest import gunicorn, story, write_config
+from helpers import gunicorn, story, write_config
 from feedhub.access import client_address, hash_key
 from feedhub.config import ConfigError, load_config
 from feedhub.store import Store
@@ -219,6 +219,7 @@ def test_hash_key_refuses_a_short_key_and_hashes_one_from_stdin():
 # -- rate limits ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_rate_limits_refuse_with_retry_after_and_recover(tmp_path: Path):
     key, digest = made_key()
     path = site(tmp_path, partners={"acme": {"key_hash": digest, "categories": ["wire"]}},

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLES
+from helpers import EXAMPLES
 from feedhub.articles import ArticleError, parse_article
 from feedhub.dedup import words
 

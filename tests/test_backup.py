@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlite_utils
-from conftest import gunicorn, story, write_config
+from helpers import gunicorn, story, write_config
 from test_concurrency import write_articles
 
 from feedhub.store import backup
@@ -44,6 +44,7 @@ def integrity(database: Path) -> list[tuple]:
         return conn.execute("PRAGMA integrity_check").fetchall()
 
 
+@pytest.mark.slow
 def test_a_backup_under_load_restores_to_the_feeds_the_source_served_at_that_moment(tmp_path: Path):
     news = tmp_path / "news"
     news.mkdir()

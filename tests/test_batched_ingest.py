@@ -20,7 +20,7 @@ from feedhub.ingest import FILE_BATCH, run_cycle
 from feedhub.items import Item
 from feedhub.store import Store
 
-from conftest import write_config
+from helpers import write_config
 
 
 def write_articles(folder: Path, count: int, start: int = 0) -> None:
@@ -77,6 +77,7 @@ def test_a_failing_write_inside_a_batch_is_undone_alone(tmp_path: Path):
     assert guids == ["guid-1", "guid-3"] and keys_of_2 == 0
 
 
+@pytest.mark.slow
 def test_a_killed_pass_leaves_whole_items_and_the_next_run_completes(tmp_path: Path):
     articles = tmp_path / "articles"
     count = 10 * FILE_BATCH

@@ -16,11 +16,14 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import HOSTILE_TITLE, REPO, FeedServer, story
+from helpers import HOSTILE_TITLE, REPO, story
+from loopback import FeedServer
 from werkzeug.serving import make_server
 
 from feedhub.store import Store
 from feedhub.web import create_app
+
+pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("FEEDHUB_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 # No sandbox as root; no background traffic, which this closed network refuses.

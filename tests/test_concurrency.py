@@ -4,9 +4,7 @@ nowhere (responses, server log, writers' output)."""
 
 from __future__ import annotations
 
-import os
 import random
-import re
 import sqlite3
 import subprocess
 import sys
@@ -16,8 +14,9 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 
-from conftest import write_config
+from helpers import gunicorn, write_config
 
 READERS = 8
 ROUNDS = 2  # ingest runs while the readers read, each changing every story
@@ -44,33 +43,7 @@ def worker_beat(database: Path, pid: int) -> bool:
         return conn.execute("SELECT count(*) FROM heartbeats WHERE pid = ?", [pid]).fetchone()[0] == 1
 
 
-class Gunicorn:
-    def __init__(self, config_path: Path):
-        env = {**os.environ, "FEEDHUB_CONFIG": str(config_path)}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", "127.0.0.1:0", "--workers", "2", "--threads", "4",
-             "feedhub.web:create_app()"],
-            env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
-        )
-        self.log: list[str] = []
-        self.bound = threading.Event()
-        self.url = ""
-        threading.Thread(target=self._read_log, daemon=True).start()
-        assert self.bound.wait(30), "gunicorn did not start:\n" + "".join(self.log)
-
-    def _read_log(self) -> None:
-        for line in self.process.stderr:
-            self.log.append(line)
-            if match := re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", line):
-                self.url = match.group(1)
-                self.bound.set()
-
-    def stop(self) -> str:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-        return "".join(self.log)
-
-
+@pytest.mark.slow
 def test_readers_never_see_locks_or_errors_while_ingest_writes(tmp_path: Path, feed_server):
     news = tmp_path / "news"
     news.mkdir()
@@ -82,49 +55,50 @@ def test_readers_never_see_locks_or_errors_while_ingest_writes(tmp_path: Path, f
     )
     ingest = [sys.executable, "-m", "feedhub.cli", "--config", str(config_path), "ingest"]
     assert subprocess.run(ingest, capture_output=True, timeout=120).returncode == 0  # schema and a first set of items
-    server = Gunicorn(config_path)
-    worker = subprocess.Popen(  # runs every job at once on start: three writer threads
-        [sys.executable, "-m", "feedhub.cli", "--config", str(config_path), "worker"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    statuses: Counter = Counter()
-    problems: list[str] = []
-    stop = threading.Event()
+    server_log = tmp_path / "gunicorn.log"
+    with gunicorn(config_path, threads=4, log=server_log) as base:
+        worker = subprocess.Popen(  # runs every job at once on start: three writer threads
+            [sys.executable, "-m", "feedhub.cli", "--config", str(config_path), "worker"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        statuses: Counter = Counter()
+        problems: list[str] = []
+        stop = threading.Event()
 
-    def read(seed: int) -> None:
-        rng = random.Random(seed)
-        with httpx.Client(base_url=server.url, timeout=30) as client:
-            while not stop.is_set() and sum(statuses.values()) < MAX_REQUESTS:
-                path = rng.choice(PATHS)
-                try:
-                    response = client.get(path)
-                except httpx.HTTPError as exc:
-                    problems.append(f"{path}: {exc!r}")
-                    continue
-                statuses[response.status_code] += 1
-                if response.status_code >= 500 or "database is locked" in response.text:  # not "blocked"
-                    problems.append(f"{path}: {response.status_code} {response.text[:200]}")
+        def read(seed: int) -> None:
+            rng = random.Random(seed)
+            with httpx.Client(base_url=base, timeout=30) as client:
+                while not stop.is_set() and sum(statuses.values()) < MAX_REQUESTS:
+                    path = rng.choice(PATHS)
+                    try:
+                        response = client.get(path)
+                    except httpx.HTTPError as exc:
+                        problems.append(f"{path}: {exc!r}")
+                        continue
+                    statuses[response.status_code] += 1
+                    if response.status_code >= 500 or "database is locked" in response.text:  # not "blocked"
+                        problems.append(f"{path}: {response.status_code} {response.text[:200]}")
 
-    readers = [threading.Thread(target=read, args=(n,)) for n in range(READERS)]
-    writes, ingest_output = 0, []
-    try:
-        for thread in readers:
-            thread.start()
-        for writes in range(1, ROUNDS + 1):  # the writer
-            write_articles(news, writes)
-            run = subprocess.run(ingest, capture_output=True, text=True, timeout=120)
-            ingest_output.append(run.stdout + run.stderr)
-            assert run.returncode == 0, run.stdout + run.stderr
-        deadline = time.monotonic() + 30  # on a slow machine, let the worker get going too
-        while not worker_beat(tmp_path / "hub.db", worker.pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-    finally:
-        stop.set()
-        for thread in readers:
-            thread.join(timeout=60)
-        log = server.stop()
-        worker.terminate()
-        worker_log = worker.communicate(timeout=30)[0]
+        readers = [threading.Thread(target=read, args=(n,)) for n in range(READERS)]
+        writes, ingest_output = 0, []
+        try:
+            for thread in readers:
+                thread.start()
+            for writes in range(1, ROUNDS + 1):  # the writer
+                write_articles(news, writes)
+                run = subprocess.run(ingest, capture_output=True, text=True, timeout=120)
+                ingest_output.append(run.stdout + run.stderr)
+                assert run.returncode == 0, run.stdout + run.stderr
+            deadline = time.monotonic() + 30  # on a slow machine, let the worker get going too
+            while not worker_beat(tmp_path / "hub.db", worker.pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            stop.set()
+            for thread in readers:
+                thread.join(timeout=60)
+            worker.terminate()
+            worker_log = worker.communicate(timeout=30)[0]
+    log = server_log.read_text()
     assert worker_beat(tmp_path / "hub.db", worker.pid), worker_log
     with sqlite3.connect(tmp_path / "hub.db") as conn:
         latest = conn.execute("SELECT count(*) FROM items WHERE title LIKE ?", [f"% in round {ROUNDS}"]).fetchone()[0]

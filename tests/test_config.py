@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, write_config
+from helpers import REPO, write_config
 from feedhub.cli import main
 from feedhub.config import ConfigError, load_config
 

@@ -17,7 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import write_config
+import pytest
+from helpers import write_config
 
 from feedhub.ingest import FILE_BATCH
 
@@ -116,6 +117,7 @@ def check_consistent(database: Path) -> None:
         conn.close()
 
 
+@pytest.mark.slow
 def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path, feed_server):
     generate(tmp_path / "news", feed_server.root / "wire.rss")
     config_path = write_config(

@@ -8,7 +8,7 @@ import json
 
 import feedparser
 import pytest
-from conftest import story
+from helpers import story
 
 from feedhub.access import hash_key
 from feedhub.store import Store

@@ -14,7 +14,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from conftest import config_holding, story
+from helpers import config_holding, story
 
 from feedhub import opml
 from feedhub.ingest import run_cycle

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import gzip
 import ipaddress
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -15,78 +14,46 @@ from feedhub.remote.fetchguard import Policy, refusal
 from feedhub.ingest import run_cycle
 from feedhub.remote.sources import FetchError, fetch
 from feedhub.store import Store
-from conftest import write_config
+from helpers import write_config
+from loopback import FeedServer
 
 FEED = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>http://x.test/</link>'
         b"<description>d</description><item><title>One</title><link>http://x.test/1</link></item></channel></rss>")
 LOCAL = Policy(allow_networks=(ipaddress.ip_network("127.0.0.1/32"),))
 
 
-class HostileServer:
-    """Bodies no feed server should send: endless, slow, compressed bombs."""
+def endless(answer: BaseHTTPRequestHandler) -> None:
+    """Chunked, no Content-Length, never ends."""
+    answer.send_response(200)
+    answer.send_header("Transfer-Encoding", "chunked")
+    answer.end_headers()
+    chunk = b"<item><title>x</title></item>" * 1000
+    while True:
+        answer.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
 
-    def __init__(self):
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
 
-            def do_GET(self):
-                if self.path == "/endless":  # chunked, no Content-Length, never ends
-                    self._start({"Transfer-Encoding": "chunked"})
-                    chunk = b"<item><title>x</title></item>" * 1000
-                    try:
-                        while True:
-                            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                    except OSError:
-                        return
-                if self.path == "/slow":  # a byte every 0.2s
-                    self._start({"Transfer-Encoding": "chunked"})
-                    try:
-                        for _ in range(200):
-                            self.wfile.write(b"1\r\n \r\n")
-                            self.wfile.flush()
-                            time.sleep(0.2)
-                    except OSError:
-                        return
-                if self.path == "/gzip-bomb":  # 50 kB on the wire, 100 MB unpacked
-                    body = gzip.compress(b"\0" * 100 * 1024**2, compresslevel=9)
-                    self._start({"Content-Encoding": "gzip", "Content-Length": str(len(body))})
-                    self.wfile.write(body)
-                if self.path == "/huge":  # declares 3 MB
-                    self._start({"Content-Length": str(3 * 1024**2)})
-                    try:
-                        self.wfile.write(b" " * (3 * 1024**2))
-                    except OSError:
-                        return
-                if self.path == "/feed":
-                    self._start({"Content-Length": str(len(FEED)), "Content-Type": "application/rss+xml"})
-                    self.wfile.write(FEED)
-
-            def _start(self, headers):
-                self.send_response(200)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request, client_address):
-                pass  # feedhub hanging up on these bodies is the point
-
-        self.httpd = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+def slow(answer: BaseHTTPRequestHandler) -> None:
+    """A byte every 0.2s."""
+    answer.send_response(200)
+    answer.send_header("Transfer-Encoding", "chunked")
+    answer.end_headers()
+    for _ in range(200):
+        answer.wfile.write(b"1\r\n \r\n")
+        answer.wfile.flush()
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
 def hostile():
-    server = HostileServer()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
+    """Bodies no feed server should send: endless, slow, compressed bombs."""
+    with FeedServer() as server:
+        server.raw["/endless"] = endless
+        server.raw["/slow"] = slow
+        # 50 kB on the wire, 100 MB unpacked
+        server.overrides["/gzip-bomb"] = (200, {"Content-Encoding": "gzip"}, gzip.compress(b"\0" * 100 * 1024**2, compresslevel=9))
+        server.overrides["/huge"] = (200, {}, b" " * (3 * 1024**2))  # declares 3 MB
+        server.overrides["/feed"] = (200, {"Content-Type": "application/rss+xml"}, FEED)
+        yield server
 
 
 def source(url: str) -> Source:

@@ -12,7 +12,8 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from conftest import FeedServer, write_config
+from helpers import write_config
+from loopback import FeedServer
 from feedhub.remote import fetchguard, fulltext
 from feedhub.cli import main
 from feedhub.config import load_config

@@ -13,11 +13,7 @@ from feedhub.dedup import canonical_url
 from feedhub.ingest import run_cycle
 from feedhub.store import Store
 from feedhub.web import create_app
-
-
-def rows(config, sql, params=()):
-    with Store(config.database) as store:
-        return [dict(r) for r in store.db.query(sql, params)]
+from helpers import rows, write_config
 
 
 def test_bundled_articles_land_in_their_categories(make_config, articles_dir: Path):
@@ -149,8 +145,6 @@ def test_broken_inputs_are_reported_and_the_rest_ingested(make_config, articles_
 
 
 def test_ingest_command_prints_a_summary(tmp_path: Path, articles_dir: Path, capsys):
-    from conftest import write_config
-
     path = write_config(tmp_path, articles=[{"path": str(articles_dir)}])
     assert main(["--config", str(path), "ingest"]) == 0
     out = capsys.readouterr().out

@@ -14,7 +14,8 @@ import pytest
 import sqlite_utils
 from lxml import etree
 
-from conftest import FeedServer, story
+from helpers import story, write_config
+from loopback import FeedServer
 
 from feedhub import media
 from feedhub.ingest import run_cycle
@@ -35,7 +36,6 @@ SEALS = "Seals return to the sandbank"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """The four media feeds fetched over HTTP from 127.0.0.1 into one category."""
-    from conftest import write_config
     from feedhub.config import load_config
 
     folder = tmp_path_factory.mktemp("media")

@@ -12,6 +12,7 @@ from feedhub.articles import parse_article
 from feedhub.ingest import run_cycle
 from feedhub.items import Item
 from feedhub.store import DUPLICATE, NEW, Store
+from helpers import rows, write_config
 
 LEVY = "international-ocean-summit-shipping-levy.txt"
 PROTEST = "international-ocean-summit-harbour-protest.txt"
@@ -43,18 +44,14 @@ def write(folder: Path, name: str, section: str, text: str) -> None:
     (folder / name).write_text(f"{section}\n\n{text}\n", encoding="utf-8")
 
 
-def rows(store: Store, sql: str, params=()) -> list[dict]:
-    return [dict(r) for r in store.db.query(sql, params)]
-
-
 def test_rewrites_are_recorded_as_duplicates_of_the_first_copy(make_config, articles_dir: Path):
     for kind, text in rewrites(articles_dir / LEVY).items():
         write(articles_dir, f"zz-{kind}.txt", "WORLD", text)
     config = make_config(articles=[{"path": str(articles_dir)}])
     with Store(config.database) as store:
         summary = run_cycle(config, store)
-        [kept] = rows(store, "SELECT id, title FROM items WHERE guid = ?", [Path(LEVY).stem])
-        duplicates = rows(store, "SELECT * FROM duplicates WHERE item_id = ?", [kept["id"]])
+        [kept] = rows(config, "SELECT id, title FROM items WHERE guid = ?", [Path(LEVY).stem])
+        duplicates = rows(config, "SELECT * FROM duplicates WHERE item_id = ?", [kept["id"]])
     assert summary.total("duplicate") == 4 and summary.total("failed") == 0
     assert {d["guid"] for d in duplicates} == {f"zz-{kind}" for kind in rewrites(articles_dir / LEVY)}
     for duplicate in duplicates:
@@ -67,7 +64,7 @@ def test_different_stories_on_the_same_topic_are_both_kept(make_config, articles
     config = make_config(articles=[{"path": str(articles_dir)}])
     with Store(config.database) as store:
         summary = run_cycle(config, store)
-        guids = {r["guid"] for r in rows(store, "SELECT guid FROM items WHERE category = 'international'")}
+        guids = {r["guid"] for r in rows(config, "SELECT guid FROM items WHERE category = 'international'")}
         duplicates = store.count("duplicates")
     assert summary.total("duplicate") == 0 and duplicates == 0
     assert {Path(LEVY).stem, Path(PROTEST).stem} <= guids
@@ -79,7 +76,7 @@ def test_the_same_story_in_another_category_is_not_a_duplicate(make_config, arti
     config = make_config(articles=[{"path": str(articles_dir)}])
     with Store(config.database) as store:
         summary = run_cycle(config, store)
-        [copy] = rows(store, "SELECT category FROM items WHERE guid = 'zz-in-business'")
+        [copy] = rows(config, "SELECT category FROM items WHERE guid = 'zz-in-business'")
     assert summary.total("duplicate") == 0
     assert copy["category"] == "business"
 
@@ -133,8 +130,8 @@ def test_a_better_priority_source_takes_the_stored_copys_place(make_config, arti
         version = store.category_state("international")["version"]
         outcome = store.add(better)
         assert outcome.status == NEW and outcome.replaced == first.id
-        assert [r["id"] for r in rows(store, "SELECT id FROM items")] == [better.id]
-        moved = {d["guid"]: d for d in rows(store, "SELECT * FROM duplicates WHERE item_id = ?", [better.id])}
+        assert [r["id"] for r in rows(config, "SELECT id FROM items")] == [better.id]
+        moved = {d["guid"]: d for d in rows(config, "SELECT * FROM duplicates WHERE item_id = ?", [better.id])}
         assert set(moved) == {"levy", "levy-echo"}
         assert moved["levy"]["source"] == "feed:partner" and moved["levy"]["reason"] == "text"
         assert store.category_state("international")["version"] > version
@@ -152,7 +149,6 @@ def test_a_better_priority_source_takes_the_stored_copys_place(make_config, arti
 
 
 def test_duplicates_command_lists_copies_and_why(tmp_path: Path, articles_dir: Path, capsys):
-    from conftest import write_config
     from feedhub.cli import main
 
     for kind, text in rewrites(articles_dir / LEVY).items():
@@ -206,7 +202,7 @@ def test_source_priority_from_feeds_yaml_decides_the_kept_copy(make_config, feed
     )
     with Store(config.database) as store:
         summary = run_cycle(config, store)
-        [dup] = rows(store, "SELECT d.source, d.reason, i.source AS kept FROM duplicates d JOIN items i ON i.id = d.item_id")
+        [dup] = rows(config, "SELECT d.source, d.reason, i.source AS kept FROM duplicates d JOIN items i ON i.id = d.item_id")
         feed = feedparser.parse(render(config, store, "international", "rss"))
     assert summary.total("failed") == 0 and summary.total("duplicate") == 0
     assert dup == {"source": "feed:wire", "reason": "url", "kept": "feed:partner"}
@@ -255,8 +251,8 @@ def test_a_newsroom_article_replaced_by_a_preferred_feed_stays_replaced(make_con
     )
     with Store(config.database) as store:
         run_cycle(config, store)
-        [kept] = rows(store, "SELECT id, source FROM items WHERE link = 'http://agency.test/levy'")
-        [replaced] = rows(store, "SELECT * FROM duplicates WHERE item_id = ?", [kept["id"]])
+        [kept] = rows(config, "SELECT id, source FROM items WHERE link = 'http://agency.test/levy'")
+        [replaced] = rows(config, "SELECT * FROM duplicates WHERE item_id = ?", [kept["id"]])
         file = store.file_state(str(articles_dir / LEVY))
         (articles_dir / LEVY).touch()  # read again: still recognised as the replaced copy
         again = run_cycle(config, store)

@@ -13,7 +13,7 @@ from pathlib import Path
 import feedparser
 import pytest
 import yaml
-from conftest import REPO, write_config
+from helpers import REPO, write_config
 
 from feedhub import ingest
 from feedhub.articles import parse_article, parse_text

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, write_config
+from helpers import REPO, write_config
 from feedhub import logs, opml
 from feedhub.cli import main
 from feedhub.config import load_config

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
 
 import pytest
-from conftest import HOSTILE_SUMMARY, HOSTILE_TITLE, config_holding, story
+from helpers import HOSTILE_SUMMARY, HOSTILE_TITLE, config_holding, rows, story
 
 from feedhub.ingest import run_cycle
 from feedhub.items import Item
@@ -62,18 +62,13 @@ def get(client, url: str, status: int = 200) -> Page:
     return Page(response.get_data(as_text=True))
 
 
-def stored(config, sql: str, params=()):
-    with Store(config.database) as store:
-        return [dict(row) for row in store.db.query(sql, params)]
-
-
 # -- / ---------------------------------------------------------------------------
 
 
 def test_index_lists_every_category_with_its_count_and_newest_time(client, demo_site):
     page = get(client, "/")
     assert page.h2s()[:4] == ["International", "Technology", "Business", "Sports"]
-    counts = {r["category"]: r for r in stored(
+    counts = {r["category"]: r for r in rows(
         demo_site, "SELECT category, count(*) AS n, max(published) AS newest FROM items GROUP BY category")}
     for key in demo_site.categories:
         assert page.find("a", href=f"/c/{key}")
@@ -120,9 +115,9 @@ def test_every_page_has_landmarks_one_h1_and_labelled_nav(client):
 
 def test_category_preview_shows_the_feed_items_newest_first(client, demo_site):
     page = get(client, "/c/international")
-    rows = stored(demo_site, "SELECT title, published FROM items WHERE category = 'international' ORDER BY published DESC, id")
-    assert page.h2s() == [r["title"] for r in rows]
-    for row in rows:
+    newest_first = rows(demo_site, "SELECT title, published FROM items WHERE category = 'international' ORDER BY published DESC, id")
+    assert page.h2s() == [r["title"] for r in newest_first]
+    for row in newest_first:
         moment = datetime.fromisoformat(row["published"]).isoformat().replace("+00:00", "Z")
         assert page.find("time", datetime=moment)
     assert "world-wire" in page.text and "newsroom" in page.text
@@ -135,13 +130,12 @@ def test_category_names_in_page_urls_are_case_insensitive(client):
 
 def test_headlines_link_to_the_item(client, demo_site):
     page = get(client, "/c/business")
-    rows = stored(demo_site, "SELECT title, link FROM items WHERE category = 'business'")
-    for row in rows:
+    for row in rows(demo_site, "SELECT title, link FROM items WHERE category = 'business'"):
         path = row["link"].removeprefix("http://feeds.test")
         assert path.startswith("/articles/") and page.find("a", href=path), "own articles link to this site"
         assert client.get(path).status_code == 200
     tech = get(client, "/c/technology")
-    for row in stored(demo_site, "SELECT link FROM items WHERE source = 'feed:tech-daily'"):
+    for row in rows(demo_site, "SELECT link FROM items WHERE source = 'feed:tech-daily'"):
         assert tech.find("a", href=row["link"]), "feed items link to their publisher"
 
 
@@ -259,7 +253,7 @@ def test_a_missing_or_untouched_article_folder(make_config, tmp_path):
 
 def test_next_run_is_one_interval_after_the_last_attempt(client, demo_site):
     page = get(client, "/sources")
-    state = stored(demo_site, "SELECT last_attempt FROM sources WHERE name = 'tech-daily'")[0]
+    state = rows(demo_site, "SELECT last_attempt FROM sources WHERE name = 'tech-daily'")[0]
     due = datetime.fromisoformat(state["last_attempt"]) + timedelta(minutes=30)
     assert page.find("time", datetime=due.isoformat().replace("+00:00", "Z"))
 
@@ -290,7 +284,7 @@ def test_sources_page_shows_backoff_retirement_and_moves(make_config, feed_serve
 
 
 def test_article_pages_keep_working(client, demo_site):
-    row = stored(demo_site, "SELECT title, link FROM items WHERE source LIKE 'articles:%' LIMIT 1")[0]
+    row = rows(demo_site, "SELECT title, link FROM items WHERE source LIKE 'articles:%' LIMIT 1")[0]
     page = get(client, row["link"].removeprefix("http://feeds.test"))
     assert page.headings[0] == ("h1", row["title"])
     assert get(client, "/articles/no-such-story", status=404)

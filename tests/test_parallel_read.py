@@ -21,7 +21,7 @@ from feedhub.config import load_config
 from feedhub.ingest import ArticleReader, run_cycle
 from feedhub.store import Store
 
-from conftest import write_config
+from helpers import write_config
 from test_batched_ingest import write_articles
 
 COUNT = ingest.PARALLEL_FROM + 150
@@ -166,6 +166,7 @@ def test_what_workers_log_reaches_the_operator(tmp_path):
     assert line.startswith("time=") and "level=info logger=feedhub.articles" in line
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_ingest_cleanly_and_the_next_run_goes_on(tmp_path):
     config_path = write_config(tmp_path, articles=[{"path": str(tmp_path / "articles")}])
     write_articles(tmp_path / "articles", 4 * COUNT)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import write_config
+from helpers import values, write_config
 
 from feedhub import retention
 from feedhub.cli import main
@@ -53,11 +53,6 @@ def fill(config, count: int, copies: bool = True) -> None:
                 assert store.add(news(n, source="feed:copy", guid=f"copy-{n}")).status == "duplicate"
 
 
-def rows(config, sql: str) -> list[tuple]:
-    with sqlite3.connect(config.database) as conn:
-        return conn.execute(sql).fetchall()
-
-
 def test_retention_is_validated_and_a_category_overrides_the_site_default(tmp_path: Path):
     path = write_config(tmp_path, retention={"days": 0})
     with pytest.raises(ConfigError, match=r"feeds.yaml:\d+: retention.days: .*greater than or equal to 1"):
@@ -89,14 +84,14 @@ def test_prune_removes_items_with_keys_signatures_bands_and_duplicates_leaving_t
     with Store(config.database) as store:
         report = retention.prune(config, store, clock[0])
     assert report.removed == {"business": 20}
-    assert sorted(n for (n,) in rows(config, "SELECT CAST(substr(guid, 7) AS INT) FROM items")) == list(range(20, 30))
+    assert sorted(n for (n,) in values(config, "SELECT CAST(substr(guid, 7) AS INT) FROM items")) == list(range(20, 30))
     for table in ("item_keys", "duplicates", "near_signatures"):
-        assert rows(config, f"SELECT count(*) FROM {table} WHERE item_id NOT IN (SELECT id FROM items)") == [(0,)]
-    assert rows(config, "SELECT count(*) FROM duplicates") == [(10,)]
-    assert rows(config, "SELECT count(*) FROM near_bands WHERE num NOT IN (SELECT num FROM near_signatures)") == [(0,)]
-    assert rows(config, "SELECT count(*) FROM near_band_lists WHERE num NOT IN (SELECT num FROM near_signatures)") == [(0,)]
-    assert rows(config, "PRAGMA integrity_check") == [("ok",)] and rows(config, "PRAGMA foreign_key_check") == []
-    tombstones = rows(config, "SELECT kind, count(*) FROM tombstones GROUP BY kind ORDER BY kind")
+        assert values(config, f"SELECT count(*) FROM {table} WHERE item_id NOT IN (SELECT id FROM items)") == [(0,)]
+    assert values(config, "SELECT count(*) FROM duplicates") == [(10,)]
+    assert values(config, "SELECT count(*) FROM near_bands WHERE num NOT IN (SELECT num FROM near_signatures)") == [(0,)]
+    assert values(config, "SELECT count(*) FROM near_band_lists WHERE num NOT IN (SELECT num FROM near_signatures)") == [(0,)]
+    assert values(config, "PRAGMA integrity_check") == [("ok",)] and values(config, "PRAGMA foreign_key_check") == []
+    tombstones = values(config, "SELECT kind, count(*) FROM tombstones GROUP BY kind ORDER BY kind")
     assert tombstones == [("entry", 40), ("guid", 20), ("text", 20), ("url", 20)]
 
     with Store(config.database) as store:
@@ -116,7 +111,7 @@ def test_items_held_back_by_a_rule_do_not_count_as_the_first_page(make_config, c
             store.mark_blocked(news(n).id, "block[0]: test")
         report = retention.prune(config, store, clock[0])
     assert report.removed == {"business": 3}
-    assert sorted(n for (n,) in rows(config, "SELECT CAST(substr(guid, 7) AS INT) FROM items")) == [0, 1, 2, 3, 4]
+    assert sorted(n for (n,) in values(config, "SELECT CAST(substr(guid, 7) AS INT) FROM items")) == [0, 1, 2, 3, 4]
 
 
 def test_tombstones_expire_and_the_story_may_come_back(make_config, clock):
@@ -177,12 +172,12 @@ def test_prune_command_dry_run_changes_nothing_then_prunes(make_config, tmp_path
     out = capsys.readouterr().out
     assert "business: would prune 6 items (published " in out and "0 tombstones would expire" in out
     assert f"  {news(6).title}" in out
-    assert rows(config, "SELECT count(*) FROM items") == [(12,)]
+    assert values(config, "SELECT count(*) FROM items") == [(12,)]
 
     assert main(["--config", str(path), "prune"]) == 0
     out = capsys.readouterr().out
     assert "business: pruned 6 items" in out and "MB given back to the file system" in out
-    assert rows(config, "SELECT count(*) FROM items") == [(6,)]
+    assert values(config, "SELECT count(*) FROM items") == [(6,)]
 
 
 def test_a_prune_gives_the_space_back_without_a_full_vacuum(make_config, clock):
@@ -213,11 +208,11 @@ def test_an_older_database_is_switched_to_incremental_vacuum_once_on_request(mak
     path = tmp_path / "feeds.yaml"
     assert main(["--config", str(path), "prune"]) == 0
     assert "run `feedhub prune --vacuum` once" in capsys.readouterr().out
-    assert rows(config, "SELECT count(*) FROM items") == [(10,)]
-    assert rows(config, "SELECT count(*) FROM near_bands WHERE num NOT IN (SELECT num FROM near_signatures)") == [(0,)]
+    assert values(config, "SELECT count(*) FROM items") == [(10,)]
+    assert values(config, "SELECT count(*) FROM near_bands WHERE num NOT IN (SELECT num FROM near_signatures)") == [(0,)]
     assert main(["--config", str(path), "prune", "--vacuum"]) == 0
     assert "rebuilding with incremental vacuum" in capsys.readouterr().out
-    assert rows(config, "PRAGMA auto_vacuum") == [(2,)]
+    assert values(config, "PRAGMA auto_vacuum") == [(2,)]
 
 
 def test_the_worker_prunes_on_schedule(make_config):
@@ -232,4 +227,4 @@ def test_the_worker_prunes_on_schedule(make_config):
     job = worker.scheduler.get_job("prune")
     assert job.trigger.interval.total_seconds() == retention.PRUNE_EVERY
     job.func()
-    assert rows(config, "SELECT count(*) FROM items") == [(6,)]
+    assert values(config, "SELECT count(*) FROM items") == [(6,)]

@@ -10,7 +10,7 @@ import feedparser
 import pytest
 import yaml
 
-from conftest import story, write_config
+from helpers import story, write_config
 from feedhub import rules
 from feedhub.cli import main
 from feedhub.config import ConfigError, load_config

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import write_config
+from helpers import write_config
 from feedhub.config import load_config
 from feedhub.scheduler import Worker, build_scheduler
 from feedhub.store import Store

@@ -10,7 +10,7 @@ import feedparser
 import pytest
 import sqlite_utils
 
-from conftest import story, write_config
+from helpers import story, write_config
 
 from feedhub.config import ConfigError, load_config
 from feedhub.store import MIGRATIONS, Store

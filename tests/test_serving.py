@@ -18,7 +18,7 @@ import brotli
 import feedparser
 import httpx
 import pytest
-from conftest import REPO, config_holding, gunicorn, story
+from helpers import REPO, config_holding, gunicorn, story
 
 from feedhub.store import Store
 from feedhub.web import create_app

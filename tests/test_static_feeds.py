@@ -17,7 +17,7 @@ from pathlib import Path
 import brotli
 import httpx
 import pytest
-from conftest import EXAMPLES, story, write_config
+from helpers import EXAMPLES, story, write_config
 
 from feedhub import staticfeeds
 from feedhub.config import load_config

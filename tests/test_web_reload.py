@@ -20,7 +20,7 @@ from feedhub.ingest import run_cycle
 from feedhub.store import Store
 from feedhub.web import create_app
 
-from conftest import gunicorn, write_config
+from helpers import gunicorn, write_config
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -14,36 +12,27 @@ import pytest
 from feedhub.ingest import run_cycle
 from feedhub.scheduler import Worker
 from feedhub.store import Store
+from loopback import FeedServer
 
 
 class Hub:
     """A hub that records every publish ping and answers with `status`."""
 
     def __init__(self, status: int = 204):
-        self.pings: list[dict] = []
-        hub = self
+        self.server = FeedServer()
+        self.server.overrides["/hub"] = (status, {}, b"")
+        self.url = f"{self.server.url}/hub"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-                hub.pings.append({"content_type": self.headers["Content-Type"], **{k: v[0] for k, v in parse_qs(body).items()}})
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_port}/hub"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+    @property
+    def pings(self) -> list[dict]:
+        return [{"content_type": headers["Content-Type"], **{k: v[0] for k, v in parse_qs(body.decode()).items()}}
+                for _, headers, body in self.server.posted]
 
     def topics(self) -> set[str]:
         return {ping["hub.url"] for ping in self.pings}
 
     def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.server.close()
 
 
 @pytest.fixture
@@ -76,7 +65,7 @@ def test_changed_categories_are_published_to_every_hub(make_config, articles_dir
     dead_hub = [r.getMessage() for r in caplog.records if dead in r.getMessage()]
     assert len(dead_hub) == 1 and "ConnectError" in dead_hub[0], "an unreachable hub is tried once per pass"
 
-    good.pings.clear()
+    good.server.reset()
     with Store(config.database) as store:
         run_cycle(config, store)
     assert good.pings == [], "nothing changed, nobody pinged"

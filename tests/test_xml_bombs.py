@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import write_config
+from helpers import write_config
 from feedhub.config import load_config
 from feedhub.remote.sources import FetchError, parse
 from feedhub.store import Store

@@ -1,0 +1,120 @@
+"""What the tests share besides fixtures: a feeds.yaml over the bundled
+examples, stories to store, reading rows back with SQL, and feedhub under a
+real gunicorn.  A module of its own (not conftest.py) so the tests import it
+the same way in pytest's default and importlib import modes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import httpx
+import yaml
+
+from feedhub.items import Item
+from feedhub.store import Store
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "examples"
+
+HOSTILE_TITLE = "<script>alert(1)</script>"
+HOSTILE_SUMMARY = '<img src=x onerror="alert(2)"> Tom & Jerry'
+
+
+def write_config(folder: Path, **overrides) -> Path:
+    """A feeds.yaml in `folder`, with the bundled categories, database in `folder`."""
+    data = {
+        "site": {"title": "Test Hub", "link": "http://feeds.test", "language": "en"},
+        "database": "hub.db",
+        "feed_size": 50,
+        "categories": {
+            "international": {"title": "International", "aliases": ["WORLD"]},
+            "technology": {"title": "Technology", "aliases": ["TECH"]},
+            "business": {"title": "Business"},
+            "sports": {"title": "Sports", "aliases": ["SPORT"]},
+        },
+        "articles": [],
+        "sources": [],
+        # The test servers run on 127.0.0.1, which feedhub refuses by default.
+        "fetch_allow_networks": ["127.0.0.1/32"],
+    }
+    data.update(overrides)
+    path = folder / "feeds.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def story(n: int, **fields) -> Item:
+    """Business story number n, published n hours after 1 November 2026."""
+    values = dict(
+        category="business", source="feed:t", guid=f"urn:t:{n}", title=f"Story {n}", link=f"http://t.test/{n}",
+        summary=f"Summary {n}", content=f"<p>Body {n}</p>", text=f"story number {n} with its own words",
+        published=datetime(2026, 11, 1, tzinfo=timezone.utc) + timedelta(hours=n),
+    )
+    values.update(fields)
+    return Item(**values)
+
+
+def config_holding(make_config, items, **overrides):
+    """A config (from make_config) whose database already holds `items`."""
+    config = make_config(**overrides)
+    with Store(config.database) as store:
+        for item in items:
+            store.add(item)
+    return config
+
+
+@contextlib.contextmanager
+def gunicorn(config_path: Path, workers: int = 2, threads: int = 1, log: Path | None = None) -> Iterator[str]:
+    """`feedhub.web:create_app()` under a real gunicorn on 127.0.0.1 with
+    `workers` processes of `threads` threads, serving config_path; yields its
+    base URL once it answers.  With `log`, everything gunicorn and the app
+    write (the access log included, in gunicorn's default format) goes to
+    that file."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    output = open(log, "ab") if log else subprocess.DEVNULL
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--threads", str(threads), *(["--access-logfile", "-"] if log else []), "feedhub.web:create_app()"],
+        env={**os.environ, "FEEDHUB_CONFIG": str(config_path)}, stdout=output, stderr=output,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/healthz")
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        if log:
+            output.close()
+
+
+def rows(database: Any, sql: str, params: Sequence[object] = ()) -> list[dict[str, Any]]:
+    """What `sql` reads from the database at `database` (a path, or a config
+    with a .database), each row as a dict, through a connection of its own:
+    what any reader of the file would see committed."""
+    with contextlib.closing(sqlite3.connect(str(getattr(database, "database", database)), timeout=30)) as conn:
+        conn.row_factory = sqlite3.Row
+        return [dict(row) for row in conn.execute(sql, params)]
+
+
+def values(database: Any, sql: str, params: Sequence[object] = ()) -> list[tuple]:
+    """rows(), each row as a tuple of its values."""
+    return [tuple(row.values()) for row in rows(database, sql, params)]
