@@ -67,7 +67,7 @@ def fetch(
     policy = policy or fetchguard.Policy()
     if source.path:
         return _read_file(source.path, state, policy)
-    url = state.get("url") or source.url
+    url: str = state.get("url") or source.location  # location: the URL, as source.path is None
     headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT}
     if state.get("etag"):
         headers["If-None-Match"] = state["etag"]
@@ -112,7 +112,7 @@ def permanent_target(url: str, response: fetchguard.Response) -> str | None:
     307 the publisher still wants us to come back to the address before it.
     """
     target = None
-    hops = [*response.history, response]
+    hops: list[httpx.Response | fetchguard.Response] = [*response.history, response]
     for hop, following in zip(hops, hops[1:]):
         if hop.status_code not in (301, 308):
             break
