@@ -2,13 +2,13 @@
 
     .venv/bin/python bench/hostile.py [--rounds 3]
 
-Each document is parsed by `sources.parse` (feedparser + feedhub's checks) in
+Each document is parsed by `parse.parse` (feedparser + feedhub's checks) in
 a fresh Python process, which reports the parse's wall time and the process's
 peak RSS.  The baseline is a normal 1 MB RSS feed of 400 entries; the figures
 are the median of `--rounds` runs and are printed as ratios to the baseline,
 so load from other processes on the machine affects both sides alike.
 
-A second figure is the cost of sanitizing: `sources.to_item` over the
+A second figure is the cost of sanitizing: `entries.to_item` over the
 baseline's entries with nh3 on, against the same with the sanitizer replaced
 by the identity (same process, alternated rounds).
 The last lines printed are the figures.
@@ -32,12 +32,12 @@ from common import sized  # noqa: E402
 CHANNEL = '<rss version="2.0"><channel><title>t</title><link>https://x.test/</link><description>d</description>'
 PROBE = """
 import re, sys, time
-from feedhub.remote.sources import FetchError, parse
+from feedhub.remote.parse import ParseError, parse
 body = open(sys.argv[1], "rb").read()
 started = time.perf_counter()
 try:
     outcome = f"{len(parse(body, 'https://x.test/feed', None))} entries"
-except FetchError as exc:
+except ParseError as exc:
     outcome = "refused: " + str(exc)[:60]
 # VmHWM, not ru_maxrss, which Linux carries over from the parent process.
 peak_kb = int(re.search(r"VmHWM:\\s+(\\d+)", open("/proc/self/status").read())[1])
@@ -78,23 +78,24 @@ def probe(path: Path) -> tuple[float, float, str]:
 
 
 def sanitize_cost(rounds: int) -> float:
-    from feedhub.remote import sources
+    from feedhub import entries as mapping
     from feedhub.config import Source
-    from feedhub.remote.sources import parse, to_item
+    from feedhub.entries import to_item
+    from feedhub.remote.parse import parse
 
     entries = parse(normal_feed().encode(), "https://x.test/feed", None)
     source = Source(name="b", url="https://x.test/feed", category="b")
     now = datetime.now(timezone.utc)
-    real = sources.clean_html
+    real = mapping.clean_html
     timings = {"on": [], "off": []}
     for _ in range(rounds):
         for mode in ("on", "off"):
-            sources.clean_html = real if mode == "on" else (lambda fragment, base=None: fragment)
+            mapping.clean_html = real if mode == "on" else (lambda fragment, base=None: fragment)
             started = time.perf_counter()
             for entry in entries:
                 to_item(entry, source, now)
             timings[mode].append(time.perf_counter() - started)
-    sources.clean_html = real
+    mapping.clean_html = real
     per_entry_ms = statistics.median(timings["on"]) / len(entries) * 1000
     return statistics.median(on / off for on, off in zip(timings["on"], timings["off"])), per_entry_ms
 

@@ -1,11 +1,11 @@
 """Benchmark: parsing and item-making of fetched feeds, with feedparser's own
 HTML sanitizing and relative-URI rewriting on (as before issue 18) and off
-(sources.PARSE_ONCE: nh3 in to_item does that work once).
+(parse.PARSE_ONCE: nh3 in to_item does that work once).
 
     python bench/parse.py [--rounds 5]
 
 60 of bench/fetch.py's feed documents of 50 items each are parsed by
-sources.parse and made into Items by sources.to_item, in this process, in
+parse.parse and made into Items by entries.to_item, in this process, in
 turns: "twice" (feedparser sanitizes and resolves, then nh3 again) and
 "once" (PARSE_ONCE), `--rounds` times.  The last lines printed are the
 figures: CPU seconds per pass (this process's, so other load on the machine
@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import sized  # noqa: E402
 from fetch import ITEMS, Feeds  # noqa: E402
 
-from feedhub.remote import sources  # noqa: E402
+from feedhub import entries  # noqa: E402
+from feedhub.remote import parse  # noqa: E402
 from feedhub.config import Source  # noqa: E402
 
 
@@ -38,10 +39,10 @@ def one_pass(documents: list[bytes], options: dict) -> tuple[float, int]:
     now = datetime.now(timezone.utc)
     started = time.process_time()
     made = 0
-    with mock.patch.dict(sources.PARSE_ONCE, options):
+    with mock.patch.dict(parse.PARSE_ONCE, options):
         for body in documents:
-            for entry in sources.parse(body, "https://source.example/feed.rss", "application/rss+xml"):
-                sources.to_item(entry, source, now)
+            for entry in parse.parse(body, "https://source.example/feed.rss", "application/rss+xml"):
+                entries.to_item(entry, source, now)
                 made += 1
     return time.process_time() - started, made
 
@@ -52,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     documents = Feeds().documents[:DOCUMENTS]
     twice = {"sanitize_html": True, "resolve_relative_uris": True}
-    once = dict(sources.PARSE_ONCE)
+    once = dict(parse.PARSE_ONCE)
     rounds = []
     for number in range(args.rounds):
         order = [("twice", twice), ("once", once)][:: 1 if number % 2 else -1]

@@ -12,7 +12,7 @@ import pytest
 from feedhub.config import ConfigError, Source, load_config
 from feedhub.remote.fetchguard import Policy, refusal
 from feedhub.ingest import run_cycle
-from feedhub.remote.sources import FetchError, fetch
+from feedhub.remote.fetch import FetchError, fetch
 from feedhub.store import Store
 from helpers import write_config
 from loopback import FeedServer

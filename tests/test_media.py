@@ -342,15 +342,15 @@ def test_tag_page_lists_stories_with_tags_pictures_and_feed_links(make_config):
     (b'{"version": "https://jsonfeed.org/version/1", "title": "caf\xe9", "items": []}', "line 1: JSON Feed is not UTF-8 (byte 0xe9)"),
 ])
 def test_a_broken_json_feed_fails_with_a_clear_error(body, message):
-    from feedhub.remote.sources import FetchError, parse
+    from feedhub.remote.parse import ParseError, parse
 
-    with pytest.raises(FetchError) as caught:
+    with pytest.raises(ParseError) as caught:
         parse(body, "https://feed.test/feed.json", "application/feed+json")
     assert str(caught.value) == message
 
 
 def test_a_json_label_on_an_rss_body_is_not_believed():
-    from feedhub.remote.sources import parse
+    from feedhub.remote.parse import parse
 
     body = b'<rss version="2.0"><channel><title>t</title><item><title>Still RSS</title></item></channel></rss>'
     [entry] = parse(body, None, "application/json")
@@ -361,7 +361,8 @@ def test_json_feed_fields_of_the_wrong_type_are_left_out_not_fatal():
     from datetime import datetime, timezone
 
     from feedhub.config import Source
-    from feedhub.remote.sources import parse, to_item
+    from feedhub.entries import to_item
+    from feedhub.remote.parse import parse
 
     body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": [
         "not an item",

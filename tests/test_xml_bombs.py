@@ -15,7 +15,7 @@ import pytest
 
 from helpers import write_config
 from feedhub.config import load_config
-from feedhub.remote.sources import FetchError, parse
+from feedhub.remote.parse import ParseError, parse
 from feedhub.store import Store
 
 SECRET = "TOPSECRET-6f3a9c"
@@ -113,5 +113,5 @@ def test_entities_real_feeds_declare_still_work(tmp_path):
     assert entries[0]["title"] == "Summit\u00a0opens"
     assert entries[0]["summary"] == "Reported by Daily Wire Service."
     spread = billion_laughs().replace("<!ENTITY", "\n  <!ENTITY")
-    with pytest.raises(FetchError, match=r"^line 3: entity 'lol1' expands to other entities"):
+    with pytest.raises(ParseError, match=r"^line 3: entity 'lol1' expands to other entities"):
         parse(spread.encode(), "https://x.test/feed", None)

@@ -42,14 +42,12 @@ from .politeness import next_attempt
 from .remote import websub
 from .store import UNCHANGED, Outcome, Store, iso
 
-# The feed side (httpx, feedparser, nh3, ...) is imported by the functions that
+# The feed side (remote/: httpx, feedparser, nh3, ...) is imported by the functions that
 # fetch: an ingest of article folders alone never loads it, and a run of
 # `feedhub ingest` starts that much sooner.
 if TYPE_CHECKING:
-    import httpx
-
     from .remote import fulltext
-    from .remote.sources import Fetched, FetchError
+    from .remote.fetch import Client, Fetched, FetchError
 
 log = logging.getLogger(__name__)
 FAILED = "failed"
@@ -359,7 +357,7 @@ def ingest_sources(
     summary = Summary()
     if not sources:
         return summary
-    from .remote.sources import fetch_client
+    from .remote.fetch import fetch_client
 
     workers = min(config.fetch_concurrency, len(sources))
     store.use_writer_cache()
@@ -397,11 +395,11 @@ def ingest_source(
 
 
 def _fetch(
-    config: Config, source: Source, state: dict, client: httpx.Client | None = None, known: dict | None = None
+    config: Config, source: Source, state: dict, client: Client | None = None, known: dict | None = None
 ) -> Attempt:
     """Never raises: a broken source is one more result, not a stop.  For a
     full_text source, the pages its teaser entries need are fetched too."""
-    from .remote.sources import FetchError, fetch, fetch_policy
+    from .remote.fetch import FetchError, fetch, fetch_policy
 
     started = time.monotonic()
     try:
@@ -416,11 +414,12 @@ def _fetch(
 
 
 def _fetch_pages(
-    config: Config, source: Source, fetched: Fetched, known: dict[str, dict], client: httpx.Client | None
+    config: Config, source: Source, fetched: Fetched, known: dict[str, dict], client: Client | None
 ) -> list[fulltext.Page]:
     """The entry pages this pass fetches for a full_text source (fulltext.py)."""
+    from .entries import to_item
     from .remote import fetchguard, fulltext
-    from .remote.sources import USER_AGENT, fetch_client, fetch_policy, to_item
+    from .remote.fetch import USER_AGENT, fetch_client, fetch_policy
 
     policy = fetch_policy(config)
     # One client for all the pages (a new one per page would load the CA
@@ -450,8 +449,8 @@ def _store_attempt(
     now: datetime | None = None, rng: random.Random | None = None,
 ) -> Summary:
     """Record a fetch (None: the source is retired and was not fetched)."""
+    from .entries import to_item
     from .remote.fulltext import with_page
-    from .remote.sources import to_item
 
     summary = Summary()
     name = f"feed:{source.name}"
@@ -570,7 +569,7 @@ def _current_state(store: Store, source: Source) -> dict:
 
 
 def _record_failure(config, store, source, state, exc: FetchError, now, rng, fields) -> None:
-    from .remote.sources import Gone
+    from .remote.fetch import Gone
 
     if isinstance(exc, Gone):
         # No next attempt: the source stays retired until its config changes.

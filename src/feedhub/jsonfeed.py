@@ -1,7 +1,7 @@
 """Reading JSON Feed 1.0/1.1 sources (https://www.jsonfeed.org/version/1.1/).
 
 feedparser 6 reads every XML dialect but not JSON Feed, so a JSON document is
-turned here into entries of the shape feedparser gives, and sources.to_item
+turned here into entries of the shape feedparser gives, and entries.to_item
 reads both alike.
 """
 

@@ -1,7 +1,7 @@
 """What an item carries beside its text: media files, its picture, tags and
 authors, checked and folded the same way whatever format they came in.
 
-Pure functions: sources.py and jsonfeed.py call them when an entry becomes an
+Pure functions: entries.py and jsonfeed.py call them when an entry becomes an
 Item, the store keeps their JSON, publish.py and the pages read it back.
 """
 

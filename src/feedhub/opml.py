@@ -1,5 +1,5 @@
-"""OPML 2.0 subscription lists: written for `/opml` and source exports, read
-for source imports.
+"""OPML 2.0 subscription lists: written for `/opml` (categories_document)
+and source exports (feedlist), read for source imports.
 
 An OPML file is a tree of <outline> elements; a feed is an outline with an
 ``xmlUrl``.  Readers often group feeds in folder outlines, so reading returns
@@ -11,8 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
+from urllib.parse import urlencode
 
 from lxml import etree
+
+from . import access, publish
+from .config import Category, Config
 
 SPEC = "http://opml.org/spec2.opml"
 
@@ -51,6 +55,26 @@ def write(title: str, outlines: list[Outline], created: datetime | None = None) 
             attributes["category"] = outline.category
         etree.SubElement(body, "outline", attributes)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def categories_document(config: Config, categories: dict[str, Category], key: str | None = None) -> bytes:
+    """These categories' RSS feeds as an OPML 2.0 subscription list; private
+    ones' addresses carry `key`."""
+
+    def address(name: str, category: Category) -> str:
+        url = publish.feed_url(config, name, "rss")
+        return f"{url}?{urlencode({access.KEY_PARAM: key})}" if key and category.private else url
+
+    outlines = [
+        Outline(
+            text=f"{config.site.title}: {category.title}",
+            xml_url=address(name, category),
+            html_url=publish.page_url(config, name),
+            description=category.description,
+        )
+        for name, category in categories.items()
+    ]
+    return write(config.site.title, outlines)
 
 
 def read(data: bytes, name: str = "OPML") -> list[Outline]:

@@ -35,6 +35,7 @@ import httpx
 
 from .. import politeness
 from ..items import Item, utcnow
+from ..entries import plain_text
 from ..sanitize import clean_html
 from . import fetchguard
 
@@ -236,14 +237,12 @@ def extract(body: bytes, url: str) -> tuple[str, str]:
     text; ValueError when there is none."""
     import trafilatura  # loaded only by sources that want full text
 
-    from .sources import _plain
-
     found = trafilatura.extract(
         body, url=url, output_format="html", include_comments=False, include_links=True,
         include_images=False, include_tables=True, favor_precision=True,
     )
     content = clean_html(found or "", url).strip()
-    text = _plain(content)
+    text = plain_text(content)
     if len(text.split()) < MIN_ARTICLE_WORDS:
         raise ValueError(f"no article found in the page ({len(text.split())} words extracted)")
     return content, text

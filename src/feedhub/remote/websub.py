@@ -40,7 +40,7 @@ def ping(hubs: list[str], topics: list[str], timeout: float = 20) -> int:
     """POST one publish notification per (hub, topic); returns how many failed."""
     import httpx
 
-    from .sources import USER_AGENT
+    from .fetch import USER_AGENT
 
     failures = 0
     if not topics:

@@ -1,5 +1,5 @@
-"""The Flask app: feeds per category and an OPML list of them; the HTML pages
-are in pages.py."""
+"""The Flask app: feeds per category and an OPML list of them (built by
+opml.py); the HTML pages are in pages.py, /metrics and /healthz in metrics.py."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ import threading
 import time
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urlencode
 
 from flask import Flask, Response, abort, redirect, request
+from flask.typing import ResponseReturnValue
 
-from .. import access, logs, media, metrics, opml, publish
-from ..config import Category, Config, ConfigError, ConfigFile, load_config
+from .. import access, logs, media, opml
+from ..config import Config, ConfigError, ConfigFile, load_config
 from ..feedcache import FeedCache, Rendered
+from ..metrics import labels
 from ..store import Store
-from . import gate, pages
+from . import gate, metrics, pages
 from .delivery import respond
 from .fastfeed import REFUSED, FastFeeds
 from .ratelimit import Limiter
@@ -65,7 +66,7 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
         modified = watched.modified() if watched else None
         app.extensions["feedhub.feeds"] = FeedCache(config, config_modified=modified)
         app.extensions["feedhub.opml"] = Rendered(
-            opml_document(config, access.readable(config, None)), OPML_TYPE, modified)
+            opml.categories_document(config, access.readable(config, None)), OPML_TYPE, modified)
         limiter = app.extensions.get("feedhub.limits")
         if limiter is None or limiter.limits != config.rate_limits:  # an unrelated edit keeps the counts
             app.extensions["feedhub.limits"] = Limiter(config.rate_limits)
@@ -75,7 +76,8 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
     serve(config)
     follow = _follow(app, watched, serve) if watched else lambda: None
     metrics.register(app, store)
-    app.wsgi_app = gate.Gate(FastFeeds(app.wsgi_app, app, store, follow), current)
+    # Flask's documented way to add WSGI middleware (mypy sees a method replaced).
+    app.wsgi_app = gate.Gate(FastFeeds(app.wsgi_app, app, store, follow), current)  # type: ignore[method-assign]
 
     def category_or_404(name: str) -> str:
         # A private category without its key is as absent as an unknown one.
@@ -105,12 +107,12 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
             return
         scope, wait = refused
         app.extensions["feedhub_request_counts"].add(
-            "feedhub_rate_limited", metrics.labels(scope=scope, partner=partner or ""))
+            "feedhub_rate_limited", labels(scope=scope, partner=partner or ""))
         abort(Response(f"Too many requests: {limiter.describe(scope)}. Try again in {wait} s.\n", 429,
                        headers={"Retry-After": str(wait)}, mimetype="text/plain"))
 
     @app.get("/feeds/tag/<name>.<any(rss, atom, json):fmt>")
-    def tag_feed(name: str, fmt: str) -> Response:
+    def tag_feed(name: str, fmt: str) -> ResponseReturnValue:  # a feed, or a redirect to its slug
         slug = media.tag_slug(name)
         if slug and slug != name:  # "North Sea", "north_sea": one tag, one address
             return redirect(f"/feeds/tag/{slug}.{fmt}", 301)
@@ -134,7 +136,7 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
             return respond(request, app.extensions["feedhub.opml"], current().feed_max_age)
         # What this key can read, its private feeds with the key in their
         # address (the form readers importing OPML can use); for it alone.
-        document = opml_document(current(), gate.visible_categories(), key=gate.request_key())
+        document = opml.categories_document(current(), gate.visible_categories(), key=gate.request_key())
         return respond(request, Rendered(document, OPML_TYPE, app.extensions["feedhub.opml"].modified),
                        current().feed_max_age, private=True)
 
@@ -187,24 +189,3 @@ def _page_number(value: str) -> int:
 
 
 OPML_TYPE = "text/x-opml; charset=utf-8"
-
-
-def opml_document(config: Config, categories: dict[str, Category], key: str | None = None) -> bytes:
-    """These categories' RSS feeds as an OPML 2.0 subscription list; private
-    ones' addresses carry `key`."""
-
-    def address(name: str, category: Category) -> str:
-        url = publish.feed_url(config, name, "rss")
-        return f"{url}?{urlencode({access.KEY_PARAM: key})}" if key and category.private else url
-
-    outlines = [
-        opml.Outline(
-            text=f"{config.site.title}: {category.title}",
-            xml_url=address(name, category),
-            html_url=publish.page_url(config, name),
-            description=category.description,
-        )
-        for name, category in categories.items()
-    ]
-    return opml.write(config.site.title, outlines)
-

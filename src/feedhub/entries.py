@@ -1,0 +1,133 @@
+"""A parsed feed entry as an Item.
+
+The entries are the dicts feedparser gives (remote.parse), or JSON Feed
+entries jsonfeed gives the same shape.  Mapping one is pure: no network and
+no parser here, only the rules for what becomes the title, link, text and
+media, with every link checked (http(s) only) and every piece of HTML
+sanitized (sanitize.clean_html).
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import html
+import re
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from . import decoding, media
+from .config import Source
+from .items import Enclosure, Item, Person
+from .sanitize import clean_html, web_url
+
+TAG = re.compile(r"<[^>]+>")
+# Tags become spaces so that "<p>a</p><p>b</p>" keeps its words apart; that
+# leaves "floods </a>." as "floods ." unless the space before punctuation goes.
+SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?)\]])")
+# Elements whose text is code, not words: dropped whole from plain text
+# (feedparser's sanitizer did it before; see parse.PARSE_ONCE).
+ACTIVE = re.compile(r"<(script|style|applet)\b.*?(?:</\1\s*>|$)", re.I | re.S)
+
+
+def to_item(entry: dict, source: Source, fetched_at: datetime) -> Item:
+    """One feed entry as an Item of the source's category."""
+    # decoding.repair: a publisher's double-converted UTF-8 ("CafÃ©") is
+    # turned back into the text it was.
+    title = plain_text(decoding.repair(entry.get("title", ""))) or "(untitled)"
+    # feedparser has resolved relative links against xml:base or the feed's
+    # URL where it could; a link that is still not http(s) is dropped.
+    link = web_url(entry.get("link"))
+    summary_html = decoding.repair(entry.get("summary", ""))
+    detail = (entry.get("content") or [{}])[0]
+    base = web_url(detail.get("base") or (entry.get("summary_detail") or {}).get("base")) or link
+    content = clean_html(decoding.repair(detail.get("value", "")) or summary_html, base)
+    summary = plain_text(summary_html or content)
+    guid = entry.get("id") or entry.get("link") or hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()
+    # dict.get: feedparser's own get() silently swaps updated for published.
+    published_at, updated_at = _when(dict.get(entry, "published_parsed")), _when(dict.get(entry, "updated_parsed"))
+    published = published_at or updated_at or fetched_at
+    return Item(
+        category=source.category,
+        source=f"feed:{source.name}",
+        guid=guid,
+        title=title,
+        link=link,
+        summary=summary,
+        content=content,
+        text=plain_text(content),
+        published=published,
+        updated=updated_at,
+        author=decoding.repair(entry.get("author", "")),
+        priority=source.priority,
+        **_media(entry, base, content),
+    )
+
+
+def plain_text(fragment: str) -> str:
+    """An HTML fragment's words, without markup or code, on one line."""
+    if "<" in fragment:
+        fragment = ACTIVE.sub(" ", fragment)
+    text = " ".join(html.unescape(TAG.sub(" ", fragment)).split())
+    return SPACE_BEFORE_PUNCT.sub(r"\1", text)
+
+
+def _media(entry: dict, base: str, content: str) -> dict[str, Any]:
+    """Authors, tags, picture, media files and comments link of an entry,
+    as Item fields; what is not http(s) or not well-formed is left out."""
+    files: list[Enclosure | None] = [
+        media.enclosure(link.get("href"), link.get("type"), link.get("length"), "", base)
+        for link in entry.get("links", []) if link.get("rel") == "enclosure"
+    ]
+    # MRSS: the publisher's default rendition first (feedparser flattens media:group).
+    contents = sorted(entry.get("media_content", []), key=lambda c: str(c.get("isdefault")).lower() != "true")
+    files += [media.enclosure(c.get("url"), c.get("type"), c.get("filesize"), c.get("medium"), base) for c in contents]
+    folded = media.fold(files)
+    # The picture: a thumbnail, else the entry's image (itunes:image, JSON
+    # Feed's image), else its first image file.
+    thumbnails = [t.get("url") for t in entry.get("media_thumbnail", [])]
+    candidates = [*thumbnails, (entry.get("image") or {}).get("href")]
+    image = next(filter(None, (web_url(url, base or None) for url in candidates)), "")
+    image = image or next((file.url for file in folded if media.kind(file) == "image"), "")
+    return {
+        "authors": _authors(entry),
+        "tags": media.tags(decoding.repair(tag.get("label") or tag.get("term") or "") for tag in entry.get("tags", [])),
+        "image": image,
+        "enclosures": folded,
+        "comments": web_url(entry.get("comments"), base or None) or _replies(entry, base),
+    }
+
+
+def _authors(entry: dict) -> tuple[Person, ...]:
+    found = [
+        Person(decoding.repair(a.get("name") or ""), a.get("email") or "", a.get("href") or "")
+        for a in entry.get("authors", [])
+    ]
+    if len(found) == 1 and (line := media.person(decoding.repair(dict.get(entry, "author") or ""))).email:
+        # RSS <author>: feedparser cuts the address's last label to 4
+        # letters ("jo@news.example" -> "jo@news.exam"); read the line ourselves.
+        found = [Person(line.name, line.email, found[0].uri)]
+    # feedparser gives a later Atom <author> the previous author's email
+    # (cut short as above) when it has none of its own: drop such copies.
+    earlier: list[str] = []
+    for number, author in enumerate(found):
+        if author.email and any(email.startswith(author.email) for email in earlier):
+            found[number] = Person(author.name, "", author.uri)
+        earlier.append(author.email)
+    return media.people(found)
+
+
+def _replies(entry: dict, base: str) -> str:
+    # Atom's comments link (RFC 4685).
+    for link in entry.get("links", []):
+        if link.get("rel") == "replies" and (url := web_url(link.get("href"), base or None)):
+            return url
+    return ""
+
+
+def _when(parsed_time: time.struct_time | None) -> datetime | None:
+    # feedparser normalises every date format to a UTC struct_time.
+    if not parsed_time:
+        return None
+    return datetime.fromtimestamp(calendar.timegm(parsed_time), tz=timezone.utc)

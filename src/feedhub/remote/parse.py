@@ -1,0 +1,105 @@
+"""Reading a feed document (RSS 0.9x/1.0/2.0, Atom 0.3/1.0, JSON Feed) into
+its entries, safely.
+
+The bytes come from a stranger: a document built to exhaust the parser
+(too much markup, entities that expand) is refused before feedparser sees
+it, and a declared encoding that is wrong is caught, so the text is never
+mojibake.  feedparser knows every XML feed dialect and gives each entry as
+a dict; jsonfeed gives JSON Feed entries the same shape, and
+entries.to_item makes either into an Item.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import feedparser
+
+from .. import decoding, jsonfeed
+
+log = logging.getLogger(__name__)
+# feedparser spends ~30 µs per element, so a 10 MB body of "<x/>" would take
+# over a minute: past this many "<" a document is refused unparsed.  Real
+# feeds have a few thousand (HTML inside them is escaped or in CDATA).
+MAX_MARKUP = 250_000
+# An entity declared in the document's own DTD whose text names other entities
+# (billion laughs) or runs long (quadratic blow-up) exists only to expand.
+# expat stops such a parse after 8 MiB of output, but feedparser has built tens
+# of MB of strings by then, per document; so, as defusedxml does, such a
+# document is refused unparsed.  What real feeds declare stays allowed: a
+# character reference (<!ENTITY nbsp "&#160;">) or a few words of plain text.
+ENTITY = re.compile(rb"""<!ENTITY\s+(%\s*)?([^\s>]+)\s+(?:"([^"]*)"|'([^']*)')""")
+CHARACTER_REFERENCE = re.compile(rb"&#(?:[0-9]+|x[0-9a-fA-F]+);")
+MAX_ENTITY_TEXT = 64
+WESTERN = {"windows-1252", "cp1252", "iso-8859-1", "latin-1", "latin1", "iso8859-1"}
+# feedparser's own HTML sanitizing and relative-URI rewriting are off: to_item
+# does both with nh3 (clean_html, against the entry's xml:base or link), and
+# titles and summaries become plain text, so doing them twice cost a third of
+# the parse (issue 18).
+PARSE_ONCE = {"sanitize_html": False, "resolve_relative_uris": False}
+
+
+class ParseError(Exception):
+    """A document that is not a usable feed; str() says where and why."""
+
+
+def parse(body: bytes, url: str | None, content_type: str | None) -> list[dict]:
+    """Entries of a feed document; ParseError if it is not a usable feed."""
+    if jsonfeed.looks_like_json(body):
+        try:
+            return jsonfeed.entries(body, url)
+        except jsonfeed.NotJsonFeed as exc:
+            raise ParseError(str(exc)) from None
+    if (tags := body.count(b"<")) > MAX_MARKUP:
+        raise ParseError(f"{tags:,} '<' in the document, over the {MAX_MARKUP:,} feedhub parses; refused unparsed")
+    _refuse_expanding_entities(body)
+    headers = {"content-location": url} if url else {}
+    if content_type:
+        headers["content-type"] = content_type
+    parsed = feedparser.parse(body, response_headers=headers, **PARSE_ONCE)
+    guessed = isinstance(parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride)
+    if guessed or parsed.get("encoding", "").lower() in WESTERN:
+        # feedparser fell back to UTF-8 or Windows-1252 because the declared
+        # encoding was wrong, or a Western single-byte encoding was declared
+        # (the label most often wrong): make sure the text is not mojibake.
+        try:
+            decoding.decode(body)
+        except decoding.Undecodable as exc:
+            if not decoding.mostly_utf8(body):
+                raise ParseError(f"line {exc.line}: not in its declared encoding; {exc}") from None
+            # UTF-8 with a few broken bytes: keep the text, each broken byte
+            # shown as U+FFFD, rather than read all of it as Windows-1252.
+            log.warning("feed %s: broken UTF-8 bytes from line %d replaced", url, exc.line)
+            fixed = body.decode("utf-8", "replace").encode("utf-8")
+            parsed = feedparser.parse(fixed, response_headers={**headers, "content-type": "application/xml; charset=utf-8"},
+                                      **PARSE_ONCE)
+    if parsed.bozo and not _harmless(parsed.bozo_exception):
+        line = getattr(parsed.bozo_exception, "getLineNumber", lambda: None)()
+        where = f" at line {line}" if line else ""
+        raise ParseError(f"malformed feed{where}: {parsed.bozo_exception}")
+    if not parsed.version:
+        raise ParseError("not an RSS or Atom feed")
+    return parsed.entries
+
+
+def _refuse_expanding_entities(body: bytes) -> None:
+    # Declarations can only come before the root element.
+    root = re.search(rb"<[A-Za-z_]", body)
+    for match in ENTITY.finditer(body, 0, root.start() if root else len(body)):
+        text = match[3] if match[3] is not None else match[4]
+        if match[1]:
+            why = "is a parameter entity with literal text"
+        elif not (CHARACTER_REFERENCE.fullmatch(text) or not re.search(rb"[&%<]", text)):
+            why = "expands to other entities or markup"
+        elif len(text) > MAX_ENTITY_TEXT:
+            why = f"expands to {len(text):,} characters, over {MAX_ENTITY_TEXT}"
+        else:
+            continue
+        line = body.count(b"\n", 0, match.start()) + 1
+        raise ParseError(f"line {line}: entity {match[2].decode('utf-8', 'replace')!r} {why}; refused unparsed")
+
+
+def _harmless(exc: Exception) -> bool:
+    # The document parsed as XML; only its declared type or charset was off.
+    return isinstance(exc, (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType))

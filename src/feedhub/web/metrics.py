@@ -1,0 +1,135 @@
+"""`/metrics` (Prometheus) and `/healthz`, and feed request counting.
+
+What is counted and how it is stored is feedhub/metrics.py; here the
+counters table and the sources' fetch state become Prometheus metric
+families, and the scheduler's heartbeat a health answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from datetime import datetime
+from typing import Callable, Iterable
+
+from flask import Flask, Response, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+
+from ..config import Config
+from ..items import from_iso, utcnow
+from ..metrics import BUCKETS, COUNTERS, FETCH_SECONDS, HEARTBEAT, HEARTBEAT_STALE, RequestCounts, labels, le
+from ..politeness import source_status
+from ..store import Store
+from .gate import operator_only
+
+log = logging.getLogger(__name__)
+FEED_FORMATS = {"rss", "atom", "json"}
+
+
+class Collector:
+    """Prometheus metric families built from the counters and sources tables."""
+
+    def __init__(self, config: Config, store: Store):
+        self.config, self.store = config, store
+
+    def collect(self) -> Iterable[Metric]:
+        rows: dict[str, list[tuple[dict, float]]] = {}
+        for row in self.store.counters():
+            rows.setdefault(row["name"], []).append((json.loads(row["labels"]), row["value"]))
+        for name, (doc, names) in COUNTERS.items():
+            family = CounterMetricFamily(name, doc, labels=names)
+            for label_values, value in rows.get(name, []):
+                family.add_metric([label_values.get(n, "") for n in names], value)
+            yield family
+        buckets = {values["le"]: value for values, value in rows.get(f"{FETCH_SECONDS}_bucket", [])}
+        histogram = HistogramMetricFamily(FETCH_SECONDS, "Time to fetch a source (network and parsing)")
+        histogram.add_metric(
+            [],
+            [(le(bound), buckets.get(le(bound), 0)) for bound in BUCKETS],
+            sum(value for _, value in rows.get(f"{FETCH_SECONDS}_sum", [])),
+        )
+        yield histogram
+        yield from self._gauges()
+
+    def _gauges(self) -> Iterable[Metric]:
+        states = {row["name"]: row for row in self.store.sources()}
+        by_status = Counter(source_status(states.get(s.name, {})) for s in self.config.sources)
+        sources = GaugeMetricFamily("feedhub_sources", "Configured sources by status", labels=("status",))
+        for status in ("new", "ok", "failing", "retired"):
+            sources.add_metric([status], by_status[status])
+        yield sources
+        items = GaugeMetricFamily("feedhub_items", "Stored stories per category", labels=("category",))
+        counts = {key: (0, 0) for key in self.config.categories}
+        # (category, served, blocked) per category: raw SQL until the store has a method for it.
+        per_category = self.store.db.execute("SELECT category, count(*) - count(blocked), count(blocked) FROM items GROUP BY category")
+        counts.update({category: (served, blocked) for category, served, blocked in per_category})
+        blocked = GaugeMetricFamily("feedhub_blocked_items", "Stored entries a keep/block rule holds back now",
+                                    labels=("category",))
+        for key in self.config.categories:
+            items.add_metric([key], counts[key][0])
+            blocked.add_metric([key], counts[key][1])
+        yield items
+        yield blocked
+        age = heartbeat_age(self.store)
+        if age is not None:
+            yield GaugeMetricFamily(
+                "feedhub_scheduler_heartbeat_age_seconds", "Seconds since the scheduler last said it was alive", age
+            )
+
+
+def heartbeat_age(store: Store, now: datetime | None = None) -> float | None:
+    beat = from_iso(store.heartbeat(HEARTBEAT).get("beat"))
+    if beat is None:
+        return None
+    return ((now or utcnow()) - beat).total_seconds()
+
+
+def register(app: Flask, store: Callable[[], Store]) -> None:
+    """Add /metrics, /healthz and feed request counting to the app; `store()`
+    gives the calling thread's Store, app.config["FEEDHUB"] the configuration
+    served now."""
+    requests = RequestCounts(store)
+    app.extensions["feedhub_request_counts"] = requests
+
+    @app.after_request
+    def count_feed_request(response: Response) -> Response:
+        if request.path.startswith("/feeds/"):
+            kind, _, file = request.path.removeprefix("/feeds/").rpartition("/")
+            name, _, fmt = file.rpartition(".")
+            # Only known names become label values, so odd URLs cannot
+            # create unbounded series: every tag feed counts as "tag".
+            config = app.config["FEEDHUB"]
+            if kind == "tag":
+                category = "tag"
+            elif kind == "search":
+                category = f"search:{name}" if name in config.searches else "unknown"
+            else:
+                category = (config.category_key(name) if not kind else None) or "unknown"
+            fmt = fmt if fmt in FEED_FORMATS else "other"
+            requests.add("feedhub_feed_requests", labels(category=category, format=fmt, status=str(response.status_code)))
+        return response
+
+    @app.get("/metrics")
+    @operator_only
+    def prometheus_metrics() -> Response:
+        requests.flush()  # this worker's own latest counts, not a second late
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(Collector(app.config["FEEDHUB"], store()))
+        return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/healthz")
+    def healthz() -> tuple[Response, int]:
+        try:
+            age = heartbeat_age(store())
+        except Exception:  # any database failure is the answer here
+            # Open to anyone: the details (paths, errors) go to the log only.
+            log.exception("health check: the database cannot be read")
+            return jsonify(status="unhealthy", reason="database: cannot be read (details in the server log)"), 503
+        if age is None:
+            return jsonify(status="unhealthy", reason="no scheduler heartbeat yet: is `feedhub worker` running?"), 503
+        if age > HEARTBEAT_STALE:
+            reason = f"scheduler heartbeat is {age:.0f}s old (limit {HEARTBEAT_STALE}s): is `feedhub worker` running?"
+            return jsonify(status="unhealthy", reason=reason, heartbeat_age_seconds=round(age, 1)), 503
+        return jsonify(status="ok", database="ok", heartbeat_age_seconds=round(age, 1)), 200
