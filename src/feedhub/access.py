@@ -38,8 +38,8 @@ import hmac
 import logging
 import secrets
 from functools import lru_cache
-from ipaddress import IPv4Address, IPv6Address, ip_address
-from typing import Iterable
+from ipaddress import IPv4Address, IPv6Address, IPv4Network, IPv6Network, ip_address
+from typing import Iterable, Sequence
 from urllib.parse import parse_qsl, urlencode
 
 from .config import Category, Config
@@ -56,6 +56,7 @@ HIDDEN = "HIDDEN"
 UNKNOWN = "unknown"  # a forwarded address that is not an IP address
 
 Address = IPv4Address | IPv6Address
+Network = IPv4Network | IPv6Network
 
 
 # -- addresses -------------------------------------------------------------------
@@ -79,12 +80,12 @@ def parse_address(text: str) -> Address | None:
     return address
 
 
-def in_networks(address: str | None, networks: Iterable) -> bool:
+def in_networks(address: str | None, networks: Iterable[Network]) -> bool:
     parsed = parse_address(address or "")
     return parsed is not None and any(parsed in network for network in networks)
 
 
-def client_address(peer: str, forwarded_for: str, trusted: list) -> str:
+def client_address(peer: str, forwarded_for: str, trusted: Sequence[Network]) -> str:
     """The client's address: the peer, or, while the address reached so far
     is a trusted proxy, the one it says it forwarded for (X-Forwarded-For is
     read right to left: each proxy appends the address it heard from)."""

@@ -91,8 +91,9 @@ def line_key(line: str) -> str:
     return hashlib.blake2b(fold(line).encode(), digest_size=8).hexdigest()
 
 
-def _compile(patterns: list[str]) -> re.Pattern | None:
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
+def _compile(patterns: list[str]) -> re.Pattern[str]:
+    """One case-blind pattern matching any of `patterns`."""
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
 
 
 CURATED = {family: _compile(patterns) for family, patterns in FAMILIES.items()}
@@ -157,8 +158,9 @@ class Rules:
     house: dict[str, str] = field(default_factory=dict)  # learned {key: text}
 
     def __post_init__(self) -> None:
-        self._extra = _compile(self.extra)
-        self._keep = _compile(self.keep)
+        # None when feeds.yaml lists none: an empty pattern would match empty lines.
+        self._extra = _compile(self.extra) if self.extra else None
+        self._keep = _compile(self.keep) if self.keep else None
 
     def reason(self, line: str) -> str | None:
         """Why the line is boilerplate ("curated: advertisement", "house

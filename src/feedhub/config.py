@@ -519,7 +519,12 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     )
 
 
-def _describe(path: Path, exc: ValidationError, lines: dict[tuple, int]) -> str:
+# Where a value sits in feeds.yaml: keys and list indexes from the top, as
+# pydantic's error locations and _line_numbers both spell it.
+KeyPath = tuple[int | str, ...]
+
+
+def _describe(path: Path, exc: ValidationError, lines: dict[KeyPath, int]) -> str:
     problems = []
     for error in exc.errors():
         loc = tuple(error["loc"])
@@ -537,23 +542,23 @@ def _describe(path: Path, exc: ValidationError, lines: dict[tuple, int]) -> str:
     return "\n".join(problems)
 
 
-def _format_path(loc: tuple) -> str:
+def _format_path(loc: KeyPath) -> str:
     text = ""
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
 
 
-def _nearest_line(loc: tuple, lines: dict[tuple, int]) -> int | None:
+def _nearest_line(loc: KeyPath, lines: dict[KeyPath, int]) -> int | None:
     for end in range(len(loc), -1, -1):
         if loc[:end] in lines:
             return lines[loc[:end]]
     return None
 
 
-def _line_numbers(node: yaml.Node | None, prefix: tuple = ()) -> dict[tuple, int]:
+def _line_numbers(node: yaml.Node | None, prefix: KeyPath = ()) -> dict[KeyPath, int]:
     """Map each key path in the YAML document to its 1-based line number."""
-    found: dict[tuple, int] = {}
+    found: dict[KeyPath, int] = {}
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             path = prefix + (key.value,)

@@ -21,7 +21,7 @@ import re
 import unicodedata
 import zlib
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Iterable, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -191,6 +191,7 @@ def shingles(tokens: list[str]) -> set[int]:
 
 def _shingle_hashes(tokens: list[str]) -> np.ndarray:
     """The shingle hashes as an array, repeats included (they change no minimum)."""
+    runs: Iterable[bytes]
     if len(tokens) <= SHINGLE_WORDS:
         runs = [" ".join(tokens).encode()] if tokens else []
     else:
@@ -221,7 +222,7 @@ def _permuted(values: np.ndarray, count: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=256)
-def _band_hashers(category: str, kind: str, bands: int) -> tuple:
+def _band_hashers(category: str, kind: str, bands: int) -> tuple[hashlib.blake2b, ...]:
     # The per-band prefix (category, kind, band) hashed once per category and
     # copied for each item, instead of formatted and hashed 30 times an item.
     return tuple(

@@ -15,6 +15,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -40,7 +41,8 @@ def import_opml(
     config = load_config(config_path)
     if category and category not in config.categories:
         raise ConfigError(f"--category {category!r} is not one of {sorted(config.categories)}")
-    result, entries = ImportResult(), []
+    result = ImportResult()
+    entries: list[dict[str, str]] = []  # the sources to add, as feeds.yaml spells them
     known_urls = {s.url: s.name for s in config.sources if s.url}
     names = {s.name for s in config.sources}
     for outline in opml.read(data, name):
@@ -88,7 +90,7 @@ def _unique_name(text: str, taken: set[str]) -> str:
     return name
 
 
-def _append_sources(config_path: Path, entries: list[dict]) -> None:
+def _append_sources(config_path: Path, entries: list[dict[str, str]]) -> None:
     yaml = YAML()  # round-trip: comments and layout survive
     yaml.preserve_quotes = True
     yaml.width = 4096
@@ -122,7 +124,7 @@ def _replace_checked(config_path: Path, text: str) -> None:
             os.unlink(temp)
 
 
-def export_opml(config: Config, moved: dict[str, str], retired: set[str], created=None) -> tuple[bytes, list[str]]:
+def export_opml(config: Config, moved: dict[str, str], retired: set[str], created: datetime | None = None) -> tuple[bytes, list[str]]:
     """OPML of the remote sources (at the address they moved to, if they did),
     and notes on the sources left out."""
     outlines, notes = [], []

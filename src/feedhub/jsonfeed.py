@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -26,7 +27,7 @@ def looks_like_json(body: bytes) -> bool:
     return body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
 
 
-def entries(body: bytes, url: str | None) -> list[dict]:
+def entries(body: bytes, url: str | None) -> list[dict[str, Any]]:
     """The items of a JSON Feed as feedparser-shaped entries."""
     try:
         document = json.loads(body.decode("utf-8-sig"))
@@ -44,7 +45,7 @@ def entries(body: bytes, url: str | None) -> list[dict]:
     return [_entry(item, base) for item in items if isinstance(item, dict)]
 
 
-def _entry(item: dict, base: str) -> dict:
+def _entry(item: dict[str, Any], base: str) -> dict[str, Any]:
     link = web_url(_text(item.get("url")), base or None)
     entry: dict[str, Any] = {"title": html.escape(_text(item.get("title")))}
     if link:
@@ -57,14 +58,15 @@ def _entry(item: dict, base: str) -> dict:
     entry["summary_detail"] = {"base": link or base}
     entry["published_parsed"] = _time(item.get("date_published"))
     entry["updated_parsed"] = _time(item.get("date_modified"))
-    # 1.1 has "authors"; 1.0 had one "author".
-    authors = item.get("authors") if isinstance(item.get("authors"), list) else [item.get("author")]
+    authors = item.get("authors")
+    if not isinstance(authors, list):
+        authors = [item.get("author")]  # 1.1 has "authors"; 1.0 had one "author".
     entry["authors"] = [
         {"name": _text(a.get("name")), "href": _text(a.get("url"))} for a in authors if isinstance(a, dict)
     ]
-    tags = item.get("tags") if isinstance(item.get("tags"), list) else []
+    tags = _list(item.get("tags"))
     entry["tags"] = [{"term": _text(tag)} for tag in tags if isinstance(tag, str)]
-    attachments = item.get("attachments") if isinstance(item.get("attachments"), list) else []
+    attachments = _list(item.get("attachments"))
     entry["links"] = [
         {"rel": "enclosure", "href": _text(a.get("url")), "type": _text(a.get("mime_type")),
          "length": a.get("size_in_bytes")}
@@ -80,7 +82,11 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else "" if value is None or isinstance(value, (dict, list)) else str(value)
 
 
-def _time(value: object):
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _time(value: object) -> time.struct_time | None:
     """An RFC 3339 date as the UTC struct_time feedparser gives, or None."""
     try:
         moment = datetime.fromisoformat(_text(value).replace("Z", "+00:00").replace("z", "+00:00"))

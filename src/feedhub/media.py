@@ -12,7 +12,7 @@ import mimetypes
 import re
 import unicodedata
 from dataclasses import asdict
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from .items import Enclosure, Person
 from .sanitize import web_url
@@ -150,7 +150,7 @@ def people(found: Iterable[Person]) -> tuple[Person, ...]:
 # -- as stored -------------------------------------------------------------------
 
 
-def to_json(values: tuple) -> str | None:
+def to_json(values: Sequence[Person | Enclosure | str]) -> str | None:
     """Persons, Enclosures or tag names as the store keeps them (None when there are none)."""
     if not values:
         return None

@@ -84,11 +84,12 @@ def read(line: str, zone: tzinfo = timezone.utc, loose: bool = True) -> Meta | N
         return Meta(credit=line.strip("() ."))
     parts = SEPARATOR.split(line) if SEPARATOR_CHARS.intersection(line) else [line]
     metas = [_field(part.strip(), zone, loose or len(parts) > 1) for part in parts]
-    if not all(metas):
+    fields = [meta for meta in metas if meta is not None]
+    if len(fields) < len(metas):
         # One labelled date alone is still a dateline, even if unreadable.
         return metas[0] if len(parts) == 1 else None
     merged = Meta()
-    for meta in metas:
+    for meta in fields:
         merged.authors += meta.authors
         merged.published = merged.published or meta.published
         merged.updated = merged.updated or meta.updated
@@ -136,7 +137,7 @@ def _names(text: str) -> list[str]:
 
 
 def _tags(value: str) -> list[str]:
-    tags = []
+    tags: list[str] = []
     for tag in re.split(r"[,;|]|\s+(?=#)", value):
         tag = tag.strip().lstrip("#").strip()
         if tag and tag.casefold() not in (t.casefold() for t in tags):

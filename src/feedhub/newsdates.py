@@ -103,9 +103,10 @@ def _parse_words(text: str, default_zone: tzinfo) -> datetime:
     return _utc(moment.replace(tzinfo=zone) if zone else moment, default_zone)
 
 
-def _offset_parts(match: re.Match) -> tuple[str, str, str | None]:
-    groups = match.groups()
-    return groups[0:3] if groups[0] else groups[3:6]
+def _offset_parts(match: re.Match[str]) -> tuple[str, str, str | None]:
+    """(sign, hours, minutes or None), from whichever of OFFSET's two forms matched."""
+    first = 1 if match.group(1) else 4
+    return match.group(first), match.group(first + 1), match.group(first + 2)
 
 
 def _fixed(hours: float) -> timezone:

@@ -20,13 +20,15 @@ import threading
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from . import logs
 
 log = logging.getLogger(__name__)
 CHUNK = 50  # tasks sent to a worker as one message: one pickle, not fifty
 AHEAD = 4  # chunks in flight per worker: enough to keep it busy, little memory
+Task = TypeVar("Task")
+Result = TypeVar("Result")
 
 # The job a worker process runs, made once per worker by make(*args).
 _job: Callable[[Any], Any] | None = None
@@ -41,7 +43,8 @@ def spare_cores() -> int:
     return cores - 1
 
 
-def ordered_map(make: Callable[..., Callable], args: tuple, tasks: Iterable, workers: int) -> Iterator:
+def ordered_map(make: Callable[..., Callable[[Task], Result]], args: tuple[Any, ...], tasks: Iterable[Task],
+                workers: int) -> Iterator[Result]:
     """make(*args)(task) for each task, in order, computed in `workers`
     processes and never more than AHEAD chunks per worker ahead of the
     consumer, so memory stays flat however many tasks there are.
@@ -49,17 +52,17 @@ def ordered_map(make: Callable[..., Callable], args: tuple, tasks: Iterable, wor
     `make` and `args` must pickle (a module-level class or function, plain
     data).  If the pool breaks (a worker killed by the OOM killer, say), the
     remaining tasks are done in this process instead."""
-    tasks = iter(tasks)
-    chunks = iter(lambda: list(itertools.islice(tasks, CHUNK)), [])
+    remaining = iter(tasks)
+    chunks = iter(lambda: list(itertools.islice(remaining, CHUNK)), [])
     # Spawned, not forked: this process may hold threads (the scheduler's) and
     # an open database, which a fork would copy mid-use.  A fork server
     # would save the workers' start-up (~0.3 s, overlapped with work here) but
     # stays behind, idle, for the life of the process.
     level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
     pool = ProcessPoolExecutor(workers, multiprocessing.get_context("spawn"), _start_worker, (make, args, level))
-    job = None  # make(*args) in this process, once the pool has broken
+    job: Callable[[Task], Result] | None = None  # make(*args) in this process, once the pool has broken
 
-    def submit(chunk: list) -> Future | None:
+    def submit(chunk: list[Task]) -> Future[list[Result]] | None:
         try:
             return pool.submit(_run, chunk)
         except BrokenProcessPool:
@@ -71,6 +74,7 @@ def ordered_map(make: Callable[..., Callable], args: tuple, tasks: Iterable, wor
             chunk, future = pending.popleft()
             if (following := next(chunks, None)) is not None:
                 pending.append((following, submit(following)))
+            results: Iterable[Result] | None
             try:
                 results = future.result() if future else None
             except BrokenProcessPool:
@@ -85,7 +89,7 @@ def ordered_map(make: Callable[..., Callable], args: tuple, tasks: Iterable, wor
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _start_worker(make: Callable[..., Callable], args: tuple, log_level: str) -> None:
+def _start_worker(make: Callable[..., Callable[[Any], Any]], args: tuple[Any, ...], log_level: str) -> None:
     global _job
     # A spawned process starts with no logging set up: what the work logs
     # would be lost (below warnings) or printed bare.
@@ -97,9 +101,13 @@ def _start_worker(make: Callable[..., Callable], args: tuple, log_level: str) ->
 def _exit_with_caller() -> None:
     # The caller's end of a pipe closes when it dies, however it dies (a
     # SIGKILL included), and join() returns.
-    multiprocessing.parent_process().join()
+    parent = multiprocessing.parent_process()
+    assert parent is not None  # this runs in a worker, which has one
+    parent.join()
     os._exit(1)
 
 
-def _run(chunk: list) -> list:
-    return [_job(task) for task in chunk]
+def _run(chunk: list[Any]) -> list[Any]:
+    job = _job
+    assert job is not None  # set by _start_worker in every worker
+    return [job(task) for task in chunk]

@@ -21,14 +21,15 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import re2
 
 from . import media
 
 if TYPE_CHECKING:
-    from .config import Config, RuleSpec
+    from .config import Config, Rules, RuleSpec
+    from .items import Item
 
 FIELDS = ("title", "content", "author", "tags", "link")
 BLOCK, KEEP = "block", "keep"
@@ -84,13 +85,13 @@ def subject_of(title: str, text: str, summary: str, link: str, author: str = "",
     return Subject(title, body, names, tuple(tags), link or "")
 
 
-def item_subject(item) -> Subject:
+def item_subject(item: "Item") -> Subject:
     """The Subject of an Item (see items.py)."""
     return subject_of(item.title, item.text, item.summary, item.link, item.author,
                       (person.name for person in item.authors), item.tags)
 
 
-def row_subject(row: dict) -> Subject:
+def row_subject(row: Mapping[str, Any]) -> Subject:
     """The Subject of a stored item row, as item_subject saw it on arrival."""
     return subject_of(row["title"] or "", row["text"] or "", row["summary"] or "", row["link"] or "", row["author"] or "",
                       (person.name for person in media.stored_people(row["authors"])), media.stored_tags(row["tags"]))
@@ -124,6 +125,7 @@ SERVED = Verdict(False)
 def rule_from_spec(kind: str, scope: str, spec: "RuleSpec") -> Rule:
     if spec.words is not None:
         return Rule(kind, scope, ("title", "content"), words_pattern(spec.words), json.dumps(spec.words))
+    assert spec.regex is not None  # RuleSpec's validator: words or a regex, never neither
     fields = ("title", "content") if spec.field is None else (spec.field,)
     shown = f"{spec.field or 'title/content'} ~ /{spec.regex}/"
     return Rule(kind, scope, fields, spec.regex, shown)
@@ -142,7 +144,7 @@ class RuleSet:
 
 # Rule sets per configuration (by identity; a reload makes a new one) and
 # per (category, source): built once, not once per entry.
-_built: dict[int, tuple["Config", dict]] = {}
+_built: dict[int, tuple["Config", dict[tuple[str, str | None], RuleSet]]] = {}
 
 
 def rules_for(config: "Config", category: str, source_name: str | None) -> RuleSet:
@@ -160,13 +162,14 @@ def rules_for(config: "Config", category: str, source_name: str | None) -> RuleS
 
 
 def _rules_for(config: "Config", category: str, source_name: str | None) -> RuleSet:
-    levels = [("site", config)]
+    levels: list[tuple[str, "Rules"]] = [("site", config)]
     if category in config.categories:
         levels.append((f"category {category}", config.categories[category]))
     source = config.source(source_name) if source_name else None
     if source is not None:
         levels.append((f"source {source.name}", source))
-    block, keep = [], []
+    block: list[Rule] = []
+    keep: list[tuple[str, tuple[Rule, ...]]] = []
     for scope, holder in levels:
         block += [rule_from_spec(BLOCK, scope, spec) for spec in holder.block]
         if holder.keep:
@@ -204,5 +207,5 @@ def fingerprint(config: "Config") -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _dump(specs) -> list:
+def _dump(specs: Iterable["RuleSpec"]) -> list[dict[str, Any]]:
     return [spec.model_dump() for spec in specs]

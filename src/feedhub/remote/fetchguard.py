@@ -23,6 +23,7 @@ import ipaddress
 import socket
 import time
 from dataclasses import dataclass, field
+from typing import Iterable
 
 import httpcore
 import httpx
@@ -64,26 +65,26 @@ class _CheckedBackend(httpcore.SyncBackend):
     def __init__(self, policy: Policy):
         self.policy = policy
 
-    def connect_tcp(self, host: str, port: int, timeout: float | None = None, **kwargs) -> httpcore.NetworkStream:
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None) -> httpcore.NetworkStream:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror}") from None
-        addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos))
+        # An IPv4 or IPv6 socket address starts with the address as a string.
+        addresses = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos))
         reasons = [refusal(address, self.policy) for address in addresses]
         allowed = [address for address, reason in zip(addresses, reasons) if reason is None]
         if not allowed:
             raise Refused(
-                f"refused to connect to {host}: {'; '.join(dict.fromkeys(reasons))} "
+                f"refused to connect to {host}: {'; '.join(dict.fromkeys(r for r in reasons if r))} "
                 "(add its network to fetch_allow_networks in feeds.yaml to allow it)"
             )
-        error: Exception | None = None
-        for address in allowed:
-            try:
-                return super().connect_tcp(str(address), port, timeout, **kwargs)
-            except httpcore.ConnectError as exc:
-                error = exc
-        raise error
+        # Each allowed address in turn; the last one's error is the one raised.
+        for address in allowed[:-1]:
+            with contextlib.suppress(httpcore.ConnectError):
+                return super().connect_tcp(str(address), port, timeout, local_address, socket_options)
+        return super().connect_tcp(str(allowed[-1]), port, timeout, local_address, socket_options)
 
 
 def _checked_transport(policy: Policy, connections: int) -> httpx.HTTPTransport:

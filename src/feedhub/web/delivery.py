@@ -8,10 +8,15 @@ that sends back any of them for unchanged content gets a 304.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Request, Response
 from werkzeug.http import parse_accept_header, parse_date, parse_etags
 
 from ..feedcache import CODINGS, Rendered
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 
 def respond(request: Request, rendered: Rendered, max_age: int, private: bool = False) -> Response:
@@ -22,7 +27,7 @@ def respond(request: Request, rendered: Rendered, max_age: int, private: bool = 
     return Response(body, headers=headers)
 
 
-def answer(environ: dict, rendered: Rendered, max_age: int, private: bool = False) -> tuple[int, list[tuple[str, str]], bytes]:
+def answer(environ: WSGIEnvironment, rendered: Rendered, max_age: int, private: bool = False) -> tuple[int, list[tuple[str, str]], bytes]:
     """Status, headers and body for a GET of `rendered`, from the request's
     WSGI environ alone (Flask's route and the plain-WSGI fast path share it)."""
     coding = choose_coding(environ.get("HTTP_ACCEPT_ENCODING"))
@@ -54,7 +59,7 @@ def choose_coding(accept_encoding: str | None) -> str | None:
     return best if accepted.quality(best) > 0 else None
 
 
-def not_modified(environ: dict, rendered: Rendered) -> bool:
+def not_modified(environ: WSGIEnvironment, rendered: Rendered) -> bool:
     sent = environ.get("HTTP_IF_NONE_MATCH")
     if sent:
         # If-None-Match wins over If-Modified-Since when both are sent (RFC 9110 13.2.2).

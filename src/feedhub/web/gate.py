@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from functools import wraps
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Iterable, ParamSpec, TypeVar
 
 from flask import abort, current_app, g, request
 
@@ -26,7 +26,12 @@ from ..access import (
 )
 from ..config import Category, Config
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
 log = logging.getLogger(__name__)
+Params = ParamSpec("Params")
+Result = TypeVar("Result")
 
 
 # -- the current request -------------------------------------------------------------
@@ -42,7 +47,8 @@ def request_partner() -> str | None:
     """The partner the current request's key belongs to (hashed once per request)."""
     if "feedhub_partner" not in g:
         g.feedhub_partner = partner_for(current_app.config["FEEDHUB"], request_key())
-    return g.feedhub_partner
+    partner: str | None = g.feedhub_partner
+    return partner
 
 
 def visible_categories() -> dict[str, Category]:
@@ -56,12 +62,12 @@ def is_operator() -> bool:
                             request.headers.get("Authorization")) is None
 
 
-def operator_only(view: Callable) -> Callable:
+def operator_only(view: Callable[Params, Result]) -> Callable[Params, Result]:
     """For operator pages: anyone else gets the site's plain 404, and the
     refusal is logged (with the address, never a credential)."""
 
     @wraps(view)
-    def guarded(*args, **kwargs):
+    def guarded(*args: Params.args, **kwargs: Params.kwargs) -> Result:
         reason = operator_refusal(current_app.config["FEEDHUB"], request.remote_addr,
                                   request.headers.get("Authorization"))
         if reason:
@@ -79,10 +85,10 @@ class Gate:
     when a trusted proxy sent it, and a ``key`` query parameter moved out of
     the query string and the logged request line."""
 
-    def __init__(self, app: Callable, config: Callable[[], Config]):
+    def __init__(self, app: WSGIApplication, config: Callable[[], Config]):
         self.app, self.config = app, config
 
-    def __call__(self, environ: dict, start_response: Callable):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         trusted = self.config().trusted_proxies
         peer = environ.get("REMOTE_ADDR", "")
         environ[ENVIRON_PEER] = peer

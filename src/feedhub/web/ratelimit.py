@@ -82,4 +82,5 @@ class Limiter:
 
     def describe(self, scope: str) -> str:
         limit = self.limits.key if scope == "key" else self.limits.address
+        assert limit is not None  # only a scope check() named, so one that is set
         return f"at most {limit.requests} feed requests per {limit.per} s per {scope}"
