@@ -21,7 +21,7 @@ import re
 import unicodedata
 import zlib
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -317,3 +317,106 @@ EXACT_REASONS = {
     "url": "same link once tracking parameters are removed",
     "text": "same text once case, accents and punctuation are folded",
 }
+
+
+# -- deciding ------------------------------------------------------------------
+#
+# The store gathers what is filed under a new item's keys and bands
+# (Candidates) and applies the Decision in the same write transaction; what
+# makes the item a copy, and which copy is kept, is decided here alone.
+
+
+@dataclass(frozen=True)
+class Match:
+    """A stored item that a new one is the same story as, and why."""
+
+    item_id: str
+    reason: str  # guid, url, text or near
+    score: float  # 1.0 for exact keys, the similarity for near
+    detail: str  # the why, for operators
+
+
+@dataclass(frozen=True)
+class KeyOwner:
+    """The stored item filed under one of the new item's exact keys."""
+
+    item_id: str
+    priority: int | None  # its source's priority (None: stored without one)
+
+
+@dataclass(frozen=True)
+class NearCandidate:
+    """A stored item sharing LSH bands with the new one, with its text to score."""
+
+    item_id: str
+    title: str
+    text: str
+    hits: int  # LSH bands shared
+    priority: int | None
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What is stored under a new item's keys and bands."""
+
+    keys: dict[str, KeyOwner]  # key kind (guid, url, text) -> its owner
+    near: list[NearCandidate]  # best band matches first, at most MAX_CANDIDATES
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A category's dedup settings."""
+
+    near_threshold: float = DEFAULT_THRESHOLD
+
+
+NEW, DUPLICATE, REPLACE = "new", "duplicate", "replace"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """NEW: file the item as a story of its own.  DUPLICATE: record it as a
+    copy of match.item_id.  REPLACE: file it, and make the stored match.item_id
+    one of its copies (the new one's source has the better priority)."""
+
+    action: Literal["new", "duplicate", "replace"]
+    match: Match | None = None
+
+
+def decide(candidates: Candidates, item: Item, rules: Rules, fingerprinted: Fingerprint | None = None) -> Decision:
+    """Whether `item` is a new story, a copy of a stored one, or the better
+    copy of a stored one.  Exact keys are tried first, in the order keys()
+    gives them (guid, url, text); then the most similar near candidate at or
+    above the threshold.  Of two copies the first seen stays, unless the later
+    one comes from a source with a strictly better (lower) priority.
+    `fingerprinted` is fingerprint(item) when the caller has it already."""
+    match, priority = _exact(candidates.keys)
+    if match is None and candidates.near:
+        found = fingerprinted or fingerprint(item)
+        match, priority = _nearest(candidates.near, found, rules.near_threshold) if found else (None, None)
+    if match is None:
+        return Decision(NEW)
+    if priority is not None and item.priority < priority:
+        return Decision(REPLACE, match)
+    return Decision(DUPLICATE, match)
+
+
+def _exact(owners: dict[str, KeyOwner]) -> tuple[Match | None, int | None]:
+    for kind in EXACT_REASONS:  # their order is the order keys are tried in
+        owner = owners.get(kind)
+        if owner:
+            return Match(owner.item_id, kind, 1.0, EXACT_REASONS[kind]), owner.priority
+    return None, None
+
+
+def _nearest(near: list[NearCandidate], found: Fingerprint, threshold: float) -> tuple[Match | None, int | None]:
+    """The most similar candidate at or above the threshold, scored on the real
+    texts (the first of equals, as the candidates come best band match first)."""
+    best, priority = None, None
+    for candidate in near:
+        other = story_shingles(candidate.title, candidate.text or "")
+        score = similarity(found.shingles, other)
+        if score >= threshold and (best is None or score > best.score):
+            why = f"{explain(found.shingles, other)}; {candidate.hits} LSH bands shared"
+            best, priority = Match(candidate.item_id, "near", round(score, 3), why), candidate.priority
+    return best, priority

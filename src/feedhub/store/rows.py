@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .. import media
+from ..dedup import Match
 from ..items import Item, from_iso, utcnow
 
 # Outcomes of Store.add, as counted in ingest summaries.
@@ -47,17 +48,6 @@ class Outcome:
     item_id: str | None  # the stored item (for a duplicate: the one it duplicates); None: pruned
     reason: str = ""  # which key matched, for a duplicate
     replaced: str | None = None  # for NEW: the stored copy it took the place of
-
-
-@dataclass
-class Match:
-    """A stored item that a new one is the same story as, and why."""
-
-    item_id: str
-    reason: str  # guid, url, text or near
-    score: float  # 1.0 for exact keys, the similarity for near
-    detail: str  # the why, for operators
-
 
 
 def clock() -> datetime:
