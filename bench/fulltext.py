@@ -120,7 +120,7 @@ def ingest_seconds(site: Site, full_text: bool) -> float:
             seconds = time.perf_counter() - started
             if full_text:
                 pages = store.page_health("teasers")
-                assert pages["pages"] == ENTRIES and pages["failed"] == 0, pages
+                assert pages.pages == ENTRIES and pages.failed == 0, pages
         assert summary.total("new") == ENTRIES, summary.counts
         return seconds
 

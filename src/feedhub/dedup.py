@@ -21,7 +21,7 @@ import re
 import unicodedata
 import zlib
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Final, Iterable, Literal, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -191,6 +191,7 @@ def shingles(tokens: list[str]) -> set[int]:
 
 def _shingle_hashes(tokens: list[str]) -> np.ndarray:
     """The shingle hashes as an array, repeats included (they change no minimum)."""
+    runs: Iterable[bytes]
     if len(tokens) <= SHINGLE_WORDS:
         runs = [" ".join(tokens).encode()] if tokens else []
     else:
@@ -370,7 +371,9 @@ class Rules:
     near_threshold: float = DEFAULT_THRESHOLD
 
 
-NEW, DUPLICATE, REPLACE = "new", "duplicate", "replace"
+NEW: Final = "new"
+DUPLICATE: Final = "duplicate"
+REPLACE: Final = "replace"
 
 
 @dataclass(frozen=True)

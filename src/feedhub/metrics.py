@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from .config import Config
 from .items import from_iso, utcnow
 from .politeness import source_status
+from .store import SourceState
 
 # Flask and prometheus_client are imported where /metrics is served: the
 # ingest side only counts (ingest_counts, fetch_counts), and `feedhub ingest`
@@ -165,7 +166,7 @@ class _Collector:
 
         rows: dict[str, list[tuple[dict, float]]] = {}
         for row in self.store.counters():
-            rows.setdefault(row["name"], []).append((json.loads(row["labels"]), row["value"]))
+            rows.setdefault(row.name, []).append((json.loads(row.labels), row.value))
         for name, (doc, names) in COUNTERS.items():
             family = CounterMetricFamily(name, doc, labels=names)
             for label_values, value in rows.get(name, []):
@@ -184,8 +185,8 @@ class _Collector:
     def _gauges(self) -> Iterable:
         from prometheus_client.core import GaugeMetricFamily
 
-        states = {row["name"]: row for row in self.store.sources()}
-        by_status = Counter(source_status(states.get(s.name, {})) for s in self.config.sources)
+        states = {state.name: state for state in self.store.sources()}
+        by_status = Counter(source_status(states.get(s.name) or SourceState(s.name)) for s in self.config.sources)
         sources = GaugeMetricFamily("feedhub_sources", "Configured sources by status", labels=("status",))
         for status in ("new", "ok", "failing", "retired"):
             sources.add_metric([status], by_status[status])
@@ -209,7 +210,8 @@ class _Collector:
 
 
 def heartbeat_age(store, now: datetime | None = None) -> float | None:
-    beat = from_iso(store.heartbeat(HEARTBEAT).get("beat"))
+    last = store.heartbeat(HEARTBEAT)
+    beat = from_iso(last.beat) if last else None
     if beat is None:
         return None
     return ((now or utcnow()) - beat).total_seconds()

@@ -29,6 +29,7 @@ from . import media
 
 if TYPE_CHECKING:
     from .config import Config, RuleSpec
+    from .store import SubjectRow
 
 FIELDS = ("title", "content", "author", "tags", "link")
 BLOCK, KEEP = "block", "keep"
@@ -90,10 +91,10 @@ def item_subject(item) -> Subject:
                       (person.name for person in item.authors), item.tags)
 
 
-def row_subject(row: dict) -> Subject:
+def row_subject(row: SubjectRow) -> Subject:
     """The Subject of a stored item row, as item_subject saw it on arrival."""
-    return subject_of(row["title"] or "", row["text"] or "", row["summary"] or "", row["link"] or "", row["author"] or "",
-                      (person.name for person in media.stored_people(row["authors"])), media.stored_tags(row["tags"]))
+    return subject_of(row.title or "", row.text or "", row.summary or "", row.link or "", row.author or "",
+                      (person.name for person in media.stored_people(row.authors)), media.stored_tags(row.tags))
 
 
 @dataclass(frozen=True)

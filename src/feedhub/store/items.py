@@ -17,10 +17,14 @@ from .rows import (
     UPDATED,
     Match,
     Outcome,
+    StoredItem,
+    SubjectRow,
     clock,
     iso,
     item_from_row,
     media_columns,
+    one_of,
+    rows_of,
 )
 
 
@@ -78,6 +82,9 @@ class Items(Categories):
         self._touch_category(item.category)
         return Outcome(NEW, item.id, replaced=match.item_id if match else None)
 
+    def item(self, item_id: str) -> StoredItem | None:
+        return one_of(StoredItem, self.db.execute("SELECT * FROM items WHERE id = ?", [item_id]))
+
     def _existing(self, item_id: str) -> tuple | None:
         return self.db.execute(
             f"SELECT title, link, content, updated, text, {', '.join(MEDIA_COLUMNS)}, blocked FROM items WHERE id = ?",
@@ -111,10 +118,11 @@ class Items(Categories):
 
     def _unblock(self, item_id: str, near_threshold: float) -> None:
         row = self.item(item_id)
+        assert row is not None, item_id
         filed = self.db.execute("SELECT 1 FROM item_keys WHERE item_id = ? LIMIT 1", [item_id]).fetchone()
         if filed:
             self.db.execute("UPDATE items SET blocked = NULL, blocked_at = NULL WHERE id = ?", [item_id])
-            self._touch_category(row["category"])
+            self._touch_category(row.category)
             return
         # Blocked as it arrived, so never compared with other stories: it
         # goes through deduplication now, as a new entry would.
@@ -122,20 +130,22 @@ class Items(Categories):
         self.db.execute("DELETE FROM items WHERE id = ?", [item_id])
         self.add(item_from_row(row), near_threshold)
 
-    def blocked_items(self, limit: int = 1000) -> list[dict]:
+    def blocked_items(self, limit: int = 1000) -> list[StoredItem]:
         """Items held back by a rule, most recently blocked first."""
-        return list(self.db.query(
-            "SELECT id, category, source, title, link, blocked, blocked_at FROM items"
-            " WHERE blocked IS NOT NULL ORDER BY blocked_at DESC, id LIMIT ?", [limit]))
+        return rows_of(StoredItem, self.db.execute(
+            "SELECT * FROM items WHERE blocked IS NOT NULL ORDER BY blocked_at DESC, id LIMIT ?", [limit]))
 
     def blocked_count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM items WHERE blocked IS NOT NULL").fetchone()[0]
+        return int(self.db.execute("SELECT count(*) FROM items WHERE blocked IS NOT NULL").fetchone()[0])
 
-    def rule_subjects(self, blocked_only: bool = False) -> Iterator[dict]:
+    def rule_subjects(self, blocked_only: bool = False) -> Iterator[SubjectRow]:
         """Every stored item (or every blocked one), with what keep/block rules look at."""
-        yield from self.db.query(
+        cursor = self.db.execute(
             "SELECT id, category, source, title, summary, text, link, author, authors, tags, blocked FROM items"
             + (" WHERE blocked IS NOT NULL" if blocked_only else ""))
+        names = [column[0] for column in cursor.description]
+        for values in cursor:
+            yield SubjectRow(**dict(zip(names, values)))
 
     def _candidates(
         self, item: Item, item_keys: list[tuple[str, str]], fingerprint: dedup.Fingerprint | None
@@ -241,7 +251,7 @@ class Items(Categories):
         # An entry without its own updated date keeps the one we stamped on it.
         if same_text and (item.updated is None or iso(item.updated) == updated):
             return Outcome(UNCHANGED, item.id)
-        self.db["items"].update(
+        self.db.table("items").update(
             item.id,
             {
                 "title": item.title, "link": item.link, "summary": item.summary,
@@ -281,6 +291,7 @@ class Items(Categories):
         if fingerprint is None:
             return []
         num = self.db.execute("INSERT INTO near_signatures (item_id) VALUES (?)", [item_id]).lastrowid
+        assert num is not None
         self.db.execute("INSERT INTO near_band_lists (num, bands) VALUES (?, ?)",
                         [num, array("q", fingerprint.bands).tobytes()])
         return [(band, num) for band in fingerprint.bands]
