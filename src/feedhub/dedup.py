@@ -11,6 +11,10 @@ Exact keys (this module):
 
 Near duplicates (rewrites of a story) are found after the exact keys, with
 MinHash signatures filed by LSH band; see below.
+
+``decide`` takes what the store found under an item's keys and bands and
+says whether it is a new story, a copy, or the better copy of a stored one:
+the store only gathers and applies (store/items.py).
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ import hashlib
 import re
 import unicodedata
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final, Iterable, Literal, NamedTuple
+from typing import Final, Literal, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -405,10 +410,10 @@ def decide(candidates: Candidates, item: Item, rules: Rules, fingerprinted: Fing
 
 
 def _exact(owners: dict[str, KeyOwner]) -> tuple[Match | None, int | None]:
-    for kind in EXACT_REASONS:  # their order is the order keys are tried in
+    for kind, reason in EXACT_REASONS.items():  # their order is the order keys are tried in
         owner = owners.get(kind)
         if owner:
-            return Match(owner.item_id, kind, 1.0, EXACT_REASONS[kind]), owner.priority
+            return Match(owner.item_id, kind, 1.0, reason), owner.priority
     return None, None
 
 

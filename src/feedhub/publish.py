@@ -16,6 +16,7 @@ import json
 import re
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import urlencode
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -304,7 +305,7 @@ class _EntryLinks(BaseEntryExtension):
 def _json_feed(config: Config, channel: Channel, items: list[StoredItem], page: Page) -> bytes:
     site = config.site
     pages = links(config, channel.path, "json", page)
-    document = {
+    document: dict[str, Any] = {
         "version": JSON_FEED_VERSION,
         "title": f"{site.title}: {channel.title}",
         "home_page_url": channel.page,
@@ -323,8 +324,8 @@ def _json_feed(config: Config, channel: Channel, items: list[StoredItem], page: 
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _json_item(site_title: str, row: StoredItem) -> dict:
-    item = {"id": f"urn:uuid:{row.id}", "title": row.title}
+def _json_item(site_title: str, row: StoredItem) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": f"urn:uuid:{row.id}", "title": row.title}
     if row.link:
         item["url"] = row.link
     if row.content:
@@ -368,7 +369,7 @@ _COLUMNS = tuple(column.name for column in fields(StoredItem))
 
 def _clean(row: StoredItem) -> StoredItem:
     """The row without the characters XML cannot carry (a copy only if it had any)."""
-    dirty = {
+    dirty: dict[str, Any] = {
         name: NOT_XML.sub("", value) for name in _COLUMNS
         if isinstance(value := getattr(row, name), str) and NOT_XML.search(value)
     }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..dedup import Match
 from .articles import ArticleFiles
 from .counters import Counters
 from .pruning import Pruning
@@ -30,7 +31,6 @@ from .rows import (
     FolderState,
     Heartbeat,
     ItemCounts,
-    Match,
     Outcome,
     PageHealth,
     PageState,
@@ -60,7 +60,32 @@ if TYPE_CHECKING:
         return store  # mypy checks Store against every signature of the Protocol
 
 
-__all__ = ["BLOCKED", "DUPLICATE", "MEDIA_COLUMNS", "MIGRATIONS", "NEW", "UNCHANGED", "UPDATED", "Match", "Outcome",
-           "Store", "index_queued", "item_from_row", "iso",
-           "CategoryCounts", "CategoryState", "Duplicate", "FileState", "FolderState", "Heartbeat", "ItemCounts", "PageHealth",
-           "PageState", "Preview", "SourceState", "StoredCounter", "StoredItem", "SubjectRow"]
+__all__ = [
+    "BLOCKED",
+    "DUPLICATE",
+    "MEDIA_COLUMNS",
+    "MIGRATIONS",
+    "NEW",
+    "UNCHANGED",
+    "UPDATED",
+    "CategoryCounts",
+    "CategoryState",
+    "Duplicate",
+    "FileState",
+    "FolderState",
+    "Heartbeat",
+    "ItemCounts",
+    "Match",
+    "Outcome",
+    "PageHealth",
+    "PageState",
+    "Preview",
+    "SourceState",
+    "Store",
+    "StoredCounter",
+    "StoredItem",
+    "SubjectRow",
+    "index_queued",
+    "iso",
+    "item_from_row",
+]

@@ -6,6 +6,7 @@ from array import array
 from typing import Iterable, Iterator
 
 from .. import dedup, media
+from ..dedup import Match
 from ..items import Item
 from .categories import Categories
 from .rows import (
@@ -15,7 +16,6 @@ from .rows import (
     NEW,
     UNCHANGED,
     UPDATED,
-    Match,
     Outcome,
     StoredItem,
     SubjectRow,

@@ -12,9 +12,10 @@ tests/test_store_protocol.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Iterable, Iterator, Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 from .. import dedup
 from ..items import Item

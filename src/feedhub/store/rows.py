@@ -9,10 +9,9 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, overload
+from typing import TypeVar, overload
 
 from .. import media
-from ..dedup import Match
 from ..items import Item, from_iso, utcnow
 
 # Outcomes of Store.add, as counted in ingest summaries.
