@@ -80,22 +80,22 @@ def main() -> None:
                 summaries[house] = dict(run_cycle(config, store).counts[f"articles:{house}"])
                 for name in [n for n in expected["files"] if n.startswith(f"{house}/")]:
                     row = store.file_state(str(root / house / name))
-                    records[name] = (row, store.item(row["item_id"]) if row.get("item_id") else None)
+                    records[name] = (row, store.item(row.item_id) if row and row.item_id else None)
                 counts[house] = store.house_lines(str(root / house / house), 1)
 
         outcomes, field_hits, misses = [], {name: 0 for name in FIELDS}, []
         for name, expect in expected["files"].items():
             row, item = records[name]
-            parse = json.loads(row["parse"] or "{}")
+            parse = json.loads(row.parse or "{}")
             dropped = {number for number, _, _ in parse.get("dropped", [])}
             path = root / name.split("/")[0] / name
             outcome = line_outcomes(path, expect["labels"], dropped)
             outcomes.append(outcome)
             got = {
-                "headline": item and item["title"], "authors": parse.get("authors"), "published": parse.get("published"),
+                "headline": item and item.title, "authors": parse.get("authors"), "published": parse.get("published"),
                 "updated": parse.get("updated"), "tags": parse.get("tags"), "image": parse.get("image"),
                 "credit": parse.get("credit"), "warnings": len(parse.get("warnings", [])),
-                "blocks": item and item["text"],
+                "blocks": item and item.text,
             }
             want = {**expect, "blocks": "\n\n".join(text for _, text in expect["blocks"])}
             for field, right in fields_right(want, got).items():

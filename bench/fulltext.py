@@ -94,7 +94,7 @@ def ingest_seconds(site: FeedServer, full_text: bool) -> float:
             seconds = time.perf_counter() - started
             if full_text:
                 pages = store.page_health("teasers")
-                assert pages["pages"] == ENTRIES and pages["failed"] == 0, pages
+                assert pages.pages == ENTRIES and pages.failed == 0, pages
         assert summary.total("new") == ENTRIES, summary.counts
         return seconds
 

@@ -51,7 +51,7 @@ def main(n: int) -> None:
                 timings[name] += time.perf_counter() - started
         counted.extensions["feedhub_request_counts"].flush()
         with Store(config.database) as store:
-            saved = sum(r["value"] for r in store.counters() if r["name"] == "feedhub_feed_requests")
+            saved = sum(r.value for r in store.counters() if r.name == "feedhub_feed_requests")
         assert saved == n + 1, saved
     per = {name: seconds / n * 1e6 for name, seconds in timings.items()}
     print(f"requests per variant: {n}")

@@ -56,7 +56,7 @@ def test_every_source_is_fetched_at_most_n_at_once_over_kept_alive_connections(m
         states = [store.source_state(f"s{n}") for n in range(12)]
     assert first.total("failed") == 0, first.errors
     assert all(first.counts[f"feed:s{n}"]["new"] == 3 for n in range(12))
-    assert all(state["last_status"] == 304 for state in states)
+    assert all(state.last_status == 304 for state in states)
     assert second.total("new") == second.total("unchanged") == 0
     assert len(feed_server.requests) == 24
     assert feed_server.max_in_flight <= 3
@@ -92,7 +92,7 @@ def test_a_hanging_and_a_refusing_source_hold_up_none_of_the_others(make_config,
     assert summary.counts["feed:slow"]["new"] == 3
     assert all(summary.counts[f"feed:s{n}"]["new"] == 3 for n in range(6))
     assert summary.counts["feed:refused"]["failed"] == 1
-    assert "ConnectError" in refused["last_error"] and refused["failures"] == 1
+    assert "ConnectError" in refused.last_error and refused.failures == 1
     # Feeds are stored, and summarised, in feeds.yaml order.
     assert list(summary.counts) == ["feed:slow", "feed:refused", *(f"feed:s{n}" for n in range(6))]
 

@@ -13,13 +13,14 @@ from feedhub.config import ConfigError, Source, load_config
 from feedhub.remote.fetchguard import Policy, refusal
 from feedhub.ingest import run_cycle
 from feedhub.remote.fetch import FetchError, fetch
-from feedhub.store import Store
+from feedhub.store import SourceState, Store
 from helpers import write_config
 from loopback import FeedServer
 
 FEED = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>http://x.test/</link>'
         b"<description>d</description><item><title>One</title><link>http://x.test/1</link></item></channel></rss>")
 LOCAL = Policy(allow_networks=(ipaddress.ip_network("127.0.0.1/32"),))
+NEVER_FETCHED = SourceState("test")  # no validators, no move
 
 
 def endless(answer: BaseHTTPRequestHandler) -> None:
@@ -91,15 +92,15 @@ def test_loopback_feed_is_refused_without_the_allow_list(make_config, feed_serve
         summary = run_cycle(config, store)
         state = store.source_state("local")
     assert summary.total("failed") == 1 and summary.total("new") == 0
-    assert state["last_error"].startswith("refused to connect to 127.0.0.1: 127.0.0.1 is a loopback address")
-    assert "fetch_allow_networks" in state["last_error"]
+    assert state.last_error.startswith("refused to connect to 127.0.0.1: 127.0.0.1 is a loopback address")
+    assert "fetch_allow_networks" in state.last_error
     assert feed_server.requests == [], "no connection was made"
 
 
 def test_a_host_name_is_checked_after_dns_resolution(feed_server):
     port = feed_server.url.rsplit(":", 1)[1]
     with pytest.raises(FetchError, match=r"refused to connect to localhost: .*loopback"):
-        fetch(source(f"http://localhost:{port}/world-wire.rss"), {}, policy=Policy())
+        fetch(source(f"http://localhost:{port}/world-wire.rss"), NEVER_FETCHED, policy=Policy())
     assert feed_server.requests == []
 
 
@@ -119,13 +120,13 @@ def test_every_redirect_hop_is_checked(feed_server, location, message):
     feed_server.overrides["/hop1"] = (302, {"Location": f"{feed_server.url}/hop2"}, b"")
     feed_server.overrides["/hop2"] = (301, {"Location": location.format(port=port)}, b"")
     with pytest.raises(FetchError, match=message):
-        fetch(source(f"{feed_server.url}/hop1"), {}, policy=LOCAL)
+        fetch(source(f"{feed_server.url}/hop1"), NEVER_FETCHED, policy=LOCAL)
     assert [path for path, _ in feed_server.requests] == ["/hop1", "/hop2"]
 
 
 def test_an_allowed_redirect_is_followed(feed_server):
     feed_server.overrides["/moved"] = (301, {"Location": "/world-wire.rss"}, b"")
-    fetched = fetch(source(f"{feed_server.url}/moved"), {}, policy=LOCAL)
+    fetched = fetch(source(f"{feed_server.url}/moved"), NEVER_FETCHED, policy=LOCAL)
     assert fetched.status == 200 and len(fetched.entries) == 5
     assert fetched.url == f"{feed_server.url}/world-wire.rss"
 
@@ -133,7 +134,7 @@ def test_an_allowed_redirect_is_followed(feed_server):
 def test_a_declared_oversize_body_is_refused_before_reading(hostile):
     policy = Policy(allow_networks=LOCAL.allow_networks, max_bytes=1024**2)
     with pytest.raises(FetchError, match=r"body of 3,145,728 bytes is over fetch_max_bytes \(1,048,576\)"):
-        fetch(source(f"{hostile.url}/huge"), {}, policy=policy)
+        fetch(source(f"{hostile.url}/huge"), NEVER_FETCHED, policy=policy)
 
 
 @pytest.mark.parametrize("path", ["/endless", "/gzip-bomb"])
@@ -141,7 +142,7 @@ def test_endless_and_compressed_bombs_stop_at_the_size_cap(hostile, path):
     policy = Policy(allow_networks=LOCAL.allow_networks, max_bytes=2 * 1024**2)
     started = time.monotonic()
     with pytest.raises(FetchError, match=r"over fetch_max_bytes \(2,097,152 bytes\); stopped reading"):
-        fetch(source(hostile.url + path), {}, policy=policy)
+        fetch(source(hostile.url + path), NEVER_FETCHED, policy=policy)
     assert time.monotonic() - started < 10
 
 
@@ -149,7 +150,7 @@ def test_a_slow_body_stops_at_the_time_cap(hostile):
     policy = Policy(allow_networks=LOCAL.allow_networks, max_seconds=0.8)
     started = time.monotonic()
     with pytest.raises(FetchError, match=r"over fetch_max_time \(0.8s\)"):
-        fetch(source(hostile.url + "/slow"), {}, timeout=5, policy=policy)
+        fetch(source(hostile.url + "/slow"), NEVER_FETCHED, timeout=5, policy=policy)
     assert time.monotonic() - started < 3
 
 
@@ -190,7 +191,7 @@ def test_refused_and_allowed_sources_share_one_cycle(make_config, feed_server):
     ])
     with Store(config.database) as store:
         summary = run_cycle(config, store)
-        errors = {row["name"]: row["last_error"] for row in store.sources()}
+        errors = {row.name: row.last_error for row in store.sources()}
     assert summary.counts["feed:wire"]["new"] >= 3 and summary.counts["feed:tech"]["new"] >= 3
     assert "127.0.0.2 is a loopback address" in errors["other-loopback"]
     assert "169.254.169.254 is a link-local address" in errors["metadata"]

@@ -150,7 +150,7 @@ def test_failures_fall_back_to_the_teaser_and_are_shown(tmp_path: Path, valley, 
         entry = entries[slug.title()]
         assert entry.content[0].value == f"A short teaser for {slug}.", slug
     with Store(config.database) as store:
-        errors = {row["url"].rsplit("/", 1)[1]: row["error"] for row in store.pages("valley").values() if row["error"]}
+        errors = {row.url.rsplit("/", 1)[1]: row.error for row in store.pages("valley").values() if row.error}
     assert errors["missing.html"] == "HTTP 404 Not Found"
     assert errors["forbidden.html"] == "HTTP 403 Forbidden"
     assert "over fetch_max_bytes" in errors["huge.html"]
@@ -210,7 +210,7 @@ def test_a_page_that_times_out_falls_back_to_the_teaser():
         hold.set()
         server.close()
     assert result.error == "timed out" and result.content == ""
-    assert fulltext.with_page(item, vars(result)).content == "teaser"
+    assert fulltext.with_page(item, result).content == "teaser"
 
 
 def test_robots_txt_is_honoured_unless_the_operator_says_otherwise(tmp_path: Path, valley):
@@ -222,7 +222,7 @@ def test_robots_txt_is_honoured_unless_the_operator_says_otherwise(tmp_path: Pat
     assert page_requests(valley, "orchard") == []
     with Store(config.database) as store:
         assert "robots.txt of http://127.0.0.1" in store.pages("valley")[next(
-            i for i, row in store.pages("valley").items() if "orchard" in row["url"])]["error"]
+            i for i, row in store.pages("valley").items() if "orchard" in row.url)].error
 
     path = configure(tmp_path, valley, ["library", "orchard"], full_text_ignore_robots=True)
     (valley.root / "teasers.rss").write_bytes(teaser_feed(valley.url, ["library", "orchard"], " New."))

@@ -95,9 +95,9 @@ def test_second_fetch_sends_validators_and_gets_304(make_config, feed_server):
     assert second.total("new") == 0 and second.total("failed") == 0
     (_, headers_1), (_, headers_2) = feed_server.requests
     assert "If-None-Match" not in headers_1
-    assert headers_2["If-None-Match"] == state["etag"] and headers_2["If-Modified-Since"]
+    assert headers_2["If-None-Match"] == state.etag and headers_2["If-Modified-Since"]
     assert headers_1["User-Agent"].startswith("feedhub/")
-    assert state["last_status"] == 304 and state["failures"] == 0
+    assert state.last_status == 304 and state.failures == 0
 
 
 def test_every_feed_dialect_is_read(make_config, feed_server):
@@ -134,14 +134,14 @@ def test_broken_inputs_are_reported_and_the_rest_ingested(make_config, articles_
     errors = "\n".join(summary.errors)
     assert f"{articles_dir / 'garbage.txt'}" in errors
     assert f"{articles_dir / 'weather.txt'}:1: section 'WEATHER' is not a category" in errors
-    assert "malformed feed" in broken["last_error"] and broken["failures"] == 1
-    assert missing["last_error"] == "HTTP 404 Not Found"
+    assert "malformed feed" in broken.last_error and broken.failures == 1
+    assert missing.last_error == "HTTP 404 Not Found"
     assert summary.counts["feed:wire"]["new"] >= 3
     assert summary.total("new") == len(list(articles_dir.glob("*.txt"))) - 2 + summary.counts["feed:wire"]["new"]
     # Failures count up until the source works again.
     with Store(config.database) as store:
         run_cycle(config, store)
-        assert store.source_state("broken")["failures"] == 2
+        assert store.source_state("broken").failures == 2
 
 
 def test_ingest_command_prints_a_summary(tmp_path: Path, articles_dir: Path, capsys):

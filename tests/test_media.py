@@ -210,7 +210,7 @@ def test_an_edited_enclosure_updates_the_stored_item(make_config):
         row = store.item(again.item_id)
         slugs = [r[0] for r in store.db.execute("SELECT slug FROM item_tags WHERE item_id = ? ORDER BY slug", [again.item_id])]
     assert again.status == "updated"
-    assert media.stored_enclosures(row["enclosures"])[0].url == "https://t.test/b.mp3"
+    assert media.stored_enclosures(row.enclosures)[0].url == "https://t.test/b.mp3"
     assert slugs == ["ferries", "ports"]
 
 
@@ -298,7 +298,7 @@ def test_newsroom_articles_tags_take_the_same_path(make_config):
         store.add(story(1, source="articles:desk", tags=("Nörth Sea", "north sea", "Ports")))
         store.add(story(2, tags=("NORTH-SEA",)))
         row = store.item(story(1, source="articles:desk").id)
-    assert media.stored_tags(row["tags"]) == ("Nörth Sea", "Ports"), "one spelling per slug"
+    assert media.stored_tags(row.tags) == ("Nörth Sea", "Ports"), "one spelling per slug"
     assert [e.title for e in feedparser.parse(tagged(config, "rss").data).entries] == ["Story 2", "Story 1"]
 
 

@@ -85,7 +85,7 @@ def test_request_counts_reach_the_database_without_a_scrape(make_config):
     deadline = time.monotonic() + 10
     with Store(config.database) as store:
         while time.monotonic() < deadline:  # the flushing thread writes within about a second
-            saved = [row["value"] for row in store.counters() if row["name"] == "feedhub_feed_requests"]
+            saved = [row.value for row in store.counters() if row.name == "feedhub_feed_requests"]
             if saved:
                 break
             time.sleep(0.05)

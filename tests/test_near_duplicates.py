@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
 
 from feedhub.articles import parse_article
 from feedhub.ingest import run_cycle
@@ -127,14 +126,14 @@ def test_a_better_priority_source_takes_the_stored_copys_place(make_config, arti
     with Store(config.database) as store:
         store.add(first)
         assert store.add(echo).status == DUPLICATE
-        version = store.category_state("international")["version"]
+        version = store.category_state("international").version
         outcome = store.add(better)
         assert outcome.status == NEW and outcome.replaced == first.id
         assert [r["id"] for r in rows(config, "SELECT id FROM items")] == [better.id]
         moved = {d["guid"]: d for d in rows(config, "SELECT * FROM duplicates WHERE item_id = ?", [better.id])}
         assert set(moved) == {"levy", "levy-echo"}
         assert moved["levy"]["source"] == "feed:partner" and moved["levy"]["reason"] == "text"
-        assert store.category_state("international")["version"] > version
+        assert store.category_state("international").version > version
         # The replaced copy seen again, or a copy of its link, lands on the kept one.
         assert store.add(first).item_id == better.id
         relinked = feed_item("levy-2", "Other", "unrelated words " * 20, source="feed:partner")
@@ -258,7 +257,7 @@ def test_a_newsroom_article_replaced_by_a_preferred_feed_stays_replaced(make_con
         again = run_cycle(config, store)
         count = store.count("items", category="international")
     assert replaced["source"] == f"articles:{articles_dir.name}" and replaced["reason"] == "text"
-    assert file["item_id"] == kept["id"]
+    assert file.item_id == kept["id"]
     assert again.total("new") == again.total("duplicate") == 0
     assert count == 3  # the other two international articles and the agency's copy
 

@@ -439,8 +439,8 @@ def test_the_labelled_corpus_is_read_as_labelled(tmp_path):
             for name in [n for n in expected["files"] if n.startswith(f"{house}/")]:
                 expect, path = expected["files"][name], tmp_path / house / name
                 record = store.file_state(str(path))
-                parse = json.loads(record["parse"])
-                item = store.item(record["item_id"])
+                parse = json.loads(record.parse)
+                item = store.item(record.item_id)
                 numbers = [n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if line.strip()]
                 dropped = {number for number, _, _ in parse["dropped"]}
                 left_out = [label for number, label in zip(numbers, expect["labels"]) if number in dropped]
@@ -448,7 +448,7 @@ def test_the_labelled_corpus_is_read_as_labelled(tmp_path):
                 assert left_out.count("boilerplate") == expect["labels"].count("boilerplate"), name
                 for field in ("authors", "published", "updated", "tags", "image", "credit"):
                     assert parse[field] == expect[field], (name, field)
-                assert item["text"] == "\n\n".join(text for _, text in expect["blocks"]), name
+                assert item.text == "\n\n".join(text for _, text in expect["blocks"]), name
                 assert len(parse["warnings"]) == expect["warnings"], name
 
 

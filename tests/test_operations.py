@@ -103,7 +103,7 @@ def test_enable_brings_a_retired_source_back(troubled, capsys):
     run(capsys, path, "ingest")
     with Store(config.database) as store:
         assert store.count("items", source="feed:gone") == 4
-        assert store.source_state("gone")["retired"] == 0
+        assert store.source_state("gone").retired == 0
     assert run(capsys, path, "enable", "nope")[0] == 2
 
 

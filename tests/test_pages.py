@@ -270,7 +270,7 @@ def test_sources_page_shows_backoff_retirement_and_moves(make_config, feed_serve
     ])
     with Store(config.database) as store:
         run_cycle(config, store)
-        planned = store.source_state("busy")["next_attempt"]
+        planned = store.source_state("busy").next_attempt
     page = get(create_app(config).test_client(), "/sources")
     cards = source_sections(page)
     assert cards == {"busy": "busy Failing", "gone": "gone Retired", "moved": "moved OK"}

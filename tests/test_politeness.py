@@ -36,7 +36,7 @@ def attempt(config, now, rng=None):
 
 
 def when(state) -> datetime:
-    return datetime.fromisoformat(state["next_attempt"])
+    return datetime.fromisoformat(state.next_attempt)
 
 
 def test_backoff_doubles_per_failure_with_jitter_up_to_the_cap():
@@ -57,8 +57,8 @@ def test_failing_source_is_retried_later_and_later(make_config, feed_server):
     waits = []
     for failures in range(1, 6):
         summary, state = attempt(config, now, rng)
-        assert summary.total("failed") == 1 and state["failures"] == failures
-        assert state["last_error"] == "HTTP 500 Internal Server Error" and state["last_status"] == 500
+        assert summary.total("failed") == 1 and state.failures == failures
+        assert state.last_error == "HTTP 500 Internal Server Error" and state.last_status == 500
         waits.append((when(state) - now).total_seconds())
         now = when(state)  # the scheduler comes back exactly then
     expected = [900, 1800, 3600, 7200, 7200]
@@ -68,14 +68,14 @@ def test_failing_source_is_retried_later_and_later(make_config, feed_server):
     feed_server.overrides["/broken.rss"] = (200, {"Content-Type": "application/rss+xml"},
                                             (feed_server.root / "world-wire.rss").read_bytes())
     summary, state = attempt(config, now)
-    assert summary.total("new") >= 3 and state["failures"] == 0 and state["next_attempt"] is None
+    assert summary.total("new") >= 3 and state.failures == 0 and state.next_attempt is None
 
 
 def test_retry_after_seconds_on_429_is_honoured(make_config, feed_server):
     feed_server.overrides["/busy.rss"] = (429, {"Retry-After": "7200"}, b"slow down")
     config = source_config(make_config, feed_server, "/busy.rss")
     summary, state = attempt(config, T0)
-    assert state["last_status"] == 429 and state["last_error"] == "HTTP 429 Too Many Requests"
+    assert state.last_status == 429 and state.last_error == "HTTP 429 Too Many Requests"
     assert when(state) == T0 + timedelta(seconds=7200)
 
 
@@ -107,31 +107,31 @@ def test_permanent_redirect_updates_the_stored_url(make_config, feed_server):
     config = source_config(make_config, feed_server, "/old.rss")
     summary, state = attempt(config, T0)
     assert summary.total("new") >= 3
-    assert state["url"] == f"{feed_server.url}/world-wire.rss"
-    assert state["location"] == f"{feed_server.url}/old.rss", "feeds.yaml's address is kept apart"
+    assert state.url == f"{feed_server.url}/world-wire.rss"
+    assert state.location == f"{feed_server.url}/old.rss", "feeds.yaml's address is kept apart"
     feed_server.requests.clear()
     summary, state = attempt(config, T0 + timedelta(minutes=15))
     assert [path for path, _ in feed_server.requests] == ["/world-wire.rss"], "the old address is not asked again"
-    assert state["last_status"] == 304 and state["url"] == f"{feed_server.url}/world-wire.rss"
+    assert state.last_status == 304 and state.url == f"{feed_server.url}/world-wire.rss"
 
 
 def test_308_counts_as_permanent_and_302_does_not(make_config, feed_server):
     feed_server.overrides["/moved.rss"] = (308, {"Location": "/world-wire.rss"}, b"")
     config = source_config(make_config, feed_server, "/moved.rss")
-    assert attempt(config, T0)[1]["url"] == f"{feed_server.url}/world-wire.rss"
+    assert attempt(config, T0)[1].url == f"{feed_server.url}/world-wire.rss"
 
     feed_server.overrides["/for-now.rss"] = (302, {"Location": "/world-wire.rss"}, b"")
     config = source_config(make_config, feed_server, "/for-now.rss")
     _, state = attempt(config, T0)
-    assert state["url"] is None and state["last_status"] == 200
+    assert state.url is None and state.last_status == 200
 
 
 def test_410_gone_retires_the_source_until_its_address_changes(make_config, feed_server):
     feed_server.overrides["/gone.rss"] = (410, {}, b"gone")
     config = source_config(make_config, feed_server, "/gone.rss")
     summary, state = attempt(config, T0)
-    assert summary.total("failed") == 1 and state["retired"] == 1 and state["next_attempt"] is None
-    assert "410" in state["last_error"] and "retired" in state["last_error"]
+    assert summary.total("failed") == 1 and state.retired == 1 and state.next_attempt is None
+    assert "410" in state.last_error and "retired" in state.last_error
     feed_server.requests.clear()
     summary, state = attempt(config, T0 + timedelta(days=1))
     assert feed_server.requests == [], "a retired source is not fetched"
@@ -139,7 +139,7 @@ def test_410_gone_retires_the_source_until_its_address_changes(make_config, feed
     # The operator points the source somewhere else: it is fetched again.
     config = source_config(make_config, feed_server, "/world-wire.rss")
     summary, state = attempt(config, T0 + timedelta(days=2))
-    assert summary.total("new") >= 3 and state["retired"] == 0 and state["failures"] == 0
+    assert summary.total("new") >= 3 and state.retired == 0 and state.failures == 0
 
 
 @contextlib.contextmanager

@@ -115,7 +115,7 @@ def test_a_keep_list_lets_only_matching_entries_through(site):
     config, summary = ingest(path)
     assert served_titles(config) == ["Grain prices fall as harvest beats forecasts", "Harbour cranes return after the strike"]
     with Store(config.database) as store:
-        reasons = {row["title"]: row["blocked"] for row in store.blocked_items()}
+        reasons = {row.title: row.blocked for row in store.blocked_items()}
     assert reasons["Casino group buys a football club"].startswith("keep (source wire): matched none of")
 
 

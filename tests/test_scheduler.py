@@ -123,8 +123,8 @@ def test_heartbeat_is_written_to_the_database(make_config):
     worker.beat()
     with Store(config.database) as store:
         beat = store.heartbeat("scheduler")
-    assert beat["pid"] == os.getpid()
-    assert datetime.now(timezone.utc) - datetime.fromisoformat(beat["beat"]) < timedelta(seconds=30)
+    assert beat.pid == os.getpid()
+    assert datetime.now(timezone.utc) - datetime.fromisoformat(beat.beat) < timedelta(seconds=30)
 
 
 def test_heartbeat_and_reload_do_not_wait_behind_fetches(tmp_path: Path):

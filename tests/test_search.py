@@ -23,7 +23,7 @@ SEARCHES = {
 
 
 def titles(rows):
-    return [row["title"] for row in rows]
+    return [row.title for row in rows]
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def test_feeds_carry_validators_and_answer_304(config, fmt):
     assert first.headers["Vary"] == "Accept-Encoding"
     assert "Link" not in first.headers, "no hubs configured"
     with Store(config.database) as store:
-        changed = datetime.fromisoformat(store.category_state("business")["changed"])
+        changed = datetime.fromisoformat(store.category_state("business").changed)
     assert parsedate_to_datetime(modified) == changed.replace(microsecond=0)
 
     for headers in ({"If-None-Match": etag}, {"If-Modified-Since": modified}, {"If-None-Match": f'W/{etag}, "other"'}):

@@ -36,11 +36,11 @@ def test_category_feed_reads_back(client, fmt, mime, version):
     feed = feedparser.parse(response.data)
     assert not feed.bozo and feed.version == version
     rows = stored(client, "international")
-    assert [e.title for e in feed.entries] == [r["title"] for r in rows]
-    assert [e.link for e in feed.entries] == [r["link"] for r in rows]
+    assert [e.title for e in feed.entries] == [r.title for r in rows]
+    assert [e.link for e in feed.entries] == [r.link for r in rows]
     published = [datetime(*e.published_parsed[:6], tzinfo=timezone.utc) for e in feed.entries]
     assert published == sorted(published, reverse=True), "newest first"
-    assert published == [datetime.fromisoformat(r["published"]) for r in rows]
+    assert published == [datetime.fromisoformat(r.published) for r in rows]
     assert len({e.id for e in feed.entries}) == len(feed.entries)
     assert any(link.rel == "self" and link.href == f"http://feeds.test/feeds/international.{fmt}" for link in feed.feed.links)
 

@@ -86,7 +86,7 @@ def test_bombs_and_external_entities_do_nothing_harmful(tmp_path, feed_server):
 
     config = load_config(path)
     with Store(config.database) as store:
-        errors = {row["name"]: row["last_error"] for row in store.sources()}
+        errors = {row.name: row.last_error for row in store.sources()}
         titles = {row["source"]: row["title"] for row in store.db.query("SELECT source, title FROM items")}
     assert errors["billion-laughs"] == "line 1: entity 'lol1' expands to other entities or markup; refused unparsed"
     assert errors["quadratic"] == "line 1: entity 'a' expands to 100,000 characters, over 64; refused unparsed"

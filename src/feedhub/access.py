@@ -38,7 +38,7 @@ import hmac
 import logging
 import secrets
 from functools import lru_cache
-from ipaddress import IPv4Address, IPv6Address, IPv4Network, IPv6Network, ip_address
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Iterable, Sequence
 from urllib.parse import parse_qsl, urlencode
 

@@ -13,7 +13,19 @@ from .config import LOG_LEVELS, ArticleDir, Config, ConfigError, load_config
 from .ingest import FAILED, RETIRED, Summary, run_cycle
 from .items import from_iso, utcnow
 from .politeness import next_run, source_status
-from .store import BLOCKED, DUPLICATE, NEW, UNCHANGED, UPDATED, Store
+from .store import (
+    BLOCKED,
+    DUPLICATE,
+    NEW,
+    UNCHANGED,
+    UPDATED,
+    CategoryCounts,
+    Duplicate,
+    PageHealth,
+    SourceState,
+    Store,
+    StoredItem,
+)
 
 COLUMNS = [NEW, UPDATED, UNCHANGED, DUPLICATE, FAILED]
 
@@ -96,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if summary.total(FAILED) else 0
     if args.command == "duplicates":
         with Store(config.database) as store:
-            stories = [(story, store.duplicates_of(story["id"])) for story in store.stories(args.item)]
+            stories = [(story, store.duplicates_of(story.id)) for story in store.stories(args.item)]
         if not stories:
             print(f"feedhub: no stored item or copy with the id or link {args.item!r}", file=sys.stderr)
             return 1
@@ -159,22 +171,22 @@ def ingest_with_progress(config: Config) -> Summary:
 def show_sources(config: Config, args) -> int:
     now = utcnow()
     with Store(config.database) as store:
-        states = {row["name"]: row for row in store.sources()}
+        states = {state.name: state for state in store.sources()}
         pages = {source.name: store.page_health(source.name) for source in config.sources if source.full_text}
     rows = [("source", "status", "category", "last fetch", "next run", "failures")]
     details: dict[str, list[str]] = {}
     for source in config.sources:
-        state = states.get(source.name, {})
+        state = states.get(source.name) or SourceState(source.name)
         status = source_status(state)
         due = next_run(state, source.interval)
         when = "never (retired)" if status == "retired" else _when(due, now) if due else "at worker start"
-        rows.append((source.name, status, source.category, _when(from_iso(state.get("last_attempt")), now) or "never",
-                     when, str(state.get("failures") or 0)))
+        rows.append((source.name, status, source.category, _when(from_iso(state.last_attempt), now) or "never",
+                     when, str(state.failures or 0)))
         lines = [f"address: {source.location}"]
-        if state.get("url") and state["url"] != source.url:
-            lines.append(f"moved permanently to: {state['url']} (fetched there now)")
-        if state.get("last_error"):
-            lines.append(f"last error: {state['last_error']}")
+        if state.url and state.url != source.url:
+            lines.append(f"moved permanently to: {state.url} (fetched there now)")
+        if state.last_error:
+            lines.append(f"last error: {state.last_error}")
         if source.name in pages:
             lines.append(f"full text: {describe_pages(pages[source.name])}")
         details[source.name] = lines
@@ -187,34 +199,34 @@ def show_sources(config: Config, args) -> int:
     return 0
 
 
-def describe_pages(health: dict) -> str:
+def describe_pages(health: PageHealth) -> str:
     """A full_text source's entry pages in one line (see Store.page_health)."""
-    text = f"{health['pages']} page{'' if health['pages'] == 1 else 's'} fetched, {health['failed']} failing"
-    if health["last_error"]:
-        text += f" (the teaser is served instead); last failure: {health['last_error']}"
+    text = f"{health.pages} page{'' if health.pages == 1 else 's'} fetched, {health.failed} failing"
+    if health.last_error:
+        text += f" (the teaser is served instead); last failure: {health.last_error}"
     return text
 
 
 def show_stats(config: Config, args) -> int:
     with Store(config.database) as store:
         counts = store.category_counts()
-        states = {row["name"]: row for row in store.sources()}
+        states = {state.name: state for state in store.sources()}
     width = max(len("category"), *map(len, config.categories))
     print("category".ljust(width) + "items".rjust(10) + "duplicates".rjust(12))
     for key in config.categories:
-        row = counts.get(key, {"items": 0, "duplicates": 0})
-        print(key.ljust(width) + str(row["items"]).rjust(10) + str(row["duplicates"]).rjust(12))
-    print("total".ljust(width) + str(sum(r["items"] for r in counts.values())).rjust(10)
-          + str(sum(r["duplicates"] for r in counts.values())).rjust(12))
+        row = counts.get(key, CategoryCounts(0, 0, None))
+        print(key.ljust(width) + str(row.items).rjust(10) + str(row.duplicates).rjust(12))
+    print("total".ljust(width) + str(sum(r.items for r in counts.values())).rjust(10)
+          + str(sum(r.duplicates for r in counts.values())).rjust(12))
     by_status: dict[str, list[str]] = {}
     for source in config.sources:
-        by_status.setdefault(source_status(states.get(source.name, {})), []).append(source.name)
+        by_status.setdefault(source_status(states.get(source.name) or SourceState(source.name)), []).append(source.name)
     print(f"\nsources: {len(config.sources)} ("
           + ", ".join(f"{status} {len(by_status.get(status, []))}" for status in ("ok", "failing", "retired", "new")) + ")")
     for status in ("failing", "retired"):
         for name in by_status.get(status, []):
             state = states[name]
-            print(f"  {status}: {name} ({state.get('failures') or 0} failures; last error: {state.get('last_error')})")
+            print(f"  {status}: {name} ({state.failures or 0} failures; last error: {state.last_error})")
     return 0
 
 
@@ -224,8 +236,8 @@ def show_blocked(config: Config, args) -> int:
         total = store.blocked_count()
     print(f"{total} blocked entr{'y' if total == 1 else 'ies'}" + (f" (the {len(rows)} most recent)" if total > len(rows) else ""))
     for row in rows:
-        print(f"- {row['title']}\n  {row['source']} in {row['category']}, blocked {row['blocked_at']}\n"
-              f"  link: {row['link'] or '(none)'}\n  rule: {row['blocked']}")
+        print(f"- {row.title}\n  {row.source} in {row.category}, blocked {row.blocked_at}\n"
+              f"  link: {row.link or '(none)'}\n  rule: {row.blocked}")
     return 0
 
 
@@ -269,8 +281,8 @@ def import_sources(config: Config, args) -> int:
 def export_sources(config: Config, args) -> int:
     with Store(config.database) as store:
         states = store.sources()
-    moved = {row["name"]: row["url"] for row in states if row.get("url")}
-    retired = {row["name"] for row in states if row.get("retired")}
+    moved = {state.name: state.url for state in states if state.url}
+    retired = {state.name for state in states if state.retired}
     from .feedlist import export_opml
 
     document, notes = export_opml(config, moved, retired, utcnow())
@@ -379,15 +391,15 @@ def show_dropped(config: Config, args) -> int:
     with Store(config.database) as store:
         records = [store.file_state(str(Path(args.item).resolve()))]
         if not records[0]:
-            records = [store.article_file(story["id"]) for story in store.stories(args.item)]
-    records = [record for record in records if record and record.get("parse")]
-    if not records:
+            records = [store.article_file(story.id) for story in store.stories(args.item)]
+    found = [(record, record.parse) for record in records if record and record.parse]
+    if not found:
         print(f"feedhub dropped: no article file read into {args.item!r} (an item id, its link, or the file's path)",
               file=sys.stderr)
         return 1
-    for record in records:
-        parse = json.loads(record["parse"])
-        print(record["path"])
+    for record, parsed in found:
+        parse = json.loads(parsed)
+        print(record.path)
         for field in ("authors", "published", "updated", "tags", "image", "caption", "credit"):
             value = parse.get(field)
             print(f"  {field + ':':<10} {(', '.join(value) if isinstance(value, list) else value) or '-'}")
@@ -456,20 +468,20 @@ def format_summary(summary: Summary) -> str:
     return "\n".join(lines)
 
 
-def format_duplicates(story: dict, copies: list[dict]) -> str:
+def format_duplicates(story: StoredItem, copies: list[Duplicate]) -> str:
     lines = [
-        f"{story['title']}",
-        f"  kept: {story['source']} in {story['category']}, first seen {story['first_seen']}",
-        f"  id:   {story['id']}",
-        f"  link: {story['link']}",
+        f"{story.title}",
+        f"  kept: {story.source} in {story.category}, first seen {story.first_seen}",
+        f"  id:   {story.id}",
+        f"  link: {story.link}",
         f"{len(copies)} duplicate{'' if len(copies) == 1 else 's'}" + (":" if copies else ""),
     ]
     for copy in copies:
         lines += [
-            f"- {copy['source']}: {copy['title']}",
-            f"  first seen {copy['first_seen']}, last seen {copy['last_seen']}",
-            f"  link: {copy['link']}",
-            f"  matched by {copy['reason']}, score {copy['score']:.2f}: {copy['detail'] or copy['reason']}",
+            f"- {copy.source}: {copy.title}",
+            f"  first seen {copy.first_seen}, last seen {copy.last_seen}",
+            f"  link: {copy.link}",
+            f"  matched by {copy.reason}, score {copy.score:.2f}: {copy.detail or copy.reason}",
         ]
     return "\n".join(lines)
 

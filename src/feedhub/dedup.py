@@ -11,6 +11,10 @@ Exact keys (this module):
 
 Near duplicates (rewrites of a story) are found after the exact keys, with
 MinHash signatures filed by LSH band; see below.
+
+``decide`` takes what the store found under an item's keys and bands and
+says whether it is a new story, a copy, or the better copy of a stored one:
+the store only gathers and applies (store/items.py).
 """
 
 from __future__ import annotations
@@ -20,8 +24,9 @@ import hashlib
 import re
 import unicodedata
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, NamedTuple
+from typing import Final, Literal, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -318,3 +323,108 @@ EXACT_REASONS = {
     "url": "same link once tracking parameters are removed",
     "text": "same text once case, accents and punctuation are folded",
 }
+
+
+# -- deciding ------------------------------------------------------------------
+#
+# The store gathers what is filed under a new item's keys and bands
+# (Candidates) and applies the Decision in the same write transaction; what
+# makes the item a copy, and which copy is kept, is decided here alone.
+
+
+@dataclass(frozen=True)
+class Match:
+    """A stored item that a new one is the same story as, and why."""
+
+    item_id: str
+    reason: str  # guid, url, text or near
+    score: float  # 1.0 for exact keys, the similarity for near
+    detail: str  # the why, for operators
+
+
+@dataclass(frozen=True)
+class KeyOwner:
+    """The stored item filed under one of the new item's exact keys."""
+
+    item_id: str
+    priority: int | None  # its source's priority (None: stored without one)
+
+
+@dataclass(frozen=True)
+class NearCandidate:
+    """A stored item sharing LSH bands with the new one, with its text to score."""
+
+    item_id: str
+    title: str
+    text: str
+    hits: int  # LSH bands shared
+    priority: int | None
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """What is stored under a new item's keys and bands."""
+
+    keys: dict[str, KeyOwner]  # key kind (guid, url, text) -> its owner
+    near: list[NearCandidate]  # best band matches first, at most MAX_CANDIDATES
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A category's dedup settings."""
+
+    near_threshold: float = DEFAULT_THRESHOLD
+
+
+NEW: Final = "new"
+DUPLICATE: Final = "duplicate"
+REPLACE: Final = "replace"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """NEW: file the item as a story of its own.  DUPLICATE: record it as a
+    copy of match.item_id.  REPLACE: file it, and make the stored match.item_id
+    one of its copies (the new one's source has the better priority)."""
+
+    action: Literal["new", "duplicate", "replace"]
+    match: Match | None = None
+
+
+def decide(candidates: Candidates, item: Item, rules: Rules, fingerprinted: Fingerprint | None = None) -> Decision:
+    """Whether `item` is a new story, a copy of a stored one, or the better
+    copy of a stored one.  Exact keys are tried first, in the order keys()
+    gives them (guid, url, text); then the most similar near candidate at or
+    above the threshold.  Of two copies the first seen stays, unless the later
+    one comes from a source with a strictly better (lower) priority.
+    `fingerprinted` is fingerprint(item) when the caller has it already."""
+    match, priority = _exact(candidates.keys)
+    if match is None and candidates.near:
+        found = fingerprinted or fingerprint(item)
+        match, priority = _nearest(candidates.near, found, rules.near_threshold) if found else (None, None)
+    if match is None:
+        return Decision(NEW)
+    if priority is not None and item.priority < priority:
+        return Decision(REPLACE, match)
+    return Decision(DUPLICATE, match)
+
+
+def _exact(owners: dict[str, KeyOwner]) -> tuple[Match | None, int | None]:
+    for kind, reason in EXACT_REASONS.items():  # their order is the order keys are tried in
+        owner = owners.get(kind)
+        if owner:
+            return Match(owner.item_id, kind, 1.0, reason), owner.priority
+    return None, None
+
+
+def _nearest(near: list[NearCandidate], found: Fingerprint, threshold: float) -> tuple[Match | None, int | None]:
+    """The most similar candidate at or above the threshold, scored on the real
+    texts (the first of equals, as the candidates come best band match first)."""
+    best, priority = None, None
+    for candidate in near:
+        other = story_shingles(candidate.title, candidate.text or "")
+        score = similarity(found.shingles, other)
+        if score >= threshold and (best is None or score > best.score):
+            why = f"{explain(found.shingles, other)}; {candidate.hits} LSH bands shared"
+            best, priority = Match(candidate.item_id, "near", round(score, 3), why), candidate.priority
+    return best, priority

@@ -24,7 +24,7 @@ import brotli
 from . import access, publish
 from .config import Config
 from .items import from_iso
-from .store import Store
+from .store import CategoryState, Store, StoredItem
 
 CODINGS = ("br", "gzip")
 MAX_PAGE = 10**9
@@ -155,16 +155,17 @@ class FeedCache:
         return self._render_view(state, channel, items, fmt, publish.Page(page, last))
 
     def _render_view(
-        self, state: dict, channel: publish.Channel, items: list[dict], fmt: str, page: publish.Page = publish.Page()
+        self, state: CategoryState, channel: publish.Channel, items: list[StoredItem], fmt: str,
+        page: publish.Page = publish.Page(),
     ) -> Rendered:
         """A page of a feed from `items`, read at `state` (version, changed)."""
         body = publish.build(self.config, channel, items, fmt, page)
         self.renders += 1
         # The document changes with its items and with feeds.yaml (titles,
         # links): it was last modified at the later of the two.
-        changed = max(from_iso(state["changed"]) or publish.EPOCH, self.config_modified or publish.EPOCH)
+        changed = max(from_iso(state.changed) or publish.EPOCH, self.config_modified or publish.EPOCH)
         link_header = self._link_header(channel.path, fmt, page.number)
-        return Rendered(body, publish.FORMATS[fmt], changed, state["version"], link_header)
+        return Rendered(body, publish.FORMATS[fmt], changed, state.version, link_header)
 
     def _link_header(self, category: str, fmt: str, page: int) -> str:
         # WebSub subscribers look for the hub in HTTP Link headers first.

@@ -37,16 +37,15 @@ from . import decoding, dedup, metrics, pool, rules, staticfeeds
 from .articles import MAX_ARTICLE_BYTES, Article, ArticleError, house_keys, parse_text, read_text
 from .boilerplate import Rules, learned
 from .config import ArticleDir, Config, Source
-from .items import Item, Person, utcnow
+from .items import Item, Page, Person, utcnow
 from .politeness import next_attempt
 from .remote import websub
-from .store import UNCHANGED, Outcome, Store, iso
+from .store import UNCHANGED, Outcome, PageState, SourceState, Store, iso
 
 # The feed side (remote/: httpx, feedparser, nh3, ...) is imported by the functions that
 # fetch: an ingest of article folders alone never loads it, and a run of
 # `feedhub ingest` starts that much sooner.
 if TYPE_CHECKING:
-    from .remote import fulltext
     from .remote.fetch import Client, Fetched, FetchError
 
 log = logging.getLogger(__name__)
@@ -164,7 +163,7 @@ def _files_to_count(store: Store, root: Path) -> Iterator[Path]:
         except OSError:
             continue
         seen = store.file_state(str(path))
-        if (seen.get("mtime_ns"), seen.get("size")) != (stat.st_mtime_ns, stat.st_size) or not seen.get("rules"):
+        if not seen or (seen.mtime_ns, seen.size) != (stat.st_mtime_ns, stat.st_size) or not seen.rules:
             yield path
 
 
@@ -217,11 +216,11 @@ def _files_to_read(store: Store, root: Path, name: str, summary: Summary, rules:
             summary.fail(name, f"{path}: cannot read: {exc.strerror}")
             continue
         seen = store.file_state(str(path))
-        if seen.get("mtime_ns") == stat.st_mtime_ns and seen.get("size") == stat.st_size and (
-            rules is None or seen.get("rules") == rules
+        if seen and seen.mtime_ns == stat.st_mtime_ns and seen.size == stat.st_size and (
+            rules is None or seen.rules == rules
         ):
-            if seen.get("error"):
-                summary.fail(name, seen["error"])
+            if seen.error:
+                summary.fail(name, seen.error)
             else:
                 summary.count(name, UNCHANGED)
             continue
@@ -338,8 +337,8 @@ class Attempt:
     fetched: Fetched | None
     error: FetchError | None
     seconds: float
-    pages: list[fulltext.Page] = field(default_factory=list)  # fetched this time (full_text sources)
-    known: dict[str, dict] = field(default_factory=dict)  # the pages fetched before, by item id
+    pages: list[Page] = field(default_factory=list)  # fetched this time (full_text sources)
+    known: dict[str, PageState] = field(default_factory=dict)  # the pages fetched before, by item id
 
 
 def ingest_sources(
@@ -362,7 +361,7 @@ def ingest_sources(
     workers = min(config.fetch_concurrency, len(sources))
     store.use_writer_cache()
     queue = iter(sources)
-    pending: deque[tuple[Source, dict, Future | None]] = deque()
+    pending: deque[tuple[Source, SourceState, Future | None]] = deque()
     with fetch_client(config, workers) as client, ThreadPoolExecutor(workers, "fetch") as pool:
 
         def submit_next() -> None:
@@ -370,7 +369,7 @@ def ingest_sources(
             if source is not None:
                 state = _current_state(store, source)
                 known = store.pages(source.name) if source.full_text else {}
-                future = None if state.get("retired") else pool.submit(_fetch, config, source, state, client, known)
+                future = None if state.retired else pool.submit(_fetch, config, source, state, client, known)
                 pending.append((source, state, future))
 
         for _ in range(AHEAD * workers):
@@ -390,12 +389,13 @@ def ingest_source(
     """Fetch one source and store its entries; `now` and `rng` are for tests."""
     state = _current_state(store, source)
     known = store.pages(source.name) if source.full_text else {}
-    attempt = None if state.get("retired") else _fetch(config, source, state, known=known)
+    attempt = None if state.retired else _fetch(config, source, state, known=known)
     return _store_attempt(config, store, source, state, attempt, now, rng)
 
 
 def _fetch(
-    config: Config, source: Source, state: dict, client: Client | None = None, known: dict | None = None
+    config: Config, source: Source, state: SourceState, client: Client | None = None,
+    known: dict[str, PageState] | None = None,
 ) -> Attempt:
     """Never raises: a broken source is one more result, not a stop.  For a
     full_text source, the pages its teaser entries need are fetched too."""
@@ -414,8 +414,8 @@ def _fetch(
 
 
 def _fetch_pages(
-    config: Config, source: Source, fetched: Fetched, known: dict[str, dict], client: Client | None
-) -> list[fulltext.Page]:
+    config: Config, source: Source, fetched: Fetched, known: dict[str, PageState], client: Client | None
+) -> list[Page]:
     """The entry pages this pass fetches for a full_text source (fulltext.py)."""
     from .entries import to_item
     from .remote import fetchguard, fulltext
@@ -445,7 +445,7 @@ def _fetch_pages(
 
 
 def _store_attempt(
-    config: Config, store: Store, source: Source, state: dict, attempt: Attempt | None,
+    config: Config, store: Store, source: Source, state: SourceState, attempt: Attempt | None,
     now: datetime | None = None, rng: random.Random | None = None,
 ) -> Summary:
     """Record a fetch (None: the source is retired and was not fetched)."""
@@ -462,11 +462,11 @@ def _store_attempt(
     fields = {"location": source.location, "category": source.category}
     if attempt.error:
         _record_failure(config, store, source, state, attempt.error, now, rng, fields)
-        summary.fail(name, f"{source.name} ({state.get('url') or source.location}): {attempt.error}")
+        summary.fail(name, f"{source.name} ({state.url or source.location}): {attempt.error}")
         store.add_counts(metrics.fetch_counts(name, attempt.seconds, failed=True))
         return summary
     fetched = attempt.fetched
-    pages = {**attempt.known, **{page.item_id: vars(page) for page in attempt.pages}}
+    pages: dict[str, PageState | Page] = {**attempt.known, **{page.item_id: page for page in attempt.pages}}
     # One transaction for the feed: its entries (each a savepoint that can
     # fail alone), then its validators, never saved without them.
     with store.transaction():
@@ -489,8 +489,8 @@ def _store_attempt(
             last_status=fetched.status,
             etag=fetched.etag,
             last_modified=fetched.last_modified,
-            items_seen=len(fetched.entries) or state.get("items_seen", 0),
-            url=fetched.moved_to or state.get("url"),
+            items_seen=len(fetched.entries) or state.items_seen,
+            url=fetched.moved_to or state.url,
             **fields,
         )
         store.add_counts(
@@ -538,17 +538,17 @@ def recheck(config: Config, store: Store) -> tuple[int, int]:
     blocked = unblocked = 0
     with store.transaction():
         for row in list(store.rule_subjects(blocked_only=not rules.any_rules(config))):
-            key = (row["category"], row["source"])
+            key = (row.category, row.source)
             if key not in sets:
-                sets[key] = rules.rules_for(config, row["category"], sources.get(row["source"]))
+                sets[key] = rules.rules_for(config, row.category, sources.get(row.source))
             verdict = rules.decide(rules.row_subject(row), sets[key])
-            if verdict.blocked and row["blocked"] is None:
-                store.mark_blocked(row["id"], verdict.reason)
+            if verdict.blocked and row.blocked is None:
+                store.mark_blocked(row.id, verdict.reason)
                 blocked += 1
-            elif verdict.blocked and row["blocked"] != verdict.reason:
-                store.mark_blocked(row["id"], verdict.reason)  # still blocked, now by another rule
-            elif not verdict.blocked and row["blocked"] is not None:
-                store.unblock(row["id"], _threshold(config, row["category"]))
+            elif verdict.blocked and row.blocked != verdict.reason:
+                store.mark_blocked(row.id, verdict.reason)  # still blocked, now by another rule
+            elif not verdict.blocked and row.blocked is not None:
+                store.unblock(row.id, _threshold(config, row.category))
                 unblocked += 1
         store.set_setting(RULES_SETTING, rules.fingerprint(config))
     if blocked or unblocked:
@@ -557,15 +557,16 @@ def recheck(config: Config, store: Store) -> tuple[int, int]:
     return blocked, unblocked
 
 
-def _current_state(store: Store, source: Source) -> dict:
-    """The source's fetch state; a fresh start when the operator changed its
-    address in feeds.yaml (a new URL undoes a move, a retirement, a backoff)."""
+def _current_state(store: Store, source: Source) -> SourceState:
+    """The source's fetch state (the defaults if it was never fetched); a
+    fresh start when the operator changed its address in feeds.yaml (a new
+    URL undoes a move, a retirement, a backoff)."""
     state = store.source_state(source.name)
-    if state and state.get("location") != source.location:
+    if state and state.location != source.location:
         log.info("source address changed in the configuration; starting afresh", extra={"source": source.name})
         store.reset_source(source.name)
         state = store.source_state(source.name)
-    return state
+    return state or SourceState(source.name)
 
 
 def _record_failure(config, store, source, state, exc: FetchError, now, rng, fields) -> None:
@@ -576,7 +577,7 @@ def _record_failure(config, store, source, state, exc: FetchError, now, rng, fie
         log.warning("source retired: %s", exc, extra={"source": source.name})
         store.record_fetch(source.name, ok=False, now=now, last_status=exc.status, last_error=str(exc), retired=1, **fields)
         return
-    failures = (state.get("failures") or 0) + 1
+    failures = (state.failures or 0) + 1
     due = next_attempt(now, failures, source.interval, config.max_backoff, exc.retry_after, rng)
     store.record_fetch(
         source.name, ok=False, now=now, last_status=exc.status, last_error=str(exc), next_attempt=iso(due), **fields

@@ -79,3 +79,23 @@ class Item:
         self.published = as_utc(self.published)
         self.updated = as_utc(self.updated) if self.updated else None
         self.id = item_id(self.source, self.guid)
+
+
+@dataclass
+class Page:
+    """One entry's page as last fetched for full text (remote/fulltext.py): its
+    article, or why there is none."""
+
+    item_id: str
+    url: str
+    stamp: str  # entry_stamp() of the feed entry it was fetched for
+    content: str = ""  # sanitized article HTML; "" when it failed
+    text: str = ""
+    error: str | None = None
+    status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    attempts: int = 1
+    fetched_at: str = ""
+    retry_after: str | None = None  # the Retry-After of a 429 or 503 (not stored)
+

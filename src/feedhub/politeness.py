@@ -12,8 +12,12 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
 from .items import as_utc, from_iso
+
+if TYPE_CHECKING:
+    from .store import SourceState
 
 JITTER = 0.2
 # A Retry-After further away than this is a publisher mistake, not a plan.
@@ -56,21 +60,22 @@ def next_attempt(
     return now + max(wait, asked or timedelta(0))
 
 
-def source_status(state: dict) -> str:
+def source_status(state: SourceState) -> str:
     """new, ok, failing or retired, from a source's row of the sources table."""
-    if state.get("retired"):
+    if state.retired:
         return "retired"
-    if state.get("failures"):
+    if state.failures:
         return "failing"
-    return "ok" if state.get("last_attempt") else "new"
+    return "ok" if state.last_attempt else "new"
 
 
-def next_run(state: dict, interval: float) -> datetime | None:
+def next_run(state: SourceState, interval: float) -> datetime | None:
     """When the worker will fetch a source next, as far as the database knows:
     its backoff time, else a regular interval after the last attempt; None
     for a retired source, and for a new one (the worker fetches it at start)."""
-    if state.get("retired") or not state.get("last_attempt"):
+    last = from_iso(state.last_attempt)
+    if state.retired or last is None:
         return None
-    if state.get("next_attempt"):
-        return from_iso(state["next_attempt"])
-    return from_iso(state["last_attempt"]) + timedelta(seconds=interval)
+    if state.next_attempt:
+        return from_iso(state.next_attempt)
+    return last + timedelta(seconds=interval)

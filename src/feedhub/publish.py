@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import urlencode
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -25,7 +26,7 @@ from lxml import etree
 from . import __version__, media
 from .config import Config
 from .items import Enclosure, Person, from_iso
-from .store import Store
+from .store import Preview, Store, StoredItem
 
 FORMATS = {
     "rss": "application/rss+xml; charset=utf-8",
@@ -131,13 +132,13 @@ def render(config: Config, store: Store, category: str, fmt: str) -> bytes:
     return build(config, category, items, fmt, Page(1, last))
 
 
-def build(config: Config, feed: str | Channel, items: list[dict], fmt: str, page: Page = Page()) -> bytes:
+def build(config: Config, feed: str | Channel, items: list[StoredItem], fmt: str, page: Page = Page()) -> bytes:
     """One page of a feed (a category's key, or a Channel), `items` newest first."""
     channel = feed if isinstance(feed, Channel) else category_channel(config, feed)
-    items = [_clean(row) for row in items]
+    clean = [_clean(row) for row in items]
     if fmt == "json":
-        return _json_feed(config, channel, items, page)
-    return _xml_feed(config, channel, items, fmt, page)
+        return _json_feed(config, channel, clean, page)
+    return _xml_feed(config, channel, clean, fmt, page)
 
 
 # -- RSS 2.0 and Atom 1.0 -------------------------------------------------------
@@ -165,7 +166,7 @@ class _Nothing(BaseExtension):
     """Feed level of an extension that only adds to entries."""
 
 
-def _xml_feed(config: Config, channel: Channel, items: list[dict], fmt: str, page: Page) -> bytes:
+def _xml_feed(config: Config, channel: Channel, items: list[StoredItem], fmt: str, page: Page) -> bytes:
     site = config.site
     pages = links(config, channel.path, fmt, page)
     fg = FeedGenerator()
@@ -195,22 +196,22 @@ def _xml_feed(config: Config, channel: Channel, items: list[dict], fmt: str, pag
     return fg.atom_str(pretty=False)
 
 
-def _add_entry(fg: FeedGenerator, site_title: str, row: dict, fmt: str) -> None:
+def _add_entry(fg: FeedGenerator, site_title: str, row: StoredItem, fmt: str) -> None:
     entry = fg.add_entry(order="append")
-    entry.id(f"urn:uuid:{row['id']}")
-    entry.guid(f"urn:uuid:{row['id']}", permalink=False)
-    entry.title(row["title"])
-    if row["link"]:
-        entry.link(href=row["link"], rel="alternate")
-    entry.published(from_iso(row["published"]))
+    entry.id(f"urn:uuid:{row.id}")
+    entry.guid(f"urn:uuid:{row.id}", permalink=False)
+    entry.title(row.title)
+    if row.link:
+        entry.link(href=row.link, rel="alternate")
+    entry.published(from_iso(row.published))
     entry.updated(_updated(row))
-    if row["summary"]:
-        entry.summary(row["summary"])  # RSS <description> too
-    if row["content"]:
-        entry.content(row["content"], type="html")
-    elif not row["link"]:
+    if row.summary:
+        entry.summary(row.summary)  # RSS <description> too
+    if row.content:
+        entry.content(row.content, type="html")
+    elif not row.link:
         # Atom: an entry with no alternate link must carry content.
-        entry.content(row["summary"] or row["title"], type="text")
+        entry.content(row.summary or row.title, type="text")
     extras = Extras.of(row)
     if fmt == "rss":
         # dc:creator per author, never also <author>: the validator warns
@@ -246,17 +247,17 @@ class Extras:
     comments: str
 
     @classmethod
-    def of(cls, row: dict) -> "Extras":
-        authors = media.stored_people(row.get("authors"))
-        if not authors and (row.get("author") or "").strip():
-            authors = (media.person(row["author"]),)  # stored before authors were
+    def of(cls, row: StoredItem | Preview) -> "Extras":
+        authors = media.stored_people(row.authors)
+        if not authors and row.author and row.author.strip():
+            authors = (media.person(row.author),)  # stored before authors were
         return cls(
             authors=authors,
-            tags=media.stored_tags(row.get("tags")),
+            tags=media.stored_tags(row.tags),
             # An item with no picture of its own shows the first of its content.
-            image=row.get("image") or media.first_image(row.get("content") or ""),
-            enclosures=media.stored_enclosures(row.get("enclosures")),
-            comments=row.get("comments") or "",
+            image=row.image or media.first_image(row.content or ""),
+            enclosures=media.stored_enclosures(row.enclosures),
+            comments=row.comments or "",
         )
 
 
@@ -301,10 +302,10 @@ class _EntryLinks(BaseEntryExtension):
 # -- JSON Feed 1.1 --------------------------------------------------------------
 
 
-def _json_feed(config: Config, channel: Channel, items: list[dict], page: Page) -> bytes:
+def _json_feed(config: Config, channel: Channel, items: list[StoredItem], page: Page) -> bytes:
     site = config.site
     pages = links(config, channel.path, "json", page)
-    document = {
+    document: dict[str, Any] = {
         "version": JSON_FEED_VERSION,
         "title": f"{site.title}: {channel.title}",
         "home_page_url": channel.page,
@@ -323,17 +324,17 @@ def _json_feed(config: Config, channel: Channel, items: list[dict], page: Page) 
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _json_item(site_title: str, row: dict) -> dict:
-    item = {"id": f"urn:uuid:{row['id']}", "title": row["title"]}
-    if row["link"]:
-        item["url"] = row["link"]
-    if row["content"]:
-        item["content_html"] = row["content"]
+def _json_item(site_title: str, row: StoredItem) -> dict[str, Any]:
+    item: dict[str, Any] = {"id": f"urn:uuid:{row.id}", "title": row.title}
+    if row.link:
+        item["url"] = row.link
+    if row.content:
+        item["content_html"] = row.content
     else:
-        item["content_text"] = row["summary"] or row["title"]
-    if row["summary"]:
-        item["summary"] = row["summary"]
-    item["date_published"] = from_iso(row["published"]).isoformat()
+        item["content_text"] = row.summary or row.title
+    if row.summary:
+        item["summary"] = row.summary
+    item["date_published"] = from_iso(row.published).isoformat()
     item["date_modified"] = _updated(row).isoformat()
     extras = Extras.of(row)
     item["authors"] = [_json_person(person) for person in extras.authors] or [{"name": site_title}]
@@ -363,9 +364,17 @@ def _attachment(file: Enclosure) -> dict:
 # -- helpers ------------------------------------------------------------------
 
 
-def _clean(row: dict) -> dict:
-    return {key: NOT_XML.sub("", value) if isinstance(value, str) else value for key, value in row.items()}
+_COLUMNS = tuple(column.name for column in fields(StoredItem))
 
 
-def _updated(row: dict) -> datetime:
-    return from_iso(row["updated"] or row["published"])
+def _clean(row: StoredItem) -> StoredItem:
+    """The row without the characters XML cannot carry (a copy only if it had any)."""
+    dirty: dict[str, Any] = {
+        name: NOT_XML.sub("", value) for name in _COLUMNS
+        if isinstance(value := getattr(row, name), str) and NOT_XML.search(value)
+    }
+    return replace(row, **dirty) if dirty else row
+
+
+def _updated(row: StoredItem) -> datetime:
+    return from_iso(row.updated or row.published)

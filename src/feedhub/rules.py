@@ -21,7 +21,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable
 
 import re2
 
@@ -30,6 +30,7 @@ from . import media
 if TYPE_CHECKING:
     from .config import Config, Rules, RuleSpec
     from .items import Item
+    from .store import SubjectRow
 
 FIELDS = ("title", "content", "author", "tags", "link")
 BLOCK, KEEP = "block", "keep"
@@ -91,10 +92,10 @@ def item_subject(item: "Item") -> Subject:
                       (person.name for person in item.authors), item.tags)
 
 
-def row_subject(row: Mapping[str, Any]) -> Subject:
+def row_subject(row: SubjectRow) -> Subject:
     """The Subject of a stored item row, as item_subject saw it on arrival."""
-    return subject_of(row["title"] or "", row["text"] or "", row["summary"] or "", row["link"] or "", row["author"] or "",
-                      (person.name for person in media.stored_people(row["authors"])), media.stored_tags(row["tags"]))
+    return subject_of(row.title or "", row.text or "", row.summary or "", row.link or "", row.author or "",
+                      (person.name for person in media.stored_people(row.authors)), media.stored_tags(row.tags))
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ class Worker:
         of a backoff which `feedhub enable` has since cleared."""
         now = utcnow()
         with Store(self.config.database) as store:
-            due = {row["name"]: from_iso(row.get("next_attempt")) for row in store.sources()}
+            due = {state.name: from_iso(state.next_attempt) for state in store.sources()}
         for job_id, target in list(self.targets.items()):
             job = self.scheduler.get_job(job_id) if isinstance(target, Source) else None
             if job is None or job.next_run_time is None:
@@ -223,7 +223,8 @@ class Worker:
 
 
 def _not_before(store: Store, source: Source) -> datetime | None:
-    return from_iso(store.source_state(source.name).get("next_attempt"))
+    state = store.source_state(source.name)
+    return from_iso(state.next_attempt) if state else None
 
 
 def _where(target: ArticleDir | Source) -> str:

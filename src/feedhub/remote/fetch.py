@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -19,6 +20,9 @@ from .. import __version__
 from ..config import Config, Source
 from . import fetchguard
 from .parse import ParseError, parse
+
+if TYPE_CHECKING:
+    from ..store import SourceState
 
 USER_AGENT = f"feedhub/{__version__} (+https://github.com/feedhub/feedhub; feed aggregator)"
 ACCEPT = "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
@@ -53,7 +57,7 @@ class Fetched:
 
 def fetch(
     source: Source,
-    state: dict,
+    state: SourceState,
     timeout: float = 20,
     policy: fetchguard.Policy | None = None,
     client: Client | None = None,
@@ -62,17 +66,17 @@ def fetch(
     `client` (from fetch_client) if given, sharing its connections.
 
     A source that moved permanently is read at its stored new address
-    (``state["url"]``) instead of the one in feeds.yaml.
+    (``state.url``) instead of the one in feeds.yaml.
     """
     policy = policy or fetchguard.Policy()
     if source.path:
         return _read_file(source.path, state, policy)
-    url: str = state.get("url") or source.location  # location: the URL, as source.path is None
+    url: str = state.url or source.location  # location: the URL, as source.path is None
     headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT}
-    if state.get("etag"):
-        headers["If-None-Match"] = state["etag"]
-    if state.get("last_modified"):
-        headers["If-Modified-Since"] = state["last_modified"]
+    if state.etag:
+        headers["If-None-Match"] = state.etag
+    if state.last_modified:
+        headers["If-Modified-Since"] = state.last_modified
     try:
         response = fetchguard.get(url, headers, policy, timeout, client)
     except fetchguard.Refused as exc:
@@ -84,7 +88,7 @@ def fetch(
     moved_to = permanent_target(url, response)
     if response.status_code == 304:
         return Fetched(
-            304, etag=state.get("etag"), last_modified=state.get("last_modified"),
+            304, etag=state.etag, last_modified=state.last_modified,
             url=response.url, moved_to=moved_to,
         )
     if response.status_code == 410:
@@ -120,12 +124,12 @@ def permanent_target(url: str, response: fetchguard.Response) -> str | None:
     return target if target != url else None
 
 
-def _read_file(path: Path, state: dict, policy: fetchguard.Policy) -> Fetched:
+def _read_file(path: Path, state: SourceState, policy: fetchguard.Policy) -> Fetched:
     # A local feed file's mtime and size play the part of an ETag.
     try:
         stat = path.stat()
         stamp = f"{stat.st_mtime_ns}-{stat.st_size}"
-        if state.get("etag") == stamp:
+        if state.etag == stamp:
             return Fetched(304, etag=stamp, url=str(path))
         if stat.st_size > policy.max_bytes:
             raise FetchError(f"{path} is {stat.st_size:,} bytes, over fetch_max_bytes ({policy.max_bytes:,})")

@@ -25,19 +25,21 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
 
 from .. import politeness
-from ..items import Item, utcnow
 from ..entries import plain_text
+from ..items import Item, Page, utcnow
 from ..sanitize import clean_html
 from . import fetchguard
+
+if TYPE_CHECKING:
+    from ..store import PageState
 
 # An entry whose body has fewer words than this is a teaser worth completing.
 TEASER_WORDS = 200
@@ -55,24 +57,6 @@ ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 Getter = Callable[[str, dict[str, str]], fetchguard.Response]
 
 
-@dataclass
-class Page:
-    """One entry's page as last fetched: its article, or why there is none."""
-
-    item_id: str
-    url: str
-    stamp: str  # entry_stamp() of the feed entry it was fetched for
-    content: str = ""  # sanitized article HTML; "" when it failed
-    text: str = ""
-    error: str | None = None
-    status: int | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    attempts: int = 1
-    fetched_at: str = ""
-    retry_after: str | None = None  # the Retry-After of a 429 or 503 (not stored)
-
-
 def entry_stamp(item: Item) -> str:
     """What the feed said about an entry, hashed: a change means fetch again."""
     seen = "\n".join((item.title, item.link, item.summary, item.content, str(item.updated)))
@@ -83,23 +67,23 @@ def is_teaser(item: Item) -> bool:
     return len(item.text.split()) < TEASER_WORDS
 
 
-def needs_fetch(item: Item, known: dict | None) -> bool:
+def needs_fetch(item: Item, known: PageState | None) -> bool:
     """Whether this pass should fetch the entry's page (a pure decision on
     the entry and the page's stored row)."""
     if not item.link or not is_teaser(item):
         return False
     if not known:
         return True
-    if known["stamp"] != entry_stamp(item):
+    if known.stamp != entry_stamp(item):
         return True
-    return bool(known["error"]) and (known["attempts"] or 0) < MAX_ATTEMPTS
+    return bool(known.error) and (known.attempts or 0) < MAX_ATTEMPTS
 
 
-def with_page(item: Item, page: dict | None) -> Item:
-    """The teaser item with its page's article (a pages row) as its content
-    and text; the teaser stays the summary.  As it was without an article."""
-    if page and page.get("content") and is_teaser(item):
-        item.content, item.text = page["content"], page["text"]
+def with_page(item: Item, page: PageState | Page | None) -> Item:
+    """The teaser item with its page's article (stored, or fetched now) as its
+    content and text; the teaser stays the summary.  As it was without an article."""
+    if page and page.content and is_teaser(item):
+        item.content, item.text = page.content, page.text or ""
     return item
 
 
@@ -180,44 +164,44 @@ def describe(exc: Exception) -> str:
 
 
 def fetch_page(
-    item: Item, known: dict | None, get: Getter, user_agent: str, robots: RobotsCache | None = ROBOTS
+    item: Item, known: PageState | None, get: Getter, user_agent: str, robots: RobotsCache | None = ROBOTS
 ) -> Page:
     """Fetch and extract one entry's page; never raises.  `get(url, headers)`
     is a guarded GET (fetchguard.get bound to a policy and client); `robots`
     None skips robots.txt (the source's `full_text_ignore_robots`).  A page
     that fails now keeps the article an earlier fetch found, if any."""
     page = _fetch_page(item, known, get, user_agent, robots)
-    if page.error and known and known["content"]:
-        page.content, page.text = known["content"], known["text"]
-        page.etag, page.last_modified = known["etag"], known["last_modified"]
+    if page.error and known and known.content:
+        page.content, page.text = known.content, known.text or ""
+        page.etag, page.last_modified = known.etag, known.last_modified
     return page
 
 
-def _fetch_page(item: Item, known: dict | None, get: Getter, user_agent: str, robots: RobotsCache | None) -> Page:
+def _fetch_page(item: Item, known: PageState | None, get: Getter, user_agent: str, robots: RobotsCache | None) -> Page:
     page = Page(item.id, item.link, entry_stamp(item), fetched_at=utcnow().isoformat(timespec="seconds"))
-    if known and known["error"] and known["stamp"] == page.stamp:
-        page.attempts = (known["attempts"] or 0) + 1
+    if known and known.error and known.stamp == page.stamp:
+        page.attempts = (known.attempts or 0) + 1
     headers = {"User-Agent": user_agent, "Accept": ACCEPT}
     if robots is not None:
         why = robots.refusal(item.link, lambda url: get(url, {"User-Agent": user_agent}))
         if why:
             page.error = why
             return page
-    if known and known["content"]:
+    if known and known.content:
         # Conditional: an unchanged page costs a 304 and keeps its article.
-        if known["etag"]:
-            headers["If-None-Match"] = known["etag"]
-        if known["last_modified"]:
-            headers["If-Modified-Since"] = known["last_modified"]
+        if known.etag:
+            headers["If-None-Match"] = known.etag
+        if known.last_modified:
+            headers["If-Modified-Since"] = known.last_modified
     try:
         response = get(item.link, headers)
     except Exception as exc:
         page.error = describe(exc)
         return page
     page.status = response.status_code
-    if response.status_code == 304 and known and known["content"]:
-        page.content, page.text = known["content"], known["text"]
-        page.etag, page.last_modified = known["etag"], known["last_modified"]
+    if response.status_code == 304 and known and known.content:
+        page.content, page.text = known.content, known.text or ""
+        page.etag, page.last_modified = known.etag, known.last_modified
         return page
     if response.status_code != 200:
         page.error = f"HTTP {response.status_code} {response.reason_phrase}".strip()
@@ -249,7 +233,7 @@ def extract(body: bytes, url: str) -> tuple[str, str]:
 
 
 def complete(
-    entries: list[Item], known: dict[str, dict], get: Getter, user_agent: str, robots: RobotsCache | None
+    entries: list[Item], known: dict[str, PageState], get: Getter, user_agent: str, robots: RobotsCache | None
 ) -> list[Page]:
     """Fetch the pages this pass needs for a source's entries, one at a time
     (one connection to the publisher).  A host that answers 429 or 503 is

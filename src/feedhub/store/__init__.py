@@ -11,20 +11,81 @@ The schema is created and migrated by ``MIGRATIONS``, numbered by SQLite's
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from ..dedup import Match
 from .articles import ArticleFiles
 from .counters import Counters
-from .items import Items
 from .pruning import Pruning
-from .rows import BLOCKED, DUPLICATE, MEDIA_COLUMNS, NEW, UNCHANGED, UPDATED, Match, Outcome, iso, item_from_row
+from .rows import (
+    BLOCKED,
+    DUPLICATE,
+    MEDIA_COLUMNS,
+    NEW,
+    UNCHANGED,
+    UPDATED,
+    CategoryCounts,
+    CategoryState,
+    Duplicate,
+    FileState,
+    FolderState,
+    Heartbeat,
+    ItemCounts,
+    Outcome,
+    PageHealth,
+    PageState,
+    Preview,
+    SourceState,
+    StoredCounter,
+    StoredItem,
+    SubjectRow,
+    iso,
+    item_from_row,
+)
 from .schema import MIGRATIONS, index_queued
 from .sources import Sources
 from .views import Views
 
 
-class Store(Items, Views, Pruning, Sources, ArticleFiles, Counters):
+class Store(Views, Pruning, Sources, ArticleFiles, Counters):
     """The whole store on one connection: each base class is one part, in a
-    module of its own, and all share ``transaction()``."""
+    module of its own (Views reads on top of Items, which files them), and
+    all share ``transaction()``."""
 
 
-__all__ = ["BLOCKED", "DUPLICATE", "MEDIA_COLUMNS", "MIGRATIONS", "NEW", "UNCHANGED", "UPDATED", "Match", "Outcome",
-           "Store", "index_queued", "item_from_row", "iso"]
+if TYPE_CHECKING:
+    from .protocol import StoreProtocol
+
+    def _satisfies(store: Store) -> StoreProtocol:
+        return store  # mypy checks Store against every signature of the Protocol
+
+
+__all__ = [
+    "BLOCKED",
+    "DUPLICATE",
+    "MEDIA_COLUMNS",
+    "MIGRATIONS",
+    "NEW",
+    "UNCHANGED",
+    "UPDATED",
+    "CategoryCounts",
+    "CategoryState",
+    "Duplicate",
+    "FileState",
+    "FolderState",
+    "Heartbeat",
+    "ItemCounts",
+    "Match",
+    "Outcome",
+    "PageHealth",
+    "PageState",
+    "Preview",
+    "SourceState",
+    "Store",
+    "StoredCounter",
+    "StoredItem",
+    "SubjectRow",
+    "index_queued",
+    "iso",
+    "item_from_row",
+]

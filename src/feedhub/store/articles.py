@@ -5,20 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable
 
 from .connection import Connection
-from .rows import clock, iso
+from .rows import FileState, FolderState, clock, iso, one_of
 
 if TYPE_CHECKING:
     from ..boilerplate import HouseLine
 
 
 class ArticleFiles(Connection):
-    def file_state(self, path: str) -> dict:
-        # execute() rather than db.query(): this runs once per article file.
-        cursor = self.db.execute("SELECT * FROM article_files WHERE path = ?", [path])
-        row = cursor.fetchone()
-        return dict(zip([column[0] for column in cursor.description], row)) if row else {}
+    def file_state(self, path: str) -> FileState | None:
+        """The record of an article file as last read; None if it never was."""
+        return one_of(FileState, self.db.execute("SELECT * FROM article_files WHERE path = ?", [path]))
 
-    def article_folder(self, folder: str, max_errors: int = 20) -> dict:
+    def article_folder(self, folder: str, max_errors: int = 20) -> FolderState:
         """What ingest has read under one article folder: how many files, when
         it last read one, and the files that failed (up to max_errors)."""
         # A range on the primary key: every path that starts with "folder/"
@@ -32,7 +30,7 @@ class ArticleFiles(Connection):
             " ORDER BY path LIMIT ?",
             [low, high, max_errors],
         ).fetchall()
-        return {"files": files, "last_read": last_read, "errors": errors}
+        return FolderState(files, last_read, [(path, error) for path, error in errors])
 
     def record_file(
         self, path: str, mtime_ns: int, size: int, item_id: str | None, error: str | None,
@@ -46,10 +44,9 @@ class ArticleFiles(Connection):
                 pk="path",
             )
 
-    def article_file(self, item_id: str) -> dict | None:
+    def article_file(self, item_id: str) -> FileState | None:
         """The record of the file an item was read from."""
-        rows = list(self.db.query("SELECT * FROM article_files WHERE item_id = ? LIMIT 1", [item_id]))
-        return rows[0] if rows else None
+        return one_of(FileState, self.db.execute("SELECT * FROM article_files WHERE item_id = ? LIMIT 1", [item_id]))
 
     def forget_rules(self, folder: str) -> int:
         """Make every file under the folder be read again on the next pass."""

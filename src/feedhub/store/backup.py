@@ -202,9 +202,11 @@ def next_due(names: list[str], every: int, now: datetime) -> datetime:
 def scheduled(config: Config, now: datetime | None = None) -> Contents:
     """The worker's backup job: a new copy in the backup folder, the oldest
     beyond `keep` deleted."""
-    folder = config.backup.path
+    settings = config.backup
+    assert settings is not None  # the worker schedules backups only when configured
+    folder = settings.path
     contents_ = backup(config.database, folder / f"feedhub-{(now or utcnow()):{STAMP}}.db")
-    for name in expired(os.listdir(folder), config.backup.keep):
+    for name in expired(os.listdir(folder), settings.keep):
         (folder / name).unlink(missing_ok=True)
         log.info("old backup deleted", extra={"backup": str(folder / name)})
     log.info("backup written", extra={"backup": str(contents_.path), "bytes": contents_.size,

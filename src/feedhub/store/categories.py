@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .connection import Connection
-from .rows import clock, iso
+from .rows import CategoryCounts, CategoryState, ItemCounts, clock, iso, one_of
 
 
 class Categories(Connection):
@@ -14,38 +14,49 @@ class Categories(Connection):
             [category, iso(clock())],
         )
 
-    def category_state(self, category: str) -> dict:
+    def category_state(self, category: str) -> CategoryState:
         """A version number that changes whenever the category's items do."""
-        rows = list(self.db.query("SELECT version, changed FROM categories WHERE key = ?", [category]))
-        return rows[0] if rows else {"version": 0, "changed": None}
+        found = one_of(CategoryState, self.db.execute("SELECT version, changed FROM categories WHERE key = ?", [category]))
+        return found or CategoryState(0, None)
 
     def category_version(self, category: str) -> int:
         """The category's version alone: asked on every feed request, so kept cheap."""
         row = self.db.conn.execute("SELECT version FROM categories WHERE key = ?", [category]).fetchone()
-        return row[0] if row else 0
+        return int(row[0]) if row else 0
 
     def category_versions(self) -> dict[str, int]:
         return dict(self.db.conn.execute("SELECT key, version FROM categories"))
 
-    def data_state(self) -> dict:
+    def data_state(self) -> CategoryState:
         """A version that moves whenever any category changes (the sum of
         theirs, which only grow), and when the last change was: what a feed
         across categories (a tag, a search) is cached by."""
         version, changed = self.db.conn.execute(
             "SELECT coalesce(sum(version), 0), max(changed) FROM categories"
         ).fetchone()
-        return {"version": version, "changed": changed}
+        return CategoryState(version, changed)
 
     def data_version(self) -> int:
-        return self.db.conn.execute("SELECT coalesce(sum(version), 0) FROM categories").fetchone()[0]
+        return int(self.db.conn.execute("SELECT coalesce(sum(version), 0) FROM categories").fetchone()[0])
 
-    def category_counts(self) -> dict[str, dict]:
-        """{category: {"items": n, "duplicates": n, "newest": published time of
-        its newest item or None}} for every category with either."""
-        counts: dict[str, dict] = {}
-        items = "SELECT category, count(*), max(published) FROM items WHERE blocked IS NULL GROUP BY category"
-        for category, n, newest in self.db.execute(items):
-            counts[category] = {"items": n, "duplicates": 0, "newest": newest}
-        for category, n in self.db.execute("SELECT category, count(*) FROM duplicates GROUP BY category"):
-            counts.setdefault(category, {"items": 0, "duplicates": 0, "newest": None})["duplicates"] = n
-        return counts
+    def category_counts(self) -> dict[str, CategoryCounts]:
+        """Served items, duplicates and the newest item's published time, for
+        every category with items or duplicates."""
+        items: dict[str, tuple[int, str | None]] = {}
+        for category, n, newest in self.db.execute(
+            "SELECT category, count(*), max(published) FROM items WHERE blocked IS NULL GROUP BY category"
+        ):
+            items[category] = (n, newest)
+        duplicates = dict(self.db.execute("SELECT category, count(*) FROM duplicates GROUP BY category").fetchall())
+        return {
+            category: CategoryCounts(items.get(category, (0, None))[0], duplicates.get(category, 0),
+                                     items.get(category, (0, None))[1])
+            for category in {**items, **duplicates}
+        }
+
+    def item_counts(self) -> dict[str, ItemCounts]:
+        """Items served and blocked, for every category with either."""
+        return {
+            category: ItemCounts(served, blocked) for category, served, blocked in self.db.execute(
+                "SELECT category, count(*) - count(blocked), count(blocked) FROM items GROUP BY category")
+        }

@@ -6,7 +6,7 @@ import contextlib
 import sqlite3
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Self
 
 import sqlite_utils
 
@@ -71,7 +71,7 @@ class Connection(object):
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> "Connection":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .connection import Connection
-from .rows import clock, iso
+from .rows import Heartbeat, StoredCounter, clock, iso, one_of, rows_of
 
 
 class Counters(Connection):
@@ -28,13 +28,13 @@ class Counters(Connection):
                 counts,
             )
 
-    def counters(self) -> list[dict]:
-        return list(self.db.query("SELECT name, labels, value FROM counters ORDER BY name, labels"))
+    def counters(self) -> list[StoredCounter]:
+        return rows_of(StoredCounter, self.db.execute("SELECT name, labels, value FROM counters ORDER BY name, labels"))
 
     def beat(self, name: str, pid: int, now: datetime | None = None) -> None:
         with self.transaction() as db:
-            db["heartbeats"].upsert({"name": name, "beat": iso(now or clock()), "pid": pid}, pk="name")
+            db.table("heartbeats").upsert({"name": name, "beat": iso(now or clock()), "pid": pid}, pk="name")
 
-    def heartbeat(self, name: str) -> dict:
-        rows = list(self.db.query("SELECT * FROM heartbeats WHERE name = ?", [name]))
-        return rows[0] if rows else {}
+    def heartbeat(self, name: str) -> Heartbeat | None:
+        """The process's last "I am alive"; None if it never beat."""
+        return one_of(Heartbeat, self.db.execute("SELECT * FROM heartbeats WHERE name = ?", [name]))

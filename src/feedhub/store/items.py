@@ -6,6 +6,7 @@ from array import array
 from typing import Iterable, Iterator
 
 from .. import dedup, media
+from ..dedup import Match
 from ..items import Item
 from .categories import Categories
 from .rows import (
@@ -15,12 +16,15 @@ from .rows import (
     NEW,
     UNCHANGED,
     UPDATED,
-    Match,
     Outcome,
+    StoredItem,
+    SubjectRow,
     clock,
     iso,
     item_from_row,
     media_columns,
+    one_of,
+    rows_of,
 )
 
 
@@ -30,12 +34,11 @@ class Items(Categories):
     ) -> Outcome:
         """File an item in its category: new, an update of itself, or a duplicate.
 
-        Exact keys are tried first, then near-duplicate signatures: a stored
-        item whose text is at least `near_threshold` similar is the same story.
-        Of two copies the first seen stays, unless the later one comes from a
-        source with a better (lower) priority: then it takes the earlier one's
-        place, all in this one transaction.  `prepared` is dedup.prepare(item)
-        when the caller has worked it out already."""
+        The stored items under its exact keys and near-duplicate bands are
+        read, dedup.decide says whether it is a copy and which copy is kept
+        (`near_threshold`: how similar a near copy must be), and the decision
+        is filed, all in this one transaction.  `prepared` is
+        dedup.prepare(item) when the caller has worked it out already."""
         with self.transaction() as db:
             existing = self._existing(item.id)
             if existing and existing[-1] is not None:  # blocked before, passing the rules now
@@ -56,17 +59,31 @@ class Items(Categories):
             item_keys, fingerprint = prepared or dedup.prepare(item)
             if self._buried(item, item_keys):
                 return Outcome(UNCHANGED, None)  # pruned before: not published again
-            match = self._exact_match(item, item_keys) or self._near_match(item, fingerprint, near_threshold)
-            if match and not self._outranks(item, match.item_id):
-                copy = {"category": item.category, "source": item.source, "guid": item.guid,
-                        "title": item.title, "link": item.link}
-                self._record_duplicate(copy, match.item_id, match)
-                return Outcome(DUPLICATE, match.item_id, match.reason)
-            self._file_bands(self._insert(item, item_keys, fingerprint))
-            if match:
-                self._replace(match.item_id, item, match)
-            self._touch_category(item.category)
-            return Outcome(NEW, item.id, replaced=match.item_id if match else None)
+            candidates = self._candidates(item, item_keys, fingerprint)
+            decision = dedup.decide(candidates, item, dedup.Rules(near_threshold), fingerprint)
+            return self._apply(decision, item, item_keys, fingerprint)
+
+    def _apply(
+        self, decision: dedup.Decision, item: Item, item_keys: list[tuple[str, str]],
+        fingerprint: dedup.Fingerprint | None,
+    ) -> Outcome:
+        """File the item as dedup.decide said: new, a copy, or the copy kept."""
+        match = decision.match
+        if decision.action == dedup.DUPLICATE:
+            assert match is not None
+            copy = {"category": item.category, "source": item.source, "guid": item.guid,
+                    "title": item.title, "link": item.link}
+            self._record_duplicate(copy, match.item_id, match)
+            return Outcome(DUPLICATE, match.item_id, match.reason)
+        self._file_bands(self._insert(item, item_keys, fingerprint))
+        if decision.action == dedup.REPLACE:
+            assert match is not None
+            self._replace(match.item_id, item, match)
+        self._touch_category(item.category)
+        return Outcome(NEW, item.id, replaced=match.item_id if match else None)
+
+    def item(self, item_id: str) -> StoredItem | None:
+        return one_of(StoredItem, self.db.execute("SELECT * FROM items WHERE id = ?", [item_id]))
 
     def _existing(self, item_id: str) -> tuple | None:
         return self.db.execute(
@@ -101,10 +118,11 @@ class Items(Categories):
 
     def _unblock(self, item_id: str, near_threshold: float) -> None:
         row = self.item(item_id)
+        assert row is not None, item_id
         filed = self.db.execute("SELECT 1 FROM item_keys WHERE item_id = ? LIMIT 1", [item_id]).fetchone()
         if filed:
             self.db.execute("UPDATE items SET blocked = NULL, blocked_at = NULL WHERE id = ?", [item_id])
-            self._touch_category(row["category"])
+            self._touch_category(row.category)
             return
         # Blocked as it arrived, so never compared with other stories: it
         # goes through deduplication now, as a new entry would.
@@ -112,68 +130,70 @@ class Items(Categories):
         self.db.execute("DELETE FROM items WHERE id = ?", [item_id])
         self.add(item_from_row(row), near_threshold)
 
-    def blocked_items(self, limit: int = 1000) -> list[dict]:
+    def blocked_items(self, limit: int = 1000) -> list[StoredItem]:
         """Items held back by a rule, most recently blocked first."""
-        return list(self.db.query(
-            "SELECT id, category, source, title, link, blocked, blocked_at FROM items"
-            " WHERE blocked IS NOT NULL ORDER BY blocked_at DESC, id LIMIT ?", [limit]))
+        return rows_of(StoredItem, self.db.execute(
+            "SELECT * FROM items WHERE blocked IS NOT NULL ORDER BY blocked_at DESC, id LIMIT ?", [limit]))
 
     def blocked_count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM items WHERE blocked IS NOT NULL").fetchone()[0]
+        return int(self.db.execute("SELECT count(*) FROM items WHERE blocked IS NOT NULL").fetchone()[0])
 
-    def rule_subjects(self, blocked_only: bool = False) -> Iterator[dict]:
+    def rule_subjects(self, blocked_only: bool = False) -> Iterator[SubjectRow]:
         """Every stored item (or every blocked one), with what keep/block rules look at."""
-        yield from self.db.query(
+        cursor = self.db.execute(
             "SELECT id, category, source, title, summary, text, link, author, authors, tags, blocked FROM items"
             + (" WHERE blocked IS NOT NULL" if blocked_only else ""))
+        names = [column[0] for column in cursor.description]
+        for values in cursor:
+            yield SubjectRow(**dict(zip(names, values)))
 
-    def _exact_match(self, item: Item, item_keys: list[tuple[str, str]]) -> Match | None:
-        """The item owning the first of the keys (in their order) that is filed."""
+    def _candidates(
+        self, item: Item, item_keys: list[tuple[str, str]], fingerprint: dedup.Fingerprint | None
+    ) -> dedup.Candidates:
+        """What is filed under the item's exact keys, and under its LSH bands.
+        The bands are looked up only when no exact key is filed: an exact key
+        always wins (dedup.decide), so near candidates could not change the
+        decision, and most copies are exact ones."""
+        owners = self._key_owners(item, item_keys)
+        near = [] if owners or fingerprint is None else self._near_candidates(fingerprint)
+        return dedup.Candidates(owners, near)
+
+    def _key_owners(self, item: Item, item_keys: list[tuple[str, str]]) -> dict[str, dedup.KeyOwner]:
+        """The items owning the keys that are filed, by key kind, with their priority."""
         if not item_keys:
-            return None
+            return {}
         # One query for all the keys rather than a round trip per key.  Spelled
         # as ORs: SQLite does one primary-key lookup per term, where a row-value
         # IN (VALUES ...) would scan the whole category.
-        terms = " OR ".join(["(category = ? AND kind = ? AND value = ?)"] * len(item_keys))
-        found = dict(self.db.execute(
-            f"SELECT kind, item_id FROM item_keys WHERE {terms}",
-            [part for kind, value in item_keys for part in (item.category, kind, value)],
-        ).fetchall())
-        for kind, _ in item_keys:
-            if kind in found:
-                return Match(found[kind], kind, 1.0, dedup.EXACT_REASONS[kind])
-        return None
+        terms = " OR ".join(["(k.category = ? AND k.kind = ? AND k.value = ?)"] * len(item_keys))
+        return {
+            kind: dedup.KeyOwner(item_id, priority)
+            for kind, item_id, priority in self.db.execute(
+                f"SELECT k.kind, k.item_id, i.priority FROM item_keys k JOIN items i ON i.id = k.item_id"
+                f" WHERE {terms}",
+                [part for kind, value in item_keys for part in (item.category, kind, value)],
+            )
+        }
 
-    def _near_match(self, item: Item, fingerprint: dedup.Fingerprint | None, threshold: float) -> Match | None:
-        """The most similar stored item at or above the threshold, found through
-        shared LSH bands (one indexed lookup) and scored on the real texts."""
-        if fingerprint is None:
-            return None
+    def _near_candidates(self, fingerprint: dedup.Fingerprint) -> list[dedup.NearCandidate]:
+        """The stored items sharing most LSH bands with the fingerprint (one
+        indexed lookup), at most dedup.MAX_CANDIDATES, with the texts to score."""
         marks = ",".join("?" * len(fingerprint.bands))
-        candidates = self.db.execute(
+        hits = self.db.execute(
             f"SELECT s.item_id, count(*) AS hits FROM near_bands b JOIN near_signatures s ON s.num = b.num"
             f" WHERE b.band IN ({marks}) GROUP BY s.item_id ORDER BY hits DESC, s.item_id LIMIT ?",
             [*fingerprint.bands, dedup.MAX_CANDIDATES],
         ).fetchall()
-        if not candidates:
-            return None
-        marks = ",".join("?" * len(candidates))
+        if not hits:
+            return []
+        marks = ",".join("?" * len(hits))
         texts = {row[0]: row[1:] for row in self.db.execute(
-            f"SELECT id, title, text FROM items WHERE id IN ({marks})", [item_id for item_id, _ in candidates])}
-        best = None
-        for item_id, hits in candidates:
-            title, text = texts[item_id]
-            other = dedup.story_shingles(title, text or "")
-            score = dedup.similarity(fingerprint.shingles, other)
-            if score >= threshold and (best is None or score > best.score):
-                why = f"{dedup.explain(fingerprint.shingles, other)}; {hits} LSH bands shared"
-                best = Match(item_id, "near", round(score, 3), why)
-        return best
-
-    def _outranks(self, item: Item, stored_id: str) -> bool:
-        """A later copy wins only from a source with a strictly better priority."""
-        priority = self.db.execute("SELECT priority FROM items WHERE id = ?", [stored_id]).fetchone()[0]
-        return priority is not None and item.priority < priority
+            f"SELECT id, title, text, priority FROM items WHERE id IN ({marks})", [item_id for item_id, _ in hits])}
+        return [
+            dedup.NearCandidate(item_id, title, text, count, priority)
+            for item_id, count in hits
+            for title, text, priority in [texts[item_id]]
+        ]
 
     def _insert(
         self, item: Item, item_keys: list[tuple[str, str]], fingerprint: dedup.Fingerprint | None
@@ -231,7 +251,7 @@ class Items(Categories):
         # An entry without its own updated date keeps the one we stamped on it.
         if same_text and (item.updated is None or iso(item.updated) == updated):
             return Outcome(UNCHANGED, item.id)
-        self.db["items"].update(
+        self.db.table("items").update(
             item.id,
             {
                 "title": item.title, "link": item.link, "summary": item.summary,
@@ -271,6 +291,7 @@ class Items(Categories):
         if fingerprint is None:
             return []
         num = self.db.execute("INSERT INTO near_signatures (item_id) VALUES (?)", [item_id]).lastrowid
+        assert num is not None
         self.db.execute("INSERT INTO near_band_lists (num, bands) VALUES (?, ?)",
                         [num, array("q", fingerprint.bands).tobytes()])
         return [(band, num) for band in fingerprint.bands]

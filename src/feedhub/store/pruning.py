@@ -27,7 +27,7 @@ class Pruning(Categories):
         `batch` items per transaction, so the ingest can write in between.  An
         item whose published time changed since it was chosen is kept.
         Returns how many were deleted."""
-        removed, unlisted = 0, []
+        removed, unlisted = 0, list[int]()
         for start in range(0, len(doomed), batch):
             with self.transaction():
                 count, nums = self._prune_batch(category, doomed[start : start + batch], iso(now))

@@ -1,9 +1,15 @@
-"""What leaves the store: outcomes and rows, and how an item is stored."""
+"""What leaves the store: outcomes and rows, and how an item is stored.
+
+Every row a store method returns is one of the frozen dataclasses below,
+named for its table (or for what a query adds up), so a consumer reads
+``row.title``, and a column that is not there is an error mypy can see."""
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar, overload
 
 from .. import media
 from ..items import Item, from_iso, utcnow
@@ -13,6 +19,12 @@ NEW, UPDATED, UNCHANGED, DUPLICATE = "new", "updated", "unchanged", "duplicate"
 BLOCKED = "blocked"  # held back by a keep/block rule (see rules.py)
 
 
+@overload
+def iso(moment: datetime) -> str: ...
+@overload
+def iso(moment: None) -> None: ...
+@overload
+def iso(moment: datetime | None) -> str | None: ...
 def iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") if moment else None
 
@@ -29,15 +41,17 @@ def media_columns(item: Item) -> dict:
     }
 
 
-def item_from_row(row: dict) -> Item:
+def item_from_row(row: StoredItem) -> Item:
     """A stored item as the Item it was filed from."""
+    published = from_iso(row.published)
+    assert published is not None  # NOT NULL
     return Item(
-        category=row["category"], source=row["source"], guid=row["guid"], title=row["title"],
-        link=row["link"] or "", summary=row["summary"] or "", content=row["content"] or "",
-        text=row["text"] or "", published=from_iso(row["published"]), updated=from_iso(row["updated"]),
-        author=row["author"] or "", priority=row["priority"] if row["priority"] is not None else 100,
-        authors=media.stored_people(row["authors"]), tags=media.stored_tags(row["tags"]), image=row["image"] or "",
-        enclosures=media.stored_enclosures(row["enclosures"]), comments=row["comments"] or "",
+        category=row.category, source=row.source, guid=row.guid, title=row.title,
+        link=row.link or "", summary=row.summary or "", content=row.content or "",
+        text=row.text or "", published=published, updated=from_iso(row.updated),
+        author=row.author or "", priority=row.priority if row.priority is not None else 100,
+        authors=media.stored_people(row.authors), tags=media.stored_tags(row.tags), image=row.image or "",
+        enclosures=media.stored_enclosures(row.enclosures), comments=row.comments or "",
     )
 
 
@@ -49,17 +63,216 @@ class Outcome:
     replaced: str | None = None  # for NEW: the stored copy it took the place of
 
 
-@dataclass
-class Match:
-    """A stored item that a new one is the same story as, and why."""
-
-    item_id: str
-    reason: str  # guid, url, text or near
-    score: float  # 1.0 for exact keys, the similarity for near
-    detail: str  # the why, for operators
-
-
-
 def clock() -> datetime:
     """The store's clock (first seen, category changed, fetch times)."""
     return utcnow()
+
+
+Row = TypeVar("Row")
+
+
+def rows_of(kind: type[Row], cursor: sqlite3.Cursor) -> list[Row]:
+    """The cursor's rows as `kind`, each built from its columns by name."""
+    names = [column[0] for column in cursor.description]
+    return [kind(**dict(zip(names, values))) for values in cursor]
+
+
+def one_of(kind: type[Row], cursor: sqlite3.Cursor) -> Row | None:
+    """The cursor's first row as `kind`; None if there is none."""
+    values = cursor.fetchone()
+    if values is None:
+        return None
+    return kind(**dict(zip([column[0] for column in cursor.description], values)))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """A row of `items`: a story as filed (media columns as stored JSON, see media.py)."""
+
+    id: str
+    category: str
+    source: str
+    guid: str
+    title: str
+    link: str | None
+    summary: str | None
+    content: str | None
+    text: str | None
+    author: str | None
+    published: str
+    updated: str | None
+    first_seen: str
+    priority: int | None
+    blocked: str | None = None  # the rule holding it back; None: served
+    blocked_at: str | None = None
+    authors: str | None = None
+    tags: str | None = None
+    image: str | None = None
+    enclosures: str | None = None
+    comments: str | None = None
+    duplicate_count: int | None = None  # copies it absorbed, where the query counts them (Store.items)
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A story as a preview page lists it, with the other sources that carried it."""
+
+    id: str
+    source: str
+    title: str
+    link: str | None
+    summary: str | None
+    content: str | None
+    author: str | None
+    authors: str | None
+    tags: str | None
+    image: str | None
+    enclosures: str | None
+    comments: str | None
+    published: str
+    updated: str | None
+    other_sources: int  # how many other sources
+    other_source_names: str | None  # their names, comma-separated
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectRow:
+    """What keep/block rules look at in a stored item (rules.row_subject)."""
+
+    id: str
+    category: str
+    source: str
+    title: str
+    summary: str | None
+    text: str | None
+    link: str | None
+    author: str | None
+    authors: str | None
+    tags: str | None
+    blocked: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """A row of `duplicates`: a copy of a kept story, and why it is one."""
+
+    id: int
+    item_id: str  # the kept story
+    category: str
+    source: str
+    guid: str
+    title: str | None
+    link: str | None
+    reason: str
+    score: float
+    first_seen: str
+    last_seen: str
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryState:
+    """A version that changes whenever the items do, and when they last did."""
+
+    version: int
+    changed: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryCounts:
+    items: int  # served
+    duplicates: int
+    newest: str | None  # published time of the newest served item
+
+
+@dataclass(frozen=True, slots=True)
+class ItemCounts:
+    served: int
+    blocked: int  # held back by a keep/block rule
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """A row of `sources`: a feed's fetch state.  A source never fetched has
+    the defaults (SourceState(name))."""
+
+    name: str
+    location: str | None = None
+    category: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    last_attempt: str | None = None
+    last_success: str | None = None
+    last_status: int | None = None
+    last_error: str | None = None
+    failures: int | None = 0
+    items_seen: int | None = 0
+    url: str | None = None  # where it moved to permanently
+    next_attempt: str | None = None
+    retired: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PageState:
+    """A row of `pages`: an entry's page fetched for a full_text source."""
+
+    item_id: str
+    source: str
+    url: str | None
+    stamp: str | None
+    content: str | None
+    text: str | None
+    error: str | None
+    status: int | None
+    etag: str | None
+    last_modified: str | None
+    attempts: int
+    fetched_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PageHealth:
+    """A full_text source's pages: fetched, failing now, the latest failure ("URL: why")."""
+
+    pages: int
+    failed: int
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    """A row of `article_files`: an article file as last read."""
+
+    path: str
+    mtime_ns: int | None
+    size: int | None
+    item_id: str | None
+    error: str | None
+    seen: str | None
+    rules: str | None = None  # the boilerplate rules' version it was read under
+    parse: str | None = None  # JSON, see ingest.parse_record
+
+
+@dataclass(frozen=True, slots=True)
+class FolderState:
+    """What ingest has read under an article folder."""
+
+    files: int
+    last_read: str | None
+    errors: list[tuple[str, str]]  # (path, error) of the files that failed
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCounter:
+    """A row of `counters`: a metric's total for one set of labels (canonical JSON)."""
+
+    name: str
+    labels: str
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    name: str
+    beat: str
+    pid: int | None

@@ -8,7 +8,7 @@ from . import search
 
 
 def _v1(db: sqlite_utils.Database) -> None:
-    db["items"].create(
+    db.table("items").create(
         {
             "id": str, "category": str, "source": str, "guid": str, "title": str, "link": str,
             "summary": str, "content": str, "text": str, "author": str,
@@ -17,15 +17,15 @@ def _v1(db: sqlite_utils.Database) -> None:
         pk="id",
         not_null={"category", "source", "guid", "title", "published", "first_seen"},
     )
-    db["items"].create_index(["category", "published"])
-    db["items"].create_index(["link"])
-    db["item_keys"].create(
+    db.table("items").create_index(["category", "published"])
+    db.table("items").create_index(["link"])
+    db.table("item_keys").create(
         {"category": str, "kind": str, "value": str, "item_id": str},
         pk=("category", "kind", "value"),
         foreign_keys=[("item_id", "items", "id")],
     )
-    db["item_keys"].create_index(["item_id"])
-    db["duplicates"].create(
+    db.table("item_keys").create_index(["item_id"])
+    db.table("duplicates").create(
         {
             "id": int, "item_id": str, "category": str, "source": str, "guid": str,
             "title": str, "link": str, "reason": str, "score": float,
@@ -34,10 +34,10 @@ def _v1(db: sqlite_utils.Database) -> None:
         pk="id",
         foreign_keys=[("item_id", "items", "id")],
     )
-    db["duplicates"].create_index(["category", "source", "guid"], unique=True)
-    db["duplicates"].create_index(["item_id"])
-    db["categories"].create({"key": str, "version": int, "changed": str}, pk="key")
-    db["sources"].create(
+    db.table("duplicates").create_index(["category", "source", "guid"], unique=True)
+    db.table("duplicates").create_index(["item_id"])
+    db.table("categories").create({"key": str, "version": int, "changed": str}, pk="key")
+    db.table("sources").create(
         {
             "name": str, "location": str, "category": str, "etag": str, "last_modified": str,
             "last_attempt": str, "last_success": str, "last_status": int, "last_error": str,
@@ -46,7 +46,7 @@ def _v1(db: sqlite_utils.Database) -> None:
         pk="name",
         defaults={"failures": 0, "items_seen": 0},
     )
-    db["article_files"].create(
+    db.table("article_files").create(
         {"path": str, "mtime_ns": int, "size": int, "item_id": str, "error": str, "seen": str},
         pk="path",
     )
@@ -74,14 +74,14 @@ def _v2(db: sqlite_utils.Database) -> None:
 def _v3(db: sqlite_utils.Database) -> None:
     # Politeness: where a moved source is fetched now, when it may be fetched
     # again after failures, and whether it is gone for good (410).
-    db["sources"].add_column("url", str)
-    db["sources"].add_column("next_attempt", str)
-    db["sources"].add_column("retired", int, not_null_default=0)
+    db.table("sources").add_column("url", str)
+    db.table("sources").add_column("next_attempt", str)
+    db.table("sources").add_column("retired", int, not_null_default=0)
     # Counters for /metrics, written by whichever process counts them, so that
     # every web worker serves the same numbers.
-    db["counters"].create({"name": str, "labels": str, "value": float}, pk=("name", "labels"))
+    db.table("counters").create({"name": str, "labels": str, "value": float}, pk=("name", "labels"))
     # The scheduler's "I am alive" stamp, for /healthz.
-    db["heartbeats"].create({"name": str, "beat": str, "pid": int}, pk="name")
+    db.table("heartbeats").create({"name": str, "beat": str, "pid": int}, pk="name")
 
 
 def _blocked(db: sqlite_utils.Database) -> None:

@@ -3,36 +3,41 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from .connection import Connection
-from .rows import clock, iso
+from .rows import PageHealth, PageState, SourceState, clock, iso, one_of, rows_of
+
+if TYPE_CHECKING:
+    from ..items import Page
 
 
 class Sources(Connection):
-    def source_state(self, name: str) -> dict:
-        rows = list(self.db.query("SELECT * FROM sources WHERE name = ?", [name]))
-        return rows[0] if rows else {}
+    def source_state(self, name: str) -> SourceState | None:
+        """The source's fetch state; None if it was never fetched."""
+        return one_of(SourceState, self.db.execute("SELECT * FROM sources WHERE name = ?", [name]))
 
-    def sources(self) -> list[dict]:
-        return list(self.db.query("SELECT * FROM sources ORDER BY name"))
+    def sources(self) -> list[SourceState]:
+        return rows_of(SourceState, self.db.execute("SELECT * FROM sources ORDER BY name"))
 
     def record_fetch(self, name: str, *, ok: bool, now: datetime | None = None, **fields: object) -> None:
         """Remember one fetch attempt; failures count up until the next success."""
-        now = iso(now or clock())
+        stamp = iso(now or clock())
         with self.transaction():
             previous = self.source_state(name)
-            row = {"name": name, "last_attempt": now, **fields}
+            row = {"name": name, "last_attempt": stamp, **fields}
             if ok:
-                row.update(last_success=now, last_error=None, failures=0, next_attempt=None)
+                row.update(last_success=stamp, last_error=None, failures=0, next_attempt=None)
             else:
-                row["failures"] = (previous.get("failures") or 0) + 1
+                row["failures"] = ((previous.failures if previous else 0) or 0) + 1
             self._upsert("sources", row, pk="name")
 
-    def pages(self, source: str) -> dict[str, dict]:
+    def pages(self, source: str) -> dict[str, PageState]:
         """The pages fetched for a source's entries, by item id."""
-        return {row["item_id"]: row for row in self.db.query("SELECT * FROM pages WHERE source = ?", [source])}
+        return {row.item_id: row for row in rows_of(PageState, self.db.execute(
+            "SELECT * FROM pages WHERE source = ?", [source]))}
 
-    def record_pages(self, source: str, pages: list) -> None:
+    def record_pages(self, source: str, pages: list[Page]) -> None:
         """Remember fetched pages (fulltext.Page), replacing their earlier fetch."""
         with self.transaction():
             for page in pages:
@@ -41,15 +46,14 @@ class Sources(Connection):
                     "attempts", "fetched_at")}
                 self._upsert("pages", {**row, "source": source}, pk="item_id")
 
-    def page_health(self, source: str) -> dict:
-        """{"pages": fetched, "failed": failing now, "last_error": the latest
-        failure as "URL: why" or None} for a source's entry pages."""
+    def page_health(self, source: str) -> PageHealth:
+        """How a source's entry pages fare: fetched, failing now, the latest failure."""
         pages, failed = self.db.execute(
             "SELECT count(*), count(error) FROM pages WHERE source = ?", [source]).fetchone()
         last = self.db.execute(
             "SELECT url, error FROM pages WHERE source = ? AND error IS NOT NULL ORDER BY fetched_at DESC LIMIT 1",
             [source]).fetchone()
-        return {"pages": pages, "failed": failed, "last_error": f"{last[0]}: {last[1]}" if last else None}
+        return PageHealth(pages, failed, f"{last[0]}: {last[1]}" if last else None)
 
     def reset_source(self, name: str) -> None:
         """Forget a source's moves, backoff, retirement and validators (a fresh start)."""

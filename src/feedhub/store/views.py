@@ -6,51 +6,44 @@ from typing import Iterable
 
 from .. import dedup
 from . import search
-from .categories import Categories
+from .items import Items
+from .rows import CategoryState, Duplicate, Preview, StoredItem, one_of, rows_of
 
 
-class Views(Categories):
-    def items(self, category: str, limit: int, offset: int = 0) -> list[dict]:
+class Views(Items):
+    """Reads for feeds and pages, on top of the items part."""
+
+    def items(self, category: str, limit: int, offset: int = 0) -> list[StoredItem]:
         """Newest first, with how many duplicates each item absorbed."""
-        return list(
-            self.db.query(
-                "SELECT items.*, (SELECT count(*) FROM duplicates d WHERE d.item_id = items.id)"
-                " AS duplicate_count FROM items WHERE category = ? AND blocked IS NULL"
-                " ORDER BY published DESC, id LIMIT ? OFFSET ?",
-                [category, limit, offset],
-            )
-        )
+        return rows_of(StoredItem, self.db.execute(
+            "SELECT items.*, (SELECT count(*) FROM duplicates d WHERE d.item_id = items.id)"
+            " AS duplicate_count FROM items WHERE category = ? AND blocked IS NULL"
+            " ORDER BY published DESC, id LIMIT ? OFFSET ?",
+            [category, limit, offset],
+        ))
 
-    def item(self, item_id: str) -> dict | None:
-        rows = list(self.db.query("SELECT * FROM items WHERE id = ?", [item_id]))
-        return rows[0] if rows else None
+    def item_by_link(self, link: str) -> StoredItem | None:
+        return one_of(StoredItem, self.db.execute("SELECT * FROM items WHERE link = ? LIMIT 1", [link]))
 
-    def item_by_link(self, link: str) -> dict | None:
-        rows = list(self.db.query("SELECT * FROM items WHERE link = ? LIMIT 1", [link]))
-        return rows[0] if rows else None
-
-    def stories(self, ref: str) -> list[dict]:
+    def stories(self, ref: str) -> list[StoredItem]:
         """Stored items named by `ref`: an item id (as in feeds, `urn:uuid:...`,
         or bare), or a link to the item or to one of its recorded copies
         (tracking parameters do not matter)."""
         found = self.item(ref.removeprefix("urn:uuid:"))
         if found:
             return [found]
-        return list(
-            self.db.query(
-                "SELECT * FROM items WHERE link = ? OR id IN ("
-                " SELECT item_id FROM item_keys WHERE kind = 'url' AND value = ?"
-                " UNION SELECT item_id FROM duplicates WHERE link = ?) ORDER BY category",
-                [ref, dedup.canonical_url(ref), ref],
-            )
-        )
+        return rows_of(StoredItem, self.db.execute(
+            "SELECT * FROM items WHERE link = ? OR id IN ("
+            " SELECT item_id FROM item_keys WHERE kind = 'url' AND value = ?"
+            " UNION SELECT item_id FROM duplicates WHERE link = ?) ORDER BY category",
+            [ref, dedup.canonical_url(ref), ref],
+        ))
 
-    def duplicates_of(self, item_id: str) -> list[dict]:
-        return list(
-            self.db.query("SELECT * FROM duplicates WHERE item_id = ? ORDER BY first_seen, id", [item_id])
-        )
+    def duplicates_of(self, item_id: str) -> list[Duplicate]:
+        return rows_of(Duplicate, self.db.execute(
+            "SELECT * FROM duplicates WHERE item_id = ? ORDER BY first_seen, id", [item_id]))
 
-    def feed_page(self, category: str, limit: int, offset: int) -> tuple[dict, list[dict], int]:
+    def feed_page(self, category: str, limit: int, offset: int) -> tuple[CategoryState, list[StoredItem], int]:
         """(category state, a page of items, total items), read from one snapshot
         so the version always describes exactly the items returned."""
         with self.snapshot():
@@ -62,17 +55,17 @@ class Views(Categories):
 
     def search(
         self, query: str, categories: Iterable[str] | None = None, limit: int = 50, newest_first: bool = False
-    ) -> list[dict]:
+    ) -> list[StoredItem]:
         """Items matching a full-text query (search.py), in `categories`
         (None: in every one): the best `limit` of the newest search.RANK_WINDOW
         matches, best first, or with `newest_first` the `limit` matches filed
         last, newest first.  SearchError if the query cannot be parsed."""
         query = search.check(query)
-        categories = None if categories is None else list(categories)
+        chosen = None if categories is None else list(categories)
         where = " AND items.blocked IS NULL"
-        if categories is not None:
-            where += f" AND items.category IN ({', '.join('?' * len(categories))})"
-        window = []
+        if chosen is not None:
+            where += f" AND items.category IN ({', '.join('?' * len(chosen))})"
+        window: list[int] = []
         if not newest_first:
             # The index's row numbers follow filing: the newest matches are
             # those from the window's last row number up.
@@ -91,55 +84,56 @@ class Views(Categories):
         )
         if newest_first:
             hits = f"SELECT * FROM ({hits}) ORDER BY published DESC, id"
-        return list(self.db.query(hits, [query, *window, *(categories or []), limit]))
+        return rows_of(StoredItem, self.db.execute(hits, [query, *window, *(chosen or []), limit]))
 
-    def search_feed(self, query: str, categories: Iterable[str], limit: int) -> tuple[dict, list[dict]]:
+    def search_feed(self, query: str, categories: Iterable[str], limit: int) -> tuple[CategoryState, list[StoredItem]]:
         """(data state, the newest items matching), from one snapshot."""
         with self.snapshot():
             return self.data_state(), self.search(query, categories, limit, newest_first=True)
 
     @staticmethod
-    def _tag_where(slug: str, categories: Iterable[str]) -> tuple[str, list]:
-        categories = list(categories)
+    def _tag_where(slug: str, categories: Iterable[str]) -> tuple[str, list[str]]:
+        chosen = list(categories)
         return (
             "FROM item_tags t JOIN items ON items.id = t.item_id WHERE t.slug = ? AND items.blocked IS NULL"
-            f" AND items.category IN ({', '.join('?' * len(categories))})",
-            [slug, *categories],
+            f" AND items.category IN ({', '.join('?' * len(chosen))})",
+            [slug, *chosen],
         )
 
     def tag_name(self, slug: str, categories: Iterable[str]) -> str | None:
         """How the newest item tagged `slug` spells it; None when no item is."""
         where, params = self._tag_where(slug, categories)
         row = self.db.conn.execute(f"SELECT t.name {where} ORDER BY t.published DESC LIMIT 1", params).fetchone()
-        return row[0] if row else None
+        return str(row[0]) if row else None
 
     def tag_count(self, slug: str, categories: Iterable[str]) -> int:
         where, params = self._tag_where(slug, categories)
-        return self.db.conn.execute(f"SELECT count(*) {where}", params).fetchone()[0]
+        return int(self.db.conn.execute(f"SELECT count(*) {where}", params).fetchone()[0])
 
-    def tagged(self, slug: str, categories: Iterable[str], limit: int, offset: int = 0) -> list[dict]:
+    def tagged(self, slug: str, categories: Iterable[str], limit: int, offset: int = 0) -> list[StoredItem]:
         """Items tagged `slug` in `categories`, newest first (in index order)."""
         where, params = self._tag_where(slug, categories)
-        return list(self.db.query(
+        return rows_of(StoredItem, self.db.execute(
             f"SELECT items.* {where} ORDER BY t.published DESC, t.item_id DESC LIMIT ? OFFSET ?",
             [*params, limit, offset],
         ))
 
-    def tag_feed(self, slug: str, categories: Iterable[str], limit: int) -> tuple[dict, str | None, list[dict]]:
+    def tag_feed(
+        self, slug: str, categories: Iterable[str], limit: int
+    ) -> tuple[CategoryState, str | None, list[StoredItem]]:
         """(data state, the tag's name, its newest items), from one snapshot."""
-        categories = list(categories)
+        chosen = list(categories)
         with self.snapshot():
-            return self.data_state(), self.tag_name(slug, categories), self.tagged(slug, categories, limit)
+            return self.data_state(), self.tag_name(slug, chosen), self.tagged(slug, chosen, limit)
 
-    def article_by_link(self, link: str) -> dict | None:
+    def article_by_link(self, link: str) -> StoredItem | None:
         """The newsroom article at one of this site's /articles/ addresses;
         a feed entry claiming the same link is never shown in its place."""
-        rows = list(self.db.query(
+        return one_of(StoredItem, self.db.execute(
             "SELECT * FROM items WHERE link = ? AND source LIKE 'articles:%' AND blocked IS NULL LIMIT 1", [link]
         ))
-        return rows[0] if rows else None
 
-    def preview(self, category: str, limit: int, offset: int = 0) -> list[dict]:
+    def preview(self, category: str, limit: int, offset: int = 0) -> list[Preview]:
         """The newest items of a category as a reader sees them, each with the
         other sources that carried the same story (from the duplicates table)."""
         return self._with_other_sources(
@@ -147,7 +141,7 @@ class Views(Categories):
             [category, limit, offset],
         )
 
-    def tag_preview(self, slug: str, categories: Iterable[str], limit: int, offset: int = 0) -> list[dict]:
+    def tag_preview(self, slug: str, categories: Iterable[str], limit: int, offset: int = 0) -> list[Preview]:
         """Like preview, for the items tagged `slug` in `categories`."""
         where, params = self._tag_where(slug, categories)
         return self._with_other_sources(
@@ -155,20 +149,18 @@ class Views(Categories):
             [*params, limit, offset],
         )
 
-    def _with_other_sources(self, page_ids: str, params: list) -> list[dict]:
+    def _with_other_sources(self, page_ids: str, params: list[str | int]) -> list[Preview]:
         """The items `page_ids` selects (in its order), each with the other
         sources that carried the same story."""
         # The page of items is chosen first, so the duplicate lookups (indexed
         # by item_id) run only for the rows shown.
-        return list(
-            self.db.query(
-                f"WITH ids AS ({page_ids}), page AS (SELECT items.id, source, title, link,"
-                "  summary, content, author, authors, tags, image, published, updated"
-                "  FROM ids JOIN items ON items.id = ids.id)"
-                " SELECT page.*, count(DISTINCT d.source) AS other_sources,"
-                "  group_concat(DISTINCT d.source) AS other_source_names"
-                " FROM page LEFT JOIN duplicates d ON d.item_id = page.id AND d.source != page.source"
-                " GROUP BY page.id ORDER BY page.published DESC, page.id",
-                params,
-            )
-        )
+        return rows_of(Preview, self.db.execute(
+            f"WITH ids AS ({page_ids}), page AS (SELECT items.id, source, title, link,"
+            "  summary, content, author, authors, tags, image, enclosures, comments, published, updated"
+            "  FROM ids JOIN items ON items.id = ids.id)"
+            " SELECT page.*, count(DISTINCT d.source) AS other_sources,"
+            "  group_concat(DISTINCT d.source) AS other_source_names"
+            " FROM page LEFT JOIN duplicates d ON d.item_id = page.id AND d.source != page.source"
+            " GROUP BY page.id ORDER BY page.published DESC, page.id",
+            params,
+        ))

@@ -21,7 +21,7 @@ from ..config import Config
 from ..items import from_iso, utcnow
 from ..metrics import BUCKETS, COUNTERS, FETCH_SECONDS, HEARTBEAT, HEARTBEAT_STALE, RequestCounts, labels, le
 from ..politeness import source_status
-from ..store import Store
+from ..store import ItemCounts, SourceState, Store
 from .gate import operator_only
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class Collector:
     def collect(self) -> Iterable[Metric]:
         rows: dict[str, list[tuple[dict, float]]] = {}
         for row in self.store.counters():
-            rows.setdefault(row["name"], []).append((json.loads(row["labels"]), row["value"]))
+            rows.setdefault(row.name, []).append((json.loads(row.labels), row.value))
         for name, (doc, names) in COUNTERS.items():
             family = CounterMetricFamily(name, doc, labels=names)
             for label_values, value in rows.get(name, []):
@@ -54,22 +54,20 @@ class Collector:
         yield from self._gauges()
 
     def _gauges(self) -> Iterable[Metric]:
-        states = {row["name"]: row for row in self.store.sources()}
-        by_status = Counter(source_status(states.get(s.name, {})) for s in self.config.sources)
+        states = {state.name: state for state in self.store.sources()}
+        by_status = Counter(source_status(states.get(s.name) or SourceState(s.name)) for s in self.config.sources)
         sources = GaugeMetricFamily("feedhub_sources", "Configured sources by status", labels=("status",))
         for status in ("new", "ok", "failing", "retired"):
             sources.add_metric([status], by_status[status])
         yield sources
         items = GaugeMetricFamily("feedhub_items", "Stored stories per category", labels=("category",))
-        counts = {key: (0, 0) for key in self.config.categories}
-        # (category, served, blocked) per category: raw SQL until the store has a method for it.
-        per_category = self.store.db.execute("SELECT category, count(*) - count(blocked), count(blocked) FROM items GROUP BY category")
-        counts.update({category: (served, blocked) for category, served, blocked in per_category})
+        counts = self.store.item_counts()
         blocked = GaugeMetricFamily("feedhub_blocked_items", "Stored entries a keep/block rule holds back now",
                                     labels=("category",))
         for key in self.config.categories:
-            items.add_metric([key], counts[key][0])
-            blocked.add_metric([key], counts[key][1])
+            count = counts.get(key, ItemCounts(0, 0))
+            items.add_metric([key], count.served)
+            blocked.add_metric([key], count.blocked)
         yield items
         yield blocked
         age = heartbeat_age(self.store)
@@ -80,7 +78,8 @@ class Collector:
 
 
 def heartbeat_age(store: Store, now: datetime | None = None) -> float | None:
-    beat = from_iso(store.heartbeat(HEARTBEAT).get("beat"))
+    last = store.heartbeat(HEARTBEAT)
+    beat = from_iso(last.beat) if last else None
     if beat is None:
         return None
     return ((now or utcnow()) - beat).total_seconds()

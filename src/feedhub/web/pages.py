@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -24,7 +25,7 @@ from .. import __version__, media, publish
 from ..config import ArticleDir, Config, Source
 from ..items import as_utc, from_iso
 from ..politeness import next_run, source_status
-from ..store import Store
+from ..store import CategoryCounts, FolderState, Preview, SourceState, Store, StoredItem
 from ..store.search import SearchError
 from . import gate
 
@@ -65,7 +66,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     # when a category's version does, so they are kept per set of versions.
     # (versions, counts) is replaced as one tuple, so threads never pair one
     # request's versions with another's counts.
-    counted: list[tuple[dict, dict]] = [({}, {})]
+    counted: list[tuple[dict[str, int], dict[str, CategoryCounts]]] = [({}, {})]
 
     @app.context_processor
     def who_is_asking() -> dict:
@@ -73,7 +74,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         # operator pages only for operators.
         return {"categories": gate.visible_categories(), "operator": gate.is_operator()}
 
-    def category_counts() -> dict[str, dict]:
+    def category_counts() -> dict[str, CategoryCounts]:
         versions = store().category_versions()
         if counted[0][0] != versions or not versions:
             counted[0] = (versions, store().category_counts())
@@ -83,9 +84,9 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     def index() -> str:
         config = current()
         stats = category_counts()
+        none = CategoryCounts(0, 0, None)
         cards = [
-            {"key": key, "meta": meta, "count": stats.get(key, {}).get("items", 0),
-             "newest": stats.get(key, {}).get("newest")}
+            {"key": key, "meta": meta, "count": stats.get(key, none).items, "newest": stats.get(key, none).newest}
             for key, meta in gate.visible_categories().items()
         ]
         return render_template("index.html", cards=cards, opml_url=f"{config.site.link}/opml")
@@ -97,7 +98,8 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         if key not in gate.visible_categories():
             return not_found(f"There is no category called “{name}”.")
         meta = config.categories[key]
-        total = category_counts().get(key, {}).get("items", 0)
+        counts = category_counts().get(key)
+        total = counts.items if counts else 0
         number, pages, items = preview_page(meta.title, total, lambda size, offset: store().preview(key, size, offset))
         return render_template("category.html", key=key, meta=meta, items=items, page=number, pages=pages)
 
@@ -141,9 +143,10 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     @gate.operator_only
     def sources() -> str:
         config = current()
-        states = {row["name"]: row for row in store().sources()}
+        states = {state.name: state for state in store().sources()}
         now = datetime.now(timezone.utc)
-        rows = [source_health(source, states.get(source.name, {}), now) for source in config.sources]
+        rows = [source_health(source, states.get(source.name) or SourceState(source.name), now)
+                for source in config.sources]
         for row in rows:
             row["full_text"] = store().page_health(row["source"].name) if row["source"].full_text else None
         tally = Counter(row["status"] for row in rows)
@@ -158,33 +161,33 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     def article(slug: str) -> str | tuple[str, int]:
         config = current()
         row = store().article_by_link(f"{config.site.link}/articles/{slug}")
-        if row is None or row["category"] not in gate.visible_categories():
+        if row is None or row.category not in gate.visible_categories():
             return not_found("There is no article at this address.")
-        return render_template("article.html", item=row, meta=config.categories.get(row["category"]), **article_extras(row))
+        return render_template("article.html", item=row, meta=config.categories.get(row.category), **article_extras(row))
 
     @app.get("/articles/<slug>/source")
     def article_source(slug: str) -> str | tuple[str, int]:
         """For operators: what the file was read into and every line left out, and why."""
         config = current()
         row = store().article_by_link(f"{config.site.link}/articles/{slug}")
-        record = row and store().article_file(row["id"])
-        if not record or not record.get("parse"):
+        record = row and store().article_file(row.id)
+        if not record or not record.parse:
             return not_found("There is no article file read at this address.")
-        return render_template("article_source.html", item=row, record=record, parse=json.loads(record["parse"]))
+        return render_template("article_source.html", item=row, record=record, parse=json.loads(record.parse))
 
     def preview_page(
-        title: str, total: int, rows: Callable[[int, int], list[dict]]
+        title: str, total: int, rows: Callable[[int, int], list[Preview]]
     ) -> tuple[int, int, list[dict]]:
         """Page ?page= of a preview of `total` stories, read by rows(size,
         offset): (its number, how many pages, its stories); a 404 page when
         there is no such page."""
         size = current().feed_size
         pages = max(1, -(-total // size))
-        number = request.args.get("page", "1")
-        if not number.isdigit() or not 1 <= int(number) <= pages:
-            message = f"{title} has no page {number}: page 1 is the newest, page {pages} the oldest."
+        asked = request.args.get("page", "1")
+        if not asked.isdigit() or not 1 <= int(asked) <= pages:
+            message = f"{title} has no page {asked}: page 1 is the newest, page {pages} the oldest."
             abort(make_response(not_found(message)))
-        number = int(number)
+        number = int(asked)
         return number, pages, [reader_view(current(), row) for row in rows(size, (number - 1) * size)]
 
     def not_found(message: str) -> tuple[str, int]:
@@ -202,22 +205,23 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
 # -- what a row becomes on a page ---------------------------------------------
 
 
-def article_extras(row: dict) -> dict:
+def article_extras(row: StoredItem) -> dict:
     """The article's byline, tags and picture as its page shows them."""
     from ..media import stored_people, stored_tags
 
-    return {"authors": [person.name for person in stored_people(row.get("authors"))],
-            "tags": list(stored_tags(row.get("tags"))), "image": row.get("image") or ""}
+    return {"authors": [person.name for person in stored_people(row.authors)],
+            "tags": list(stored_tags(row.tags)), "image": row.image or ""}
 
 
-def reader_view(config: Config, row: dict) -> dict:
+def reader_view(config: Config, row: StoredItem | Preview) -> dict:
     """An item as the category preview shows it."""
-    others = sorted(filter(None, (row.get("other_source_names") or "").split(",")))
+    names = row.other_source_names if isinstance(row, Preview) else None
+    others = sorted(filter(None, (names or "").split(",")))
     extras = publish.Extras.of(row)
     return {
-        **row,
-        "href": safe_href(config, row["link"]),
-        "source_label": source_label(row["source"]),
+        **{column.name: getattr(row, column.name) for column in fields(row)},
+        "href": safe_href(config, row.link),
+        "source_label": source_label(row.source),
         "other_sources": [source_label(name) for name in others],
         "image": extras.image,
         "tags": [(name, media.tag_slug(name)) for name in extras.tags],
@@ -241,7 +245,7 @@ def source_label(source: str) -> str:
     return NEWSROOM if kind == "articles" else name or source
 
 
-def source_health(source: Source, state: dict, now: datetime) -> dict:
+def source_health(source: Source, state: SourceState, now: datetime) -> dict:
     """One source's line on /sources: status, last fetch, last error, next run
     (the same reading of the sources table as `feedhub sources`)."""
     status = source_status(state)
@@ -249,26 +253,26 @@ def source_health(source: Source, state: dict, now: datetime) -> dict:
     return {
         "source": source,
         "status": status,
-        "failures": state.get("failures") or 0,
-        "last_attempt": state.get("last_attempt"),
-        "last_success": state.get("last_success"),
-        "last_status": state.get("last_status"),
-        "last_error": state.get("last_error") if status != "ok" else None,
-        "moved_to": state.get("url"),  # after a permanent redirect
+        "failures": state.failures or 0,
+        "last_attempt": state.last_attempt,
+        "last_success": state.last_success,
+        "last_status": state.last_status,
+        "last_error": state.last_error if status != "ok" else None,
+        "moved_to": state.url,  # after a permanent redirect
         "next_run": due,
         "overdue": bool(due and due < now),  # the worker is late, or not running
     }
 
 
-def folder_health(folder: ArticleDir, state: dict) -> dict:
+def folder_health(folder: ArticleDir, state: FolderState) -> dict:
     """One article folder's line on /sources."""
     # A file that failed and was deleted since is no longer a problem.
-    errors = [(Path(path), error) for path, error in state["errors"] if Path(path).exists()]
+    errors = [(Path(path), error) for path, error in state.errors if Path(path).exists()]
     if not folder.path.is_dir():
         status = "missing"
     else:
-        status = "failing" if errors else "ok" if state["files"] else "new"
-    return {"folder": folder, "status": status, "files": state["files"], "last_read": state["last_read"],
+        status = "failing" if errors else "ok" if state.files else "new"
+    return {"folder": folder, "status": status, "files": state.files, "last_read": state.last_read,
             "errors": [(path.relative_to(folder.path), error) for path, error in errors]}
 
 

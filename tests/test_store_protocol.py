@@ -1,0 +1,20 @@
+"""Store provides what a storage engine must (store/protocol.py).
+
+mypy checks the assignment below against every signature of the Protocol
+(`mypy tests/test_store_protocol.py`); the test checks the same names at run
+time, so a method dropped from Store fails here too."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from feedhub.store import Store
+from feedhub.store.protocol import StoreProtocol
+
+
+def test_store_has_every_method_of_the_protocol(tmp_path: Path) -> None:
+    with Store(tmp_path / "hub.db") as store:
+        engine: StoreProtocol = store  # the static check
+        wanted = {name for name in vars(StoreProtocol) if not name.startswith("_") or name in ("__enter__", "__exit__")}
+        assert len(wanted) > 60
+        assert all(callable(getattr(engine, name, None)) for name in wanted), wanted - set(dir(engine))
