@@ -251,13 +251,14 @@ def recheck_rules(config: Config, args) -> int:
 
 
 def enable_source(config: Config, args) -> int:
-    if config.source(args.name) is None:
+    source = config.source(args.name)
+    if source is None:
         print(f"feedhub enable: no source {args.name!r} in {args.config} "
               f"(sources: {', '.join(s.name for s in config.sources)})", file=sys.stderr)
         return 2
     with Store(config.database) as store:
         store.reset_source(args.name)
-    print(f"{args.name}: enabled; the worker fetches it from {config.source(args.name).location} at its next run")
+    print(f"{args.name}: enabled; the worker fetches it from {source.location} at its next run")
     return 0
 
 

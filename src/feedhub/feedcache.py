@@ -111,7 +111,9 @@ class FeedCache:
             state, items = store.search_feed(saved.query, categories, self.config.feed_size)
             return self._render_view(state, publish.search_channel(self.config, key), items, fmt)
 
-        return self._cached((f"search/{key}", fmt, 1), store.data_version, render)
+        rendered = self._cached((f"search/{key}", fmt, 1), store.data_version, render)
+        assert rendered is not None  # render() always makes a saved search's feed
+        return rendered
 
     def _cached(
         self, key: tuple[str, str, int], version: Callable[[], int], render: Callable[[], Rendered | None]

@@ -287,6 +287,7 @@ def _file_article(config: Config, store: Store, name: str, read: Read, summary: 
         store.record_file(str(read.path), read.mtime_ns, read.size, None, read.error, rules, read.parse)
         summary.fail(name, read.error)
         return
+    assert read.item is not None and read.parse is not None  # a file read without an error has both
     outcome = file_item(config, store, read.item, None, read.prepared)
     store.record_file(str(read.path), read.mtime_ns, read.size, outcome.item_id, None, rules, read.parse)
     summary.count(name, outcome.status)
@@ -361,7 +362,7 @@ def ingest_sources(
     workers = min(config.fetch_concurrency, len(sources))
     store.use_writer_cache()
     queue = iter(sources)
-    pending: deque[tuple[Source, SourceState, Future | None]] = deque()
+    pending: deque[tuple[Source, SourceState, "Future[Attempt] | None"]] = deque()
     with fetch_client(config, workers) as client, ThreadPoolExecutor(workers, "fetch") as pool:
 
         def submit_next() -> None:
@@ -376,7 +377,7 @@ def ingest_sources(
             submit_next()
         while pending:
             source, state, future = pending.popleft()
-            summary.merge(_store_attempt(config, store, source, state, future and future.result()))
+            summary.merge(_store_attempt(config, store, source, state, future.result() if future else None))
             if progress:
                 progress(source.name)
             submit_next()
@@ -466,6 +467,7 @@ def _store_attempt(
         store.add_counts(metrics.fetch_counts(name, attempt.seconds, failed=True))
         return summary
     fetched = attempt.fetched
+    assert fetched is not None  # an attempt without an error has its feed
     pages: dict[str, PageState | Page] = {**attempt.known, **{page.item_id: page for page in attempt.pages}}
     # One transaction for the feed: its entries (each a savepoint that can
     # fail alone), then its validators, never saved without them.

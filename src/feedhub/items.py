@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import overload
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -22,6 +23,10 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+@overload
+def from_iso(value: str) -> datetime: ...
+@overload
+def from_iso(value: str | None) -> datetime | None: ...
 def from_iso(value: str | None) -> datetime | None:
     """A time as the store writes it (ISO 8601), read back as aware UTC."""
     return as_utc(datetime.fromisoformat(value)) if value else None

@@ -16,7 +16,7 @@ import json
 import re
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Sequence
 from urllib.parse import urlencode
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
@@ -100,7 +100,7 @@ def search_channel(config: Config, key: str) -> Channel:
     return Channel(f"search/{key}", title, description, search_url(config, saved.query, saved.categories))
 
 
-def search_url(config: Config, query: str, categories: list[str] = ()) -> str:
+def search_url(config: Config, query: str, categories: Sequence[str] = ()) -> str:
     """The search page for a query (in some categories)."""
     return f"{config.site.link}/search?" + urlencode([("q", query), *(("category", c) for c in categories)])
 
@@ -355,7 +355,7 @@ def _json_person(person: Person) -> dict:
 
 
 def _attachment(file: Enclosure) -> dict:
-    found = {"url": file.url, "mime_type": media.served_type(file)}
+    found: dict[str, str | int] = {"url": file.url, "mime_type": media.served_type(file)}
     if file.length is not None:
         found["size_in_bytes"] = file.length
     return found

@@ -93,7 +93,9 @@ class Worker:
         with Store(self.config.database) as store:
             due = {state.name: from_iso(state.next_attempt) for state in store.sources()}
         for job_id, target in list(self.targets.items()):
-            job = self.scheduler.get_job(job_id) if isinstance(target, Source) else None
+            if not isinstance(target, Source):
+                continue
+            job = self.scheduler.get_job(job_id)
             if job is None or job.next_run_time is None:
                 continue
             postponed = job.next_run_time > now + timedelta(seconds=target.interval)
@@ -104,6 +106,7 @@ class Worker:
 
     def reload(self) -> bool:
         """Read feeds.yaml again and make the jobs match it; False if it is invalid."""
+        assert self.file is not None  # only a worker started from a file reloads it
         try:
             config = load_config(self.file.path)
         except ConfigError as exc:
@@ -232,7 +235,8 @@ def _where(target: ArticleDir | Source) -> str:
 
 
 def jobs(config: Config) -> list[tuple[str, ArticleDir | Source, int]]:
-    found = [(f"articles:{folder.path}", folder, folder.interval) for folder in config.articles]
+    found: list[tuple[str, ArticleDir | Source, int]] = [
+        (f"articles:{folder.path}", folder, folder.interval) for folder in config.articles]
     found += [(f"feed:{source.name}", source, source.interval) for source in config.sources]
     return found
 

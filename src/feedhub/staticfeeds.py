@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = {"gzip": ".gz", "br": ".br"}
+SUFFIXES: dict[str | None, str] = {"gzip": ".gz", "br": ".br"}
 # One writer at a time in a process: each renders from the store's state
 # when it starts, so the last to finish wrote the newest items.
 _writing = threading.Lock()
@@ -56,6 +56,7 @@ def write_all(config: Config, store: Store) -> list[str]:
     worker's start and when feeds.yaml changes: titles, sizes, privacy)."""
     if config.static_dir is None:
         return []
+    assert config.static_dir is not None  # only called for a site with static publishing on
     folder = Path(config.static_dir)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -85,6 +86,7 @@ def _write(config: Config, store: Store, categories: list[str]) -> list[str]:
     from . import publish
     from .feedcache import CODINGS, FeedCache
 
+    assert config.static_dir is not None  # only called for a site with static publishing on
     folder = Path(config.static_dir)
     folder.mkdir(parents=True, exist_ok=True)
     cache = FeedCache(config)

@@ -6,11 +6,14 @@ import contextlib
 import sqlite3
 import time
 from pathlib import Path
-from typing import Iterator, Self
+from typing import TYPE_CHECKING, Iterator
 
 import sqlite_utils
 
 from .schema import MIGRATIONS, index_queued
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
 
 # Page cache of a connection that files many items (an ingest pass): the
 # indexes written in random order (dedup keys, LSH bands) outgrow SQLite's

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING, Protocol
 
 from .. import dedup
 from ..items import Item
@@ -38,6 +38,7 @@ from .rows import (
 )
 
 if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11
     from ..boilerplate import HouseLine
     from ..items import Page
 

@@ -18,6 +18,7 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from jinja2 import StrictUndefined
 from werkzeug.exceptions import HTTPException
 
@@ -104,11 +105,12 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         return render_template("category.html", key=key, meta=meta, items=items, page=number, pages=pages)
 
     @app.get("/t/<name>")
-    def tag(name: str) -> Response | str | tuple[str, int]:
+    def tag(name: str) -> ResponseReturnValue:
         config = current()
         slug = media.tag_slug(name)
         if slug and slug != name:  # "North Sea", "north_sea": one tag, one address
-            return redirect(url_for("tag", name=slug, **request.args), 301)
+            query = request.query_string.decode()
+            return redirect(url_for("tag", name=slug) + (f"?{query}" if query else ""), 301)
         visible = list(gate.visible_categories())
         title = store().tag_name(slug, visible) if slug else None
         if title is None:
@@ -194,7 +196,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         return render_template("not_found.html", message=message), 404
 
     @app.errorhandler(404)
-    def _not_found(error: HTTPException) -> Response | tuple[str, int]:
+    def _not_found(error: HTTPException) -> ResponseReturnValue:
         # A 404 that already carries its own answer (the feeds' plain-text
         # list of categories) is kept; any other unknown address gets the page.
         if error.response is not None:
