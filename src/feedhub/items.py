@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import overload
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import overload
 
 # Item ids are UUIDv5 under this namespace, so the same (source, guid) always
 # gets the same id, across runs and machines, and feeds keep stable entry ids.

@@ -39,6 +39,7 @@ from .rows import (
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
+
     from ..boilerplate import HouseLine
     from ..items import Page
 
