@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterator
 from email.utils import format_datetime
+from typing import Iterator
 from urllib.parse import urlencode
 
 from lxml import etree
