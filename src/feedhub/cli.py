@@ -168,7 +168,7 @@ def ingest_with_progress(config: Config) -> Summary:
             return run_cycle(config, store, progress)
 
 
-def show_sources(config: Config, args) -> int:
+def show_sources(config: Config, args: argparse.Namespace) -> int:
     now = utcnow()
     with Store(config.database) as store:
         states = {state.name: state for state in store.sources()}
@@ -207,7 +207,7 @@ def describe_pages(health: PageHealth) -> str:
     return text
 
 
-def show_stats(config: Config, args) -> int:
+def show_stats(config: Config, args: argparse.Namespace) -> int:
     with Store(config.database) as store:
         counts = store.category_counts()
         states = {state.name: state for state in store.sources()}
@@ -230,7 +230,7 @@ def show_stats(config: Config, args) -> int:
     return 0
 
 
-def show_blocked(config: Config, args) -> int:
+def show_blocked(config: Config, args: argparse.Namespace) -> int:
     with Store(config.database) as store:
         rows = store.blocked_items(args.limit)
         total = store.blocked_count()
@@ -241,7 +241,7 @@ def show_blocked(config: Config, args) -> int:
     return 0
 
 
-def recheck_rules(config: Config, args) -> int:
+def recheck_rules(config: Config, args: argparse.Namespace) -> int:
     from .ingest import recheck
 
     with Store(config.database) as store:
@@ -250,7 +250,7 @@ def recheck_rules(config: Config, args) -> int:
     return 0
 
 
-def enable_source(config: Config, args) -> int:
+def enable_source(config: Config, args: argparse.Namespace) -> int:
     source = config.source(args.name)
     if source is None:
         print(f"feedhub enable: no source {args.name!r} in {args.config} "
@@ -262,7 +262,7 @@ def enable_source(config: Config, args) -> int:
     return 0
 
 
-def import_sources(config: Config, args) -> int:
+def import_sources(config: Config, args: argparse.Namespace) -> int:
     path = Path(args.file)
     from .feedlist import import_opml  # ruamel.yaml: loaded only to edit feeds.yaml
 
@@ -279,7 +279,7 @@ def import_sources(config: Config, args) -> int:
     return 1 if result.problems else 0
 
 
-def export_sources(config: Config, args) -> int:
+def export_sources(config: Config, args: argparse.Namespace) -> int:
     with Store(config.database) as store:
         states = store.sources()
     moved = {state.name: state.url for state in states if state.url}
@@ -300,7 +300,7 @@ def export_sources(config: Config, args) -> int:
 SHOWN_PRUNED = 10  # items listed per category by `feedhub prune`
 
 
-def prune_items(config: Config, args) -> int:
+def prune_items(config: Config, args: argparse.Namespace) -> int:
     from .retention import prune
 
     with Store(config.database) as store:
@@ -328,7 +328,7 @@ def prune_items(config: Config, args) -> int:
     return 0
 
 
-def write_backup(config: Config, args) -> int:
+def write_backup(config: Config, args: argparse.Namespace) -> int:
     from .store.backup import BackupError, backup
 
     try:
@@ -339,7 +339,7 @@ def write_backup(config: Config, args) -> int:
     return 0
 
 
-def restore_backup(config: Config, args) -> int:
+def restore_backup(config: Config, args: argparse.Namespace) -> int:
     from .store.backup import BackupError, restore
 
     try:
@@ -364,7 +364,7 @@ def _folders(config: Config, wanted: str | None) -> list[ArticleDir]:
     return found
 
 
-def show_boilerplate(config: Config, args) -> int:
+def show_boilerplate(config: Config, args: argparse.Namespace) -> int:
     from .boilerplate import MIN_FILES, MIN_SHARE, learned
 
     with Store(config.database) as store:
@@ -386,7 +386,7 @@ def show_boilerplate(config: Config, args) -> int:
     return 0
 
 
-def show_dropped(config: Config, args) -> int:
+def show_dropped(config: Config, args: argparse.Namespace) -> int:
     import json
 
     with Store(config.database) as store:
@@ -412,7 +412,7 @@ def show_dropped(config: Config, args) -> int:
     return 0
 
 
-def rerender_articles(config: Config, args) -> int:
+def rerender_articles(config: Config, args: argparse.Namespace) -> int:
     from .ingest import ingest_folder
 
     summary = Summary()

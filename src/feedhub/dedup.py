@@ -207,20 +207,23 @@ def _shingle_hashes(tokens: list[str]) -> np.ndarray:
         encoded = list(map(str.encode, tokens))
         runs = map(b" ".join, zip(*(encoded[k:] for k in range(SHINGLE_WORDS))))
     count = max(len(tokens) - SHINGLE_WORDS + 1, 1) if tokens else 0
-    return np.fromiter(map(zlib.crc32, runs), dtype=np.uint64, count=count) % np.uint64(_PRIME)
+    # numpy types arithmetic on arrays as Any: the name says what it is.
+    hashes: np.ndarray = np.fromiter(map(zlib.crc32, runs), dtype=np.uint64, count=count) % np.uint64(_PRIME)
+    return hashes
 
 
 def minhash(hashes: set[int] | np.ndarray, count: int) -> np.ndarray:
     """The MinHash signature: for each of `count` hash functions, the least value."""
     if not isinstance(hashes, np.ndarray):
         hashes = np.fromiter(hashes, dtype=np.uint64, count=len(hashes))
-    return _permuted(hashes, count).min(axis=0)
+    signature: np.ndarray = _permuted(hashes, count).min(axis=0)
+    return signature
 
 
 def _permuted(values: np.ndarray, count: int) -> np.ndarray:
     """Each value under each of the first `count` hash functions (values x functions)."""
     # In place: one matrix instead of three.
-    matrix = np.multiply.outer(values, _A[:count])
+    matrix: np.ndarray = np.multiply.outer(values, _A[:count])
     matrix += _B[:count]
     np.remainder(matrix, np.uint64(_PRIME), out=matrix)
     return matrix

@@ -15,12 +15,15 @@ import html
 import re
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import decoding, media
 from .config import Source
 from .items import Enclosure, Item, Person
 from .sanitize import clean_html, web_url
+
+if TYPE_CHECKING:
+    from .remote.parse import Entry
 
 TAG = re.compile(r"<[^>]+>")
 # Tags become spaces so that "<p>a</p><p>b</p>" keeps its words apart; that
@@ -31,7 +34,7 @@ SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?)\]])")
 ACTIVE = re.compile(r"<(script|style|applet)\b.*?(?:</\1\s*>|$)", re.I | re.S)
 
 
-def to_item(entry: dict, source: Source, fetched_at: datetime) -> Item:
+def to_item(entry: Entry, source: Source, fetched_at: datetime) -> Item:
     """One feed entry as an Item of the source's category."""
     # decoding.repair: a publisher's double-converted UTF-8 ("CafÃ©") is
     # turned back into the text it was.
@@ -73,7 +76,7 @@ def plain_text(fragment: str) -> str:
     return SPACE_BEFORE_PUNCT.sub(r"\1", text)
 
 
-def _media(entry: dict, base: str, content: str) -> dict[str, Any]:
+def _media(entry: Entry, base: str, content: str) -> dict[str, Any]:
     """Authors, tags, picture, media files and comments link of an entry,
     as Item fields; what is not http(s) or not well-formed is left out."""
     files: list[Enclosure | None] = [
@@ -99,7 +102,7 @@ def _media(entry: dict, base: str, content: str) -> dict[str, Any]:
     }
 
 
-def _authors(entry: dict) -> tuple[Person, ...]:
+def _authors(entry: Entry) -> tuple[Person, ...]:
     found = [
         Person(decoding.repair(a.get("name") or ""), a.get("email") or "", a.get("href") or "")
         for a in entry.get("authors", [])
@@ -118,7 +121,7 @@ def _authors(entry: dict) -> tuple[Person, ...]:
     return media.people(found)
 
 
-def _replies(entry: dict, base: str) -> str:
+def _replies(entry: Entry, base: str) -> str:
     # Atom's comments link (RFC 4685).
     for link in entry.get("links", []):
         if link.get("rel") == "replies" and (url := web_url(link.get("href"), base or None)):

@@ -31,7 +31,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 
 from . import decoding, dedup, metrics, pool, rules, staticfeeds
 from .articles import MAX_ARTICLE_BYTES, Article, ArticleError, house_keys, parse_text, read_text
@@ -62,7 +62,7 @@ AHEAD = 4
 class Summary:
     """What one pass did, per input (an article folder or a source)."""
 
-    counts: dict[str, Counter] = field(default_factory=dict)
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # read, but not all of it
 
@@ -84,7 +84,7 @@ class Summary:
         self.warnings.extend(other.warnings)
 
 
-def run_cycle(config: Config, store: Store, progress=None) -> Summary:
+def run_cycle(config: Config, store: Store, progress: Callable[[str], None] | None = None) -> Summary:
     """Every input once; `progress(name)` is called after each one."""
     summary = Summary()
     before = store.category_versions()
@@ -179,8 +179,11 @@ def article_files(root: Path) -> Iterator[Path]:
             yield Path(entry.path)
 
 
-def _batches(things: Iterable, size: int) -> Iterator[list]:
-    batch = []
+T = TypeVar("T")
+
+
+def _batches(things: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
     for thing in things:
         batch.append(thing)
         if len(batch) == size:
@@ -427,7 +430,7 @@ def _fetch_pages(
     # bundle each time, ~90 ms): the pass's shared one, or one of our own.
     http = client or fetch_client(config, 1)
 
-    def get(url: str, headers: dict) -> fetchguard.Response:
+    def get(url: str, headers: dict[str, str]) -> fetchguard.Response:
         return fetchguard.get(url, headers, policy, config.fetch_timeout, http)
 
     try:
@@ -571,7 +574,10 @@ def _current_state(store: Store, source: Source) -> SourceState:
     return state or SourceState(source.name)
 
 
-def _record_failure(config, store, source, state, exc: FetchError, now, rng, fields) -> None:
+def _record_failure(
+    config: Config, store: Store, source: Source, state: SourceState, exc: FetchError, now: datetime,
+    rng: random.Random | None, fields: dict[str, str],
+) -> None:
     from .remote.fetch import Gone
 
     if isinstance(exc, Gone):

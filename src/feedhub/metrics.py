@@ -70,7 +70,7 @@ def le(bound: float) -> str:
 # -- what ingest counts --------------------------------------------------------
 
 
-def ingest_counts(name: str, outcomes: Counter) -> list[Count]:
+def ingest_counts(name: str, outcomes: Counter[str]) -> list[Count]:
     """Counter rows for one input's item outcomes (new, updated, duplicate)."""
     rows: list[Count] = []
     for outcome, metric in (("new", "feedhub_items_ingested"), ("updated", "feedhub_items_updated"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
+from typing import Iterator
 from urllib.parse import urlencode
 
 from lxml import etree
@@ -93,13 +94,13 @@ def read(data: bytes, name: str = "OPML") -> list[Outline]:
     return list(_feeds(body, ""))
 
 
-def _feeds(parent, folder: str):
+def _feeds(parent: etree._Element, folder: str) -> Iterator[Outline]:
     for node in parent.iterfind("outline"):
         text = node.get("text") or node.get("title") or ""
-        if node.get("xmlUrl"):
+        if xml_url := node.get("xmlUrl"):
             yield Outline(
-                text=text or node.get("xmlUrl"),
-                xml_url=node.get("xmlUrl"),
+                text=text or xml_url,
+                xml_url=xml_url,
                 html_url=node.get("htmlUrl", ""),
                 description=node.get("description", ""),
                 category=node.get("category") or folder,

@@ -19,7 +19,7 @@ import httpx
 from .. import __version__
 from ..config import Config, Source
 from . import fetchguard
-from .parse import ParseError, parse
+from .parse import Entry, ParseError, parse
 
 if TYPE_CHECKING:
     from ..store import SourceState
@@ -47,7 +47,7 @@ class Gone(FetchError):
 @dataclass
 class Fetched:
     status: int  # HTTP status, or 200 for a local file
-    entries: list[dict] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
     etag: str | None = None
     last_modified: str | None = None
     url: str = ""  # where the feed was finally read from
@@ -141,7 +141,7 @@ def _read_file(path: Path, state: SourceState, policy: fetchguard.Policy) -> Fet
     return Fetched(200, _parse(body, None, None), etag=stamp, url=str(path))
 
 
-def _parse(body: bytes, url: str | None, content_type: str | None) -> list[dict]:
+def _parse(body: bytes, url: str | None, content_type: str | None) -> list[Entry]:
     # A document that is not a usable feed is one more reason this fetch failed.
     try:
         return parse(body, url, content_type)

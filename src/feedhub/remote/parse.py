@@ -13,12 +13,17 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 import feedparser
 
 from .. import decoding, jsonfeed
 
 log = logging.getLogger(__name__)
+# One entry, as feedparser gives it (a dict subclass) or jsonfeed maps it to
+# feedparser's keys.  The values are whatever the document held, not a fixed
+# shape, so entries.to_item checks each one where it reads it.
+Entry = dict[str, Any]
 # feedparser spends ~30 µs per element, so a 10 MB body of "<x/>" would take
 # over a minute: past this many "<" a document is refused unparsed.  Real
 # feeds have a few thousand (HTML inside them is escaped or in CDATA).
@@ -44,7 +49,7 @@ class ParseError(Exception):
     """A document that is not a usable feed; str() says where and why."""
 
 
-def parse(body: bytes, url: str | None, content_type: str | None) -> list[dict]:
+def parse(body: bytes, url: str | None, content_type: str | None) -> list[Entry]:
     """Entries of a feed document; ParseError if it is not a usable feed."""
     if jsonfeed.looks_like_json(body):
         try:
@@ -80,7 +85,8 @@ def parse(body: bytes, url: str | None, content_type: str | None) -> list[dict]:
         raise ParseError(f"malformed feed{where}: {parsed.bozo_exception}")
     if not parsed.version:
         raise ParseError("not an RSS or Atom feed")
-    return parsed.entries
+    entries: list[Entry] = parsed.entries
+    return entries
 
 
 def _refuse_expanding_entities(body: bytes) -> None:

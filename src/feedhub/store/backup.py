@@ -123,7 +123,7 @@ def _check(path: Path, named: Path) -> int:
     try:
         problems = [row[0] for row in conn.execute("PRAGMA integrity_check").fetchall()]
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")}
-        schema = conn.execute("PRAGMA user_version").fetchone()[0]
+        schema: int = conn.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as exc:
         raise BackupError(f"{named}: not a usable SQLite database ({exc}); nothing was restored") from None
     finally:

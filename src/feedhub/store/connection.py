@@ -6,7 +6,7 @@ import contextlib
 import sqlite3
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, Mapping
 
 import sqlite_utils
 
@@ -84,7 +84,10 @@ class Connection(object):
     def transaction(self) -> Iterator[sqlite_utils.Database]:
         """All writes inside are kept or none; nested, the inner one is a
         savepoint, undone alone if it raises, kept when the outer one commits."""
-        if self.db.conn.in_transaction:
+        # The first reading gets a name: the later ones, after the caller's
+        # block has run, can differ (mypy would narrow them all to this one).
+        nested = self.db.conn.in_transaction
+        if nested:
             self.db.execute("SAVEPOINT nested")
             try:
                 yield self.db
@@ -113,14 +116,14 @@ class Connection(object):
         if self.db.conn.in_transaction:
             self.db.execute("COMMIT")
 
-    def _insert_row(self, table: str, row: dict) -> None:
+    def _insert_row(self, table: str, row: Mapping[str, object]) -> None:
         # Plain SQL rather than Table.insert, which looks up the table's
         # schema on every call; the same text hits sqlite3's statement cache.
         columns = ", ".join(row)
         marks = ", ".join("?" * len(row))
         self.db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(row.values()))
 
-    def _upsert(self, table: str, row: dict, pk: str) -> None:
+    def _upsert(self, table: str, row: Mapping[str, object], pk: str) -> None:
         """Insert the row, or update only the given columns of the existing one."""
         columns = ", ".join(row)
         marks = ", ".join("?" * len(row))
@@ -150,4 +153,5 @@ class Connection(object):
 
     def count(self, table: str, **where: str) -> int:
         clause = " AND ".join(f"{column} = ?" for column in where) or "1"
-        return self.db.execute(f"SELECT count(*) FROM {table} WHERE {clause}", list(where.values())).fetchone()[0]
+        count: int = self.db.execute(f"SELECT count(*) FROM {table} WHERE {clause}", list(where.values())).fetchone()[0]
+        return count

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from array import array
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 from .. import dedup, media
 from ..dedup import Match
@@ -85,11 +85,12 @@ class Items(Categories):
     def item(self, item_id: str) -> StoredItem | None:
         return one_of(StoredItem, self.db.execute("SELECT * FROM items WHERE id = ?", [item_id]))
 
-    def _existing(self, item_id: str) -> tuple | None:
-        return self.db.execute(
+    def _existing(self, item_id: str) -> tuple[object, ...] | None:
+        row: tuple[object, ...] | None = self.db.execute(
             f"SELECT title, link, content, updated, text, {', '.join(MEDIA_COLUMNS)}, blocked FROM items WHERE id = ?",
             [item_id],
         ).fetchone()
+        return row
 
     def block(self, item: Item, reason: str) -> Outcome:
         """Hold back an entry a rule blocks: a stored item is marked (and
@@ -243,7 +244,7 @@ class Items(Categories):
         self._record_duplicate(copy, item.id, match, first_seen)
         self.db.execute("DELETE FROM items WHERE id = ?", [old_id])
 
-    def _refresh(self, item: Item, existing: tuple) -> Outcome:
+    def _refresh(self, item: Item, existing: tuple[object, ...]) -> Outcome:
         """The same entry from the same source again: keep it current."""
         title, link, content, updated, text, *stored_media = existing
         same_text = (item.title, item.link, item.content) == (title, link, content)
@@ -299,7 +300,7 @@ class Items(Categories):
     def _file_bands(self, rows: list[tuple[int, int]]) -> None:
         self.db.conn.executemany("INSERT OR IGNORE INTO near_bands (band, num) VALUES (?, ?)", rows)
 
-    def _record_duplicate(self, copy: dict, kept_id: str, match: Match, first_seen: str | None = None) -> None:
+    def _record_duplicate(self, copy: Mapping[str, str | None], kept_id: str, match: Match, first_seen: str | None = None) -> None:
         """Remember `copy` (category, source, guid, title, link) as a duplicate
         of the kept item; first seen now unless it was stored before."""
         now = iso(clock())

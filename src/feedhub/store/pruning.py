@@ -95,13 +95,14 @@ class Pruning(Categories):
         nothing on a database made before auto_vacuum was set (see vacuum())."""
         if not self.incremental():
             return 0
-        free = self.db.execute("PRAGMA freelist_count").fetchone()[0]
+        free: int = self.db.execute("PRAGMA freelist_count").fetchone()[0]
         # executescript: it steps the pragma to its end; execute() would free
         # one page per call.
         self.db.conn.executescript("PRAGMA incremental_vacuum")
         # The file is cut only when the WAL is copied back into it.
         self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        return free * self.db.execute("PRAGMA page_size").fetchone()[0]
+        page_size: int = self.db.execute("PRAGMA page_size").fetchone()[0]
+        return free * page_size
 
     def vacuum(self) -> None:
         """Rebuild the file once with incremental auto_vacuum (a database made
@@ -112,4 +113,5 @@ class Pruning(Categories):
 
     def incremental(self) -> bool:
         """Whether freed pages can be given back without a full VACUUM."""
-        return self.db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
+        mode: int = self.db.execute("PRAGMA auto_vacuum").fetchone()[0]
+        return mode == 2

@@ -32,7 +32,7 @@ def iso(moment: datetime | None) -> str | None:
 MEDIA_COLUMNS = ("authors", "tags", "image", "enclosures", "comments")
 
 
-def media_columns(item: Item) -> dict:
+def media_columns(item: Item) -> dict[str, str | None]:
     """The item's authors, tags, picture, media files and comments link as stored."""
     return {
         # Every input's tags go through media.tags: one spelling per slug.

@@ -48,7 +48,8 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
     local = threading.local()
 
     def current() -> Config:
-        return app.config["FEEDHUB"]
+        served: Config = app.config["FEEDHUB"]  # Flask's config holds Any; serve() puts a Config there
+        return served
 
     def store() -> Store:
         # One connection per server thread, kept for the thread's life (or
@@ -58,7 +59,8 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
             if hasattr(local, "store"):
                 local.store.close()
             local.store, local.database = Store(database), database
-        return local.store
+        thread_store: Store = local.store  # threading.local's attributes are Any
+        return thread_store
 
     def serve(config: Config) -> None:
         # Feeds depend on feeds.yaml as well as on the items: the file's

@@ -17,13 +17,19 @@ Flask unchanged.
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from flask import Flask
 
 from .. import metrics
 from .delivery import answer
 from .ratelimit import Limiter
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from ..config import Config
+    from ..store import Store
 
 FORMATS = ("rss", "atom", "json")
 PREFIX = "/feeds/"
@@ -37,11 +43,13 @@ class FastFeeds:
     """WSGI middleware: `follow()` looks at feeds.yaml when its time is up,
     `store()` is the calling thread's Store."""
 
-    def __init__(self, app: Callable, flask_app: Flask, store: Callable, follow: Callable[[], None]):
+    def __init__(
+        self, app: WSGIApplication, flask_app: Flask, store: Callable[[], Store], follow: Callable[[], None]
+    ):
         self.app, self.flask_app, self.store, self.follow = app, flask_app, store, follow
         self._labels: dict[tuple[str, str, int], str] = {}
 
-    def __call__(self, environ: dict, start_response: Callable):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if (not path.startswith(PREFIX) or environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING")
                 or any(name in environ for name in CREDENTIALS)):
@@ -51,7 +59,7 @@ class FastFeeds:
             return self.app(environ, start_response)
         self.follow()
         extensions = self.flask_app.extensions
-        config = self.flask_app.config["FEEDHUB"]
+        config: Config = self.flask_app.config["FEEDHUB"]
         key = config.category_key(name)
         if key is None or config.categories[key].private:
             return self.app(environ, start_response)  # Flask's 404 (or a partner's feed)

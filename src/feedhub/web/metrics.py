@@ -35,7 +35,7 @@ class Collector:
         self.config, self.store = config, store
 
     def collect(self) -> Iterable[Metric]:
-        rows: dict[str, list[tuple[dict, float]]] = {}
+        rows: dict[str, list[tuple[dict[str, str], float]]] = {}
         for row in self.store.counters():
             rows.setdefault(row.name, []).append((json.loads(row.labels), row.value))
         for name, (doc, names) in COUNTERS.items():

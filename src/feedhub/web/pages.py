@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypedDict
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, make_response, redirect, render_template, request, url_for
@@ -26,7 +26,7 @@ from .. import __version__, media, publish
 from ..config import ArticleDir, Config, Source
 from ..items import as_utc, from_iso
 from ..politeness import next_run, source_status
-from ..store import CategoryCounts, FolderState, Preview, SourceState, Store, StoredItem
+from ..store import CategoryCounts, FolderState, PageHealth, Preview, SourceState, Store, StoredItem
 from ..store.search import SearchError
 from . import gate
 
@@ -53,7 +53,8 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     app.config["FEEDHUB"] the configuration served now (see use_config)."""
 
     def current() -> Config:
-        return app.config["FEEDHUB"]
+        served: Config = app.config["FEEDHUB"]  # Flask's config holds Any; create_app puts a Config there
+        return served
 
     # A misspelt name in a template fails the tests instead of printing nothing.
     app.jinja_env.undefined = StrictUndefined
@@ -70,7 +71,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     counted: list[tuple[dict[str, int], dict[str, CategoryCounts]]] = [({}, {})]
 
     @app.context_processor
-    def who_is_asking() -> dict:
+    def who_is_asking() -> dict[str, object]:
         # Pages name only the categories this visitor may see, and link the
         # operator pages only for operators.
         return {"categories": gate.visible_categories(), "operator": gate.is_operator()}
@@ -106,7 +107,6 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
 
     @app.get("/t/<name>")
     def tag(name: str) -> ResponseReturnValue:
-        config = current()
         slug = media.tag_slug(name)
         if slug and slug != name:  # "North Sea", "north_sea": one tag, one address
             query = request.query_string.decode()
@@ -179,7 +179,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
 
     def preview_page(
         title: str, total: int, rows: Callable[[int, int], list[Preview]]
-    ) -> tuple[int, int, list[dict]]:
+    ) -> tuple[int, int, list[dict[str, object]]]:
         """Page ?page= of a preview of `total` stories, read by rows(size,
         offset): (its number, how many pages, its stories); a 404 page when
         there is no such page."""
@@ -207,7 +207,39 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
 # -- what a row becomes on a page ---------------------------------------------
 
 
-def article_extras(row: StoredItem) -> dict:
+class ArticleExtras(TypedDict):
+    authors: list[str]
+    tags: list[str]
+    image: str
+
+
+class SourceHealth(TypedDict):
+    """One source's line on /sources."""
+
+    source: Source
+    status: str
+    failures: int
+    last_attempt: str | None
+    last_success: str | None
+    last_status: int | None
+    last_error: str | None
+    moved_to: str | None
+    next_run: datetime | None
+    overdue: bool
+    full_text: PageHealth | None  # set by the page, for a source with full_text on
+
+
+class FolderHealth(TypedDict):
+    """One article folder's line on /sources."""
+
+    folder: ArticleDir
+    status: str
+    files: int
+    last_read: str | None
+    errors: list[tuple[Path, str]]
+
+
+def article_extras(row: StoredItem) -> ArticleExtras:
     """The article's byline, tags and picture as its page shows them."""
     from ..media import stored_people, stored_tags
 
@@ -215,7 +247,7 @@ def article_extras(row: StoredItem) -> dict:
             "tags": list(stored_tags(row.tags)), "image": row.image or ""}
 
 
-def reader_view(config: Config, row: StoredItem | Preview) -> dict:
+def reader_view(config: Config, row: StoredItem | Preview) -> dict[str, object]:
     """An item as the category preview shows it."""
     names = row.other_source_names if isinstance(row, Preview) else None
     others = sorted(filter(None, (names or "").split(",")))
@@ -247,7 +279,7 @@ def source_label(source: str) -> str:
     return NEWSROOM if kind == "articles" else name or source
 
 
-def source_health(source: Source, state: SourceState, now: datetime) -> dict:
+def source_health(source: Source, state: SourceState, now: datetime) -> SourceHealth:
     """One source's line on /sources: status, last fetch, last error, next run
     (the same reading of the sources table as `feedhub sources`)."""
     status = source_status(state)
@@ -263,10 +295,11 @@ def source_health(source: Source, state: SourceState, now: datetime) -> dict:
         "moved_to": state.url,  # after a permanent redirect
         "next_run": due,
         "overdue": bool(due and due < now),  # the worker is late, or not running
+        "full_text": None,
     }
 
 
-def folder_health(folder: ArticleDir, state: FolderState) -> dict:
+def folder_health(folder: ArticleDir, state: FolderState) -> FolderHealth:
     """One article folder's line on /sources."""
     # A file that failed and was deleted since is no longer a problem.
     errors = [(Path(path), error) for path, error in state.errors if Path(path).exists()]
