@@ -456,26 +456,28 @@ def ingest_sources(
     pending: deque[tuple[Source, SourceState, "Future[Attempt] | None"]] = deque()
     spare = min(pool.spare_cores(), MAX_READERS)
     readers = FeedReaders(spare) if spare > 0 else None
-    with fetch_client(config, workers) as client, ThreadPoolExecutor(workers, "fetch") as threads:
+    try:
+        with fetch_client(config, workers) as client, ThreadPoolExecutor(workers, "fetch") as threads:
 
-        def submit_next() -> None:
-            source = next(queue, None)
-            if source is not None:
-                state = _current_state(store, source)
-                known = store.pages(source.name) if source.full_text else {}
-                future = None if state.retired else threads.submit(_fetch, config, source, state, client, known, readers)
-                pending.append((source, state, future))
+            def submit_next() -> None:
+                source = next(queue, None)
+                if source is not None:
+                    state = _current_state(store, source)
+                    known = store.pages(source.name) if source.full_text else {}
+                    future = None if state.retired else threads.submit(_fetch, config, source, state, client, known, readers)
+                    pending.append((source, state, future))
 
-        for _ in range(AHEAD * workers):
-            submit_next()
-        while pending:
-            source, state, future = pending.popleft()
-            summary.merge(_store_attempt(config, store, source, state, future.result() if future else None))
-            if progress:
-                progress(source.name)
-            submit_next()
-    if readers:
-        readers.close()
+            for _ in range(AHEAD * workers):
+                submit_next()
+            while pending:
+                source, state, future = pending.popleft()
+                summary.merge(_store_attempt(config, store, source, state, future.result() if future else None))
+                if progress:
+                    progress(source.name)
+                submit_next()
+    finally:
+        if readers:  # its workers stop at once, whatever stopped the pass
+            readers.close()
     return summary
 
 
