@@ -24,6 +24,7 @@ import logging
 import os
 import random
 import re
+import threading
 import time
 import traceback
 from collections import Counter, deque
@@ -46,7 +47,8 @@ from .store import UNCHANGED, Outcome, PageState, SourceState, Store, iso
 # fetch: an ingest of article folders alone never loads it, and a run of
 # `feedhub ingest` starts that much sooner.
 if TYPE_CHECKING:
-    from .remote.fetch import Client, Fetched, FetchError
+    from .remote.fetch import Client, Document, Fetched, FetchError
+    from .remote.parse import Entry
 
 log = logging.getLogger(__name__)
 FAILED = "failed"
@@ -343,6 +345,92 @@ class Attempt:
     seconds: float
     pages: list[Page] = field(default_factory=list)  # fetched this time (full_text sources)
     known: dict[str, PageState] = field(default_factory=dict)  # the pages fetched before, by item id
+    entered: list[Entered] | None = None  # the entries as items, when made in a worker process (FeedReader)
+
+
+@dataclass
+class Entered:
+    """A feed entry made into an item ready to be filed, or why it could not be."""
+
+    label: str | None  # its link or id, for messages
+    item: Item | None = None
+    prepared: dedup.Prepared | None = None
+    error: str | None = None  # repr() of what went wrong
+    trace: str | None = None  # and its traceback, for the log
+
+
+def enter(entries: list[Entry], source: Source, now: datetime, prepare: bool = False) -> list[Entered]:
+    """Each entry as an item (and its dedup keys and fingerprint, if `prepare`):
+    a bad entry fails alone."""
+    from .entries import to_item
+
+    entered = []
+    for entry in entries:
+        label = entry.get("link") or entry.get("id")
+        try:
+            item = to_item(entry, source, now)
+            entered.append(Entered(label, item, dedup.prepare(item) if prepare else None))
+        except Exception as exc:
+            entered.append(Entered(label, error=repr(exc), trace=traceback.format_exc()))
+    return entered
+
+
+class FeedReader:
+    """Parses a fetched feed into items with their dedup keys and fingerprints:
+    the part of a feed's ingest that needs no database, so it can run in
+    another process (pool.Workers).  A document that is no usable feed comes
+    back as the FetchError's message."""
+
+    def __call__(self, task: tuple[Source, Document]) -> list[Entered] | str:
+        from .remote.fetch import FetchError, read
+
+        source, document = task
+        try:
+            entries = read(document)
+        except FetchError as exc:
+            return str(exc)
+        return enter(entries, source, utcnow(), prepare=True)
+
+
+# Parsing, mapping and fingerprinting a feed's entries take ~0.6 ms each,
+# three times what filing one takes: in a pass with many new entries, the
+# other core does them.  A worker process takes ~1 s to start (imports), so
+# the first READ_APART_FROM bytes of new documents are read by the fetch
+# threads, and a pass with fewer (a few feeds changed) never starts one.
+READ_APART_FROM = 1_000_000
+
+
+class FeedReaders:
+    """Where a pass's new feed documents are read: in worker processes
+    (FeedReader) once they add up to READ_APART_FROM bytes, on the fetch
+    threads before that."""
+
+    def __init__(self, workers: int):
+        self.workers = pool.Workers(FeedReader, (), workers)
+        self.seen = 0  # bytes of new documents so far
+        self.lock = threading.Lock()
+
+    def read(self, source: Source, fetched: Fetched) -> list[Entered] | None:
+        """The entries of a newly fetched document as items, made in a worker;
+        None when read here instead (into fetched.entries), or not new."""
+        from .remote.fetch import FetchError, read
+
+        document, fetched.document = fetched.document, None
+        if document is None:  # not modified
+            return None
+        with self.lock:
+            self.seen += len(document.body)
+            apart = self.seen > READ_APART_FROM
+        if not apart:
+            fetched.entries = read(document)
+            return None
+        entered = self.workers((source, document))
+        if isinstance(entered, str):
+            raise FetchError(entered)
+        return entered
+
+    def close(self) -> None:
+        self.workers.close()
 
 
 def ingest_sources(
@@ -366,24 +454,30 @@ def ingest_sources(
     store.use_writer_cache()
     queue = iter(sources)
     pending: deque[tuple[Source, SourceState, "Future[Attempt] | None"]] = deque()
-    with fetch_client(config, workers) as client, ThreadPoolExecutor(workers, "fetch") as pool:
+    spare = min(pool.spare_cores(), MAX_READERS)
+    readers = FeedReaders(spare) if spare > 0 else None
+    try:
+        with fetch_client(config, workers) as client, ThreadPoolExecutor(workers, "fetch") as threads:
 
-        def submit_next() -> None:
-            source = next(queue, None)
-            if source is not None:
-                state = _current_state(store, source)
-                known = store.pages(source.name) if source.full_text else {}
-                future = None if state.retired else pool.submit(_fetch, config, source, state, client, known)
-                pending.append((source, state, future))
+            def submit_next() -> None:
+                source = next(queue, None)
+                if source is not None:
+                    state = _current_state(store, source)
+                    known = store.pages(source.name) if source.full_text else {}
+                    future = None if state.retired else threads.submit(_fetch, config, source, state, client, known, readers)
+                    pending.append((source, state, future))
 
-        for _ in range(AHEAD * workers):
-            submit_next()
-        while pending:
-            source, state, future = pending.popleft()
-            summary.merge(_store_attempt(config, store, source, state, future.result() if future else None))
-            if progress:
-                progress(source.name)
-            submit_next()
+            for _ in range(AHEAD * workers):
+                submit_next()
+            while pending:
+                source, state, future = pending.popleft()
+                summary.merge(_store_attempt(config, store, source, state, future.result() if future else None))
+                if progress:
+                    progress(source.name)
+                submit_next()
+    finally:
+        if readers:  # its workers stop at once, whatever stopped the pass
+            readers.close()
     return summary
 
 
@@ -399,22 +493,26 @@ def ingest_source(
 
 def _fetch(
     config: Config, source: Source, state: SourceState, client: Client | None = None,
-    known: dict[str, PageState] | None = None,
+    known: dict[str, PageState] | None = None, readers: FeedReaders | None = None,
 ) -> Attempt:
     """Never raises: a broken source is one more result, not a stop.  For a
-    full_text source, the pages its teaser entries need are fetched too."""
+    full_text source, the pages its teaser entries need are fetched too (from
+    its entries read here: `readers` only read the others)."""
     from .remote.fetch import FetchError, fetch, fetch_policy
 
     started = time.monotonic()
+    apart = readers is not None and not source.full_text
     try:
-        fetched = fetch(source, state, timeout=config.fetch_timeout, policy=fetch_policy(config), client=client)
+        fetched = fetch(source, state, timeout=config.fetch_timeout, policy=fetch_policy(config), client=client,
+                        parse=not apart)
+        entered = readers.read(source, fetched) if readers and apart else None
     except Exception as exc:
         if not isinstance(exc, FetchError):  # a bug must not stop the other sources
             log.exception("unexpected error fetching %s", source.name)
             exc = FetchError(f"unexpected error: {exc!r}")
         return Attempt(None, exc, time.monotonic() - started)
     pages = _fetch_pages(config, source, fetched, known or {}, client) if source.full_text else []
-    return Attempt(fetched, None, time.monotonic() - started, pages, known or {})
+    return Attempt(fetched, None, time.monotonic() - started, pages, known or {}, entered)
 
 
 def _fetch_pages(
@@ -453,7 +551,6 @@ def _store_attempt(
     now: datetime | None = None, rng: random.Random | None = None,
 ) -> Summary:
     """Record a fetch (None: the source is retired and was not fetched)."""
-    from .entries import to_item
     from .remote.fulltext import with_page
 
     summary = Summary()
@@ -472,19 +569,25 @@ def _store_attempt(
     fetched = attempt.fetched
     assert fetched is not None  # an attempt without an error has its feed
     pages: dict[str, PageState | Page] = {**attempt.known, **{page.item_id: page for page in attempt.pages}}
+    entered = attempt.entered if attempt.entered is not None else enter(fetched.entries, source, now)
     # One transaction for the feed: its entries (each a savepoint that can
     # fail alone), then its validators, never saved without them.
     with store.transaction():
         store.record_pages(source.name, attempt.pages)
-        for index, entry in enumerate(fetched.entries, start=1):
-            try:
-                item = to_item(entry, source, now)
-                if source.full_text:
-                    item = with_page(item, pages.get(item.id))
-                summary.count(name, file_item(config, store, item, source.name).status)
-            except Exception as exc:
-                log.exception("entry %d of %s", index, source.name)
-                summary.fail(name, f"{source.name}: entry {index} ({entry.get('link') or entry.get('id')}): {exc!r}")
+        for index, entry in enumerate(entered, start=1):
+            error = entry.error
+            if error is not None:
+                log.error("entry %d of %s\n%s", index, source.name, entry.trace)
+            else:
+                assert entry.item is not None  # an entry without an error has its item
+                try:
+                    item = with_page(entry.item, pages.get(entry.item.id)) if source.full_text else entry.item
+                    summary.count(name, file_item(config, store, item, source.name, entry.prepared).status)
+                except Exception as exc:
+                    log.exception("entry %d of %s", index, source.name)
+                    error = repr(exc)
+            if error is not None:
+                summary.fail(name, f"{source.name}: entry {index} ({entry.label}): {error}")
         if fetched.moved_to:
             log.info("source moved permanently", extra={"source": source.name, "url": fetched.moved_to})
         store.record_fetch(
@@ -494,7 +597,7 @@ def _store_attempt(
             last_status=fetched.status,
             etag=fetched.etag,
             last_modified=fetched.last_modified,
-            items_seen=len(fetched.entries) or state.items_seen,
+            items_seen=len(entered) or state.items_seen,
             url=fetched.moved_to or state.url,
             **fields,
         )

@@ -20,7 +20,7 @@ import threading
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
 from . import logs
 
@@ -54,12 +54,7 @@ def ordered_map(make: Callable[..., Callable[[Task], Result]], args: tuple[Any, 
     remaining tasks are done in this process instead."""
     remaining = iter(tasks)
     chunks = iter(lambda: list(itertools.islice(remaining, CHUNK)), [])
-    # Spawned, not forked: this process may hold threads (the scheduler's) and
-    # an open database, which a fork would copy mid-use.  A fork server
-    # would save the workers' start-up (~0.3 s, overlapped with work here) but
-    # stays behind, idle, for the life of the process.
-    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
-    pool = ProcessPoolExecutor(workers, multiprocessing.get_context("spawn"), _start_worker, (make, args, level))
+    pool = _executor(make, args, workers)
     job: Callable[[Task], Result] | None = None  # make(*args) in this process, once the pool has broken
 
     def submit(chunk: list[Task]) -> Future[list[Result]] | None:
@@ -87,6 +82,49 @@ def ordered_map(make: Callable[..., Callable[[Task], Result]], args: tuple[Any, 
             yield from results
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+class Workers(Generic[Task, Result]):
+    """make(*args)(task) computed in `workers` processes, for tasks handed in
+    one at a time from any number of threads (each waits for its result, the
+    GIL free meanwhile).  The processes start with the first task, so none
+    start if none comes; if the pool breaks, tasks are done in the calling
+    thread instead.  `make` and `args` must pickle, as for ordered_map."""
+
+    def __init__(self, make: Callable[..., Callable[[Task], Result]], args: tuple[Any, ...], workers: int):
+        self.make, self.args, self.workers = make, args, workers
+        # Made at the first task: even an idle pool starts a process of its
+        # own (multiprocessing's resource tracker).
+        self.pool: ProcessPoolExecutor | None = None
+        self.job: Callable[[Task], Result] | None = None  # make(*args) here, once the pool has broken
+        self.lock = threading.Lock()
+
+    def __call__(self, task: Task) -> Result:
+        with self.lock:
+            if self.pool is None:
+                self.pool = _executor(self.make, self.args, self.workers)
+        try:
+            results: list[Result] = self.pool.submit(_run, [task]).result()
+            return results[0]
+        except BrokenProcessPool:
+            with self.lock:
+                if self.job is None:
+                    log.warning("worker process died; doing the rest of the work in this process")
+                    self.job = self.make(*self.args)
+            return self.job(task)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _executor(make: Callable[..., Callable[[Any], Any]], args: tuple[Any, ...], workers: int) -> ProcessPoolExecutor:
+    # Spawned, not forked: this process may hold threads (the scheduler's) and
+    # an open database, which a fork would copy mid-use.  A fork server
+    # would save the workers' start-up (~0.3 s, overlapped with work here) but
+    # stays behind, idle, for the life of the process.
+    level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    return ProcessPoolExecutor(workers, multiprocessing.get_context("spawn"), _start_worker, (make, args, level))
 
 
 def _start_worker(make: Callable[..., Callable[[Any], Any]], args: tuple[Any, ...], log_level: str) -> None:

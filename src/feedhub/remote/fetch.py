@@ -19,7 +19,8 @@ import httpx
 from .. import __version__
 from ..config import Config, Source
 from . import fetchguard
-from .parse import Entry, ParseError, parse
+from .parse import Entry, ParseError
+from .parse import parse as parse_document
 
 if TYPE_CHECKING:
     from ..store import SourceState
@@ -45,6 +46,15 @@ class Gone(FetchError):
 
 
 @dataclass
+class Document:
+    """A feed document as fetched, for read() to parse."""
+
+    body: bytes
+    url: str | None  # the base for relative links (None for a local file)
+    content_type: str | None
+
+
+@dataclass
 class Fetched:
     status: int  # HTTP status, or 200 for a local file
     entries: list[Entry] = field(default_factory=list)
@@ -53,6 +63,8 @@ class Fetched:
     url: str = ""  # where the feed was finally read from
     # Where to fetch from next time, after a 301/308 chain; None if not moved.
     moved_to: str | None = None
+    # The document still to be read, when fetched with parse=False (entries is empty then).
+    document: Document | None = None
 
 
 def fetch(
@@ -61,16 +73,19 @@ def fetch(
     timeout: float = 20,
     policy: fetchguard.Policy | None = None,
     client: Client | None = None,
+    parse: bool = True,
 ) -> Fetched:
     """Read a source, conditionally on what the last good fetch saw; on
-    `client` (from fetch_client) if given, sharing its connections.
+    `client` (from fetch_client) if given, sharing its connections.  With
+    parse=False a new document is left unparsed, in ``document``, for the
+    caller to read() where it likes (another process).
 
     A source that moved permanently is read at its stored new address
     (``state.url``) instead of the one in feeds.yaml.
     """
     policy = policy or fetchguard.Policy()
     if source.path:
-        return _read_file(source.path, state, policy)
+        return _read_file(source.path, state, policy, parse)
     url: str = state.url or source.location  # location: the URL, as source.path is None
     headers = {"User-Agent": USER_AGENT, "Accept": ACCEPT}
     if state.etag:
@@ -98,15 +113,15 @@ def fetch(
         raise FetchError(
             f"HTTP {response.status_code} {response.reason_phrase}", status=response.status_code, retry_after=retry_after
         )
-    entries = _parse(response.body, response.url, response.headers.get("content-type"))
-    return Fetched(
+    fetched = Fetched(
         200,
-        entries,
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),
         url=response.url,
         moved_to=moved_to,
+        document=Document(response.body, response.url, response.headers.get("content-type")),
     )
+    return _parsed(fetched) if parse else fetched
 
 
 def permanent_target(url: str, response: fetchguard.Response) -> str | None:
@@ -124,7 +139,7 @@ def permanent_target(url: str, response: fetchguard.Response) -> str | None:
     return target if target != url else None
 
 
-def _read_file(path: Path, state: SourceState, policy: fetchguard.Policy) -> Fetched:
+def _read_file(path: Path, state: SourceState, policy: fetchguard.Policy, parse: bool) -> Fetched:
     # A local feed file's mtime and size play the part of an ETag.
     try:
         stat = path.stat()
@@ -138,13 +153,21 @@ def _read_file(path: Path, state: SourceState, policy: fetchguard.Policy) -> Fet
         raise FetchError(f"cannot read {path}: {exc.strerror}") from None
     # No base URL: relative links in a local file are resolved against each
     # entry's own link later (sanitize), never against a file:// path.
-    return Fetched(200, _parse(body, None, None), etag=stamp, url=str(path))
+    fetched = Fetched(200, etag=stamp, url=str(path), document=Document(body, None, None))
+    return _parsed(fetched) if parse else fetched
 
 
-def _parse(body: bytes, url: str | None, content_type: str | None) -> list[Entry]:
-    # A document that is not a usable feed is one more reason this fetch failed.
+def _parsed(fetched: Fetched) -> Fetched:
+    assert fetched.document is not None  # a 200 has its document
+    fetched.entries, fetched.document = read(fetched.document), None
+    return fetched
+
+
+def read(document: Document) -> list[Entry]:
+    """The entries of a fetched document; FetchError if it is not a usable
+    feed (one more reason this fetch failed)."""
     try:
-        return parse(body, url, content_type)
+        return parse_document(document.body, document.url, document.content_type)
     except ParseError as exc:
         raise FetchError(str(exc)) from None
 
