@@ -7,16 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from helpers import write_config
+from test_fetch_pool import write_feed
+from test_parallel_read import stored
 
 from feedhub import entries, ingest, pool
 from feedhub.config import Source, load_config
 from feedhub.ingest import FeedReader, run_cycle
 from feedhub.remote.fetch import Document
 from feedhub.store import Store
-
-from helpers import write_config
-from test_fetch_pool import write_feed
-from test_parallel_read import stored
 
 WORKERS_CALL = pool.Workers.__call__
 
