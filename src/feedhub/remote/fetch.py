@@ -19,7 +19,6 @@ import httpx
 from .. import __version__
 from ..config import Config, Source
 from . import fetchguard
-from .parse import ParseError, parse
 
 if TYPE_CHECKING:
     from ..store import SourceState
@@ -142,6 +141,9 @@ def _read_file(path: Path, state: SourceState, policy: fetchguard.Policy) -> Fet
 
 
 def _parse(body: bytes, url: str | None, content_type: str | None) -> list[dict]:
+    # feedparser is loaded only when a feed has a body to parse: a pass of 304s never needs it.
+    from .parse import ParseError, parse
+
     # A document that is not a usable feed is one more reason this fetch failed.
     try:
         return parse(body, url, content_type)
