@@ -15,7 +15,7 @@ import pytest
 import yaml
 from helpers import REPO, write_config
 
-from feedhub import ingest
+from feedhub import ingest, pool
 from feedhub.articles import parse_article, parse_text
 from feedhub.boilerplate import FAMILIES, HouseLine, Rules, learned
 from feedhub.cli import main
@@ -306,7 +306,7 @@ def test_a_line_in_one_story_is_never_house_style(tmp_path):
 
 def test_house_lines_reach_the_worker_processes(tmp_path, monkeypatch):
     monkeypatch.setattr(ingest, "PARALLEL_FROM", 5)
-    monkeypatch.setattr(ingest.pool, "spare_cores", lambda: 1)
+    monkeypatch.setattr(pool, "spare_cores", lambda: 1)
     folder, config = gazette_folder(tmp_path, range(1, 9))
     with Store(config.database) as store:
         summary = run_cycle(config, store)

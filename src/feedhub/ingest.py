@@ -35,8 +35,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 
 from . import decoding, dedup, metrics, pool, rules, staticfeeds
-from .articles import MAX_ARTICLE_BYTES, Article, ArticleError, house_keys, parse_text, read_text
-from .boilerplate import Rules, learned
 from .config import ArticleDir, Config, Source
 from .items import Item, Page, Person, utcnow
 from .politeness import next_attempt
@@ -46,7 +44,12 @@ from .store import UNCHANGED, Outcome, PageState, SourceState, Store, iso
 # The feed side (remote/: httpx, feedparser, nh3, ...) is imported by the functions that
 # fetch: an ingest of article folders alone never loads it, and a run of
 # `feedhub ingest` starts that much sooner.
+# Likewise the article side (articles, boilerplate: their regexes compile on
+# import; pool: multiprocessing) is imported by the functions that read files,
+# so a pass over sources alone never loads it.
 if TYPE_CHECKING:
+    from .articles import Article
+    from .boilerplate import Rules
     from .remote.fetch import Client, Document, Fetched, FetchError
     from .remote.parse import Entry
 
@@ -133,6 +136,9 @@ def folder_rules(store: Store, folder: ArticleDir) -> Rules:
     """The folder's boilerplate rules for this pass: feeds.yaml's lists and the
     house style learned from its files, counted first for the new and changed
     ones, so the files of this pass are read with their own house lines too."""
+    from .articles import MAX_ARTICLE_BYTES, house_keys
+    from .boilerplate import Rules, learned
+
     key = str(folder.path)
     for batch in _batches(_files_to_count(store, folder.path), FILE_BATCH):
         counted = []
@@ -258,11 +264,15 @@ class ArticleReader:
     part of ingest that needs no database, so it can run in another process."""
 
     def __init__(self, config: Config, folder: ArticleDir, name: str, rules: Rules | None = None):
+        from .boilerplate import Rules
+
         self.config, self.folder, self.name = config, folder, name
         self.rules = rules or Rules(folder.boilerplate, folder.keep_lines)
         self.zone = folder.zone
 
     def __call__(self, read: Read) -> Read:
+        from .articles import ArticleError, parse_text, read_text
+
         try:
             article = parse_text(read_text(read.path), read.path, self.rules, self.zone)
             read.parse = parse_record(article)

@@ -67,6 +67,10 @@ def le(bound: float) -> str:
     return "+Inf" if bound == float("inf") else repr(bound)
 
 
+# Each bucket's labels, made once: every fetch counts into most of the buckets.
+BUCKET_LABELS = [(bound, labels(le=le(bound))) for bound in BUCKETS]
+
+
 # -- what ingest counts --------------------------------------------------------
 
 
@@ -99,7 +103,7 @@ def fetch_counts(name: str, seconds: float, failed: bool) -> list[Count]:
     if failed:
         rows.append(("feedhub_fetch_errors", labels(source=source), 1))
     # Buckets are stored cumulative, as Prometheus reports them.
-    rows += [(f"{FETCH_SECONDS}_bucket", labels(le=le(bound)), 1) for bound in BUCKETS if seconds <= bound]
+    rows += [(f"{FETCH_SECONDS}_bucket", text, 1) for bound, text in BUCKET_LABELS if seconds <= bound]
     rows += [(f"{FETCH_SECONDS}_sum", labels(), seconds), (f"{FETCH_SECONDS}_count", labels(), 1)]
     return rows
 

@@ -19,11 +19,10 @@ import httpx
 from .. import __version__
 from ..config import Config, Source
 from . import fetchguard
-from .parse import Entry, ParseError
-from .parse import parse as parse_document
 
 if TYPE_CHECKING:
     from ..store import SourceState
+    from .parse import Entry
 
 USER_AGENT = f"feedhub/{__version__} (+https://github.com/feedhub/feedhub; feed aggregator)"
 ACCEPT = "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
@@ -166,8 +165,11 @@ def _parsed(fetched: Fetched) -> Fetched:
 def read(document: Document) -> list[Entry]:
     """The entries of a fetched document; FetchError if it is not a usable
     feed (one more reason this fetch failed)."""
+    # feedparser is loaded only when a feed has a body to parse: a pass of 304s never needs it.
+    from .parse import ParseError, parse
+
     try:
-        return parse_document(document.body, document.url, document.content_type)
+        return parse(document.body, document.url, document.content_type)
     except ParseError as exc:
         raise FetchError(str(exc)) from None
 

@@ -24,11 +24,12 @@ class Sources(Connection):
         """Remember one fetch attempt; failures count up until the next success."""
         stamp = iso(now or clock())
         with self.transaction():
-            previous = self.source_state(name)
             row = {"name": name, "last_attempt": stamp, **fields}
             if ok:
                 row.update(last_success=stamp, last_error=None, failures=0, next_attempt=None)
             else:
+                # Read only for a failure: a success needs nothing from the stored row.
+                previous = self.source_state(name)
                 row["failures"] = ((previous.failures if previous else 0) or 0) + 1
             self._upsert("sources", row, pk="name")
 
@@ -39,6 +40,8 @@ class Sources(Connection):
 
     def record_pages(self, source: str, pages: list[Page]) -> None:
         """Remember fetched pages (fulltext.Page), replacing their earlier fetch."""
+        if not pages:  # most fetches (every 304): not even a savepoint
+            return
         with self.transaction():
             for page in pages:
                 row = {column: getattr(page, column) for column in (
