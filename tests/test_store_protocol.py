@@ -1,8 +1,9 @@
 """Store provides what a storage engine must (store/protocol.py).
 
-mypy checks the assignment below against every signature of the Protocol
-(`mypy tests/test_store_protocol.py`); the test checks the same names at run
-time, so a method dropped from Store fails here too."""
+CI's mypy run checks every signature of the Protocol against Store (in
+store/__init__.py; `mypy tests/test_store_protocol.py` checks the assignment
+below the same way); this test checks the same names at run time, so a method
+dropped from Store fails here too."""
 
 from __future__ import annotations
 

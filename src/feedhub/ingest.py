@@ -45,8 +45,8 @@ from .store import UNCHANGED, Outcome, PageState, SourceState, Store, iso
 # fetch: an ingest of article folders alone never loads it, and a run of
 # `feedhub ingest` starts that much sooner.
 # Likewise the article side (articles, boilerplate: their regexes compile on
-# import; pool: multiprocessing) is imported by the functions that read files,
-# so a pass over sources alone never loads it.
+# import) is imported by the functions that read files, so a pass over
+# sources alone never loads it.
 if TYPE_CHECKING:
     from .articles import Article
     from .boilerplate import Rules
@@ -423,17 +423,18 @@ class FeedReaders:
     def read(self, source: Source, fetched: Fetched) -> list[Entered] | None:
         """The entries of a newly fetched document as items, made in a worker;
         None when read here instead (into fetched.entries), or not new."""
-        from .remote.fetch import FetchError, read
+        from .remote.fetch import FetchError, parsed
 
-        document, fetched.document = fetched.document, None
+        document = fetched.document
         if document is None:  # not modified
             return None
         with self.lock:
             self.seen += len(document.body)
             apart = self.seen > READ_APART_FROM
         if not apart:
-            fetched.entries = read(document)
+            parsed(fetched)
             return None
+        fetched.document = None
         entered = self.workers((source, document))
         if isinstance(entered, str):
             raise FetchError(entered)

@@ -120,7 +120,7 @@ def fetch(
         moved_to=moved_to,
         document=Document(response.body, response.url, response.headers.get("content-type")),
     )
-    return _parsed(fetched) if parse else fetched
+    return parsed(fetched) if parse else fetched
 
 
 def permanent_target(url: str, response: fetchguard.Response) -> str | None:
@@ -153,10 +153,11 @@ def _read_file(path: Path, state: SourceState, policy: fetchguard.Policy, parse:
     # No base URL: relative links in a local file are resolved against each
     # entry's own link later (sanitize), never against a file:// path.
     fetched = Fetched(200, etag=stamp, url=str(path), document=Document(body, None, None))
-    return _parsed(fetched) if parse else fetched
+    return parsed(fetched) if parse else fetched
 
 
-def _parsed(fetched: Fetched) -> Fetched:
+def parsed(fetched: Fetched) -> Fetched:
+    """The fetch with its document read into entries (FetchError if it is no usable feed)."""
     assert fetched.document is not None  # a 200 has its document
     fetched.entries, fetched.document = read(fetched.document), None
     return fetched

@@ -43,12 +43,10 @@ def media_columns(item: Item) -> dict[str, str | None]:
 
 def item_from_row(row: StoredItem) -> Item:
     """A stored item as the Item it was filed from."""
-    published = from_iso(row.published)
-    assert published is not None  # NOT NULL
     return Item(
         category=row.category, source=row.source, guid=row.guid, title=row.title,
         link=row.link or "", summary=row.summary or "", content=row.content or "",
-        text=row.text or "", published=published, updated=from_iso(row.updated),
+        text=row.text or "", published=from_iso(row.published), updated=from_iso(row.updated),
         author=row.author or "", priority=row.priority if row.priority is not None else 100,
         authors=media.stored_people(row.authors), tags=media.stored_tags(row.tags), image=row.image or "",
         enclosures=media.stored_enclosures(row.enclosures), comments=row.comments or "",
