@@ -1,0 +1,44 @@
+"""Several workers, one database: the decisions behind a job's lease.
+
+Every scheduled job of a worker (a source, an article folder, prune,
+backup) is claimed in the database before it runs (Store.claim) and
+released when it ends, success or failure (Store.release).  Of several
+workers whose timers fire for one job, the first to claim runs it; the
+others skip that run.  The release makes the job due again a little before
+the holder's own next run (`SLACK` of the interval early), so the holder
+keeps it however its timer jitters, and another worker takes it only if
+the holder is gone.  A worker that dies holding a lease keeps it until the
+lease ends (feeds.yaml's ``worker_lease``); then the next worker whose timer
+fires takes the job over.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import datetime, timedelta
+
+# How much of an interval before the holder's next run a job is due again.
+SLACK = 0.1
+
+
+def worker_name() -> str:
+    """This process as operators see it in `feedhub sources` and /sources:
+    $FEEDHUB_WORKER_NAME, else host:pid."""
+    return os.environ.get("FEEDHUB_WORKER_NAME") or f"{socket.gethostname()}:{os.getpid()}"
+
+
+def lease_end(now: datetime, length: float) -> datetime:
+    """When a lease taken now lapses if its holder never releases it."""
+    return now + timedelta(seconds=length)
+
+
+def next_due(now: datetime, interval: float, next_run: datetime | None) -> datetime:
+    """When a job that ran now may be claimed again: `SLACK` of its interval
+    before this worker's own next run of it (`next_run`, the scheduler's
+    time: a run that started late, behind other jobs, does not push the
+    next one back), or as much after `now` when that is not known."""
+    slack = timedelta(seconds=interval * SLACK)
+    if next_run is None:
+        return now + timedelta(seconds=interval) - slack
+    return max(now, next_run - slack)
