@@ -16,7 +16,15 @@ from __future__ import annotations
 
 import os
 import socket
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from .items import from_iso
+
+if TYPE_CHECKING:
+    from .config import ArticleDir, Source
+    from .store import Lease
 
 # How much of an interval before the holder's next run a job is due again.
 SLACK = 0.1
@@ -42,3 +50,28 @@ def next_due(now: datetime, interval: float, next_run: datetime | None) -> datet
     if next_run is None:
         return now + timedelta(seconds=interval) - slack
     return max(now, next_run - slack)
+
+
+def job_name(target: ArticleDir | Source) -> str:
+    """The scheduler's job for an input, and the name of its lease."""
+    from .config import ArticleDir
+
+    return f"articles:{target.path}" if isinstance(target, ArticleDir) else f"feed:{target.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """Who runs a job, as `feedhub sources` and /sources show it."""
+
+    holder: str | None  # the worker running it now
+    until: datetime | None  # when that worker's lease ends
+    lapsed: bool  # the lease ended without a release: its worker stopped mid-run
+    last: str | None  # the worker that ran it last (finished)
+    last_run: datetime | None  # when the latest run began, whoever ran it
+
+
+def holding(lease: Lease | None, now: datetime) -> Holding:
+    if lease is None:
+        return Holding(None, None, False, None, None)
+    until = from_iso(lease.not_before) if lease.holder else None
+    return Holding(lease.holder, until, bool(until and until <= now), lease.last_holder, from_iso(lease.last_claimed))

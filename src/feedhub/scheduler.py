@@ -272,10 +272,8 @@ def _where(target: ArticleDir | Source) -> str:
 
 
 def jobs(config: Config) -> list[tuple[str, ArticleDir | Source, int]]:
-    found: list[tuple[str, ArticleDir | Source, int]] = [
-        (f"articles:{folder.path}", folder, folder.interval) for folder in config.articles]
-    found += [(f"feed:{source.name}", source, source.interval) for source in config.sources]
-    return found
+    targets: list[ArticleDir | Source] = [*config.articles, *config.sources]
+    return [(leases.job_name(target), target, target.interval) for target in targets]
 
 
 def build_scheduler(config: Config, scheduler_class: type[BaseScheduler] = BackgroundScheduler) -> BaseScheduler:
