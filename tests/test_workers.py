@@ -26,6 +26,7 @@ from feedhub.cli import main
 from feedhub.config import load_config
 from feedhub.items import utcnow
 from feedhub.leases import SLACK
+from feedhub.scheduler import Worker
 from feedhub.store import Store
 from feedhub.web import create_app
 from helpers import write_config
@@ -267,3 +268,25 @@ def test_sources_and_the_sources_page_show_which_worker_holds_a_source(tmp_path:
     assert "<dt>Worker</dt> <dd>host-a:101 is fetching it (lease until <time" in text
     assert "<dt>Last run by</dt> <dd>host-b:202</dd>" in text
     assert "host-c:303 stopped mid-run; its lease ended" in text
+
+
+# -- static feeds ------------------------------------------------------------------
+
+
+def test_a_worker_writes_the_static_feeds_another_worker_changed(tmp_path: Path, feed_server, database):
+    """Each worker keeps its own static_dir (say, on its own machine) in step
+    with the database, whoever filed the change."""
+    paths = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        paths.append(write_config(tmp_path / name, database=database, static_dir="public",
+                                  sources=[feed_server.source("wire", "world-wire.rss", "international")]))
+    a, b = (Worker(load_config(path), path) for path in paths)
+    feed = tmp_path / "b" / "public" / "international.rss"
+    b.write_static()  # at its start
+    empty = feed.read_bytes()
+    a.run("feed:wire")  # b never fetches it
+    assert feed.read_bytes() == empty
+    b.watch()
+    assert b"<item>" in feed.read_bytes()
+    assert feed.read_bytes() == (tmp_path / "a" / "public" / "international.rss").read_bytes()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
@@ -56,6 +57,9 @@ class Worker:
         self.file = ConfigFile(config_path) if config_path else None
         self.targets: dict[str, ArticleDir | Source] = {}
         self.name = leases.worker_name()
+        # The category versions this worker's static feed files show.
+        self.written: dict[str, int] = {}
+        self._static_lock = threading.Lock()
         self.scheduler = scheduler_class(
             timezone=timezone.utc,
             # Heartbeat and reload get their own threads: slow fetches filling
@@ -87,12 +91,15 @@ class Worker:
 
     def watch(self) -> None:
         """Reload feeds.yaml if it changed since it was last looked at, follow
-        what `feedhub enable` did meanwhile, and apply changed keep/block rules
-        to the stored items."""
+        what `feedhub enable` did meanwhile, apply changed keep/block rules
+        to the stored items, and write the static feeds other workers changed."""
         if self.file and self.file.changed():
             self.reload()
         self.resume_enabled()
         self.recheck()
+        if self.config.static_dir:  # changes other workers made
+            with Store(self.config.database) as store:
+                self.write_static_changes(store)
 
     def resume_enabled(self) -> None:
         """Bring back to its interval a source job that was moved to the end
@@ -179,7 +186,7 @@ class Worker:
                 else:
                     summary = ingest_folder(config, store, target)
                 websub.announce(config, store, before)
-                staticfeeds.write_changed(config, store, before)
+                self.write_static_changes(store)
         for name, counts in summary.counts.items():
             log.info("%s: %s", name, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing",
                      extra={"input": name, **counts})
@@ -190,9 +197,10 @@ class Worker:
         """Claim the job for this worker around the block (True: it is ours
         to run), and release it when the block ends, however it ends."""
         now = utcnow()
-        job = self.scheduler.get_job(job_id)
-        # Read before the run: a backoff may move the job (see _postpone).
-        due = leases.next_due(now, interval, job.next_run_time if job else None)
+        # Read before the run: a backoff may move the job (see _postpone).  A
+        # scheduler not started yet has no times (None: one interval from now).
+        next_run = getattr(self.scheduler.get_job(job_id), "next_run_time", None)
+        due = leases.next_due(now, interval, next_run)
         if not store.claim(job_id, self.name, now, leases.lease_end(now, self.config.worker_lease)):
             log.debug("%s: another worker runs it or ran it within its interval; skipped", job_id,
                       extra={"input": job_id})
@@ -222,13 +230,27 @@ class Worker:
             before = store.category_versions()
             if recheck_if_rules_changed(config, store):
                 websub.announce(config, store, before)
-                staticfeeds.write_changed(config, store, before)
+                self.write_static_changes(store)
 
     def write_static(self) -> None:
         config = self.config
         if config.static_dir:
-            with Store(config.database) as store:
+            with self._static_lock, Store(config.database) as store:
+                versions = store.category_versions()
                 staticfeeds.write_all(config, store)
+                self.written = versions
+
+    def write_static_changes(self, store: Store) -> None:
+        """Write the static feeds of every category whose version moved since
+        this worker last wrote them, whichever worker changed it: each
+        worker's static_dir (its own machine's, or one they share) catches up
+        within WATCH_EVERY, and on a shared one a render that lands after a
+        newer one is written over at the next look."""
+        if self.config.static_dir:
+            with self._static_lock:
+                versions = store.category_versions()  # read first: a change while writing is caught next time
+                staticfeeds.write_changed(self.config, store, self.written)
+                self.written = versions
 
     def _schedule_backup(self, settings: Backup | None) -> None:
         if self.scheduler.get_job("backup"):
@@ -251,11 +273,10 @@ class Worker:
         with Store(config.database) as store, self.leased(store, "prune", retention.PRUNE_EVERY) as mine:
             if not mine:
                 return
-            before = store.category_versions()
             retention.run(config, store)
             # A pruned category's first page keeps its items, but its paging
             # links (the last page) change.
-            staticfeeds.write_changed(config, store, before)
+            self.write_static_changes(store)
 
     def beat(self) -> None:
         with Store(self.config.database) as store:
