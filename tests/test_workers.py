@@ -290,3 +290,42 @@ def test_a_worker_writes_the_static_feeds_another_worker_changed(tmp_path: Path,
     b.watch()
     assert b"<item>" in feed.read_bytes()
     assert feed.read_bytes() == (tmp_path / "a" / "public" / "international.rss").read_bytes()
+
+
+# -- one job, two workers, in one process ------------------------------------------
+
+
+def test_a_job_another_worker_ran_is_skipped_until_due_and_enable_frees_it(
+    tmp_path: Path, feed_server, articles_dir: Path, database, monkeypatch
+):
+    path = write_config(tmp_path, database=database, articles=[{"path": str(articles_dir), "interval": "15m"}],
+                        sources=[{**feed_server.source("wire", "world-wire.rss", "international"), "interval": "15m"}])
+    started = []
+    for name in ("first", "second"):
+        monkeypatch.setenv("FEEDHUB_WORKER_NAME", name)
+        worker = Worker(load_config(path), path)
+        worker.start(paused=True)
+        started.append(worker)
+    first, second = started
+    folder = f"articles:{articles_dir}"
+    try:
+        later = utcnow() + timedelta(minutes=15)
+        for job in ("feed:wire", folder):  # as after a run: the next one an interval away
+            first.scheduler.modify_job(job, next_run_time=later)
+        assert first.run("feed:wire").total("new") > 0 and first.run(folder).total("new") > 0
+        fetched = len(feed_server.requests)
+        assert second.run("feed:wire") is None and second.run(folder) is None
+        assert len(feed_server.requests) == fetched, "the second worker fetched nothing"
+        with Store(database) as store:
+            held = store.leases()
+        assert {held[job].last_holder for job in ("feed:wire", folder)} == {"first"}
+        assert {held[job].holder for job in ("feed:wire", folder)} == {None}
+        # Due again SLACK of an interval before the first worker's next run.
+        assert held["feed:wire"].not_before == (later - timedelta(seconds=90)).isoformat(timespec="seconds")
+        assert main(["--config", str(path), "enable", "wire"]) == 0
+        assert second.run("feed:wire") is not None and len(feed_server.requests) == fetched + 1
+        with Store(database) as store:
+            assert store.leases()["feed:wire"].last_holder == "second"
+    finally:
+        for worker in started:
+            worker.shutdown()
