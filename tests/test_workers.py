@@ -29,7 +29,7 @@ from feedhub.leases import SLACK
 from feedhub.scheduler import Worker
 from feedhub.store import Store
 from feedhub.web import create_app
-from helpers import write_config
+from helpers import wait_until, write_config
 from loopback import FeedServer
 
 WORDS = ["harbour", "levy", "council", "rail", "freight", "summit", "river", "plant", "grid", "match", "vote",
@@ -93,15 +93,6 @@ def workers(config: Path | list[Path], names: list[str], logs: Path) -> Iterator
             process.wait(timeout=30)
 
 
-def wait_until(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
-
 def stored(database: str) -> Counter[str]:
     """How many stored items carry each guid."""
     with Store(database) as store:
@@ -133,7 +124,7 @@ def test_three_workers_fetch_each_of_100_sources_once_per_interval(tmp_path: Pat
         {**server.source(f"s{n:03}", f"s{n:03}.rss", CATEGORIES[n % 4]), "interval": f"{INTERVAL}s"}
         for n in range(100)])
     with workers(config, ["w1", "w2", "w3"], tmp_path) as started:
-        assert wait_until(lambda: len(times) == 100, 30), f"{len(times)} of 100 sources fetched\n{log_of(tmp_path)[-3000:]}"
+        assert wait_until(lambda: len(times) == 100, 30, every=0.1), f"{len(times)} of 100 sources fetched\n{log_of(tmp_path)[-3000:]}"
         first = min(when[0] for when in times.values())
         # Watch two whole intervals from the first fetch (less a margin: the third round starts then).
         time.sleep(max(0.0, first + 2 * INTERVAL - 1.5 - time.monotonic()))
@@ -167,7 +158,7 @@ def test_a_killed_workers_sources_are_taken_over_when_its_lease_ends(tmp_path: P
         sources=[{**server.source(f"k{n}", f"k{n}.rss", "business"), "interval": "10s"} for n in range(8)])
     with workers(config, ["doomed"], tmp_path) as first:
         # The server holds every answer: all 8 sources are mid-fetch when it dies.
-        assert wait_until(lambda: len(times) == 8, 30), log_of(tmp_path)[-3000:]
+        assert wait_until(lambda: len(times) == 8, 30, every=0.1), log_of(tmp_path)[-3000:]
         first["doomed"].kill()
         first["doomed"].wait(timeout=30)
     killed = time.monotonic()
@@ -179,8 +170,8 @@ def test_a_killed_workers_sources_are_taken_over_when_its_lease_ends(tmp_path: P
         assert {lease.holder for lease in store.leases().values()} == {"doomed"}
     assert sum(stored(database).values()) == 0, "nothing was filed before the kill"
     with workers(config, ["heir1", "heir2"], tmp_path):
-        assert wait_until(lambda: sum(stored(database).values()) == len(guids), 40), log_of(tmp_path)[-3000:]
-        assert wait_until(lambda: all(len(when) >= 2 for when in times.values()), 10)
+        assert wait_until(lambda: sum(stored(database).values()) == len(guids), 40, every=0.1), log_of(tmp_path)[-3000:]
+        assert wait_until(lambda: all(len(when) >= 2 for when in times.values()), 10, every=0.1)
     assert stored(database) == Counter({guid: 1 for guid in guids}), "nothing lost, nothing twice"
     with Store(database) as store:
         assert store.count("duplicates") == 0
@@ -215,7 +206,7 @@ def same_story_at_once(tmp_path: Path, server: FeedServer, database: str, **sett
         return all(held.get(f"feed:{name}") and held[f"feed:{name}"].last_holder for name in ("sa", "sb"))
 
     with workers(configs, ["wa", "wb"], tmp_path):
-        assert wait_until(both_done, 40), log_of(tmp_path)[-3000:]
+        assert wait_until(both_done, 40, every=0.1), log_of(tmp_path)[-3000:]
     assert "Traceback" not in log_of(tmp_path)
     return guid
 
