@@ -22,9 +22,9 @@ class Counters(Connection):
         if not counts:
             return
         with self.transaction() as db:
-            db.conn.executemany(
+            db.executemany(
                 "INSERT INTO counters (name, labels, value) VALUES (?, ?, ?)"
-                " ON CONFLICT(name, labels) DO UPDATE SET value = value + excluded.value",
+                " ON CONFLICT(name, labels) DO UPDATE SET value = counters.value + excluded.value",
                 counts,
             )
 
@@ -33,7 +33,7 @@ class Counters(Connection):
 
     def beat(self, name: str, pid: int, now: datetime | None = None) -> None:
         with self.transaction() as db:
-            db.table("heartbeats").upsert({"name": name, "beat": iso(now or clock()), "pid": pid}, pk="name")
+            self._upsert("heartbeats", {"name": name, "beat": iso(now or clock()), "pid": pid}, pk="name")
 
     def heartbeat(self, name: str) -> Heartbeat | None:
         """The process's last "I am alive"; None if it never beat."""
