@@ -25,7 +25,9 @@ class Counters(Connection):
             db.executemany(
                 "INSERT INTO counters (name, labels, value) VALUES (?, ?, ?)"
                 " ON CONFLICT(name, labels) DO UPDATE SET value = counters.value + excluded.value",
-                counts,
+                # In key order: two workers adding to the same counters take
+                # their row locks in the same order, never waiting on each other.
+                sorted(counts),
             )
 
     def counters(self) -> list[StoredCounter]:
