@@ -24,6 +24,7 @@ import threading
 import time
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Protocol, Sequence
 
 import sqlite_utils
@@ -37,6 +38,7 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 # Connections each process may hold to one PostgreSQL database: a worker's
 # job threads and housekeeping, or a web process's server threads.
 POOL_MAX = int(os.environ.get("FEEDHUB_POOL_MAX", "20"))
+CONNECT_TIMEOUT = 30  # seconds a process waits for its first connection
 # How often a connection tries to switch a new SQLite database to WAL, 50 ms
 # apart (see SQLiteDatabase._enable_wal).
 WAL_SWITCH_TRIES = 100
@@ -149,12 +151,45 @@ def pool(url: str) -> psycopg_pool.ConnectionPool[Any]:
             except ImportError:
                 raise RuntimeError(
                     "a postgresql:// database needs psycopg: pip install 'feedhub[postgresql]'") from None
+            # One connection first: a wrong password or database name is
+            # said at once, in the server's words, not after the pool's wait.
+            reason = _why(url)
+            if reason:
+                raise DatabaseUnavailable(f"cannot connect to {redacted(url)}: {reason}")
             # autocommit: the store opens its transactions itself, as on SQLite.
-            found = _pools[key] = ConnectionPool(
-                url, min_size=1, max_size=POOL_MAX, kwargs={"autocommit": True}, open=True,
-                name=f"feedhub-{os.getpid()}")
-            found.wait(timeout=30)
+            found = ConnectionPool(url, min_size=1, max_size=POOL_MAX, kwargs={"autocommit": True},
+                                   open=True, name=f"feedhub-{os.getpid()}")
+            try:
+                found.wait(timeout=CONNECT_TIMEOUT)
+            except Exception:
+                found.close()
+                reason = _why(url) or f"no connection within {CONNECT_TIMEOUT} s"
+                raise DatabaseUnavailable(f"cannot connect to {redacted(url)}: {reason}") from None
+            _pools[key] = found
         return found
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The PostgreSQL server named in feeds.yaml or $DATABASE_URL cannot be reached."""
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, fit for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
+def _why(url: str) -> str:
+    """Why a connection to `url` fails, in the server's words; "" if it does not."""
+    import psycopg
+
+    try:
+        psycopg.connect(url, connect_timeout=10).close()
+    except psycopg.Error as exc:
+        return str(exc).strip() or type(exc).__name__
+    return ""
 
 
 def close_pools() -> None:
