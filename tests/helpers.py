@@ -119,7 +119,12 @@ def wait_until(condition: Callable[[], object], seconds: float = 10, every: floa
 def rows(database: Any, sql: str, params: Sequence[object] = ()) -> list[dict[str, Any]]:
     """What `sql` reads from the database at `database` (a path, or a config
     with a .database), each row as a dict, through a connection of its own:
-    what any reader of the file would see committed."""
+    what any reader of the file would see committed.  Given a Store, through
+    that store's own connection (either engine)."""
+    if isinstance(database, Store):
+        cursor = database.db.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
     with contextlib.closing(sqlite3.connect(str(getattr(database, "database", database)), timeout=30)) as conn:
         conn.row_factory = sqlite3.Row
         return [dict(row) for row in conn.execute(sql, params)]

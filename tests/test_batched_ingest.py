@@ -20,7 +20,7 @@ from feedhub.ingest import FILE_BATCH, run_cycle
 from feedhub.items import Item
 from feedhub.store import Store
 
-from helpers import write_config
+from helpers import write_config, rows
 
 
 def write_articles(folder: Path, count: int, start: int = 0) -> None:
@@ -72,7 +72,7 @@ def test_a_failing_write_inside_a_batch_is_undone_alone(tmp_path: Path):
                     store.add(item(2))
                     1 / 0
             store.add(item(3))
-        guids = [row["guid"] for row in store.db.query("SELECT guid FROM items ORDER BY guid")]
+        guids = [row["guid"] for row in rows(store, "SELECT guid FROM items ORDER BY guid")]
         keys_of_2 = store.count("item_keys", item_id=item(2).id)
     assert guids == ["guid-1", "guid-3"] and keys_of_2 == 0
 

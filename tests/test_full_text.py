@@ -12,7 +12,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from helpers import write_config
+from helpers import write_config, rows
 from loopback import FeedServer
 from feedhub.remote import fetchguard, fulltext
 from feedhub.cli import main
@@ -246,7 +246,7 @@ def test_the_extracted_text_finds_a_full_copy_from_another_source(tmp_path: Path
     config, summary = ingest(path)
     assert summary.counts["feed:wire"]["duplicate"] == 1
     with Store(config.database) as store:
-        (copy,) = store.db.query("SELECT source, reason FROM duplicates")
+        (copy,) = rows(store, "SELECT source, reason FROM duplicates")
     assert copy["source"] == "feed:wire" and copy["reason"] in ("near", "text")
 
 

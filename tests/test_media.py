@@ -14,7 +14,7 @@ import pytest
 import sqlite_utils
 from lxml import etree
 
-from helpers import story, write_config
+from helpers import story, write_config, rows
 from loopback import FeedServer
 
 from feedhub import media
@@ -44,10 +44,10 @@ def site(tmp_path_factory):
     config = load_config(write_config(folder, sources=[server.source(name, file, "international") for name, file in SOURCES]))
     with Store(config.database) as store:
         summary = run_cycle(config, store)
-        rows = {row["title"]: row for row in store.db.query("SELECT * FROM items")}
+        by_title = {row["title"]: row for row in rows(store, "SELECT * FROM items")}
     server.close()
     assert not summary.errors, summary.errors
-    return config, server.url, rows
+    return config, server.url, by_title
 
 
 def enclosures(row):

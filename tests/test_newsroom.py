@@ -13,7 +13,7 @@ from pathlib import Path
 import feedparser
 import pytest
 import yaml
-from helpers import REPO, write_config
+from helpers import REPO, write_config, rows
 
 from feedhub import ingest, pool
 from feedhub.articles import parse_article, parse_text
@@ -263,7 +263,7 @@ def gazette_folder(tmp_path: Path, numbers: range, key_points: tuple[int, ...] =
 
 
 def stored(store: Store) -> dict[str, dict]:
-    return {row["guid"]: row for row in store.db.query("SELECT * FROM items")}
+    return {row["guid"]: row for row in rows(store, "SELECT * FROM items")}
 
 
 def test_a_house_line_is_learned_after_three_files_and_old_items_lose_it(tmp_path):

@@ -10,7 +10,7 @@ import feedparser
 import pytest
 import yaml
 
-from helpers import story, write_config
+from helpers import story, write_config, rows
 from feedhub import rules
 from feedhub.cli import main
 from feedhub.config import ConfigError, load_config
@@ -159,7 +159,7 @@ def test_blocked_entry_does_not_hide_another_sources_copy(site, feed_server):
     config, summary = ingest(path)
     assert summary.counts["feed:wire"]["blocked"] == 1
     with Store(config.database) as store:
-        casino = [row for row in store.db.query("SELECT source, blocked FROM items WHERE title LIKE 'Casino%'")]
+        casino = [row for row in rows(store, "SELECT source, blocked FROM items WHERE title LIKE 'Casino%'")]
     assert sorted((row["source"], row["blocked"] is None) for row in casino) == [("feed:partner", True), ("feed:wire", False)]
     assert "Casino group buys a football club" in served_titles(config)
 
@@ -199,9 +199,9 @@ def test_unblocked_entry_goes_through_dedup_then(site, feed_server):
     config, _ = ingest(site(sources=sources))
     config, _ = ingest(site(sources=[feed_server.source("wire", "wire.rss", "business"), sources[1]]))
     with Store(config.database) as store:
-        rows = list(store.db.query("SELECT source FROM items WHERE title LIKE 'Harbour%'"))
-        copies = list(store.db.query("SELECT source, reason FROM duplicates"))
-    assert rows == [{"source": "feed:partner"}]
+        kept = rows(store, "SELECT source FROM items WHERE title LIKE 'Harbour%'")
+        copies = rows(store, "SELECT source, reason FROM duplicates")
+    assert kept == [{"source": "feed:partner"}]
     assert copies == [{"source": "feed:wire", "reason": "text"}]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import write_config
+from helpers import write_config, rows
 from feedhub.config import load_config
 from feedhub.scheduler import Worker, build_scheduler
 from feedhub.store import Store
@@ -46,7 +46,7 @@ def test_running_scheduler_ingests_articles_and_feeds(make_config, articles_dir:
         deadline = time.monotonic() + 15
         with Store(config.database) as store:
             while time.monotonic() < deadline:
-                sources = {row["source"] for row in store.db.query("SELECT DISTINCT source FROM items")}
+                sources = {row["source"] for row in rows(store, "SELECT DISTINCT source FROM items")}
                 if sources == {f"articles:{articles_dir.name}", "feed:wire"}:
                     break
                 time.sleep(0.1)

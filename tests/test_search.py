@@ -8,12 +8,13 @@ import json
 
 import feedparser
 import pytest
-import sqlite_utils
+
 
 from helpers import story, write_config
 
 from feedhub.config import ConfigError, load_config
 from feedhub.store import MIGRATIONS, Store
+from feedhub.store.engine import connect
 from feedhub.web import create_app
 
 SEARCHES = {
@@ -67,15 +68,16 @@ def test_the_index_follows_edits_replacements_and_new_items(config):
 
 def test_an_existing_database_is_indexed_by_the_migration(make_config):
     config = make_config()
-    db = sqlite_utils.Database(config.database)
+    db = connect(config.database)
     for migration in MIGRATIONS[:-1]:
         migration(db)
     db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
-    db["items"].insert({
+    old = {
         "id": "old", "category": "business", "source": "feed:t", "guid": "g", "title": "Lighthouse keepers",
         "link": "", "summary": "", "content": "", "text": "the last keeper retires", "author": "",
         "tags": '["Coast"]', "published": "2026-11-01T00:00:00+00:00", "first_seen": "2026-11-01T00:00:00+00:00",
-    })
+    }
+    db.execute(f"INSERT INTO items ({', '.join(old)}) VALUES ({', '.join('?' * len(old))})", list(old.values()))
     db.close()
     with Store(config.database) as store:
         assert titles(store.search("keeper")) == ["Lighthouse keepers"]

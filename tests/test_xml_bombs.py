@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from helpers import write_config
+from helpers import write_config, rows
 from feedhub.config import load_config
 from feedhub.remote.parse import ParseError, parse
 from feedhub.store import Store
@@ -87,7 +87,7 @@ def test_bombs_and_external_entities_do_nothing_harmful(tmp_path, feed_server):
     config = load_config(path)
     with Store(config.database) as store:
         errors = {row.name: row.last_error for row in store.sources()}
-        titles = {row["source"]: row["title"] for row in store.db.query("SELECT source, title FROM items")}
+        titles = {row["source"]: row["title"] for row in rows(store, "SELECT source, title FROM items")}
     assert errors["billion-laughs"] == "line 1: entity 'lol1' expands to other entities or markup; refused unparsed"
     assert errors["quadratic"] == "line 1: entity 'a' expands to 100,000 characters, over 64; refused unparsed"
     assert "1,000,0" in errors["million-elements"] and "refused unparsed" in errors["million-elements"]
