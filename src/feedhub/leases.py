@@ -5,11 +5,12 @@ backup) is claimed in the database before it runs (Store.claim) and
 released when it ends, success or failure (Store.release).  Of several
 workers whose timers fire for one job, the first to claim runs it; the
 others skip that run.  The release makes the job due again a little before
-the holder's own next run (`SLACK` of the interval early), so the holder
-keeps it however its timer jitters, and another worker takes it only if
-the holder is gone.  A worker that dies holding a lease keeps it until the
-lease ends (feeds.yaml's ``worker_lease``); then the next worker whose timer
-fires takes the job over.
+the holder's own next run (`SLACK` of the interval early), so that run is
+never skipped for its timer's jitter; the job moves to another worker only
+when that one's timer fires in this last tenth of the interval, or the
+holder is gone.  A worker that dies holding a lease keeps it until the
+lease ends (feeds.yaml's ``worker_lease``); then the next worker whose
+timer fires takes the job over.
 """
 
 from __future__ import annotations
@@ -67,11 +68,10 @@ class Holding:
     until: datetime | None  # when that worker's lease ends
     lapsed: bool  # the lease ended without a release: its worker stopped mid-run
     last: str | None  # the worker that ran it last (finished)
-    last_run: datetime | None  # when the latest run began, whoever ran it
 
 
 def holding(lease: Lease | None, now: datetime) -> Holding:
     if lease is None:
-        return Holding(None, None, False, None, None)
+        return Holding(None, None, False, None)
     until = from_iso(lease.not_before) if lease.holder else None
-    return Holding(lease.holder, until, bool(until and until <= now), lease.last_holder, from_iso(lease.last_claimed))
+    return Holding(lease.holder, until, bool(until and until <= now), lease.last_holder)
