@@ -85,3 +85,8 @@ def demo_site(tmp_path_factory):
             published=datetime.now(timezone.utc),
         ))
     return config
+
+
+@pytest.fixture
+def database(tmp_path):
+    return str(tmp_path / "feedhub.db")

@@ -14,7 +14,7 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import httpx
 import yaml
@@ -104,6 +104,16 @@ def gunicorn(config_path: Path, workers: int = 2, threads: int = 1, log: Path | 
         server.wait(timeout=30)
         if log:
             output.close()
+
+
+def wait_until(condition: Callable[[], object], seconds: float = 10, every: float = 0.01) -> bool:
+    """Poll until condition() holds; False if it never did (the caller asserts)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(every)
+    return True
 
 
 def rows(database: Any, sql: str, params: Sequence[object] = ()) -> list[dict[str, Any]]:

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from email.utils import formatdate
 
 from feedhub.ingest import run_cycle
 from feedhub.store import Store
-from helpers import rows
+from helpers import rows, wait_until
 
 
 def write_feed(path, number: int, items: int = 3) -> None:
@@ -32,16 +31,6 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_until(condition, seconds: float = 10) -> bool:
-    """Poll until condition() holds; False if it never did (the caller asserts)."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def test_every_source_is_fetched_at_most_n_at_once_over_kept_alive_connections(make_config, feed_server):

@@ -12,6 +12,7 @@ from . import logs
 from .config import LOG_LEVELS, ArticleDir, Config, ConfigError, load_config
 from .ingest import FAILED, RETIRED, Summary, run_cycle
 from .items import from_iso, utcnow
+from .leases import Holding, holding, job_name
 from .politeness import next_run, source_status
 from .store import (
     BLOCKED,
@@ -173,6 +174,7 @@ def show_sources(config: Config, args: argparse.Namespace) -> int:
     with Store(config.database) as store:
         states = {state.name: state for state in store.sources()}
         pages = {source.name: store.page_health(source.name) for source in config.sources if source.full_text}
+        held = store.leases()
     rows = [("source", "status", "category", "last fetch", "next run", "failures")]
     details: dict[str, list[str]] = {}
     for source in config.sources:
@@ -189,6 +191,7 @@ def show_sources(config: Config, args: argparse.Namespace) -> int:
             lines.append(f"last error: {state.last_error}")
         if source.name in pages:
             lines.append(f"full text: {describe_pages(pages[source.name])}")
+        lines += describe_holding(holding(held.get(job_name(source)), now), now)
         details[source.name] = lines
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     print("  ".join(h.ljust(w) for h, w in zip(rows[0], widths)).rstrip())
@@ -197,6 +200,19 @@ def show_sources(config: Config, args: argparse.Namespace) -> int:
         for line in details[row[0]]:
             print(f"    {line}")
     return 0
+
+
+def describe_holding(job: Holding, now: datetime) -> list[str]:
+    """Which worker fetches a source now, and which fetched it last."""
+    lines = []
+    if job.lapsed:
+        lines.append(f"worker: {job.holder} stopped mid-run, its lease ended {_when(job.until, now)};"
+                     " the next worker to run it takes it over")
+    elif job.holder:
+        lines.append(f"worker: held by {job.holder} until {_when(job.until, now)}")
+    if job.last:
+        lines.append(f"last run by: {job.last}")
+    return lines
 
 
 def describe_pages(health: PageHealth) -> str:

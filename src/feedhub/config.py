@@ -373,6 +373,10 @@ class Config(Rules):
     fetch_concurrency: int = Field(default=8, ge=1, le=64)
     # Longest wait between retries of a failing source (backoff doubles up to it).
     max_backoff: Duration = 6 * 3600
+    # How long a worker holds a source or article folder it runs (see
+    # leases.py): another worker takes it over after that if the holder
+    # died.  Longer than a fetch and its filing can take.
+    worker_lease: Duration = 15 * 60
     log_level: LogLevel = "INFO"
     # How long readers and proxies may reuse a served feed without asking again.
     feed_max_age: Duration = 300
@@ -415,6 +419,11 @@ class Config(Rules):
 
     @model_validator(mode="after")
     def _cross_references(self) -> "Config":
+        if self.worker_lease < self.fetch_max_time:
+            raise ValueError(
+                f"worker_lease ({self.worker_lease} s) is shorter than fetch_max_time ({self.fetch_max_time} s):"
+                " another worker would fetch a source while the first still reads it"
+            )
         names = [source.name for source in self.sources]
         for name in names:
             if names.count(name) > 1:

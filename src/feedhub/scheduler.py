@@ -9,14 +9,22 @@ prints and the last good configuration keeps running.
 A failing source is not fetched again before the time its backoff (or the
 publisher's Retry-After) allows: that time is kept in SQLite, so a restart
 does not forget it, and the source's job is moved to it.
+
+Any number of workers, on any machines, may share one database: each job
+is claimed in the database before it runs (leases.py), so every source,
+article folder, pruning pass and backup runs once per interval, by
+whichever worker's timer fires first; the others skip that run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Iterator
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
@@ -24,7 +32,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import logs, metrics, retention, staticfeeds
+from . import leases, logs, metrics, retention, staticfeeds
 from .config import ArticleDir, Backup, Config, ConfigError, ConfigFile, Source, load_config
 from .ingest import Summary, ingest_folder, ingest_source, recheck_if_rules_changed
 from .items import from_iso, utcnow
@@ -48,6 +56,10 @@ class Worker:
         self.config = config
         self.file = ConfigFile(config_path) if config_path else None
         self.targets: dict[str, ArticleDir | Source] = {}
+        self.name = leases.worker_name()
+        # The category versions this worker's static feed files show.
+        self.written: dict[str, int] = {}
+        self._static_lock = threading.Lock()
         self.scheduler = scheduler_class(
             timezone=timezone.utc,
             # Heartbeat and reload get their own threads: slow fetches filling
@@ -79,12 +91,15 @@ class Worker:
 
     def watch(self) -> None:
         """Reload feeds.yaml if it changed since it was last looked at, follow
-        what `feedhub enable` did meanwhile, and apply changed keep/block rules
-        to the stored items."""
+        what `feedhub enable` did meanwhile, apply changed keep/block rules
+        to the stored items, and write the static feeds other workers changed."""
         if self.file and self.file.changed():
             self.reload()
         self.resume_enabled()
         self.recheck()
+        if self.config.static_dir:  # changes other workers made
+            with Store(self.config.database) as store:
+                self.write_static_changes(store)
 
     def resume_enabled(self) -> None:
         """Bring back to its interval a source job that was moved to the end
@@ -147,29 +162,54 @@ class Worker:
     # -- jobs ---------------------------------------------------------------
 
     def run(self, job_id: str) -> Summary | None:
-        """One scheduled ingest of one input, with its own database connection."""
+        """One scheduled ingest of one input, with its own database
+        connection; None if it is not this worker's to run now (a backoff,
+        or another worker has it or ran it within its interval)."""
         config, target = self.config, self.targets.get(job_id)
         if target is None:  # removed by a reload while this run was queued
             return None
         with Store(config.database) as store:
-            before = store.category_versions()
             if isinstance(target, Source):
                 due = _not_before(store, target)
                 if due and due > utcnow():
                     self._postpone(job_id, due)
                     return None
-                summary = ingest_source(config, store, target)
-                due = _not_before(store, target)
-                if due:
-                    self._postpone(job_id, due)
-            else:
-                summary = ingest_folder(config, store, target)
-            websub.announce(config, store, before)
-            staticfeeds.write_changed(config, store, before)
+            with self.leased(store, job_id, target.interval) as mine:
+                if not mine:
+                    return None
+                before = store.category_versions()
+                if isinstance(target, Source):
+                    summary = ingest_source(config, store, target)
+                    due = _not_before(store, target)
+                    if due:
+                        self._postpone(job_id, due)
+                else:
+                    summary = ingest_folder(config, store, target)
+                websub.announce(config, store, before)
+                self.write_static_changes(store)
         for name, counts in summary.counts.items():
             log.info("%s: %s", name, ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "nothing",
                      extra={"input": name, **counts})
         return summary
+
+    @contextlib.contextmanager
+    def leased(self, store: Store, job_id: str, interval: float) -> Iterator[bool]:
+        """Claim the job for this worker around the block (True: it is ours
+        to run), and release it when the block ends, however it ends."""
+        now = utcnow()
+        # Read before the run: a backoff may move the job (see _postpone).  A
+        # scheduler not started yet has no times (None: one interval from now).
+        next_run = getattr(self.scheduler.get_job(job_id), "next_run_time", None)
+        due = leases.next_due(now, interval, next_run)
+        if not store.claim(job_id, self.name, now, leases.lease_end(now, self.config.worker_lease)):
+            log.debug("%s: another worker runs it or ran it within its interval; skipped", job_id,
+                      extra={"input": job_id})
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            store.release(job_id, self.name, due)
 
     def _postpone(self, job_id: str, due: datetime) -> None:
         # modify_job waits for the scheduler's job store lock, so this lands
@@ -190,13 +230,27 @@ class Worker:
             before = store.category_versions()
             if recheck_if_rules_changed(config, store):
                 websub.announce(config, store, before)
-                staticfeeds.write_changed(config, store, before)
+                self.write_static_changes(store)
 
     def write_static(self) -> None:
         config = self.config
         if config.static_dir:
-            with Store(config.database) as store:
+            with self._static_lock, Store(config.database) as store:
+                versions = store.category_versions()
                 staticfeeds.write_all(config, store)
+                self.written = versions
+
+    def write_static_changes(self, store: Store) -> None:
+        """Write the static feeds of every category whose version moved since
+        this worker last wrote them, whichever worker changed it: each
+        worker's static_dir (its own machine's, or one they share) catches up
+        within WATCH_EVERY, and on a shared one a render that lands after a
+        newer one is written over at the next look."""
+        if self.config.static_dir:
+            with self._static_lock:
+                versions = store.category_versions()  # read first: a change while writing is caught next time
+                staticfeeds.write_changed(self.config, store, self.written)
+                self.written = versions
 
     def _schedule_backup(self, settings: Backup | None) -> None:
         if self.scheduler.get_job("backup"):
@@ -208,17 +262,21 @@ class Worker:
                                id="backup", name="backup", next_run_time=backup.next_due(names, settings.every, utcnow()))
 
     def take_backup(self) -> None:
-        if self.config.backup:
-            backup.scheduled(self.config)
+        settings = self.config.backup
+        if settings:
+            with Store(self.config.database) as store, self.leased(store, "backup", settings.every) as mine:
+                if mine:  # one backup per interval, whichever worker takes it
+                    backup.scheduled(self.config)
 
     def prune(self) -> None:
         config = self.config
-        with Store(config.database) as store:
-            before = store.category_versions()
+        with Store(config.database) as store, self.leased(store, "prune", retention.PRUNE_EVERY) as mine:
+            if not mine:
+                return
             retention.run(config, store)
             # A pruned category's first page keeps its items, but its paging
             # links (the last page) change.
-            staticfeeds.write_changed(config, store, before)
+            self.write_static_changes(store)
 
     def beat(self) -> None:
         with Store(self.config.database) as store:
@@ -235,10 +293,8 @@ def _where(target: ArticleDir | Source) -> str:
 
 
 def jobs(config: Config) -> list[tuple[str, ArticleDir | Source, int]]:
-    found: list[tuple[str, ArticleDir | Source, int]] = [
-        (f"articles:{folder.path}", folder, folder.interval) for folder in config.articles]
-    found += [(f"feed:{source.name}", source, source.interval) for source in config.sources]
-    return found
+    targets: list[ArticleDir | Source] = [*config.articles, *config.sources]
+    return [(leases.job_name(target), target, target.interval) for target in targets]
 
 
 def build_scheduler(config: Config, scheduler_class: type[BaseScheduler] = BackgroundScheduler) -> BaseScheduler:

@@ -2,9 +2,11 @@
 
 After an ingest pass, every category whose version moved has new or edited
 items; each of its feeds (the subscribable first page, in every format) is
-announced to every hub with ``hub.mode=publish``.  Hubs then fetch the feed
-and push it to their subscribers.  A hub that is down costs a logged warning,
-never the ingest: readers still get the items by polling.
+announced to every hub with ``hub.mode=publish``, once per change however
+many workers saw it (the database records the version announced).  Hubs
+then fetch the feed and push it to their subscribers.  A hub that is down
+costs a logged warning, never the ingest: readers still get the items by
+polling.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ def announce(config: Config, store: Store, before: dict[str, int]) -> list[str]:
 
     # A private category is never announced: hubs could not fetch it.
     categories = [key for key in changed_categories(store, before) if key in config.categories and publish.hubs(config, key)]
+    # Several workers see one change (each compares its own `before`): the
+    # one that claims the category's new version pings, the others do not.
+    categories = store.claim_announcements(categories)
     topics = [publish.feed_url(config, key, fmt) for key in categories for fmt in publish.FORMATS]
     ping(config.hubs, topics, timeout=config.fetch_timeout)
     return topics

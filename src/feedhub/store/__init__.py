@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ..dedup import Match
 from .articles import ArticleFiles
 from .counters import Counters
+from .leases import Leases
 from .pruning import Pruning
 from .rows import (
     BLOCKED,
@@ -31,6 +32,7 @@ from .rows import (
     FolderState,
     Heartbeat,
     ItemCounts,
+    Lease,
     Outcome,
     PageHealth,
     PageState,
@@ -47,7 +49,7 @@ from .sources import Sources
 from .views import Views
 
 
-class Store(Views, Pruning, Sources, ArticleFiles, Counters):
+class Store(Views, Pruning, Sources, ArticleFiles, Counters, Leases):
     """The whole store on one connection: each base class is one part, in a
     module of its own (Views reads on top of Items, which files them), and
     all share ``transaction()``."""
@@ -75,6 +77,7 @@ __all__ = [
     "FolderState",
     "Heartbeat",
     "ItemCounts",
+    "Lease",
     "Match",
     "Outcome",
     "PageHealth",

@@ -14,6 +14,21 @@ class Categories(Connection):
             [category, iso(clock())],
         )
 
+    def claim_announcements(self, categories: list[str]) -> list[str]:
+        """Of `categories`, those whose current version no process has
+        announced to the WebSub hubs yet, now marked announced: the caller
+        pings for these, and any other process asking about the same
+        versions gets none of them."""
+        claimed = []
+        with self.transaction() as db:
+            for category in categories:
+                if db.execute(
+                    "UPDATE categories SET announced = version WHERE key = ? AND (announced IS NULL OR announced < version)",
+                    [category],
+                ).rowcount == 1:
+                    claimed.append(category)
+        return claimed
+
     def category_state(self, category: str) -> CategoryState:
         """A version number that changes whenever the category's items do."""
         found = one_of(CategoryState, self.db.execute("SELECT version, changed FROM categories WHERE key = ?", [category]))

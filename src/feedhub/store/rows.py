@@ -275,3 +275,16 @@ class Heartbeat:
     name: str
     beat: str
     pid: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """A row of `leases`: who runs a scheduled job (named by its job id,
+    e.g. ``feed:world-wire``) now, who ran it last, and when it may next be
+    claimed (see leases.py)."""
+
+    name: str
+    holder: str | None  # the worker running it now; None between runs
+    not_before: str | None  # while held, the lease's end; between runs, when it is due again
+    last_holder: str | None = None
+    last_claimed: str | None = None  # when the last run began

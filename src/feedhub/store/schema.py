@@ -212,5 +212,20 @@ def _article_metadata(db: Database) -> None:
     db.execute("CREATE TABLE house_files (path TEXT PRIMARY KEY, folder TEXT NOT NULL, keys TEXT NOT NULL)")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _blocked, _full_text_pages, _retention, _media, _search, _article_metadata]
+def _leases(db: Database) -> None:
+    """Several workers on one database (see leases.py): which worker holds
+    each scheduled job (a source, an article folder, prune, backup; keyed by
+    the job's id), who ran it last and when.  No worker may claim a job
+    before `not_before`: while it is held, the end of the lease (a worker
+    that died loses it then); between runs, the time it is due again, so no
+    two workers run it in one interval.  categories.announced is the version
+    WebSub hubs were last told about, claimed by the one process that pings."""
+    db.execute(
+        "CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT, not_before TEXT, last_holder TEXT,"
+        " last_claimed TEXT)"
+    )
+    db.execute("ALTER TABLE categories ADD COLUMN announced INTEGER")
+
+
+MIGRATIONS = [_v1, _v2, _v3, _blocked, _full_text_pages, _retention, _media, _search, _article_metadata, _leases]
 

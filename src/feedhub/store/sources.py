@@ -59,10 +59,13 @@ class Sources(Connection):
         return PageHealth(pages, failed, f"{last[0]}: {last[1]}" if last else None)
 
     def reset_source(self, name: str) -> None:
-        """Forget a source's moves, backoff, retirement and validators (a fresh start)."""
+        """Forget a source's moves, backoff, retirement and validators (a fresh
+        start), and let any worker fetch it at its next run, not only after
+        the interval since the last (a worker fetching it now keeps it)."""
         with self.transaction() as db:
             db.execute(
                 "UPDATE sources SET url = NULL, next_attempt = NULL, retired = 0, failures = 0,"
                 " etag = NULL, last_modified = NULL WHERE name = ?",
                 [name],
             )
+            db.execute("UPDATE leases SET not_before = NULL WHERE name = ? AND holder IS NULL", [f"feed:{name}"])

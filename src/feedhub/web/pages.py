@@ -25,8 +25,9 @@ from werkzeug.exceptions import HTTPException
 from .. import __version__, media, publish
 from ..config import ArticleDir, Config, Source
 from ..items import as_utc, from_iso
+from ..leases import Holding, holding, job_name
 from ..politeness import next_run, source_status
-from ..store import CategoryCounts, FolderState, PageHealth, Preview, SourceState, Store, StoredItem
+from ..store import CategoryCounts, FolderState, Lease, PageHealth, Preview, SourceState, Store, StoredItem
 from ..store.search import SearchError
 from . import gate
 
@@ -146,9 +147,10 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     def sources() -> str:
         config = current()
         states = {state.name: state for state in store().sources()}
+        held = store().leases()
         now = datetime.now(timezone.utc)
-        rows = [source_health(source, states.get(source.name) or SourceState(source.name), now)
-                for source in config.sources]
+        rows = [source_health(source, states.get(source.name) or SourceState(source.name), now,
+                              held.get(job_name(source))) for source in config.sources]
         for row in rows:
             row["full_text"] = store().page_health(row["source"].name) if row["source"].full_text else None
         tally = Counter(row["status"] for row in rows)
@@ -227,6 +229,7 @@ class SourceHealth(TypedDict):
     next_run: datetime | None
     overdue: bool
     full_text: PageHealth | None  # set by the page, for a source with full_text on
+    worker: Holding  # which worker fetches it now, which fetched it last
 
 
 class FolderHealth(TypedDict):
@@ -279,9 +282,10 @@ def source_label(source: str) -> str:
     return NEWSROOM if kind == "articles" else name or source
 
 
-def source_health(source: Source, state: SourceState, now: datetime) -> SourceHealth:
-    """One source's line on /sources: status, last fetch, last error, next run
-    (the same reading of the sources table as `feedhub sources`)."""
+def source_health(source: Source, state: SourceState, now: datetime, lease: Lease | None) -> SourceHealth:
+    """One source's line on /sources: status, last fetch, last error, next
+    run, its worker (the same reading of the sources and leases tables as
+    `feedhub sources`)."""
     status = source_status(state)
     due = next_run(state, source.interval)
     return {
@@ -296,6 +300,7 @@ def source_health(source: Source, state: SourceState, now: datetime) -> SourceHe
         "next_run": due,
         "overdue": bool(due and due < now),  # the worker is late, or not running
         "full_text": None,
+        "worker": holding(lease, now),
     }
 
 
