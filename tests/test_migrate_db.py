@@ -88,6 +88,10 @@ def test_the_migrated_demo_database_serves_the_same_feeds_and_pages(demo: Path, 
     before = served(demo)
     assert all(status == 200 for status, _, _ in before.values()), before.keys()
     capsys.readouterr()
+    kept = rows(load_config(demo), "SELECT item_id FROM duplicates")[0]["item_id"]
+    commands = [["stats"], ["blocked"], ["boilerplate"], ["duplicates", kept]]
+    printed = [run(capsys, demo, *command) for command in commands]
+    assert all(code == 0 for code, _, _ in printed), printed
 
     code, out, err = run(capsys, demo, "migrate-db", "--to", postgres_url)
     assert code == 0, err
@@ -99,10 +103,15 @@ def test_the_migrated_demo_database_serves_the_same_feeds_and_pages(demo: Path, 
     with Store(postgres_url) as store:
         assert {table: store.count(table) for table in counts} == counts
 
-    after = served(on_postgres(demo, postgres_url))
+    moved = on_postgres(demo, postgres_url)
+    after = served(moved)
     assert after.keys() == before.keys()
     for path in before:
         assert after[path] == before[path], f"{path} differs after the move"
+    # What the operator commands print is the same too.
+    assert [run(capsys, moved, *command) for command in commands] == printed
+    code, out, _ = run(capsys, moved, "prune")
+    assert code == 0 and "autovacuum" in out and "file system" not in out
 
 
 def test_after_the_move_copies_are_caught_and_new_rows_are_numbered_past_the_copied_ones(
