@@ -221,3 +221,18 @@ def test_the_printed_next_step_hides_the_password():
 
     assert shown("postgresql://feedhub:s3cret@db.example.org:5432/feeds") == "postgresql://feedhub:***@db.example.org:5432/feeds"
     assert shown("postgresql://feedhub@db.example.org/feeds") == "postgresql://feedhub@db.example.org/feeds"
+
+
+def test_a_target_of_another_schema_version_or_not_postgresql_is_refused(make_config, postgres_url: str, capsys):
+    config = make_config()
+    path = config.database.parent / "feeds.yaml"
+    with Store(config.database) as store:
+        store.add(story(1))
+    code, _, err = run(capsys, path, "migrate-db", "--to", str(config.database.parent / "other.db"))
+    assert code == 1 and "expected a postgresql:// URL" in err
+    with Store(postgres_url) as store:
+        store.db.execute("UPDATE schema_version SET version = version + 1")
+    code, _, err = run(capsys, path, "migrate-db", "--to", postgres_url)
+    assert code == 1 and "the target is at schema version" in err
+    with Store(postgres_url) as store:
+        assert store.count("items") == 0

@@ -62,33 +62,42 @@ def migrate(source: Path | str, target: str, replace: bool = False, progress: Pr
     with Store(path) as origin, Store(target) as destination:
         # One read snapshot: a worker still writing to the SQLite file cannot
         # make the copy of one table disagree with another's.
-        with origin.snapshot():
-            tables = copy_order(origin.db)
-            with destination.transaction() as db:
-                present = set(columns_in_target(db))
-                missing = [table for table in tables if table not in present]
-                if missing:
-                    raise MigrateError(f"the target has no table {', '.join(missing)}: is its schema from another feedhub?")
-                occupied = [table for table in tables if count(db, table)]
-                if occupied and not replace:
-                    raise MigrateError(
-                        f"the target already holds rows ({', '.join(occupied)}); nothing was copied. "
-                        "Give --replace to delete them and copy this database in their place")
-                for table in reversed(tables):  # children before the rows they point at
-                    db.execute(f"DELETE FROM {table}")
-                target_columns = columns_in_target(db)
-                for table in tables:
-                    columns = [c for c in columns_in_source(origin.db, table) if c in target_columns[table]]
-                    copy_table(origin.db, db, table, columns, progress)
-                move_sequences(db)
-                counted = [TableCount(table, count(origin.db, table), count(db, table)) for table in tables]
-                differ = [c for c in counted if c.source != c.target]
-                if differ:
-                    raise MigrateError(
-                        "row counts differ after the copy, so nothing was kept in the target: "
-                        + "; ".join(f"{c.table}: {c.source} in SQLite, {c.target} in PostgreSQL" for c in differ))
-                target_schema = db.execute("SELECT version FROM schema_version").fetchone()[0]
-    return Migrated(counted, len(MIGRATIONS), target_schema)
+        with origin.snapshot(), destination.transaction() as db:
+            tables = {table: columns_in_source(origin.db, table) for table in copy_order(origin.db)}
+            schema = prepare_target(db, tables, replace)
+            for table, columns in tables.items():
+                copy_table(origin.db, db, table, columns, progress)
+            move_sequences(db)
+            counted = [TableCount(table, count(origin.db, table), count(db, table)) for table in tables]
+            differ = [c for c in counted if c.source != c.target]
+            if differ:
+                raise MigrateError(
+                    "row counts differ after the copy, so nothing was kept in the target: "
+                    + "; ".join(f"{c.table}: {c.source} in SQLite, {c.target} in PostgreSQL" for c in differ))
+    return Migrated(counted, len(MIGRATIONS), schema)
+
+
+def prepare_target(db: Database, tables: dict[str, list[str]], replace: bool) -> int:
+    """Check that the target has this feedhub's schema (every table and
+    column to copy into) and holds no rows, or delete them if `replace`;
+    returns its schema version."""
+    schema: int = db.execute("SELECT version FROM schema_version").fetchone()[0]
+    if schema != len(MIGRATIONS):
+        raise MigrateError(f"the target is at schema version {schema}, this feedhub's is {len(MIGRATIONS)}:"
+                           " it was set up by another feedhub; nothing was copied")
+    present = columns_in_target(db)
+    for table, columns in tables.items():
+        # Copied by name: a column the target lacked would be lost.
+        lost = [column for column in columns if column not in present.get(table, ())]
+        if lost:
+            raise MigrateError(f"the target has no {table} ({', '.join(lost)}); nothing was copied")
+    occupied = [table for table in tables if count(db, table)]
+    if occupied and not replace:
+        raise MigrateError(f"the target already holds rows ({', '.join(occupied)}); nothing was copied. "
+                           "Give --replace to delete them and copy this database in their place")
+    for table in reversed(tables):  # rows pointing at others first
+        db.execute(f"DELETE FROM {table}")
+    return schema
 
 
 def sqlite_source(source: Path | str) -> Path:
