@@ -90,3 +90,31 @@ def demo_site(tmp_path_factory):
 @pytest.fixture
 def database(tmp_path):
     return str(tmp_path / "feedhub.db")
+
+
+# -- PostgreSQL (temporary: helper "testdb" adds the shared fixture) ------------
+
+POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh, empty PostgreSQL database for one test, dropped after it;
+    the test is skipped when no server answers on 127.0.0.1:5432."""
+    import uuid
+
+    psycopg = pytest.importorskip("psycopg")
+    from feedhub.store.engine import close_pools
+
+    try:
+        admin = psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL server: {exc}")
+    name = f"migrate_test_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f"CREATE DATABASE {name}")
+        try:
+            yield f"{POSTGRES_SERVER}/{name}"
+        finally:
+            close_pools()
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")

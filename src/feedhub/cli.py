@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Callable, Iterator
 
 from . import logs
 from .config import LOG_LEVELS, ArticleDir, Config, ConfigError, load_config
@@ -77,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
     backing_up.add_argument("path", help="file to write")
     restoring = commands.add_parser("restore", help="put a backup in place of the database (feedhub must be stopped)")
     restoring.add_argument("path", help="a file written by `feedhub backup`")
+    migrating = commands.add_parser("migrate-db", help="copy the SQLite database into PostgreSQL and check the counts")
+    migrating.add_argument("--to", required=True, metavar="URL", help="the PostgreSQL database, postgresql://user@host/name")
+    migrating.add_argument("--replace", action="store_true",
+                           help="delete what the target already holds first (refused without this)")
     exporting = commands.add_parser("export-opml", help="write the remote sources as OPML 2.0")
     exporting.add_argument("-o", "--output", help="file to write (default: standard output)")
     hashing = commands.add_parser("hash-key", help="make a partner key (or take one) and print its hash for feeds.yaml")
@@ -337,7 +343,9 @@ def prune_items(config: Config, args: argparse.Namespace) -> int:
             print(f"  ... and {len(chosen) - SHOWN_PRUNED} more")
     if not report.items:
         print("no retention set in feeds.yaml: every item is kept")
-    if not args.dry_run:
+    if not args.dry_run and not isinstance(config.database, Path):
+        print("PostgreSQL's autovacuum makes the space of the pruned rows reusable")
+    elif not args.dry_run:
         print(f"{report.freed / 1024**2:.1f} MB given back to the file system" if incremental else
               "freed pages are reused by new items; run `feedhub prune --vacuum` once (while the worker is"
               " stopped) to let later prunes shrink the file")
@@ -366,6 +374,42 @@ def restore_backup(config: Config, args: argparse.Namespace) -> int:
     migrated = f", migrated from schema version {schema}" if schema != contents.schema else ""
     print(f"restored {args.path}{migrated}\n{contents}")
     return 0
+
+
+def migrate_database(config: Config, args: argparse.Namespace) -> int:
+    from .store.migrate import MigrateError, migrate, shown
+
+    try:
+        with _row_progress() as progress:
+            migrated = migrate(config.database, args.to, args.replace, progress)
+    except MigrateError as exc:
+        print(f"feedhub migrate-db: {exc}", file=sys.stderr)
+        return 1
+    width = max(len("table"), *(len(c.table) for c in migrated.tables))
+    print("table".ljust(width) + "SQLite".rjust(10) + "PostgreSQL".rjust(12))
+    for row in sorted(migrated.tables, key=lambda row: row.table):
+        print(row.table.ljust(width) + str(row.source).rjust(10) + str(row.target).rjust(12))
+    print("schema version".ljust(width) + str(migrated.source_schema).rjust(10) + str(migrated.target_schema).rjust(12))
+    print(f"\ncopied {config.database} to {shown(args.to)}: every count matches.\n"
+          f"Next: stop feedhub, set `database: {shown(args.to)}` in {args.config} (or DATABASE_URL), "
+          "and start the worker and web again; the SQLite file is left as it was.")
+    return 0
+
+
+@contextlib.contextmanager
+def _row_progress() -> Iterator[Callable[[str, int], None] | None]:
+    """A progress bar over the rows copied, when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(unit="row", file=sys.stderr, leave=False) as bar:
+        def progress(table: str, rows: int) -> None:
+            bar.set_postfix_str(table, refresh=False)
+            bar.update(rows)
+
+        yield progress
 
 
 def _folders(config: Config, wanted: str | None) -> list[ArticleDir]:
@@ -454,6 +498,7 @@ OPERATIONS = {
     "enable": enable_source,
     "import-opml": import_sources,
     "export-opml": export_sources,
+    "migrate-db": migrate_database,
 }
 
 
