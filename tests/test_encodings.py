@@ -9,6 +9,8 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from helpers import rows
+
 
 from feedhub.ingest import run_cycle
 from feedhub.store import Store
@@ -31,8 +33,9 @@ def double_encoded(text: str) -> bytes:
 def ingest(config) -> tuple[object, list[dict]]:
     with Store(config.database) as store:
         summary = run_cycle(config, store)
-        rows = [dict(r) for r in store.db.query("SELECT title, summary, content, author FROM items")]
-    return summary, rows
+        stored = rows(store, "SELECT title, summary, content, author FROM items")
+    return summary, stored
+
 
 
 def served(config, category: str) -> feedparser.FeedParserDict:

@@ -294,7 +294,7 @@ def test_a_feed_entry_cannot_pose_as_an_article_page(make_config, articles_dir):
     config = make_config(articles=[{"path": str(articles_dir)}])
     with Store(config.database) as store:
         run_cycle(config, store)
-        real = dict(next(store.db.query("SELECT title, link FROM items WHERE category = 'business' LIMIT 1")))
+        real = rows(store, "SELECT title, link FROM items WHERE category = 'business' LIMIT 1")[0]
         # A partner feed in another category links to our article, and one
         # claims an /articles/ address we never published.
         store.add(story(1, category="sports", link=real["link"], title="Imposter"))

@@ -12,6 +12,7 @@ import pytest
 from feedhub.ingest import run_cycle
 from feedhub.scheduler import Worker
 from feedhub.store import Store
+from helpers import rows
 from loopback import FeedServer
 
 
@@ -56,7 +57,7 @@ def test_changed_categories_are_published_to_every_hub(make_config, articles_dir
     caplog.set_level(logging.WARNING, logger="feedhub.remote.websub")
     with Store(config.database) as store:
         summary = run_cycle(config, store)
-        changed = {row["category"] for row in store.db.query("SELECT DISTINCT category FROM items")}
+        changed = {row["category"] for row in rows(store, "SELECT DISTINCT category FROM items")}
     assert summary.total("failed") == 0, "a failing hub does not fail the ingest"
     assert good.topics() == broken.topics() == feeds_of(*changed)
     assert all(p["hub.mode"] == "publish" and p["content_type"] == "application/x-www-form-urlencoded" for p in good.pings)

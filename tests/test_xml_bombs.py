@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from helpers import write_config
+from helpers import rows, write_config
 from feedhub.config import load_config
 from feedhub.remote.parse import ParseError, parse
 from feedhub.store import Store
@@ -56,7 +56,7 @@ def test_this_python_has_an_expat_that_limits_entity_expansion():
     assert pyexpat.version_info >= (2, 4, 1), "expat before 2.4.1 expands billion-laughs documents without limit"
 
 
-def test_bombs_and_external_entities_do_nothing_harmful(tmp_path, feed_server):
+def test_bombs_and_external_entities_do_nothing_harmful(tmp_path, database, feed_server):
     secret_file = tmp_path / "secret.txt"
     secret_file.write_text(SECRET)
     documents = {"billion-laughs": billion_laughs(), "quadratic": quadratic(),
@@ -66,7 +66,7 @@ def test_bombs_and_external_entities_do_nothing_harmful(tmp_path, feed_server):
     for name, document in documents.items():
         (feed_server.root / f"{name}.rss").write_text(document)
     names = [*documents, "world-wire"]
-    path = write_config(tmp_path, sources=[
+    path = write_config(tmp_path, database, sources=[
         {"name": name, "url": f"{feed_server.url}/{name}.rss", "category": "international"} for name in names
     ])
     # The child's peak is VmHWM, not ru_maxrss: Linux carries the parent's
@@ -87,7 +87,7 @@ def test_bombs_and_external_entities_do_nothing_harmful(tmp_path, feed_server):
     config = load_config(path)
     with Store(config.database) as store:
         errors = {row.name: row.last_error for row in store.sources()}
-        titles = {row["source"]: row["title"] for row in store.db.query("SELECT source, title FROM items")}
+        titles = {row["source"]: row["title"] for row in rows(store, "SELECT source, title FROM items")}
     assert errors["billion-laughs"] == "line 1: entity 'lol1' expands to other entities or markup; refused unparsed"
     assert errors["quadratic"] == "line 1: entity 'a' expands to 100,000 characters, over 64; refused unparsed"
     assert "1,000,0" in errors["million-elements"] and "refused unparsed" in errors["million-elements"]
