@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -30,6 +31,29 @@ T = TypeVar("T")
 def sized(full: T, smoke: T) -> T:
     """`full`, or `smoke` in a smoke run."""
     return smoke if SMOKE else full
+
+
+def fresh_database(server: str, name: str) -> str:
+    """The URL of a new, empty database `name` on the PostgreSQL server that
+    `server` (a postgresql:// URL) points at; one of that name is dropped first."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return urlsplit(server)._replace(path=f"/{name}").geturl()
+
+
+def drop_database(server: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    from feedhub.store.engine import close_pools
+
+    close_pools()
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def bundled_categories() -> dict:

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/dedup.py            # full run (about two minutes)
     .venv/bin/python bench/dedup.py --quick    # 1k and 10k only
+    .venv/bin/python bench/dedup.py --postgres postgresql://user@host/any   # the scale part on PostgreSQL
 
 1. Quality.  Every pair of bench/near_dups.py goes through the real Store.add:
    the stored copy first, then the arriving one, each pair in a category of its
@@ -32,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import sized  # noqa: E402
+from common import drop_database, fresh_database, sized  # noqa: E402
 from near_dups import Copy, Pair, pairs  # noqa: E402
 
 from feedhub.config import Category  # noqa: E402
@@ -167,16 +168,18 @@ def probe(store: Store, synthetic: Synthetic, stored: list[Copy], size: int = 10
     return statistics.median(times), caught, wrong
 
 
-def scale(sizes: list[int], rounds: int = sized(6, 1)) -> dict[int, float]:
+def scale(sizes: list[int], rounds: int = sized(6, 1), server: str | None = None) -> dict[int, float]:
     """One store per size, then probe rounds taken in turn across the stores,
     so a burst of load from other processes hits every size alike; each size
-    keeps its best round."""
+    keeps its best round.  `server`: a PostgreSQL URL to make the stores on
+    (one database per size) instead of SQLite files."""
     synthetic = Synthetic()
     with tempfile.TemporaryDirectory() as tmp:
         stores, corpora = {}, {}
         for size in sizes:
             start = time.perf_counter()
-            stores[size], corpora[size] = Store(Path(tmp) / f"{size}.db"), []
+            location = fresh_database(server, f"feedhub_bench_dedup_{size}") if server else Path(tmp) / f"{size}.db"
+            stores[size], corpora[size] = Store(location), []
             while len(corpora[size]) < size:
                 batch = synthetic.stories(min(10000, size - len(corpora[size])))
                 stores[size].insert_many(synthetic.items(batch))
@@ -192,6 +195,8 @@ def scale(sizes: list[int], rounds: int = sized(6, 1)) -> dict[int, float]:
                 found[size].update(caught=caught, wrong=wrong)
         for size in sizes:
             stores[size].close()
+            if server:
+                drop_database(server, f"feedhub_bench_dedup_{size}")
             print(f"{size:>7} stored items: check {min(medians[size]) * 1e3:.2f} ms per item "
                   f"(round medians {' '.join(f'{m * 1e3:.2f}' for m in medians[size])}); "
                   f"rewrites caught {found[size]['caught']}/{rounds * 50}, "
@@ -206,10 +211,11 @@ def thousands(n: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="stop at 10k stored items")
+    parser.add_argument("--postgres", metavar="URL", help="time the check on this PostgreSQL server (a database per size)")
     args = parser.parse_args()
     precision, recall = quality()
     sizes = sized([1000, 10000] if args.quick else [1000, 10000, 100000], [200, 400])
-    timings = scale(sizes)
+    timings = scale(sizes, server=args.postgres)
     print(f"precision {precision:.3f} (target >= 0.95)")
     print(f"recall {recall:.3f} (target >= 0.90)")
     for size in sizes:

@@ -17,7 +17,8 @@ from feedhub.config import load_config
 from feedhub.ingest import ingest_folder, ingest_source
 from feedhub.items import Item
 from feedhub.store import Store
-from databases import ENV, NO_SERVER, Databases, Unreachable, in_ci, is_postgres, reachable
+from feedhub.store.engine import is_postgres
+from databases import ENV, NO_SERVER, Databases, Unreachable, in_ci, reachable
 from helpers import EXAMPLES, HOSTILE_SUMMARY, HOSTILE_TITLE, write_config
 from loopback import FeedServer
 
@@ -55,6 +56,9 @@ def pytest_collection_modifyitems(config, items):
         marker = item.get_closest_marker("sqlite_only")
         if marker is not None:
             item.add_marker(pytest.mark.skip(reason=f"SQLite only: {marker.args[0]}"))
+        marker = item.get_closest_marker("postgresql_xfail")
+        if marker is not None:
+            item.add_marker(pytest.mark.xfail(reason=f"PostgreSQL engine: {marker.args[0]}", strict=True))
 
 
 def pytest_report_header(config):
@@ -65,7 +69,9 @@ def pytest_report_header(config):
 @pytest.fixture(scope="session")
 def databases(pytestconfig):
     made = Databases(suite_url(pytestconfig))
-    yield made
+    with pytest.MonkeyPatch.context() as patch:
+        made.watch_request_counts(patch)
+        yield made
     made.close()
 
 

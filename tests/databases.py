@@ -13,8 +13,13 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+import weakref
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from feedhub import metrics
+from feedhub.store import engine
+from feedhub.store.engine import close_pools, is_postgres
 
 ENV = "FEEDHUB_TEST_DATABASE_URL"
 # Where tests that need PostgreSQL look for a server when the suite runs on
@@ -24,14 +29,6 @@ NO_SERVER = f"no PostgreSQL: set {ENV}=postgresql://..."
 # Every database a test session makes starts with this, then the session's
 # own token, so sessions running at once on one server never meet.
 PREFIX = "feedhub_test"
-# Whether Store takes a postgresql:// URL yet (issue 16's engine): then the
-# template is migrated once and every test's copy starts with the schema;
-# until then each test's database starts empty.
-MIGRATED_TEMPLATE = False
-
-
-def is_postgres(location: str) -> bool:
-    return location.startswith(("postgresql://", "postgres://"))
 
 
 def in_ci() -> bool:
@@ -78,15 +75,14 @@ class Server:
         name = f"{self.token}_template"
         self._sql("CREATE DATABASE {}", name)
         self.made.add(name)
-        if MIGRATED_TEMPLATE:
-            migrate(with_database(self.url, name))
+        migrate(with_database(self.url, name))
         return name
 
     def drop(self, url: str) -> None:
         """Drop a database create() made, whoever is still connected to it
         (a worker a test started, this process's connection pool)."""
         name = urlsplit(url).path.lstrip("/")
-        close_pools()
+        close_pools(url)  # only its own: a module's database, and its web app, live on
         self._sql("DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
         self.made.discard(name)
 
@@ -105,30 +101,17 @@ def migrate(url: str) -> None:
     from feedhub.store import Store
 
     Store(url).close()
-    close_pools()  # a template must have no connection left when it is copied
-
-
-def close_pools() -> None:
-    """Close the store's PostgreSQL connection pools in this process: a test's
-    database is about to be dropped (or copied), and the pools of the next
-    tests' databases are new ones anyway."""
-    if MIGRATED_TEMPLATE:
-        from feedhub.store import engine
-
-        engine.close_pools()
+    close_pools(url)  # a template must have no connection left when it is copied
 
 
 def reachable(url: str) -> str | None:
     """None if a PostgreSQL server answers at `url`, else why not."""
     try:
-        import psycopg
+        import psycopg  # noqa: F401
     except ImportError:
         return "psycopg is not installed (pip install -e '.[test]')"
-    try:
-        psycopg.connect(url, connect_timeout=3).close()
-    except psycopg.Error as exc:
-        return f"{url}: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
-    return None
+    why = engine._why(url)  # the store's own check, in the server's words
+    return f"{engine.redacted(url)}: {why.splitlines()[0]}" if why else None
 
 
 class Unreachable(Exception):
@@ -143,6 +126,19 @@ class Databases:
         self.suite_url = suite_url
         self._server: Server | None = None
         self._unreachable: str | None = None
+        self.request_counts: weakref.WeakSet[metrics.RequestCounts] = weakref.WeakSet()
+
+    def watch_request_counts(self, patch) -> None:
+        """Know every web app's request counter (metrics.RequestCounts): its
+        thread writes what a test's requests counted about a second later,
+        and would retry for ever once that test's database is dropped."""
+        made, init = self.request_counts, metrics.RequestCounts.__init__
+
+        def tracked(counts: metrics.RequestCounts, *args, **kwargs) -> None:
+            init(counts, *args, **kwargs)
+            made.add(counts)
+
+        patch.setattr(metrics.RequestCounts, "__init__", tracked)
 
     def server(self) -> Server:
         """The suite's server, else (tests that need PostgreSQL on an SQLite
@@ -167,6 +163,8 @@ class Databases:
 
     def drop(self, location: str) -> None:
         if is_postgres(location):
+            for counts in list(self.request_counts):
+                counts.flush()  # what is pending lands in the database it belongs to, still there
             self.server().drop(location)
 
     def close(self) -> None:

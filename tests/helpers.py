@@ -18,9 +18,9 @@ from typing import Any, Iterator, Sequence
 import httpx
 import yaml
 
-from databases import is_postgres
 from feedhub.items import Item
 from feedhub.store import Store
+from feedhub.store.engine import is_postgres
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"

@@ -8,6 +8,7 @@ this code.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime, timezone, tzinfo
 from ipaddress import ip_network
@@ -341,9 +342,25 @@ def _log_level(value: Any) -> str:
 LogLevel = Annotated[str, BeforeValidator(_log_level)]
 
 
+def _database(value: Any) -> Path | str:
+    """An SQLite file path, or a PostgreSQL URL (postgresql://user:pass@host/name)."""
+    text = str(value).strip()
+    if text.startswith(("postgresql://", "postgres://")):
+        if not urlsplit(text).hostname and "host=" not in text:
+            raise ValueError(f"a PostgreSQL URL needs a host, as in postgresql://user@db.example.org/feedhub; got {text!r}")
+        return text
+    if "://" in text:
+        raise ValueError(f"expected a file path (SQLite) or a postgresql:// URL, got {text!r}")
+    return Path(text)
+
+
+Database = Annotated[Path | str, BeforeValidator(_database)]
+
+
 class Config(Rules):
     site: Site
-    database: Path = Path("data/feedhub.db")
+    # $DATABASE_URL, when set, takes the place of this (see load_config).
+    database: Database = Path("data/feedhub.db")
     feed_size: int = Field(default=50, ge=1, le=1000)
     fetch_timeout: Duration = 20
     # Hostile-input limits for remote sources (see fetchguard.py).
@@ -499,6 +516,11 @@ def load_config(path: str | Path) -> Config:
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(path, exc, lines)) from None
+    if os.environ.get("DATABASE_URL"):  # the Procfile platforms' convention
+        try:
+            config = config.model_copy(update={"database": _database(os.environ["DATABASE_URL"])})
+        except ValueError as exc:
+            raise ConfigError(f"$DATABASE_URL: {exc}") from None
     return _resolve_paths(config, path.parent)
 
 
@@ -508,7 +530,7 @@ def _resolve_paths(config: Config, base: Path) -> Config:
 
     return config.model_copy(
         update={
-            "database": resolve(config.database),
+            "database": resolve(config.database) if isinstance(config.database, Path) else config.database,
             "backup": config.backup.model_copy(update={"path": resolve(config.backup.path)}) if config.backup else None,
             "static_dir": resolve(config.static_dir) if config.static_dir else None,
             "articles": [a.model_copy(update={"path": resolve(a.path)}) for a in config.articles],

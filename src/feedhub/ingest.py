@@ -120,6 +120,7 @@ def ingest_folder(config: Config, store: Store, folder: ArticleDir) -> Summary:
     files = _files_to_read(store, folder.path, name, summary, version)
     for batch in _batches(_read_all(config, folder, name, rules, files), FILE_BATCH):
         with store.transaction():
+            store.lock_categories(read.item.category for read in batch if read.item)
             for read in batch:
                 try:
                     # A savepoint: the file's item and its record, or neither.

@@ -89,12 +89,12 @@ class ArticleFiles(Connection):
                     # A key taken back is always stored already: only its count changes.
                     text, since = first.get(key, ("", 0))
                     rows.append((folder, key, text, change, since))
-            db.conn.executemany(
+            db.executemany(
                 "INSERT INTO house_lines (folder, key, text, files, since) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT(folder, key) DO UPDATE SET files = files + excluded.files",
+                " ON CONFLICT(folder, key) DO UPDATE SET files = house_lines.files + excluded.files",
                 rows,
             )
-            db.conn.executemany(
+            db.executemany(
                 "INSERT INTO house_files (path, folder, keys) VALUES (?, ?, ?)"
                 " ON CONFLICT(path) DO UPDATE SET keys = excluded.keys",
                 [(path, folder, " ".join(sorted(lines))) for path, lines in files],
@@ -119,5 +119,5 @@ class ArticleFiles(Connection):
         keys = list(keys)
         with self.transaction() as db:
             db.execute("UPDATE house_lines SET learned = 0 WHERE folder = ? AND learned = 1", [folder])
-            db.conn.executemany("UPDATE house_lines SET learned = 1 WHERE folder = ? AND key = ?",
+            db.executemany("UPDATE house_lines SET learned = 1 WHERE folder = ? AND key = ?",
                                 [(folder, key) for key in keys])

@@ -25,6 +25,7 @@ from pathlib import Path
 from ..config import Config
 from ..items import utcnow
 from . import MIGRATIONS, Store
+from .engine import SQLiteDatabase
 
 log = logging.getLogger(__name__)
 # Scheduled backups are named for the time they were taken, so the names sort
@@ -68,8 +69,16 @@ def _contents(conn: sqlite3.Connection, path: Path) -> Contents:
     return Contents(path, path.stat().st_size, schema, items, duplicates)
 
 
-def backup(database: Path, target: Path) -> Contents:
+def _sqlite_file(database: Path | str) -> Path:
+    if not isinstance(database, Path):
+        raise BackupError("the database is PostgreSQL: back it up with its own tools (pg_dump, or the"
+                          " managed service's snapshots); feedhub backup and restore copy an SQLite file")
+    return database
+
+
+def backup(database: Path | str, target: Path) -> Contents:
     """Write a consistent copy of `database` to `target` while others use it."""
+    database = _sqlite_file(database)
     if not database.is_file():
         raise BackupError(f"{database}: no database to back up (has feedhub ingested anything yet?)")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -80,6 +89,7 @@ def backup(database: Path, target: Path) -> Contents:
         try:
             # pages=-1: every page in one step, from one read snapshot.  In
             # steps, each write by another connection would restart the copy.
+            assert isinstance(store.db, SQLiteDatabase)  # backup() is given a file path
             store.db.conn.backup(copy, pages=-1)
             copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
         finally:
@@ -90,9 +100,10 @@ def backup(database: Path, target: Path) -> Contents:
     return contents(target)
 
 
-def restore(source: Path, database: Path) -> tuple[int, Contents]:
+def restore(source: Path, database: Path | str) -> tuple[int, Contents]:
     """Put the backup `source` in place of `database`, which nothing may have
     open; returns the backup's schema version and what the database now holds."""
+    database = _sqlite_file(database)
     if not source.is_file():
         raise BackupError(f"{source}: no such file")
     _refuse_if_in_use(database)

@@ -10,7 +10,7 @@ class Categories(Connection):
     def _touch_category(self, category: str) -> None:
         self.db.execute(
             "INSERT INTO categories (key, version, changed) VALUES (?, 1, ?) "
-            "ON CONFLICT(key) DO UPDATE SET version = version + 1, changed = excluded.changed",
+            "ON CONFLICT(key) DO UPDATE SET version = categories.version + 1, changed = excluded.changed",
             [category, iso(clock())],
         )
 
@@ -21,23 +21,23 @@ class Categories(Connection):
 
     def category_version(self, category: str) -> int:
         """The category's version alone: asked on every feed request, so kept cheap."""
-        row = self.db.conn.execute("SELECT version FROM categories WHERE key = ?", [category]).fetchone()
+        row = self.db.execute("SELECT version FROM categories WHERE key = ?", [category]).fetchone()
         return int(row[0]) if row else 0
 
     def category_versions(self) -> dict[str, int]:
-        return dict(self.db.conn.execute("SELECT key, version FROM categories"))
+        return dict(self.db.execute("SELECT key, version FROM categories"))
 
     def data_state(self) -> CategoryState:
         """A version that moves whenever any category changes (the sum of
         theirs, which only grow), and when the last change was: what a feed
         across categories (a tag, a search) is cached by."""
-        version, changed = self.db.conn.execute(
-            "SELECT coalesce(sum(version), 0), max(changed) FROM categories"
+        version, changed = self.db.execute(
+            "SELECT CAST(coalesce(sum(version), 0) AS BIGINT), max(changed) FROM categories"
         ).fetchone()
         return CategoryState(version, changed)
 
     def data_version(self) -> int:
-        return int(self.db.conn.execute("SELECT coalesce(sum(version), 0) FROM categories").fetchone()[0])
+        return int(self.db.execute("SELECT CAST(coalesce(sum(version), 0) AS BIGINT) FROM categories").fetchone()[0])
 
     def category_counts(self) -> dict[str, CategoryCounts]:
         """Served items, duplicates and the newest item's published time, for

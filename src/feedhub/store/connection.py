@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import sqlite3
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Mapping
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
 
-import sqlite_utils
-
+from .engine import Database, connect
 from .schema import MIGRATIONS, index_queued
 
 if TYPE_CHECKING:
@@ -28,48 +25,25 @@ WRITER_CACHE_MB = 64
 # page is copied once for several commits.  The cost: the -wal file grows to
 # about 40 MB, and keeps that size while a process has the database open.
 WRITER_CHECKPOINT_PAGES = 10_000
-# How often a connection tries to switch a new database to WAL (see
-# Store._enable_wal), 50 ms apart.
-WAL_SWITCH_TRIES = 100
-
+# Advisory lock key of schema migrations (any fixed number; "feedhub" in hex).
+MIGRATION_LOCK = 0x66656564687562
 
 
 class Connection(object):
-    def __init__(self, path: str | Path):
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: we open transactions ourselves (BEGIN IMMEDIATE),
-        # so sqlite3 never commits half of an item behind our back.
-        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-        self.db = sqlite_utils.Database(conn)
-        # Takes effect only on a new database (before its first table, and
-        # before WAL mode writes its header): freed pages can then be given
-        # back to the file system without a full VACUUM (see reclaim()).
-        self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
-        self._enable_wal()
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
-
-    def _enable_wal(self) -> None:
-        """Switch a new database to WAL.  Several processes or threads opening
-        a database that does not exist yet (a worker's jobs starting at once)
-        race for this switch: of two connections switching at once, SQLite
-        answers one "database is locked" without waiting out the busy timeout
-        (both hold a shared lock, so waiting would deadlock).  It tries again."""
-        for attempt in range(WAL_SWITCH_TRIES):
-            try:
-                self.db.enable_wal()
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or attempt == WAL_SWITCH_TRIES - 1:
-                    raise
-                time.sleep(0.05)
+    def __init__(self, location: str | Path):
+        self.db: Database = connect(location)
+        try:
+            self._migrate()
+        except BaseException:
+            self.db.close()
+            raise
 
     def use_writer_cache(self) -> None:
-        """Give this connection the larger page cache of a bulk writer."""
-        self.db.execute(f"PRAGMA cache_size = -{WRITER_CACHE_MB * 1024}")
-        self.db.execute(f"PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}")
+        """Give this connection the larger page cache of a bulk writer (SQLite;
+        PostgreSQL's server sizes its own cache)."""
+        if self.db.dialect == "sqlite":
+            self.db.execute(f"PRAGMA cache_size = -{WRITER_CACHE_MB * 1024}")
+            self.db.execute(f"PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}")
 
     def close(self) -> None:
         self.db.close()
@@ -81,40 +55,43 @@ class Connection(object):
         self.close()
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite_utils.Database]:
+    def transaction(self) -> Iterator[Database]:
         """All writes inside are kept or none; nested, the inner one is a
         savepoint, undone alone if it raises, kept when the outer one commits."""
         # The first reading gets a name: the later ones, after the caller's
         # block has run, can differ (mypy would narrow them all to this one).
-        nested = self.db.conn.in_transaction
+        db, nested = self.db, self.db.in_transaction
         if nested:
-            self.db.execute("SAVEPOINT nested")
+            db.execute("SAVEPOINT nested")
             try:
-                yield self.db
+                yield db
             except BaseException:
                 # in_transaction is False if SQLite itself already rolled back.
-                if self.db.conn.in_transaction:
-                    self.db.execute("ROLLBACK TO nested")
-                    self.db.execute("RELEASE nested")
+                if db.in_transaction:
+                    db.execute("ROLLBACK TO nested")
+                    db.execute("RELEASE nested")
                 raise
-            self.db.execute("RELEASE nested")
+            db.execute("RELEASE nested")
             return
-        # IMMEDIATE takes the write lock up front: two writers queue on the
-        # busy timeout instead of failing on a read-to-write upgrade.
-        self.db.execute("BEGIN IMMEDIATE")
+        db.begin()
         try:
-            yield self.db
-            if self.db.conn.in_transaction:
-                index_queued(self.db)  # the search index, in this same transaction
+            yield db
+            if db.in_transaction and db.dialect == "sqlite":
+                index_queued(db)  # the search index, in this same transaction
         except BaseException:
-            if self.db.conn.in_transaction:
-                self.db.execute("ROLLBACK")
+            db.end(commit=False)
             raise
-        # A nested write that hit an error SQLite rolls back on its own (a
-        # full disk) has ended the transaction: what it held is gone, and
-        # the inputs behind it are read again on the next pass.
-        if self.db.conn.in_transaction:
-            self.db.execute("COMMIT")
+        db.end(commit=True)
+
+    def lock_categories(self, categories: Iterable[str]) -> None:
+        """Serialize filing in these categories until this transaction ends:
+        two workers filing copies of one story must see each other's.  A
+        transaction filing in several categories locks them all first, in
+        order, so two of them never wait for each other (a deadlock).  On
+        SQLite the write lock (BEGIN IMMEDIATE) serializes every writer."""
+        if self.db.dialect == "postgresql":
+            for category in sorted(set(categories)):
+                self.db.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", [category])
 
     def _insert_row(self, table: str, row: Mapping[str, object]) -> None:
         # Plain SQL rather than Table.insert, which looks up the table's
@@ -134,24 +111,35 @@ class Connection(object):
         )
 
     def _migrate(self) -> None:
-        # The version is read inside the write lock: two processes opening a
-        # new database at once must not both create the tables.
+        # The version is read under a lock: two processes opening a new
+        # database at once must not both create the tables.
         with self.transaction() as db:
-            version = db.execute("PRAGMA user_version").fetchone()[0]
-            for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            if db.dialect == "postgresql":
+                db.execute("SELECT pg_advisory_xact_lock(?)", [MIGRATION_LOCK])
+                db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+                row = db.execute("SELECT version FROM schema_version").fetchone()
+                version = row[0] if row else 0
+            else:
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+            for migration in MIGRATIONS[version:]:
                 migration(db)
-                db.execute(f"PRAGMA user_version = {number}")
+            if len(MIGRATIONS) > version:
+                if db.dialect == "postgresql":
+                    db.execute("DELETE FROM schema_version")
+                    db.execute("INSERT INTO schema_version (version) VALUES (?)", [len(MIGRATIONS)])
+                else:
+                    db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:
         """Reads inside see one state of the database (a read transaction)."""
-        self.db.execute("BEGIN")
+        self.db.begin("read")
         try:
             yield
         finally:
-            self.db.execute("COMMIT")
+            self.db.end(commit=True)
 
     def count(self, table: str, **where: str) -> int:
-        clause = " AND ".join(f"{column} = ?" for column in where) or "1"
+        clause = " AND ".join(f"{column} = ?" for column in where) or "1 = 1"
         count: int = self.db.execute(f"SELECT count(*) FROM {table} WHERE {clause}", list(where.values())).fetchone()[0]
         return count

@@ -22,10 +22,12 @@ class Counters(Connection):
         if not counts:
             return
         with self.transaction() as db:
-            db.conn.executemany(
+            db.executemany(
                 "INSERT INTO counters (name, labels, value) VALUES (?, ?, ?)"
-                " ON CONFLICT(name, labels) DO UPDATE SET value = value + excluded.value",
-                counts,
+                " ON CONFLICT(name, labels) DO UPDATE SET value = counters.value + excluded.value",
+                # In key order: two workers adding to the same counters take
+                # their row locks in the same order, never waiting on each other.
+                sorted(counts),
             )
 
     def counters(self) -> list[StoredCounter]:
@@ -33,7 +35,7 @@ class Counters(Connection):
 
     def beat(self, name: str, pid: int, now: datetime | None = None) -> None:
         with self.transaction() as db:
-            db.table("heartbeats").upsert({"name": name, "beat": iso(now or clock()), "pid": pid}, pk="name")
+            self._upsert("heartbeats", {"name": name, "beat": iso(now or clock()), "pid": pid}, pk="name")
 
     def heartbeat(self, name: str) -> Heartbeat | None:
         """The process's last "I am alive"; None if it never beat."""

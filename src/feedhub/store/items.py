@@ -40,6 +40,7 @@ class Items(Categories):
         is filed, all in this one transaction.  `prepared` is
         dedup.prepare(item) when the caller has worked it out already."""
         with self.transaction() as db:
+            self.lock_categories([item.category])
             existing = self._existing(item.id)
             if existing and existing[-1] is not None:  # blocked before, passing the rules now
                 self._unblock(item.id, near_threshold)
@@ -216,9 +217,11 @@ class Items(Categories):
         """File items known to be new and distinct stories (a bulk import, a
         benchmark's corpus) in one transaction, without looking for duplicates
         among them; much faster than add() one by one.  Returns the count."""
-        count, categories, bands = 0, set(), []
+        count, categories, bands = 0, set[str](), []
         with self.transaction():
             for item in items:
+                if item.category not in categories:
+                    self.lock_categories([item.category])
                 bands += self._insert(item, *dedup.prepare(item))
                 categories.add(item.category)
                 count += 1
@@ -252,15 +255,14 @@ class Items(Categories):
         # An entry without its own updated date keeps the one we stamped on it.
         if same_text and (item.updated is None or iso(item.updated) == updated):
             return Outcome(UNCHANGED, item.id)
-        self.db.table("items").update(
-            item.id,
-            {
-                "title": item.title, "link": item.link, "summary": item.summary,
-                "content": item.content, "text": item.text, "author": item.author,
-                "published": iso(item.published), "updated": iso(item.updated or clock()),
-                **media_columns(item),
-            },
-        )
+        changed = {
+            "title": item.title, "link": item.link, "summary": item.summary,
+            "content": item.content, "text": item.text, "author": item.author,
+            "published": iso(item.published), "updated": iso(item.updated or clock()),
+            **media_columns(item),
+        }
+        self.db.execute(f"UPDATE items SET {', '.join(f'{column} = ?' for column in changed)} WHERE id = ?",
+                        [*changed.values(), item.id])
         self.db.execute("DELETE FROM item_tags WHERE item_id = ?", [item.id])
         self._file_tags(item)
         tokens = dedup.item_words(item)
@@ -274,16 +276,16 @@ class Items(Categories):
         return Outcome(UPDATED, item.id)
 
     def _file_tags(self, item: Item) -> None:
-        self.db.conn.executemany(
-            "INSERT OR IGNORE INTO item_tags (slug, published, item_id, name) VALUES (?, ?, ?, ?)",
+        self.db.executemany(
+            "INSERT INTO item_tags (slug, published, item_id, name) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [(media.tag_slug(name), iso(item.published), item.id, name) for name in media.tags(item.tags)],
         )
 
     def _file_keys(self, item: Item, item_keys: list[tuple[str, str]]) -> None:
-        # OR IGNORE: an edited entry keeps its old keys and gains the new ones;
+        # DO NOTHING: an edited entry keeps its old keys and gains the new ones;
         # a key another item already owns stays with that item.
-        self.db.conn.executemany(
-            "INSERT OR IGNORE INTO item_keys (category, kind, value, item_id) VALUES (?, ?, ?, ?)",
+        self.db.executemany(
+            "INSERT INTO item_keys (category, kind, value, item_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [(item.category, kind, value, item.id) for kind, value in item_keys],
         )
 
@@ -291,14 +293,13 @@ class Items(Categories):
         """A signature row for the item; returns the (band, signature) rows to file."""
         if fingerprint is None:
             return []
-        num = self.db.execute("INSERT INTO near_signatures (item_id) VALUES (?)", [item_id]).lastrowid
-        assert num is not None
+        num = self.db.execute("INSERT INTO near_signatures (item_id) VALUES (?) RETURNING num", [item_id]).fetchone()[0]
         self.db.execute("INSERT INTO near_band_lists (num, bands) VALUES (?, ?)",
                         [num, array("q", fingerprint.bands).tobytes()])
         return [(band, num) for band in fingerprint.bands]
 
     def _file_bands(self, rows: list[tuple[int, int]]) -> None:
-        self.db.conn.executemany("INSERT OR IGNORE INTO near_bands (band, num) VALUES (?, ?)", rows)
+        self.db.executemany("INSERT INTO near_bands (band, num) VALUES (?, ?) ON CONFLICT DO NOTHING", rows)
 
     def _record_duplicate(self, copy: Mapping[str, str | None], kept_id: str, match: Match, first_seen: str | None = None) -> None:
         """Remember `copy` (category, source, guid, title, link) as a duplicate

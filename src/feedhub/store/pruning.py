@@ -6,7 +6,12 @@ from array import array
 from datetime import datetime
 
 from .categories import Categories
+from .engine import SQLiteDatabase
 from .rows import iso
+
+
+# LIMIT of "every row after OFFSET" (SQLite needs a LIMIT to take an OFFSET).
+ALL_ROWS = 2**62
 
 
 class Pruning(Categories):
@@ -17,8 +22,8 @@ class Pruning(Categories):
         feed's first page."""
         return self.db.execute(
             "SELECT id, published, title FROM items WHERE category = ?"
-            " ORDER BY blocked IS NOT NULL, published DESC, id LIMIT -1 OFFSET ?",
-            [category, skip],
+            " ORDER BY blocked IS NOT NULL, published DESC, id LIMIT ? OFFSET ?",
+            [category, ALL_ROWS, skip],
         ).fetchall()
 
     def prune(self, category: str, doomed: list[tuple[str, str, str]], now: datetime, batch: int = 200) -> int:
@@ -41,6 +46,7 @@ class Pruning(Categories):
         return removed
 
     def _prune_batch(self, category: str, chosen: list[tuple[str, str, str]], stamp: str) -> tuple[int, list[int]]:
+        self.lock_categories([category])  # no worker files a copy of an item going now
         marks = ",".join("?" * len(chosen))
         now_published = dict(self.db.execute(
             f"SELECT id, published FROM items WHERE id IN ({marks})", [item_id for item_id, *_ in chosen]))
@@ -48,16 +54,17 @@ class Pruning(Categories):
         if not ids:
             return 0, []
         self.db.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (id TEXT PRIMARY KEY)")
-        self.db.execute("DELETE FROM temp.doomed")
-        self.db.conn.executemany("INSERT INTO temp.doomed (id) VALUES (?)", [(item_id,) for item_id in ids])
-        doomed = "IN (SELECT id FROM temp.doomed)"
-        bury = "INSERT OR REPLACE INTO tombstones (category, kind, value, pruned) "
-        self.db.execute(bury + f"SELECT category, kind, value, ? FROM item_keys WHERE item_id {doomed}", [stamp])
+        self.db.execute("DELETE FROM doomed")
+        self.db.executemany("INSERT INTO doomed (id) VALUES (?)", [(item_id,) for item_id in ids])
+        doomed = "IN (SELECT id FROM doomed)"
+        bury = "INSERT INTO tombstones (category, kind, value, pruned) "
+        again = " ON CONFLICT (category, kind, value) DO UPDATE SET pruned = excluded.pruned"
+        self.db.execute(bury + f"SELECT category, kind, value, ? FROM item_keys WHERE item_id {doomed}" + again, [stamp])
         # The item's own entry and each recorded copy's: the same entry from
         # the same source is buried even if it shares no key (a near match).
-        entry = "SELECT category, 'entry', source || char(10) || guid, ? FROM"
-        self.db.execute(bury + f"{entry} items WHERE id {doomed}", [stamp])
-        self.db.execute(bury + f"{entry} duplicates WHERE item_id {doomed}", [stamp])
+        entry = "SELECT category, 'entry', source || ? || guid, ? FROM"
+        self.db.execute(bury + f"{entry} items WHERE id {doomed}" + again, ["\n", stamp])
+        self.db.execute(bury + f"{entry} duplicates WHERE item_id {doomed}" + again, ["\n", stamp])
         unlisted = self._drop_signatures(doomed)
         for table in ("item_keys", "duplicates", "pages", "item_tags"):
             self.db.execute(f"DELETE FROM {table} WHERE item_id {doomed}")
@@ -76,7 +83,7 @@ class Pruning(Categories):
         marks = ",".join("?" * len(nums))
         listed = dict(self.db.execute(f"SELECT num, bands FROM near_band_lists WHERE num IN ({marks})", nums))
         rows = sorted((band, num) for num, blob in listed.items() for band in array("q", blob))
-        self.db.conn.executemany("DELETE FROM near_bands WHERE band = ? AND num = ?", rows)
+        self.db.executemany("DELETE FROM near_bands WHERE band = ? AND num = ?", rows)
         self.db.execute(f"DELETE FROM near_band_lists WHERE num IN ({marks})", nums)
         self.db.execute(f"DELETE FROM near_signatures WHERE item_id {doomed}")
         return [num for num in nums if num not in listed]
@@ -93,11 +100,12 @@ class Pruning(Categories):
         """Give the database's free pages back to the file system (incremental
         vacuum: short, and readers go on); returns the bytes freed.  Does
         nothing on a database made before auto_vacuum was set (see vacuum())."""
-        if not self.incremental():
-            return 0
+        if self.db.dialect == "postgresql" or not self.incremental():
+            return 0  # PostgreSQL's autovacuum gives space back by itself
         free: int = self.db.execute("PRAGMA freelist_count").fetchone()[0]
         # executescript: it steps the pragma to its end; execute() would free
         # one page per call.
+        assert isinstance(self.db, SQLiteDatabase)
         self.db.conn.executescript("PRAGMA incremental_vacuum")
         # The file is cut only when the WAL is copied back into it.
         self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
@@ -107,11 +115,16 @@ class Pruning(Categories):
     def vacuum(self) -> None:
         """Rebuild the file once with incremental auto_vacuum (a database made
         before feedhub set it): a full VACUUM, which holds the write lock for
-        its whole run."""
+        its whole run.  On PostgreSQL, a plain VACUUM of every table."""
+        if self.db.dialect == "postgresql":
+            self.db.execute("VACUUM")
+            return
         self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
         self.db.execute("VACUUM")
 
     def incremental(self) -> bool:
         """Whether freed pages can be given back without a full VACUUM."""
+        if self.db.dialect == "postgresql":
+            return True
         mode: int = self.db.execute("PRAGMA auto_vacuum").fetchone()[0]
         return mode == 2

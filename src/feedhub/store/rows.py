@@ -6,13 +6,14 @@ named for its table (or for what a query adds up), so a consumer reads
 
 from __future__ import annotations
 
-import sqlite3
+
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar, overload
 
 from .. import media
 from ..items import Item, from_iso, utcnow
+from .engine import Cursor
 
 # Outcomes of Store.add, as counted in ingest summaries.
 NEW, UPDATED, UNCHANGED, DUPLICATE = "new", "updated", "unchanged", "duplicate"
@@ -69,13 +70,13 @@ def clock() -> datetime:
 Row = TypeVar("Row")
 
 
-def rows_of(kind: type[Row], cursor: sqlite3.Cursor) -> list[Row]:
+def rows_of(kind: type[Row], cursor: Cursor) -> list[Row]:
     """The cursor's rows as `kind`, each built from its columns by name."""
     names = [column[0] for column in cursor.description]
     return [kind(**dict(zip(names, values))) for values in cursor]
 
 
-def one_of(kind: type[Row], cursor: sqlite3.Cursor) -> Row | None:
+def one_of(kind: type[Row], cursor: Cursor) -> Row | None:
     """The cursor's first row as `kind`; None if there is none."""
     values = cursor.fetchone()
     if values is None:

@@ -1,67 +1,53 @@
-"""The schema, as numbered migrations applied in order (SQLite's ``user_version``)."""
+"""The schema, as numbered migrations applied in order (SQLite's
+``user_version``; on PostgreSQL the ``schema_version`` table).
+
+Each migration is written once for both engines (engine.translate maps
+SQLite's type names); where they differ, it asks ``db.dialect``."""
 
 from __future__ import annotations
 
-import sqlite_utils
-
 from . import search
+from .engine import Database
 
 
-def _v1(db: sqlite_utils.Database) -> None:
-    db.table("items").create(
-        {
-            "id": str, "category": str, "source": str, "guid": str, "title": str, "link": str,
-            "summary": str, "content": str, "text": str, "author": str,
-            "published": str, "updated": str, "first_seen": str, "priority": int,
-        },
-        pk="id",
-        not_null={"category", "source", "guid", "title", "published", "first_seen"},
+def _v1(db: Database) -> None:
+    db.execute(
+        "CREATE TABLE items (id TEXT PRIMARY KEY, category TEXT NOT NULL, source TEXT NOT NULL,"
+        " guid TEXT NOT NULL, title TEXT NOT NULL, link TEXT, summary TEXT, content TEXT, text TEXT,"
+        " author TEXT, published TEXT NOT NULL, updated TEXT, first_seen TEXT NOT NULL, priority INTEGER)"
     )
-    db.table("items").create_index(["category", "published"])
-    db.table("items").create_index(["link"])
-    db.table("item_keys").create(
-        {"category": str, "kind": str, "value": str, "item_id": str},
-        pk=("category", "kind", "value"),
-        foreign_keys=[("item_id", "items", "id")],
+    db.execute("CREATE INDEX idx_items_category_published ON items (category, published)")
+    db.execute("CREATE INDEX idx_items_link ON items (link)")
+    db.execute(
+        "CREATE TABLE item_keys (category TEXT, kind TEXT, value TEXT, item_id TEXT REFERENCES items(id),"
+        " PRIMARY KEY (category, kind, value))"
     )
-    db.table("item_keys").create_index(["item_id"])
-    db.table("duplicates").create(
-        {
-            "id": int, "item_id": str, "category": str, "source": str, "guid": str,
-            "title": str, "link": str, "reason": str, "score": float,
-            "first_seen": str, "last_seen": str,
-        },
-        pk="id",
-        foreign_keys=[("item_id", "items", "id")],
+    db.execute("CREATE INDEX idx_item_keys_item_id ON item_keys (item_id)")
+    db.execute(
+        "CREATE TABLE duplicates (id INTEGER PRIMARY KEY, item_id TEXT REFERENCES items(id), category TEXT,"
+        " source TEXT, guid TEXT, title TEXT, link TEXT, reason TEXT, score FLOAT, first_seen TEXT, last_seen TEXT)"
     )
-    db.table("duplicates").create_index(["category", "source", "guid"], unique=True)
-    db.table("duplicates").create_index(["item_id"])
-    db.table("categories").create({"key": str, "version": int, "changed": str}, pk="key")
-    db.table("sources").create(
-        {
-            "name": str, "location": str, "category": str, "etag": str, "last_modified": str,
-            "last_attempt": str, "last_success": str, "last_status": int, "last_error": str,
-            "failures": int, "items_seen": int,
-        },
-        pk="name",
-        defaults={"failures": 0, "items_seen": 0},
+    db.execute("CREATE UNIQUE INDEX idx_duplicates_category_source_guid ON duplicates (category, source, guid)")
+    db.execute("CREATE INDEX idx_duplicates_item_id ON duplicates (item_id)")
+    db.execute("CREATE TABLE categories (key TEXT PRIMARY KEY, version INTEGER, changed TEXT)")
+    db.execute(
+        "CREATE TABLE sources (name TEXT PRIMARY KEY, location TEXT, category TEXT, etag TEXT,"
+        " last_modified TEXT, last_attempt TEXT, last_success TEXT, last_status INTEGER, last_error TEXT,"
+        " failures INTEGER DEFAULT 0, items_seen INTEGER DEFAULT 0)"
     )
-    db.table("article_files").create(
-        {"path": str, "mtime_ns": int, "size": int, "item_id": str, "error": str, "seen": str},
-        pk="path",
+    db.execute(
+        "CREATE TABLE article_files (path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER, item_id TEXT,"
+        " error TEXT, seen TEXT)"
     )
 
 
-def _v2(db: sqlite_utils.Database) -> None:
+def _v2(db: Database) -> None:
     """Near-duplicate signatures: one row per signed text, and its LSH band keys.
 
     Bands point at a small integer, not the 36-character item id, because the
     band table is by far the largest (about 30 rows per item).  A signature
     row's item_id moves to the kept item when a better copy replaces it."""
-    db.execute(
-        "CREATE TABLE near_signatures (num INTEGER PRIMARY KEY, "
-        "item_id TEXT NOT NULL REFERENCES items(id))"
-    )
+    db.execute("CREATE TABLE near_signatures (num INTEGER PRIMARY KEY, item_id TEXT NOT NULL REFERENCES items(id))")
     db.execute("CREATE INDEX near_signatures_item ON near_signatures (item_id)")
     db.execute(
         "CREATE TABLE near_bands (band INTEGER NOT NULL, num INTEGER NOT NULL, "
@@ -71,20 +57,20 @@ def _v2(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE duplicates ADD COLUMN detail TEXT")
 
 
-def _v3(db: sqlite_utils.Database) -> None:
+def _v3(db: Database) -> None:
     # Politeness: where a moved source is fetched now, when it may be fetched
     # again after failures, and whether it is gone for good (410).
-    db.table("sources").add_column("url", str)
-    db.table("sources").add_column("next_attempt", str)
-    db.table("sources").add_column("retired", int, not_null_default=0)
+    db.execute("ALTER TABLE sources ADD COLUMN url TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN next_attempt TEXT")
+    db.execute("ALTER TABLE sources ADD COLUMN retired INTEGER NOT NULL DEFAULT 0")
     # Counters for /metrics, written by whichever process counts them, so that
     # every web worker serves the same numbers.
-    db.table("counters").create({"name": str, "labels": str, "value": float}, pk=("name", "labels"))
+    db.execute("CREATE TABLE counters (name TEXT, labels TEXT, value FLOAT, PRIMARY KEY (name, labels))")
     # The scheduler's "I am alive" stamp, for /healthz.
-    db.table("heartbeats").create({"name": str, "beat": str, "pid": int}, pk="name")
+    db.execute("CREATE TABLE heartbeats (name TEXT PRIMARY KEY, beat TEXT, pid INTEGER)")
 
 
-def _blocked(db: sqlite_utils.Database) -> None:
+def _blocked(db: Database) -> None:
     """Keep/block rules: an item a rule holds back stays in `items`, marked
     with the rule and when (NULL: served), so unblocking brings it back.  An
     entry blocked as it arrived is stored without dedup keys or signature,
@@ -96,7 +82,7 @@ def _blocked(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT)")
 
 
-def _full_text_pages(db: sqlite_utils.Database) -> None:
+def _full_text_pages(db: Database) -> None:
     """Full text: each entry page fetched for a `full_text` source, with its
     validators, the entry it was fetched for (stamp), and its article or
     the reason there is none."""
@@ -108,7 +94,7 @@ def _full_text_pages(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX pages_source ON pages (source, fetched_at)")
 
 
-def _retention(db: sqlite_utils.Database) -> None:
+def _retention(db: Database) -> None:
     """Tombstones of pruned stories, and each signature's band keys.
 
     A tombstone is a dedup key (guid, url, text, or "entry": source and guid)
@@ -128,7 +114,7 @@ def _retention(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS article_files_item ON article_files (item_id)")
 
 
-def _media(db: sqlite_utils.Database) -> None:
+def _media(db: Database) -> None:
     """What an item carries beside its text (JSON lists, see media.to_json),
     and its tags by slug, for the tag views."""
     for column in ("authors", "tags", "image", "enclosures", "comments"):
@@ -142,7 +128,7 @@ def _media(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX item_tags_item ON item_tags (item_id)")
 
 
-def _search(db: sqlite_utils.Database) -> None:
+def _search(db: Database) -> None:
     """Full-text search (see search.py): an FTS5 index of each item's title,
     body text and tags, kept in step by triggers, so every way an item is
     written, replaced or edited reaches it in the same transaction.
@@ -155,7 +141,15 @@ def _search(db: sqlite_utils.Database) -> None:
     The index is contentless (the text is in items already); its rows are
     numbered through search_rows, because items' own rowids may change in a
     VACUUM.  Removing a row from a contentless index takes the text it was
-    indexed with, which the triggers queue from old.*."""
+    indexed with, which the triggers queue from old.*.
+
+    On PostgreSQL: a GIN index on search.DOCUMENT, an expression of the
+    row itself (PostgreSQL keeps it in step), with accents folded by the
+    unaccent extension."""
+    if db.dialect == "postgresql":
+        for statement in search.POSTGRES_SCHEMA:
+            db.execute(statement)
+        return
     db.execute("CREATE TABLE search_rows (num INTEGER PRIMARY KEY, item_id TEXT NOT NULL UNIQUE)")
     db.execute(
         f"CREATE VIRTUAL TABLE items_search USING fts5({', '.join(search.COLUMNS)},"
@@ -191,7 +185,7 @@ def _search(db: sqlite_utils.Database) -> None:
     index_queued(db)
 
 
-def index_queued(db: sqlite_utils.Database) -> None:
+def index_queued(db: Database) -> None:
     """Apply the queued changes to the search index, in order, and empty the queue."""
     # One statement, so FTS5 writes its pending rows once.  A NULL command
     # column is an ordinary insert.
@@ -202,7 +196,7 @@ def index_queued(db: sqlite_utils.Database) -> None:
     db.execute("DELETE FROM search_queue")
 
 
-def _article_metadata(db: sqlite_utils.Database) -> None:
+def _article_metadata(db: Database) -> None:
     """What each article file was read into (metadata, lines dropped and why,
     warnings) under which boilerplate rules; and each folder's house style:
     how many of its files each short line is in."""

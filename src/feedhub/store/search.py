@@ -11,6 +11,7 @@ RANK_WINDOW matches.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 
@@ -55,3 +56,59 @@ def check(query: str) -> str:
         reason = str(exc).removeprefix("fts5: ")
         raise SearchError(f"cannot read the search {query!r}: {reason}; write {SYNTAX}") from None
     return query
+
+
+# PostgreSQL: the same three columns, weighted A (title), B (tags) and C
+# (body) in one text-search document of the row; ts_rank's weights for
+# D, C, B, A follow RANK's proportions (ts_rank takes weights up to 1).
+DOCUMENT = "feedhub_search_document(items.title, items.tags, items.text)"
+POSTGRES_WEIGHTS = "{0.01, 0.1, 0.5, 1.0}"
+POSTGRES_SCHEMA = [
+    "CREATE EXTENSION IF NOT EXISTS unaccent",
+    # unaccent() with its dictionary named is immutable in fact; declared so,
+    # an index may use it.
+    "CREATE FUNCTION feedhub_fold(value text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE"
+    " RETURN public.unaccent('public.unaccent'::regdictionary, coalesce(value, ''))",
+    "CREATE FUNCTION feedhub_search_document(title text, tags text, body text) RETURNS tsvector"
+    " LANGUAGE sql IMMUTABLE PARALLEL SAFE RETURN"
+    " setweight(to_tsvector('simple', feedhub_fold(title)), 'A')"
+    " || setweight(to_tsvector('simple', feedhub_fold(tags)), 'B')"
+    " || setweight(to_tsvector('simple', feedhub_fold(body)), 'C')",
+    f"CREATE INDEX items_search ON items USING GIN (({DOCUMENT}))",
+]
+_WEIGHT = {"title": "A", "tags": "B", "body": "C"}
+_TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()"]+')
+
+
+def to_tsquery(query: str) -> str:
+    """A query in FTS5's language (check() accepted it) as PostgreSQL's
+    tsquery: a phrase's words in order (<->), prefix* as word:*, title: /
+    body: / tags: as the column's weight, OR, NOT and AND as |, & ! and &,
+    and words side by side joined by &."""
+    parts: list[str] = []
+    pending = ""  # the column a "column:" token names for the phrase after it
+    for token in _TOKEN.findall(query):
+        if token.endswith(":") and token[:-1] in _WEIGHT:
+            pending = _WEIGHT[token[:-1]]
+            continue
+        if token in ("(", ")"):
+            if token == "(" and parts and parts[-1] not in ("(", "|", "&", "& !"):
+                parts.append("&")
+            parts.append(token)
+            continue
+        if token in ("OR", "AND", "NOT"):
+            parts.append({"OR": "|", "AND": "&", "NOT": "& !"}[token])
+            continue
+        column, _, term = token.partition(":") if ":" in token and not token.startswith('"') else ("", "", token)
+        weight, pending = _WEIGHT.get(column, pending), ""
+        prefix = term.endswith("*")
+        words = re.findall(r"\w+", term, re.UNICODE)
+        if not words:
+            continue
+        marks = [f"'{word}'" + (":" + weight if weight else "") for word in words]
+        if prefix:
+            marks[-1] = f"'{words[-1]}':*{weight}"
+        if parts and parts[-1] not in ("(", "|", "&", "& !"):
+            parts.append("&")
+        parts.append(marks[0] if len(marks) == 1 else "(" + " <-> ".join(marks) + ")")
+    return " ".join(parts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Iterable
 
 from .. import dedup
@@ -65,6 +66,8 @@ class Views(Items):
         where = " AND items.blocked IS NULL"
         if chosen is not None:
             where += f" AND items.category IN ({', '.join('?' * len(chosen))})"
+        if self.db.dialect == "postgresql":
+            return self._search_postgres(query, where, chosen or [], limit, newest_first)
         window: list[int] = []
         if not newest_first:
             # The index's row numbers follow filing: the newest matches are
@@ -86,6 +89,28 @@ class Views(Items):
             hits = f"SELECT * FROM ({hits}) ORDER BY published DESC, id"
         return rows_of(StoredItem, self.db.execute(hits, [query, *window, *(chosen or []), limit]))
 
+    def _search_postgres(
+        self, query: str, where: str, chosen: list[str], limit: int, newest_first: bool
+    ) -> list[StoredItem]:
+        """search() on PostgreSQL: the newest matches by first filing, ranked
+        by ts_rank over the title, tags and body weights."""
+        matches = (
+            f"SELECT items.*, {search.DOCUMENT} AS document FROM items"
+            f" WHERE {search.DOCUMENT} @@ to_tsquery('simple', feedhub_fold(?)){where}"
+            " ORDER BY items.first_seen DESC, items.id DESC LIMIT ?"
+        )
+        window = limit if newest_first else search.RANK_WINDOW
+        if newest_first:
+            order = "published DESC, id"
+        else:
+            order = f"ts_rank('{search.POSTGRES_WEIGHTS}', document, to_tsquery('simple', feedhub_fold(?))) DESC, id"
+        columns = ", ".join(field.name for field in fields(StoredItem) if field.name != "duplicate_count")
+        tsquery = search.to_tsquery(query)
+        return rows_of(StoredItem, self.db.execute(
+            f"SELECT {columns} FROM ({matches}) AS hits ORDER BY {order} LIMIT ?",
+            [tsquery, *chosen, window, *([] if newest_first else [tsquery]), limit],
+        ))
+
     def search_feed(self, query: str, categories: Iterable[str], limit: int) -> tuple[CategoryState, list[StoredItem]]:
         """(data state, the newest items matching), from one snapshot."""
         with self.snapshot():
@@ -103,12 +128,12 @@ class Views(Items):
     def tag_name(self, slug: str, categories: Iterable[str]) -> str | None:
         """How the newest item tagged `slug` spells it; None when no item is."""
         where, params = self._tag_where(slug, categories)
-        row = self.db.conn.execute(f"SELECT t.name {where} ORDER BY t.published DESC LIMIT 1", params).fetchone()
+        row = self.db.execute(f"SELECT t.name {where} ORDER BY t.published DESC LIMIT 1", params).fetchone()
         return str(row[0]) if row else None
 
     def tag_count(self, slug: str, categories: Iterable[str]) -> int:
         where, params = self._tag_where(slug, categories)
-        return int(self.db.conn.execute(f"SELECT count(*) {where}", params).fetchone()[0])
+        return int(self.db.execute(f"SELECT count(*) {where}", params).fetchone()[0])
 
     def tagged(self, slug: str, categories: Iterable[str], limit: int, offset: int = 0) -> list[StoredItem]:
         """Items tagged `slug` in `categories`, newest first (in index order)."""
@@ -154,13 +179,13 @@ class Views(Items):
         sources that carried the same story."""
         # The page of items is chosen first, so the duplicate lookups (indexed
         # by item_id) run only for the rows shown.
+        others = "FROM duplicates d WHERE d.item_id = page.id AND d.source != page.source"
         return rows_of(Preview, self.db.execute(
             f"WITH ids AS ({page_ids}), page AS (SELECT items.id, source, title, link,"
             "  summary, content, author, authors, tags, image, enclosures, comments, published, updated"
             "  FROM ids JOIN items ON items.id = ids.id)"
-            " SELECT page.*, count(DISTINCT d.source) AS other_sources,"
-            "  group_concat(DISTINCT d.source) AS other_source_names"
-            " FROM page LEFT JOIN duplicates d ON d.item_id = page.id AND d.source != page.source"
-            " GROUP BY page.id ORDER BY page.published DESC, page.id",
+            f" SELECT page.*, (SELECT count(DISTINCT d.source) {others}) AS other_sources,"
+            f"  (SELECT group_concat(DISTINCT d.source) {others}) AS other_source_names"
+            " FROM page ORDER BY page.published DESC, page.id",
             params,
         ))
