@@ -126,7 +126,6 @@ def make_config(tmp_path: Path, database: str):
     def make(**overrides):
         return load_config(write_config(tmp_path, overrides.pop("database", database), **overrides))
 
-
     return make
 
 

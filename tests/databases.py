@@ -155,8 +155,9 @@ class Databases:
         return self._server
 
     def create(self, path: Path) -> str:
-        """A new, empty database: the SQLite file at `path` (made on first
-        use), or a new database on the suite's PostgreSQL server."""
+        """A new database with no rows: the SQLite file at `path` (made on
+        first use), or a copy of the migrated template on the suite's
+        PostgreSQL server."""
         if self.suite_url is None:
             return str(path)
         return self.server().create()
