@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import yaml
 
 from feedhub.items import Item
 from feedhub.store import Store
+from feedhub.store.engine import is_postgres
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
@@ -29,11 +29,12 @@ HOSTILE_TITLE = "<script>alert(1)</script>"
 HOSTILE_SUMMARY = '<img src=x onerror="alert(2)"> Tom & Jerry'
 
 
-def write_config(folder: Path, **overrides) -> Path:
-    """A feeds.yaml in `folder`, with the bundled categories, database in `folder`."""
+def write_config(folder: Path, database: str, **overrides) -> Path:
+    """A feeds.yaml in `folder`, with the bundled categories, storing in
+    `database` (conftest.py's fixture: an SQLite path or a PostgreSQL URL)."""
     data = {
         "site": {"title": "Test Hub", "link": "http://feeds.test", "language": "en"},
-        "database": "hub.db",
+        "database": database,
         "feed_size": 50,
         "categories": {
             "international": {"title": "International", "aliases": ["WORLD"]},
@@ -117,17 +118,23 @@ def wait_until(condition: Callable[[], object], seconds: float = 10, every: floa
 
 
 def rows(database: Any, sql: str, params: Sequence[object] = ()) -> list[dict[str, Any]]:
-    """What `sql` reads from the database at `database` (a path, or a config
-    with a .database), each row as a dict, through a connection of its own:
-    what any reader of the file would see committed.  Given a Store, through
-    that store's own connection (either engine)."""
+    """What `sql` (portable SQL, `?` placeholders) reads, each row as a dict:
+    through `database` itself if it is an open Store, else through a Store
+    of its own on the location `database` is (or a config's .database), so
+    what any reader would see committed.  Either engine."""
     if isinstance(database, Store):
-        cursor = database.db.execute(sql, params)
+        cursor = database.db.execute(sql, list(params))
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
-    with contextlib.closing(sqlite3.connect(str(getattr(database, "database", database)), timeout=30)) as conn:
-        conn.row_factory = sqlite3.Row
-        return [dict(row) for row in conn.execute(sql, params)]
+    with Store(getattr(database, "database", database)) as store:
+        return rows(store, sql, params)
+
+
+def on_sqlite(database: Any) -> bool:
+    """Whether `database` (a location, or a config's .database) is SQLite's:
+    the few checks of SQLite's own tables and PRAGMAs in tests about
+    feedhub's behaviour run only there."""
+    return not is_postgres(str(getattr(database, "database", database)))
 
 
 def values(database: Any, sql: str, params: Sequence[object] = ()) -> list[tuple]:

@@ -34,9 +34,9 @@ def client(source: str = "127.0.0.1", **options) -> httpx.Client:
     return httpx.Client(transport=httpx.HTTPTransport(local_address=source), timeout=10, **options)
 
 
-def site(folder: Path, **overrides) -> Path:
+def site(folder: Path, database: str, **overrides) -> Path:
     """feeds.yaml with a public and two private categories, a story in each."""
-    path = write_config(folder, categories=CATEGORIES, **overrides)
+    path = write_config(folder, database, categories=CATEGORIES, **overrides)
     with Store(load_config(path).database) as store:
         for n, category in enumerate(CATEGORIES, 1):
             store.add(story(n, category=category, title=f"{category} story {n}"))
@@ -53,9 +53,9 @@ def made_key() -> tuple[str, str]:
 # -- operator pages ---------------------------------------------------------------------
 
 
-def test_operator_pages_answer_loopback_only_and_404_elsewhere(tmp_path: Path):
+def test_operator_pages_answer_loopback_only_and_404_elsewhere(tmp_path: Path, database: str):
     log = tmp_path / "server.log"
-    with gunicorn(site(tmp_path), log=log) as base:
+    with gunicorn(site(tmp_path, database), log=log) as base:
         with client("127.0.0.1") as local:
             assert local.get(f"{base}/sources").status_code == 200
             assert local.get(f"{base}/metrics").text.startswith("# HELP")
@@ -69,14 +69,15 @@ def test_operator_pages_answer_loopback_only_and_404_elsewhere(tmp_path: Path):
             assert 'href="/sources"' not in remote.get(f"{base}/").text
             health = remote.get(f"{base}/healthz")
             assert health.status_code == 503 and health.json()["status"] == "unhealthy"
-            assert str(tmp_path) not in health.text and "hub.db" not in health.text
+            # Neither the folder nor the database's name (its file's, or PostgreSQL's).
+            assert str(tmp_path) not in health.text and database.rsplit("/", 1)[-1] not in health.text
     lines = [line for line in log.read_text().splitlines() if "operator page refused" in line]
     assert len(lines) == 2 and all("client=127.0.0.2" in line for line in lines)
     assert 'path=/metrics' in lines[1] and "not in operators.allow_networks" in lines[1]
 
 
-def test_operator_token_by_basic_or_bearer(tmp_path: Path):
-    path = site(tmp_path, operators={"allow_networks": ["127.0.0.0/24"], "token": OPS_TOKEN})
+def test_operator_token_by_basic_or_bearer(tmp_path: Path, database: str):
+    path = site(tmp_path, database, operators={"allow_networks": ["127.0.0.0/24"], "token": OPS_TOKEN})
     with gunicorn(path) as base:
         with client("127.0.0.2") as ops:
             assert ops.get(f"{base}/metrics").status_code == 404
@@ -92,8 +93,8 @@ def test_operator_token_by_basic_or_bearer(tmp_path: Path):
 # -- behind a proxy ---------------------------------------------------------------------------
 
 
-def test_forwarded_for_is_believed_only_from_trusted_proxies(tmp_path: Path):
-    path = site(tmp_path, operators={"allow_networks": ["127.0.0.1/32"]}, trusted_proxies=["127.0.0.2/32"])
+def test_forwarded_for_is_believed_only_from_trusted_proxies(tmp_path: Path, database: str):
+    path = site(tmp_path, database, operators={"allow_networks": ["127.0.0.1/32"]}, trusted_proxies=["127.0.0.2/32"])
     log = tmp_path / "server.log"
     with gunicorn(path, log=log) as base:
         with client("127.0.0.3") as untrusted:  # forges the one allowed address
@@ -132,10 +133,10 @@ def test_client_address_walks_back_through_trusted_proxies(peer, forwarded, clie
 
 
 @pytest.fixture
-def partner_site(tmp_path: Path):
+def partner_site(tmp_path: Path, database: str):
     acme_key, acme_hash = made_key()
     globex_key = "globex-chose-this-key-2026"
-    path = site(tmp_path, partners={
+    path = site(tmp_path, database, partners={
         "acme": {"key_hash": acme_hash, "categories": ["wire"]},
         "globex": {"key_hash": hash_key(globex_key), "categories": ["markets"]},
     })
@@ -199,13 +200,13 @@ def test_private_categories_are_left_out_of_lists_without_a_key(partner_site):
         assert 'href="http://feeds.test/feeds/wire.atom"' in with_key and "markets" not in with_key
 
 
-def test_partner_keys_are_checked_when_feeds_yaml_loads(tmp_path: Path):
+def test_partner_keys_are_checked_when_feeds_yaml_loads(tmp_path: Path, database: str):
     with pytest.raises(ConfigError, match=r"feeds.yaml:\d+: partners.acme.key_hash: expected 'sha256:'"):
-        load_config(write_config(tmp_path, partners={"acme": {"key_hash": "plain-text-key", "categories": ["business"]}}))
+        load_config(write_config(tmp_path, database, partners={"acme": {"key_hash": "plain-text-key", "categories": ["business"]}}))
     with pytest.raises(ConfigError, match="partner 'acme': category 'wire' is not one of"):
-        load_config(write_config(tmp_path, partners={"acme": {"key_hash": hash_key("k" * 20), "categories": ["wire"]}}))
+        load_config(write_config(tmp_path, database, partners={"acme": {"key_hash": hash_key("k" * 20), "categories": ["wire"]}}))
     with pytest.raises(ConfigError, match=r"operators.token: String should have at least 16 characters"):
-        load_config(write_config(tmp_path, operators={"token": "short"}))
+        load_config(write_config(tmp_path, database, operators={"token": "short"}))
 
 
 def test_hash_key_refuses_a_short_key_and_hashes_one_from_stdin():
@@ -220,9 +221,10 @@ def test_hash_key_refuses_a_short_key_and_hashes_one_from_stdin():
 
 
 @pytest.mark.slow
-def test_rate_limits_refuse_with_retry_after_and_recover(tmp_path: Path):
+def test_rate_limits_refuse_with_retry_after_and_recover(tmp_path: Path, database: str):
     key, digest = made_key()
-    path = site(tmp_path, partners={"acme": {"key_hash": digest, "categories": ["wire"]}},
+    path = site(tmp_path, database, partners
+={"acme": {"key_hash": digest, "categories": ["wire"]}},
                 rate_limits={"key": {"requests": 3, "per": "30s"}, "address": {"requests": 4, "per": "30s"}})
     # One worker: the buckets live in each worker's memory (see ratelimit.py).
     with gunicorn(path, workers=1) as base:

@@ -32,6 +32,8 @@ FORMATS = ("rss", "atom", "json")
 READERS = 4
 MAX_REQUESTS = 3000  # bounds the load however slow the machine
 LOAD_SECONDS = 30
+# Why the tests of the backup file skip on the PostgreSQL run.
+FILE_BACKUP = "feedhub backup and restore copy SQLite's database file"
 
 
 def cli(*args: str, config: Path) -> subprocess.CompletedProcess:
@@ -45,11 +47,12 @@ def integrity(database: Path) -> list[tuple]:
 
 
 @pytest.mark.slow
-def test_a_backup_under_load_restores_to_the_feeds_the_source_served_at_that_moment(tmp_path: Path):
+@pytest.mark.sqlite_only(FILE_BACKUP)
+def test_a_backup_under_load_restores_to_the_feeds_the_source_served_at_that_moment(tmp_path: Path, make_database):
     news = tmp_path / "news"
     news.mkdir()
     write_articles(news, 0, count=150)  # international, technology, business, sports
-    config_path = write_config(tmp_path, articles=[{"path": str(news), "interval": "10s"}],
+    config_path = write_config(tmp_path, make_database(), articles=[{"path": str(news), "interval": "10s"}],
                                categories={"international": {"title": "International"},
                                            "technology": {"title": "Technology"},
                                            "business": {"title": "Business"},
@@ -118,11 +121,11 @@ def test_a_backup_under_load_restores_to_the_feeds_the_source_served_at_that_mom
     # Restored into another deployment (same feeds.yaml, its own database).
     other = tmp_path / "restored"
     other.mkdir()
-    restored_path = write_config(other, articles=[], categories=config.model_dump()["categories"])
+    restored_db = make_database()
+    restored_path = write_config(other, restored_db, articles=[], categories=config.model_dump()["categories"])
     restored = cli("restore", str(tmp_path / "backups" / "copy.db"), config=restored_path)
     assert restored.returncode == 0, restored.stderr
     assert restored.stdout.startswith("restored ") and "items (" in restored.stdout
-    restored_db = other / "hub.db"
     assert integrity(restored_db) == [("ok",)]
     with sqlite3.connect(restored_db) as conn:
         version = conn.execute("SELECT version FROM categories WHERE key = 'wire'").fetchone()[0]
@@ -138,11 +141,13 @@ def test_a_backup_under_load_restores_to_the_feeds_the_source_served_at_that_mom
         assert store.category_version("wire") > version, "the source went on"
 
 
-def test_restore_refuses_a_corrupt_truncated_foreign_or_newer_file_and_changes_nothing(tmp_path: Path, capsys):
-    path = write_config(tmp_path)
+@pytest.mark.sqlite_only(FILE_BACKUP)
+def test_restore_refuses_a_corrupt_truncated_foreign_or_newer_file_and_changes_nothing(tmp_path: Path, database: str,
+                                                                                     capsys):
+    path = write_config(tmp_path, database)
     config = load_config(path)
     assert main(["--config", str(path), "backup", str(tmp_path / "early.db")]) == 1
-    assert "hub.db: no database to back up" in capsys.readouterr().err and not config.database.exists()
+    assert f"{database}: no database to back up" in capsys.readouterr().err and not config.database.exists()
     with Store(config.database) as store:
         for n in range(200):
             store.add(story(n, text=f"story number {n} " * 30))
@@ -187,7 +192,8 @@ def test_restore_refuses_a_corrupt_truncated_foreign_or_newer_file_and_changes_n
         assert store.count("items") == 200
 
 
-def test_an_older_backup_is_migrated_forward(tmp_path: Path, capsys):
+@pytest.mark.sqlite_only(FILE_BACKUP)
+def test_an_older_backup_is_migrated_forward(tmp_path: Path, database: str, capsys):
     # A database as feedhub made it at schema version 3, before the later
     # migrations (rules, full text, retention, media, search) existed.
     old = sqlite_utils.Database(tmp_path / "old.db")
@@ -202,10 +208,10 @@ def test_an_older_backup_is_migrated_forward(tmp_path: Path, capsys):
         for n in range(30)
     )
     old.close()
-    assert main(["--config", str(write_config(tmp_path, database="hub.db")), "restore", str(tmp_path / "old.db")]) == 0
+    assert main(["--config", str(write_config(tmp_path, database)), "restore", str(tmp_path / "old.db")]) == 0
     out = capsys.readouterr().out
     assert "migrated from schema version 3" in out and f"schema version {len(MIGRATIONS)}" in out
-    with sqlite3.connect(tmp_path / "hub.db") as conn:
+    with sqlite3.connect(database) as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (len(MIGRATIONS),)
         assert conn.execute("SELECT count(*) FROM tombstones").fetchone() == (0,)
         assert conn.execute("PRAGMA auto_vacuum").fetchone() == (2,), "made incremental while nobody used it"
@@ -214,6 +220,7 @@ def test_an_older_backup_is_migrated_forward(tmp_path: Path, capsys):
         assert conn.execute("SELECT count(*) FROM items_search WHERE items_search MATCH 'number'").fetchone() == (30,)
 
 
+@pytest.mark.sqlite_only(FILE_BACKUP)
 def test_scheduled_backups_rotate(make_config, tmp_path: Path):
     config = make_config(backup={"path": "backups", "every": "1h", "keep": 2})
     assert config.backup.path == tmp_path / "backups" and config.backup.every == 3600
@@ -241,16 +248,18 @@ def test_scheduled_backups_rotate(make_config, tmp_path: Path):
         "feedhub-20261201T010000Z.db"]
 
 
-def test_backup_settings_are_validated(tmp_path: Path):
+def test_backup_settings_are_validated(tmp_path: Path, database: str):
     from feedhub.config import ConfigError
 
     with pytest.raises(ConfigError, match=r"feeds.yaml:\d+: backup.keep: .*greater than or equal to 1"):
-        load_config(write_config(tmp_path, backup={"path": "b", "keep": 0}))
+        load_config(write_config(tmp_path, database, backup={"path": "b", "keep": 0}))
     with pytest.raises(ConfigError, match=r"backup.path: required key is missing"):
-        load_config(write_config(tmp_path, backup={"every": "1d"}))
+        load_config(write_config(tmp_path, database, backup={"every": "1d"}))
 
 
+@pytest.mark.sqlite_only(FILE_BACKUP)
 def test_the_restored_database_serves_what_the_backup_holds(make_config, tmp_path: Path):
+
     config = make_config(feed_size=5)
     with Store(config.database) as store:
         for n in range(12):

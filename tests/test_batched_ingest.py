@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from feedhub.ingest import FILE_BATCH, run_cycle
 from feedhub.items import Item
 from feedhub.store import Store
 
-from helpers import write_config, rows
+from helpers import rows, write_config
 
 
 def write_articles(folder: Path, count: int, start: int = 0) -> None:
@@ -36,14 +35,14 @@ def write_articles(folder: Path, count: int, start: int = 0) -> None:
         )
 
 
-def test_many_batches_record_every_item_duplicate_and_file(tmp_path: Path):
+def test_many_batches_record_every_item_duplicate_and_file(tmp_path: Path, database: str):
     articles = tmp_path / "articles"
     count = 2 * FILE_BATCH + 50
     write_articles(articles, count)
     for n in range(5):  # resent copies, each in a later batch than its original
         (articles / f"zz-copy-{n}.txt").write_bytes((articles / "day-00" / f"story-{n:05d}.txt").read_bytes())
     (articles / "zz-empty.txt").write_text("")
-    config_path = write_config(tmp_path, articles=[{"path": str(articles)}])
+    config_path = write_config(tmp_path, database, articles=[{"path": str(articles)}])
     config = load_config(config_path)
     with Store(config.database) as store:
         first = run_cycle(config, store)
@@ -58,13 +57,13 @@ def test_many_batches_record_every_item_duplicate_and_file(tmp_path: Path):
     assert (second.total("unchanged"), second.total("failed"), second.total("new")) == (count + 5, 1, 0)
 
 
-def test_a_failing_write_inside_a_batch_is_undone_alone(tmp_path: Path):
+def test_a_failing_write_inside_a_batch_is_undone_alone(database: str):
     def item(n: int) -> Item:
         return Item(category="business", source="test", guid=f"guid-{n}", title=f"Story {n}",
                     link=f"https://example.org/{n}", summary="s", content=f"<p>Body {n}</p>",
                     text=f"Body {n}", published=datetime(2026, 11, 20, tzinfo=timezone.utc))
 
-    with Store(tmp_path / "hub.db") as store:
+    with Store(database) as store:
         with store.transaction():
             store.add(item(1))
             with pytest.raises(ZeroDivisionError):
@@ -78,26 +77,24 @@ def test_a_failing_write_inside_a_batch_is_undone_alone(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_a_killed_pass_leaves_whole_items_and_the_next_run_completes(tmp_path: Path):
+def test_a_killed_pass_leaves_whole_items_and_the_next_run_completes(tmp_path: Path, database: str):
     articles = tmp_path / "articles"
     count = 10 * FILE_BATCH
     write_articles(articles, count)
-    config_path = write_config(tmp_path, articles=[{"path": str(articles)}])
-    database = tmp_path / "hub.db"
-    Store(database).close()  # the schema is in place before the worker starts
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "feedhub.cli", "--config", str(config_path), "ingest"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        with sqlite3.connect(database) as reader:
+    config_path = write_config(tmp_path, database, articles=[{"path": str(articles)}])
+    with Store(database) as reader:  # the schema is in place before the worker starts
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "feedhub.cli", "--config", str(config_path), "ingest"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
             # Killed as soon as its first batch is committed: part of the way
             # through, most likely in the middle of writing the next one.
-            while reader.execute("SELECT count(*) FROM article_files").fetchone()[0] == 0 and worker.poll() is None:
+            while reader.count("article_files") == 0 and worker.poll() is None:
                 time.sleep(0.002)
-        os.kill(worker.pid, signal.SIGKILL)
-    finally:
-        worker.wait()
+            os.kill(worker.pid, signal.SIGKILL)
+        finally:
+            worker.wait()
     assert worker.returncode == -signal.SIGKILL, "the pass ended before it could be killed"
 
     config = load_config(config_path)

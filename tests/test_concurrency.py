@@ -5,7 +5,6 @@ nowhere (responses, server log, writers' output)."""
 from __future__ import annotations
 
 import random
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -16,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from helpers import gunicorn, write_config
+from helpers import gunicorn, values, write_config
 
 READERS = 8
 ROUNDS = 2  # ingest runs while the readers read, each changing every story
@@ -38,18 +37,17 @@ def write_articles(folder: Path, round_: int, count: int = 60) -> None:
         )
 
 
-def worker_beat(database: Path, pid: int) -> bool:
-    with sqlite3.connect(database, timeout=30) as conn:
-        return conn.execute("SELECT count(*) FROM heartbeats WHERE pid = ?", [pid]).fetchone()[0] == 1
+def worker_beat(database: str, pid: int) -> bool:
+    return values(database, "SELECT count(*) FROM heartbeats WHERE pid = ?", [pid]) == [(1,)]
 
 
 @pytest.mark.slow
-def test_readers_never_see_locks_or_errors_while_ingest_writes(tmp_path: Path, feed_server):
+def test_readers_never_see_locks_or_errors_while_ingest_writes(tmp_path: Path, database: str, feed_server):
     news = tmp_path / "news"
     news.mkdir()
     write_articles(news, 0)
     config_path = write_config(
-        tmp_path, articles=[{"path": str(news)}],
+        tmp_path, database, articles=[{"path": str(news)}],
         sources=[feed_server.source("wire", "world-wire.rss", "international"),
                  feed_server.source("tech", "tech-daily.atom", "technology")],
     )
@@ -90,7 +88,7 @@ def test_readers_never_see_locks_or_errors_while_ingest_writes(tmp_path: Path, f
                 ingest_output.append(run.stdout + run.stderr)
                 assert run.returncode == 0, run.stdout + run.stderr
             deadline = time.monotonic() + 30  # on a slow machine, let the worker get going too
-            while not worker_beat(tmp_path / "hub.db", worker.pid) and time.monotonic() < deadline:
+            while not worker_beat(database, worker.pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
         finally:
             stop.set()
@@ -99,10 +97,10 @@ def test_readers_never_see_locks_or_errors_while_ingest_writes(tmp_path: Path, f
             worker.terminate()
             worker_log = worker.communicate(timeout=30)[0]
     log = server_log.read_text()
-    assert worker_beat(tmp_path / "hub.db", worker.pid), worker_log
-    with sqlite3.connect(tmp_path / "hub.db") as conn:
-        latest = conn.execute("SELECT count(*) FROM items WHERE title LIKE ?", [f"% in round {ROUNDS}"]).fetchone()[0]
-    assert latest == 60, "every story was rewritten by the last round"
+    assert worker_beat(database, worker.pid), worker_log
+    latest = values(database, "SELECT count(*) FROM items WHERE title LIKE ?", [f"% in round {ROUNDS}"])
+    assert latest == [(60,)], "every story was rewritten by the last round"
+
     assert sum(statuses.values()) >= 100, statuses
     assert problems == [], problems[:5]
     assert set(statuses) <= {200}, statuses

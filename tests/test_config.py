@@ -86,6 +86,7 @@ def test_check_config_accepts_the_bundled_file(capsys):
 
 
 def test_relative_paths_are_taken_from_the_config_folder(tmp_path: Path):
-    config = load_config(write_config(tmp_path, articles=[{"path": "news"}]))
+    config = load_config(write_config(tmp_path, "hub.db", articles=[{"path": "news"}]))  # never opened
+
     assert config.database == tmp_path / "hub.db"
     assert config.articles[0].path == tmp_path / "news"

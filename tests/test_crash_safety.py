@@ -118,14 +118,17 @@ def check_consistent(database: Path) -> None:
 
 
 @pytest.mark.slow
-def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path, feed_server):
+@pytest.mark.sqlite_only("reads SQLite's file while ingest is killed, and checks it with integrity_check and "
+                         "foreign_key_check (tests/test_batched_ingest.py kills a pass on either engine)")
+def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path, database: str, feed_server):
     generate(tmp_path / "news", feed_server.root / "wire.rss")
     config_path = write_config(
-        tmp_path,
+        tmp_path, database,
         articles=[{"path": str(tmp_path / "news")}],
         sources=[feed_server.source("wire", "wire.rss", "international")],
     )
-    database = tmp_path / "hub.db"
+    database = Path(database)
+
     rng = random.Random(SEED)
     killed = sum(kill_at_random_point(config_path, database, rng, blind=(n % 4 == 0)) for n in range(KILLS))
     assert killed >= KILLS - 1, "the kills landed while ingest was running"

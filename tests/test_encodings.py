@@ -9,8 +9,8 @@ from pathlib import Path
 
 import feedparser
 import pytest
-
 from helpers import rows
+
 
 from feedhub.ingest import run_cycle
 from feedhub.store import Store
@@ -35,6 +35,7 @@ def ingest(config) -> tuple[object, list[dict]]:
         summary = run_cycle(config, store)
         stored = rows(store, "SELECT title, summary, content, author FROM items")
     return summary, stored
+
 
 
 def served(config, category: str) -> feedparser.FeedParserDict:

@@ -34,7 +34,7 @@ def sources(server, tmp_path: Path) -> list[dict]:
             {"name": "local", "path": str(tmp_path / "local.rss"), "category": "business"}]
 
 
-def ingest_with(folder: Path, server, monkeypatch, read_apart_from: int) -> tuple[dict, list[str], int]:
+def ingest_with(folder: Path, database: str, server, monkeypatch, read_apart_from: int) -> tuple[dict, list[str], int]:
     calls = []
 
     def spy(self, task):
@@ -45,7 +45,7 @@ def ingest_with(folder: Path, server, monkeypatch, read_apart_from: int) -> tupl
     monkeypatch.setattr(pool, "spare_cores", lambda: 1)  # workers even on one core
     monkeypatch.setattr(pool.Workers, "__call__", spy)
     folder.mkdir()
-    config = load_config(write_config(folder, fetch_allow_networks=["127.0.0.1/32"], sources=sources(server, folder)))
+    config = load_config(write_config(folder, database, fetch_allow_networks=["127.0.0.1/32"], sources=sources(server, folder)))
     with Store(config.database) as store:
         summary = run_cycle(config, store)
         seen = store.source_state("s1").items_seen
@@ -53,9 +53,10 @@ def ingest_with(folder: Path, server, monkeypatch, read_apart_from: int) -> tupl
     return {**stored(config.database), "counts": counts, "errors": summary.errors}, calls, seen
 
 
-def test_workers_store_exactly_what_the_fetch_threads_do(tmp_path, feed_server, monkeypatch):
-    here, here_calls, here_seen = ingest_with(tmp_path / "here", feed_server, monkeypatch, 10**12)
-    apart, apart_calls, apart_seen = ingest_with(tmp_path / "apart", feed_server, monkeypatch, 0)
+def test_workers_store_exactly_what_the_fetch_threads_do(tmp_path, make_database, feed_server, monkeypatch):
+    here, here_calls, here_seen = ingest_with(tmp_path / "here", make_database(), feed_server, monkeypatch, 10**12)
+    apart, apart_calls, apart_seen = ingest_with(tmp_path / "apart", make_database(), feed_server, monkeypatch, 0)
+
     assert here_calls == []
     assert sorted(apart_calls) == sorted(["s0", "s1", "s2", "s3", "s4", "copy", "page", "local"])
     assert apart["counts"] == here["counts"] == {"new": 5 * 12 + 4, "duplicate": 12, "failed": 1}

@@ -8,9 +8,10 @@ import socket
 import threading
 from email.utils import formatdate
 
+from helpers import rows, wait_until
+
 from feedhub.ingest import run_cycle
 from feedhub.store import Store
-from helpers import rows, wait_until
 
 
 def write_feed(path, number: int, items: int = 3) -> None:
@@ -100,7 +101,7 @@ def test_the_source_listed_first_keeps_a_shared_story_whichever_answers_first(ma
     )
     with Store(config.database) as store:
         summary = run_cycle(config, store)
-        [dup] = [dict(r) for r in rows(store, 
-            "SELECT d.source, i.source AS kept FROM duplicates d JOIN items i ON i.id = d.item_id")]
+        [dup] = rows(store, "SELECT d.source, i.source AS kept FROM duplicates d JOIN items i ON i.id = d.item_id")
+
     assert partner_first == [True] and summary.total("failed") == 0
     assert dup == {"source": "feed:partner", "kept": "feed:wire"}

@@ -154,16 +154,16 @@ def test_a_slow_body_stops_at_the_time_cap(hostile):
     assert time.monotonic() - started < 3
 
 
-def test_the_limits_are_feeds_yaml_keys(tmp_path, hostile):
-    path = write_config(tmp_path, fetch_max_bytes="1MB", fetch_max_time="30s", fetch_allow_networks=["127.0.0.0/8", "::1"],
+def test_the_limits_are_feeds_yaml_keys(tmp_path, database, hostile):
+    path = write_config(tmp_path, database, fetch_max_bytes="1MB", fetch_max_time="30s", fetch_allow_networks=["127.0.0.0/8", "::1"],
                         sources=[{"name": "s", "url": hostile.url + "/feed", "category": "business"}])
     config = load_config(path)
     assert config.fetch_max_bytes == 1024**2 and config.fetch_max_time == 30
     assert [str(n) for n in config.fetch_allow_networks] == ["127.0.0.0/8", "::1/128"]
     with Store(config.database) as store:
         assert run_cycle(config, store).total("new") == 1
-    assert load_config(write_config(tmp_path)).fetch_allow_networks  # the test default allows 127.0.0.1
-    bad = write_config(tmp_path, fetch_allow_networks=["10.0.0.1/8"], fetch_max_bytes="lots")
+    assert load_config(write_config(tmp_path, database)).fetch_allow_networks  # the test default allows 127.0.0.1
+    bad = write_config(tmp_path, database, fetch_allow_networks=["10.0.0.1/8"], fetch_max_bytes="lots")
     with pytest.raises(ConfigError) as caught:
         load_config(bad)
     assert "fetch_allow_networks[0]" in str(caught.value) and "fetch_max_bytes: expected a size like" in str(caught.value)

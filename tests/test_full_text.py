@@ -12,7 +12,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from helpers import write_config, rows
+from helpers import rows, write_config
 from loopback import FeedServer
 from feedhub.remote import fetchguard, fulltext
 from feedhub.cli import main
@@ -82,10 +82,10 @@ def valley(tmp_path: Path):
     server.close()
 
 
-def configure(tmp_path: Path, server: FeedServer, slugs: list[str], **source_keys) -> Path:
+def configure(tmp_path: Path, database: str, server: FeedServer, slugs: list[str], **source_keys) -> Path:
     (server.root / "teasers.rss").write_bytes(teaser_feed(server.url, slugs))
     source = {**server.source("valley", "teasers.rss", "international"), "full_text": True, **source_keys}
-    return write_config(tmp_path, sources=[source], fetch_max_bytes="64kB")
+    return write_config(tmp_path, database, sources=[source], fetch_max_bytes="64kB")
 
 
 def ingest(path: Path):
@@ -103,8 +103,8 @@ def page_requests(server: FeedServer, slug: str) -> list[dict]:
     return [headers for path, headers in server.requests if path == f"/a/{slug}.html"]
 
 
-def test_teasers_are_served_with_the_article_extracted_from_their_page(tmp_path: Path, valley):
-    config, summary = ingest(configure(tmp_path, valley, ["library", "orchard"]))
+def test_teasers_are_served_with_the_article_extracted_from_their_page(tmp_path: Path, database: str, valley):
+    config, summary = ingest(configure(tmp_path, database, valley, ["library", "orchard"]))
     assert summary.total("failed") == 0
     entries = served(config)
     library = entries["River town opens a floating library"]
@@ -122,8 +122,8 @@ def test_teasers_are_served_with_the_article_extracted_from_their_page(tmp_path:
     assert robots["User-Agent"].startswith("feedhub/")
 
 
-def test_a_page_is_fetched_once_and_again_only_when_its_entry_changes(tmp_path: Path, valley):
-    path = configure(tmp_path, valley, ["library"])
+def test_a_page_is_fetched_once_and_again_only_when_its_entry_changes(tmp_path: Path, database: str, valley):
+    path = configure(tmp_path, database, valley, ["library"])
     ingest(path)
     (valley.root / "teasers.rss").write_bytes(teaser_feed(valley.url, ["library"]) + b" ")
     config, summary = ingest(path)
@@ -137,12 +137,12 @@ def test_a_page_is_fetched_once_and_again_only_when_its_entry_changes(tmp_path: 
     assert ARTICLES["library"][1][0] in body, "a 304 keeps the article"
 
 
-def test_failures_fall_back_to_the_teaser_and_are_shown(tmp_path: Path, valley, capsys):
+def test_failures_fall_back_to_the_teaser_and_are_shown(tmp_path: Path, database: str, valley, capsys):
     (valley.root / "a" / "huge.html").write_bytes(page("Huge", ["word " * 40_000]))
     (valley.root / "a" / "empty.html").write_bytes(b"<html><body><nav>Home</nav></body></html>")
     valley.overrides["/a/moved.html"] = (302, {"Location": "http://10.20.30.40/a/moved.html"}, b"")
     valley.overrides["/a/forbidden.html"] = (403, {}, b"no")
-    path = configure(tmp_path, valley, ["library", "missing", "huge", "empty", "moved", "forbidden"])
+    path = configure(tmp_path, database, valley, ["library", "missing", "huge", "empty", "moved", "forbidden"])
     config, summary = ingest(path)
     assert summary.total("failed") == 0 and summary.total("new") == 6, "the feed itself is fine"
     entries = served(config)
@@ -169,9 +169,9 @@ def test_failures_fall_back_to_the_teaser_and_are_shown(tmp_path: Path, valley, 
     assert 'feedhub_full_text_pages_total{outcome="ok",source="valley"} 1.0' in metrics
 
 
-def test_a_host_that_answers_429_is_left_alone_until_its_retry_after(tmp_path: Path, valley):
+def test_a_host_that_answers_429_is_left_alone_until_its_retry_after(tmp_path: Path, database: str, valley):
     valley.overrides["/a/library.html"] = (429, {"Retry-After": "2"}, b"slow down")
-    path = configure(tmp_path, valley, ["library", "orchard"])
+    path = configure(tmp_path, database, valley, ["library", "orchard"])
     config, _ = ingest(path)
     # The first page's 429 pauses the host: the second is not asked for.
     assert len(page_requests(valley, "library")) == 1 and page_requests(valley, "orchard") == []
@@ -213,9 +213,9 @@ def test_a_page_that_times_out_falls_back_to_the_teaser():
     assert fulltext.with_page(item, result).content == "teaser"
 
 
-def test_robots_txt_is_honoured_unless_the_operator_says_otherwise(tmp_path: Path, valley):
+def test_robots_txt_is_honoured_unless_the_operator_says_otherwise(tmp_path: Path, database: str, valley):
     (valley.root / "robots.txt").write_text("User-agent: *\nAllow: /\n\nUser-agent: feedhub\nDisallow: /a/orchard\n")
-    config, _ = ingest(configure(tmp_path, valley, ["library", "orchard"]))
+    config, _ = ingest(configure(tmp_path, database, valley, ["library", "orchard"]))
     entries = served(config)
     assert ARTICLES["library"][1][0] in entries["River town opens a floating library"].content[0].value
     assert entries["Volunteers replant a lost apple orchard"].content[0].value == "A short teaser for orchard."
@@ -224,13 +224,13 @@ def test_robots_txt_is_honoured_unless_the_operator_says_otherwise(tmp_path: Pat
         assert "robots.txt of http://127.0.0.1" in store.pages("valley")[next(
             i for i, row in store.pages("valley").items() if "orchard" in row.url)].error
 
-    path = configure(tmp_path, valley, ["library", "orchard"], full_text_ignore_robots=True)
+    path = configure(tmp_path, database, valley, ["library", "orchard"], full_text_ignore_robots=True)
     (valley.root / "teasers.rss").write_bytes(teaser_feed(valley.url, ["library", "orchard"], " New."))
     config, _ = ingest(path)
     assert ARTICLES["orchard"][1][0] in served(config)["Volunteers replant a lost apple orchard"].content[0].value
 
 
-def test_the_extracted_text_finds_a_full_copy_from_another_source(tmp_path: Path, valley):
+def test_the_extracted_text_finds_a_full_copy_from_another_source(tmp_path: Path, database: str, valley):
     """A teaser alone shares too few words with the full story to match it;
     with the page's article, the full copy from another source is a duplicate."""
     title, paragraphs = ARTICLES["library"]
@@ -242,7 +242,7 @@ def test_the_extracted_text_finds_a_full_copy_from_another_source(tmp_path: Path
          "</channel></rss>").encode())
     (valley.root / "teasers.rss").write_bytes(teaser_feed(valley.url, ["library"]))
     source = {**valley.source("valley", "teasers.rss", "international"), "full_text": True}
-    path = write_config(tmp_path, sources=[source, valley.source("wire", "wire.rss", "international")])
+    path = write_config(tmp_path, database, sources=[source, valley.source("wire", "wire.rss", "international")])
     config, summary = ingest(path)
     assert summary.counts["feed:wire"]["duplicate"] == 1
     with Store(config.database) as store:
@@ -250,17 +250,17 @@ def test_the_extracted_text_finds_a_full_copy_from_another_source(tmp_path: Path
     assert copy["source"] == "feed:wire" and copy["reason"] in ("near", "text")
 
 
-def test_a_teaser_a_block_rule_matches_costs_no_page_fetch(tmp_path: Path, valley):
-    path = configure(tmp_path, valley, ["library", "orchard"], block=[{"field": "title", "regex": "(?i)orchard"}])
+def test_a_teaser_a_block_rule_matches_costs_no_page_fetch(tmp_path: Path, database: str, valley):
+    path = configure(tmp_path, database, valley, ["library", "orchard"], block=[{"field": "title", "regex": "(?i)orchard"}])
     config, summary = ingest(path)
     assert summary.counts["feed:valley"]["blocked"] == 1 and page_requests(valley, "orchard") == []
     assert list(served(config)) == ["River town opens a floating library"]
 
 
-def test_the_scheduler_job_of_one_source_completes_teasers_too(tmp_path: Path, valley):
+def test_the_scheduler_job_of_one_source_completes_teasers_too(tmp_path: Path, database: str, valley):
     from feedhub.ingest import ingest_source
 
-    config = load_config(configure(tmp_path, valley, ["library"]))
+    config = load_config(configure(tmp_path, database, valley, ["library"]))
     with Store(config.database) as store:
         summary = ingest_source(config, store, config.sources[0])
     assert summary.counts["feed:valley"]["new"] == 1

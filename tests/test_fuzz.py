@@ -103,8 +103,8 @@ def feed_document(draw) -> bytes:
 
 
 @pytest.fixture
-def store(tmp_path: Path):
-    with Store(tmp_path / "fuzz.db") as store:
+def store(database: str):
+    with Store(database) as store:
         yield store
 
 
@@ -123,7 +123,7 @@ def test_feed_ingest_path_only_raises_fetch_errors(store: Store, make_config, do
         store.add(item)
 
 
-def test_whatever_the_fuzzer_stored_is_served(tmp_path: Path, make_config):
+def test_whatever_the_fuzzer_stored_is_served(make_config):
     """Ingest every fuzzed document into one database, then serve it."""
     config = make_config()
     source = Source(name="fuzz", url="https://pub.test/feed", category="business")

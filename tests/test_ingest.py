@@ -144,8 +144,9 @@ def test_broken_inputs_are_reported_and_the_rest_ingested(make_config, articles_
         assert store.source_state("broken").failures == 2
 
 
-def test_ingest_command_prints_a_summary(tmp_path: Path, articles_dir: Path, capsys):
-    path = write_config(tmp_path, articles=[{"path": str(articles_dir)}])
+def test_ingest_command_prints_a_summary(tmp_path: Path, database: str, articles_dir: Path, capsys):
+    path = write_config(tmp_path, database, articles
+=[{"path": str(articles_dir)}])
     assert main(["--config", str(path), "ingest"]) == 0
     out = capsys.readouterr().out
     count = len(list(articles_dir.glob("*.txt")))

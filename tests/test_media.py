@@ -14,7 +14,7 @@ import pytest
 import sqlite_utils
 from lxml import etree
 
-from helpers import story, write_config, rows
+from helpers import rows, story, write_config
 from loopback import FeedServer
 
 from feedhub import media
@@ -34,20 +34,22 @@ SEALS = "Seals return to the sandbank"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(tmp_path_factory, databases):
     """The four media feeds fetched over HTTP from 127.0.0.1 into one category."""
     from feedhub.config import load_config
 
     folder = tmp_path_factory.mktemp("media")
     shutil.copytree(DATA, folder / "served")
     server = FeedServer(folder / "served")
-    config = load_config(write_config(folder, sources=[server.source(name, file, "international") for name, file in SOURCES]))
+    database = databases.create(folder / "feedhub.db")
+    config = load_config(write_config(folder, database, sources=[server.source(name, file, "international") for name, file in SOURCES]))
     with Store(config.database) as store:
         summary = run_cycle(config, store)
-        by_title = {row["title"]: row for row in rows(store, "SELECT * FROM items")}
+        stored = {row["title"]: row for row in rows(store, "SELECT * FROM items")}
     server.close()
     assert not summary.errors, summary.errors
-    return config, server.url, by_title
+    yield config, server.url, stored
+    databases.drop(database)
 
 
 def enclosures(row):
@@ -214,7 +216,9 @@ def test_an_edited_enclosure_updates_the_stored_item(make_config):
     assert slugs == ["ferries", "ports"]
 
 
+@pytest.mark.sqlite_only("makes a database of schema version 3 by hand, as SQLite numbers it (user_version)")
 def test_a_database_from_before_media_is_migrated_and_served(tmp_path, make_config):
+
     config = make_config()
     db = sqlite_utils.Database(config.database)
     for migration in MIGRATIONS[:3]:

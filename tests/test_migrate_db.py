@@ -114,12 +114,11 @@ def test_the_migrated_demo_database_serves_the_same_feeds_and_pages(demo: Path, 
     assert code == 0 and "autovacuum" in out and "file system" not in out
 
 
-def test_after_the_move_copies_are_caught_and_new_rows_are_numbered_past_the_copied_ones(
-        make_config, postgres_url: str, capsys):
+def test_after_the_move_copies_are_caught_and_new_rows_are_numbered_past_the_copied_ones(tmp_path: Path, make_config, postgres_url: str, capsys):
     def long(n: int) -> str:
         return " ".join(f"word{n}x{k} harbour{(n * k) % 17}" for k in range(60))
 
-    config = make_config()
+    config = make_config(database=str(tmp_path / "hub.db"))
     with Store(config.database) as store:
         for n in range(1, 6):
             assert store.add(story(n, text=long(n))).status == NEW
@@ -144,8 +143,8 @@ def test_after_the_move_copies_are_caught_and_new_rows_are_numbered_past_the_cop
     assert fresh.status == NEW and min(signatures - numbers) > max(numbers)
 
 
-def test_an_unchanged_source_is_fetched_conditionally_after_the_move(make_config, feed_server, postgres_url: str):
-    config = make_config(sources=[feed_server.source("wire", "world-wire.rss", "international")])
+def test_an_unchanged_source_is_fetched_conditionally_after_the_move(tmp_path: Path, make_config, feed_server, postgres_url: str):
+    config = make_config(database=str(tmp_path / "hub.db"), sources=[feed_server.source("wire", "world-wire.rss", "international")])
     with Store(config.database) as store:
         assert ingest_source(config, store, config.sources[0]).total(NEW) == 5
     assert main(["--config", str(config.database.parent / "feeds.yaml"), "migrate-db", "--to", postgres_url]) == 0
@@ -162,7 +161,7 @@ def test_an_unchanged_source_is_fetched_conditionally_after_the_move(make_config
 
 
 def test_a_source_that_is_not_an_sqlite_feedhub_database_is_refused(tmp_path: Path, capsys):
-    config = write_config(tmp_path)
+    config = write_config(tmp_path, "hub.db")
     target = "postgresql://postgres@127.0.0.1:5432/never_used"
     code, _, err = run(capsys, config, "migrate-db", "--to", target)
     assert code == 1 and "no such SQLite database" in err
@@ -181,8 +180,8 @@ def test_a_source_that_is_not_an_sqlite_feedhub_database_is_refused(tmp_path: Pa
     assert code == 1 and "schema version 3" in err and "run this feedhub on it once first" in err
 
 
-def test_a_target_that_holds_rows_is_refused_unless_replace_is_given(make_config, postgres_url: str, capsys):
-    config = make_config()
+def test_a_target_that_holds_rows_is_refused_unless_replace_is_given(tmp_path: Path, make_config, postgres_url: str, capsys):
+    config = make_config(database=str(tmp_path / "hub.db"))
     path = config.database.parent / "feeds.yaml"
     with Store(config.database) as store:
         store.add(story(1))
@@ -201,8 +200,8 @@ def test_a_target_that_holds_rows_is_refused_unless_replace_is_given(make_config
         assert [row["guid"] for row in rows(store, "SELECT guid FROM items")] == ["urn:t:1"]
 
 
-def test_counts_that_differ_fail_the_migration_and_leave_the_target_empty(make_config, postgres_url: str, capsys):
-    config = make_config()
+def test_counts_that_differ_fail_the_migration_and_leave_the_target_empty(tmp_path: Path, make_config, postgres_url: str, capsys):
+    config = make_config(database=str(tmp_path / "hub.db"))
     with Store(config.database) as store:
         store.add(story(1, tags=["Harbours"]))
         store.add(story(2, tags=["Harbours", "Rail"]))
@@ -223,8 +222,8 @@ def test_the_printed_next_step_hides_the_password():
     assert shown("postgresql://feedhub@db.example.org/feeds") == "postgresql://feedhub@db.example.org/feeds"
 
 
-def test_a_target_of_another_schema_version_or_not_postgresql_is_refused(make_config, postgres_url: str, capsys):
-    config = make_config()
+def test_a_target_of_another_schema_version_or_not_postgresql_is_refused(tmp_path: Path, make_config, postgres_url: str, capsys):
+    config = make_config(database=str(tmp_path / "hub.db"))
     path = config.database.parent / "feeds.yaml"
     with Store(config.database) as store:
         store.add(story(1))

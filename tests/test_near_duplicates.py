@@ -98,13 +98,13 @@ def feed_item(guid: str, title: str, text: str, category: str = "international",
                 published=datetime(2026, 11, 20, tzinfo=timezone.utc), priority=priority)
 
 
-def test_signatures_survive_a_restart_without_a_rebuild(tmp_path: Path, articles_dir: Path):
+def test_signatures_survive_a_restart_without_a_rebuild(database: str, articles_dir: Path):
     article = parse_article(articles_dir / LEVY)
-    with Store(tmp_path / "hub.db") as store:
+    with Store(database) as store:
         assert store.add(feed_item("levy", article.headline, article.text)).status == NEW
         bands = store.count("near_bands")
     assert bands == 30  # 20 bands of the whole story, 10 of its opening
-    with Store(tmp_path / "hub.db") as store:
+    with Store(database) as store:
         # The reopened store still finds the story; nothing was re-signed.
         assert store.count("near_bands") == bands and store.count("near_signatures") == 1
         summary = rewrites(articles_dir / LEVY)["summary"].split("\n\n")
@@ -147,12 +147,12 @@ def test_a_better_priority_source_takes_the_stored_copys_place(make_config, arti
     assert [e.id for e in feed.entries] == [f"urn:uuid:{better.id}"]
 
 
-def test_duplicates_command_lists_copies_and_why(tmp_path: Path, articles_dir: Path, capsys):
+def test_duplicates_command_lists_copies_and_why(tmp_path: Path, database: str, articles_dir: Path, capsys):
     from feedhub.cli import main
 
     for kind, text in rewrites(articles_dir / LEVY).items():
         write(articles_dir, f"zz-{kind}.txt", "WORLD", text)
-    config = write_config(tmp_path, articles=[{"path": str(articles_dir)}])
+    config = write_config(tmp_path, database, articles=[{"path": str(articles_dir)}])
     assert main(["--config", str(config), "ingest"]) == 0
     capsys.readouterr()
     kept = "http://feeds.test/articles/international-ocean-summit-shipping-levy"
@@ -178,11 +178,11 @@ def test_duplicates_command_lists_copies_and_why(tmp_path: Path, articles_dir: P
     assert "no stored item or copy" in capsys.readouterr().err
 
 
-def test_a_link_python_cannot_parse_is_still_filed(tmp_path: Path):
+def test_a_link_python_cannot_parse_is_still_filed(database: str):
     from feedhub.dedup import canonical_url
 
     assert canonical_url(" http://example.org:port/a ") == "http://example.org:port/a"
-    with Store(tmp_path / "hub.db") as store:
+    with Store(database) as store:
         odd = feed_item("odd", "A story with an odd link", "words of a story " * 10)
         odd.link = "http://example.org:port/a"
         assert store.add(odd).status == NEW
@@ -218,9 +218,9 @@ def test_a_huge_body_is_compared_on_its_first_words_only():
     assert len(found.bands) == 30
 
 
-def test_an_edited_story_is_compared_as_it_now_reads(tmp_path: Path, articles_dir: Path):
+def test_an_edited_story_is_compared_as_it_now_reads(database: str, articles_dir: Path):
     levy, protest = parse_article(articles_dir / LEVY), parse_article(articles_dir / PROTEST)
-    with Store(tmp_path / "hub.db") as store:
+    with Store(database) as store:
         store.add(feed_item("story", levy.headline, levy.text))
         # The source replaces the entry's whole text (the wrong story was posted).
         assert store.add(feed_item("story", protest.headline, protest.text)).status == "updated"

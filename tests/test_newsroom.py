@@ -13,7 +13,7 @@ from pathlib import Path
 import feedparser
 import pytest
 import yaml
-from helpers import REPO, write_config, rows
+from helpers import REPO, rows, write_config
 
 from feedhub import ingest, pool
 from feedhub.articles import parse_article, parse_text
@@ -119,11 +119,11 @@ def test_tags_image_caption_and_credit_lines(tmp_path):
     assert reasons["Photo: Reuters/Ann Lee"] == reasons["Image courtesy of the council"] == "metadata: credit"
 
 
-def test_a_zoneless_date_is_taken_in_the_folders_timezone(tmp_path):
+def test_a_zoneless_date_is_taken_in_the_folders_timezone(tmp_path, database):
     folder = tmp_path / "nordic"
     folder.mkdir()
     article(folder, "TECH\n\nBy Jonas Lindqvist\nTram App Shows Crowding\n2026-12-03 09:30\n\n" + BODY)
-    config = load_config(write_config(tmp_path, articles=[{"path": str(folder), "timezone": "Europe/Stockholm"}]))
+    config = load_config(write_config(tmp_path, database, articles=[{"path": str(folder), "timezone": "Europe/Stockholm"}]))
     with Store(config.database) as store:
         run_cycle(config, store)
         row = store.db.execute("SELECT published, title, authors FROM items").fetchone()
@@ -131,16 +131,16 @@ def test_a_zoneless_date_is_taken_in_the_folders_timezone(tmp_path):
     assert row[1] == "Tram App Shows Crowding" and json.loads(row[2]) == [{"name": "Jonas Lindqvist"}]
 
 
-def test_an_unknown_timezone_is_a_config_error(tmp_path):
+def test_an_unknown_timezone_is_a_config_error(tmp_path, database):
     with pytest.raises(ConfigError, match=r"articles\[0\]\.timezone: unknown time zone 'Mars/Olympus'"):
-        load_config(write_config(tmp_path, articles=[{"path": "x", "timezone": "Mars/Olympus"}]))
+        load_config(write_config(tmp_path, database, articles=[{"path": "x", "timezone": "Mars/Olympus"}]))
 
 
-def test_an_unreadable_metadata_line_is_reported_and_the_article_published(tmp_path, capsys):
+def test_an_unreadable_metadata_line_is_reported_and_the_article_published(tmp_path, database, capsys):
     folder = tmp_path / "articles"
     folder.mkdir()
     path = article(folder, "WORLD\n\nHarbour Wall Vote\nUpdated: 31 Nov 2026 10:00 CET\nTags: Floods\n\n" + BODY)
-    config_path = write_config(tmp_path, articles=[{"path": str(folder)}])
+    config_path = write_config(tmp_path, database, articles=[{"path": str(folder)}])
     assert main(["--config", str(config_path), "ingest"]) == 0
     out = capsys.readouterr().out
     assert f"{path}:4: cannot read the date '31 Nov 2026 10:00 CET'" in out
@@ -248,26 +248,26 @@ def gazette(n: int, house: bool = True, extra: str = "") -> str:
             f"{extra}Last spring it {later}; few expected {n} such turns in one year.\n\n{tail}")
 
 
-def ingest_config(tmp_path: Path, folder: Path, **settings):
-    return load_config(write_config(tmp_path, articles=[{"path": str(folder), **settings}]))
+def ingest_config(tmp_path: Path, database: str, folder: Path, **settings):
+    return load_config(write_config(tmp_path, database, articles=[{"path": str(folder), **settings}]))
 
 
-def gazette_folder(tmp_path: Path, numbers: range, key_points: tuple[int, ...] = ()):
+def gazette_folder(tmp_path: Path, database: str, numbers: range, key_points: tuple[int, ...] = ()):
     """(folder, config) of the Gazette's stories `numbers`, with a "Key Points"
     sub-heading in the stories `key_points`."""
     folder = tmp_path / "gazette"
     folder.mkdir()
     for n in numbers:
         article(folder, gazette(n, extra="Key Points\n\n" if n in key_points else ""), f"{n}.txt")
-    return folder, ingest_config(tmp_path, folder)
+    return folder, ingest_config(tmp_path, database, folder)
 
 
 def stored(store: Store) -> dict[str, dict]:
     return {row["guid"]: row for row in rows(store, "SELECT * FROM items")}
 
 
-def test_a_house_line_is_learned_after_three_files_and_old_items_lose_it(tmp_path):
-    folder, config = gazette_folder(tmp_path, range(1, 3))
+def test_a_house_line_is_learned_after_three_files_and_old_items_lose_it(tmp_path, database):
+    folder, config = gazette_folder(tmp_path, database, range(1, 3))
     with Store(config.database) as store:
         run_cycle(config, store)
         before = stored(store)
@@ -282,8 +282,8 @@ def test_a_house_line_is_learned_after_three_files_and_old_items_lose_it(tmp_pat
         assert run_cycle(config, store).counts["articles:gazette"] == {"unchanged": 3}
 
 
-def test_an_edited_file_is_counted_once_as_it_is_now(tmp_path):
-    folder, config = gazette_folder(tmp_path, range(1, 5))
+def test_an_edited_file_is_counted_once_as_it_is_now(tmp_path, database):
+    folder, config = gazette_folder(tmp_path, database, range(1, 5))
     with Store(config.database) as store:
         run_cycle(config, store)
         path = folder / "4.txt"
@@ -295,8 +295,8 @@ def test_an_edited_file_is_counted_once_as_it_is_now(tmp_path):
     assert total == 4 and counts[HOUSE_LINE] == 3 and counts["Gazette Night Desk"] == 1
 
 
-def test_a_line_in_one_story_is_never_house_style(tmp_path):
-    folder, config = gazette_folder(tmp_path, range(1, 9), key_points=(2, 5))
+def test_a_line_in_one_story_is_never_house_style(tmp_path, database):
+    folder, config = gazette_folder(tmp_path, database, range(1, 9), key_points=(2, 5))
     with Store(config.database) as store:
         run_cycle(config, store)
         texts = [row["text"] for row in stored(store).values()]
@@ -304,10 +304,10 @@ def test_a_line_in_one_story_is_never_house_style(tmp_path):
     assert len(texts) == 8 and sum(HOUSE_LINE in text for text in texts) == 0
 
 
-def test_house_lines_reach_the_worker_processes(tmp_path, monkeypatch):
+def test_house_lines_reach_the_worker_processes(tmp_path, database, monkeypatch):
     monkeypatch.setattr(ingest, "PARALLEL_FROM", 5)
     monkeypatch.setattr(pool, "spare_cores", lambda: 1)
-    folder, config = gazette_folder(tmp_path, range(1, 9))
+    folder, config = gazette_folder(tmp_path, database, range(1, 9))
     with Store(config.database) as store:
         summary = run_cycle(config, store)
         texts = [row["text"] for row in stored(store).values()]
@@ -327,12 +327,12 @@ def test_house_style_thresholds_and_their_hysteresis():
     assert learned(line(2, was=True), 10) == {}
 
 
-def test_feeds_yaml_rule_change_rerenders_stored_items_keeping_ids_and_duplicates(tmp_path):
+def test_feeds_yaml_rule_change_rerenders_stored_items_keeping_ids_and_duplicates(tmp_path, database):
     folder = tmp_path / "gazette"
     folder.mkdir()
     article(folder, gazette(1, house=False, extra="Gazette Night Desk\n\n"), "1.txt")
     article(folder, gazette(1, house=False, extra="Gazette Night Desk\n\n"), "1-copy.txt")  # the same story again
-    config_path = write_config(tmp_path, articles=[{"path": str(folder)}])
+    config_path = write_config(tmp_path, database, articles=[{"path": str(folder)}])
     config = load_config(config_path)
     with Store(config.database) as store:
         run_cycle(config, store)
@@ -356,8 +356,8 @@ def test_feeds_yaml_rule_change_rerenders_stored_items_keeping_ids_and_duplicate
 # -- what operators see ---------------------------------------------------------------------
 
 
-def test_boilerplate_dropped_and_rerender_commands(tmp_path, capsys):
-    folder, _ = gazette_folder(tmp_path, range(1, 5), key_points=(2,))
+def test_boilerplate_dropped_and_rerender_commands(tmp_path, database, capsys):
+    folder, _ = gazette_folder(tmp_path, database, range(1, 5), key_points=(2,))
     config_path = tmp_path / "feeds.yaml"
     assert main(["--config", str(config_path), "ingest"]) == 0
     capsys.readouterr()
@@ -377,13 +377,13 @@ def test_boilerplate_dropped_and_rerender_commands(tmp_path, capsys):
     assert main(["--config", str(config_path), "boilerplate", "nowhere"]) == 2
 
 
-def test_article_page_shows_byline_tags_image_and_operator_view_the_dropped_lines(tmp_path):
+def test_article_page_shows_byline_tags_image_and_operator_view_the_dropped_lines(tmp_path, database):
     folder = tmp_path / "articles"
     folder.mkdir()
     article(folder, (
         "WORLD\n\nHarbour Wall Vote\nBy Mara Okafor\nImage: https://cdn.example.org/wall.jpg\n\n"
         + BODY + "Share on LinkedIn\nTags: Floods, Harbour\n"), "wall.txt")
-    config = ingest_config(tmp_path, folder)
+    config = ingest_config(tmp_path, database, folder)
     with Store(config.database) as store:
         run_cycle(config, store)
     client = create_app(config).test_client()
@@ -399,13 +399,13 @@ def test_article_page_shows_byline_tags_image_and_operator_view_the_dropped_line
 
 
 @pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
-def test_served_feeds_carry_the_articles_author_tags_and_image(tmp_path, fmt):
+def test_served_feeds_carry_the_articles_author_tags_and_image(tmp_path, database, fmt):
     folder = tmp_path / "articles"
     folder.mkdir()
     article(folder, (
         "WORLD\n\nHarbour Wall Vote\nWritten by Mara Okafor and Ravi Menon | 3 Dec 2026, 10:00 CET\n"
         "Image: https://cdn.example.org/wall.jpg | The wall | Photo: AFP\n\n" + BODY + "Tags: Floods, Harbour\n"), "wall.txt")
-    config = ingest_config(tmp_path, folder)
+    config = ingest_config(tmp_path, database, folder)
     with Store(config.database) as store:
         run_cycle(config, store)
     body = create_app(config).test_client().get(f"/feeds/international.{fmt}").data
@@ -426,14 +426,14 @@ def test_served_feeds_carry_the_articles_author_tags_and_image(tmp_path, fmt):
 # -- the labelled corpus -----------------------------------------------------------------------
 
 
-def test_the_labelled_corpus_is_read_as_labelled(tmp_path):
+def test_the_labelled_corpus_is_read_as_labelled(tmp_path, make_database):
     """Every house of bench/data/articles: no body line dropped, every
     boilerplate line dropped, every metadata field as written."""
     expected = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))
     assert len(expected["files"]) >= 60 and len(expected["houses"]) >= 6
     for house, settings in expected["houses"].items():
         shutil.copytree(CORPUS / house, tmp_path / house / house)
-        config = load_config(write_config(tmp_path / house, articles=[{"path": str(tmp_path / house / house), **settings}]))
+        config = load_config(write_config(tmp_path / house, make_database(), articles=[{"path": str(tmp_path / house / house), **settings}]))
         with Store(config.database) as store:
             run_cycle(config, store)
             for name in [n for n in expected["files"] if n.startswith(f"{house}/")]:

@@ -24,12 +24,12 @@ from feedhub.store import Store
 
 
 @pytest.fixture
-def troubled(tmp_path: Path, feed_server):
+def troubled(tmp_path: Path, database: str, feed_server):
     """A feeds.yaml with one source of each kind of trouble, ingested once."""
     feed_server.overrides["/busy.rss"] = (503, {"Retry-After": "120"}, b"")
     feed_server.overrides["/gone.rss"] = (410, {}, b"")
     feed_server.overrides["/old.rss"] = (301, {"Location": f"{feed_server.url}/tech-daily.atom"}, b"")
-    path = write_config(tmp_path, sources=[
+    path = write_config(tmp_path, database, sources=[
         feed_server.source("wire", "world-wire.rss", "international"),
         feed_server.source("partner", "syndicated.rss", "international"),
         feed_server.source("busy", "busy.rss", "business"),
@@ -38,7 +38,7 @@ def troubled(tmp_path: Path, feed_server):
     ])
     main(["--config", str(path), "ingest"])
     # A source added after the ingest has never been fetched.
-    path = write_config(tmp_path, sources=[
+    path = write_config(tmp_path, database, sources=[
         *yaml.safe_load(path.read_text())["sources"],
         feed_server.source("later", "rdf-10.rdf", "sports"),
     ])
@@ -177,15 +177,15 @@ def test_import_opml_changes_nothing_on_a_dry_run_or_bad_input(commented: Path, 
     assert commented.read_bytes() == before
 
 
-def test_import_into_a_file_with_an_empty_source_list(tmp_path: Path, capsys):
-    path = write_config(tmp_path)  # `sources: []`
+def test_import_into_a_file_with_an_empty_source_list(tmp_path: Path, database: str, capsys):
+    path = write_config(tmp_path, database)  # `sources: []`
     (tmp_path / "reader.opml").write_bytes(OPML)
     run(capsys, path, "import-opml", str(tmp_path / "reader.opml"), "--category", "sports")
     assert [s.name for s in load_config(path).sources] == ["harbour-gazette", "wire-again", "soup", "chip-news"]
 
 
-def test_ingest_shows_a_progress_bar_only_on_a_terminal(tmp_path: Path, articles_dir: Path, capsys):
-    path = write_config(tmp_path, articles=[{"path": str(articles_dir)}])
+def test_ingest_shows_a_progress_bar_only_on_a_terminal(tmp_path: Path, database: str, articles_dir: Path, capsys):
+    path = write_config(tmp_path, database, articles=[{"path": str(articles_dir)}])
     assert main(["--config", str(path), "ingest"]) == 0
     out, err = capsys.readouterr()
     assert "input/s" not in err and out.splitlines()[0].split()[0] == "input"
@@ -238,8 +238,8 @@ def test_logs_are_key_value_lines_at_the_configured_level(root_logging, capsys):
     assert "msg=shown" in capsys.readouterr().err
 
 
-def test_log_level_comes_from_the_environment_or_the_config(root_logging, tmp_path: Path, monkeypatch, capsys):
-    path = write_config(tmp_path, log_level="error")
+def test_log_level_comes_from_the_environment_or_the_config(root_logging, tmp_path: Path, database: str, monkeypatch, capsys):
+    path = write_config(tmp_path, database, log_level="error")
     main(["--config", str(path), "check-config"])
     assert logging.getLogger().level == logging.ERROR
     monkeypatch.setenv("FEEDHUB_LOG_LEVEL", "debug")

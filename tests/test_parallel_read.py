@@ -8,7 +8,6 @@ import multiprocessing
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from feedhub.config import load_config
 from feedhub.ingest import ArticleReader, run_cycle
 from feedhub.store import Store
 
-from helpers import write_config
+from helpers import values, write_config
 from test_batched_ingest import write_articles
 
 COUNT = ingest.PARALLEL_FROM + 150
@@ -30,7 +29,7 @@ ORDERED_MAP = pool.ordered_map
 pytestmark = pytest.mark.skipif(pool.spare_cores() < 1, reason="one core: ingest never starts workers")
 
 
-def newsroom(folder: Path) -> Path:
+def newsroom(folder: Path, database: str) -> Path:
     """Enough files for workers, with resent copies, a rewrite and broken files among them."""
     articles = folder / "articles"
     write_articles(articles, COUNT)
@@ -39,18 +38,17 @@ def newsroom(folder: Path) -> Path:
     (articles / "zz-empty.txt").write_text("")
     (articles / "zz-unknown.txt").write_text("WEATHER\n\nRain all week\n\nIt rains.\n")
     (articles / "zz-latin1.txt").write_bytes("BUSINESS\n\nCaf\xe9 chain grows\n\nThe caf\xe9 opened.\n".encode("latin-1"))
-    return write_config(folder, articles=[{"path": str(articles)}])
+    return write_config(folder, database, articles=[{"path": str(articles)}])
 
 
-def stored(database: Path) -> dict:
-    with sqlite3.connect(database) as db:
-        return {
-            "items": db.execute("SELECT id, category, guid, title, link, summary, content, text, published"
-                                " FROM items ORDER BY id").fetchall(),
-            "duplicates": db.execute("SELECT item_id, guid, reason, score FROM duplicates ORDER BY guid").fetchall(),
-            "files": db.execute("SELECT path, item_id, error FROM article_files ORDER BY path").fetchall(),
-            "keys": db.execute("SELECT category, kind, value, item_id FROM item_keys ORDER BY 1, 2, 3").fetchall(),
-        }
+def stored(database: str) -> dict:
+    return {
+        "items": values(database, "SELECT id, category, guid, title, link, summary, content, text, published"
+                                  " FROM items ORDER BY id"),
+        "duplicates": values(database, "SELECT item_id, guid, reason, score FROM duplicates ORDER BY guid"),
+        "files": values(database, "SELECT path, item_id, error FROM article_files ORDER BY path"),
+        "keys": values(database, "SELECT category, kind, value, item_id FROM item_keys ORDER BY 1, 2, 3"),
+    }
 
 
 def ingest_with(config_path: Path, monkeypatch, parallel_from: int) -> tuple[dict, list]:
@@ -69,12 +67,12 @@ def ingest_with(config_path: Path, monkeypatch, parallel_from: int) -> tuple[dic
     return {**stored(config.database), "counts": counts}, calls
 
 
-def test_workers_store_exactly_what_one_core_does(tmp_path, monkeypatch):
+def test_workers_store_exactly_what_one_core_does(tmp_path, make_database, monkeypatch):
     (tmp_path / "one").mkdir()
-    one_config = newsroom(tmp_path / "one")
+    one_config = newsroom(tmp_path / "one", make_database())
     # The same files, with the same times (an article's date is its file's).
     shutil.copytree(tmp_path / "one" / "articles", tmp_path / "many" / "articles")
-    many_config = write_config(tmp_path / "many", articles=[{"path": str(tmp_path / "many" / "articles")}])
+    many_config = write_config(tmp_path / "many", make_database(), articles=[{"path": str(tmp_path / "many" / "articles")}])
     one, one_calls = ingest_with(one_config, monkeypatch, parallel_from=10**9)
     many, many_calls = ingest_with(many_config, monkeypatch, parallel_from=COUNT)
     assert one_calls == [] and many_calls == [min(pool.spare_cores(), ingest.MAX_READERS)]
@@ -95,8 +93,8 @@ class DyingReader(ArticleReader):
         return super().__call__(read)
 
 
-def test_a_worker_that_dies_loses_nothing(tmp_path, monkeypatch, caplog):
-    config_path = write_config(tmp_path, articles=[{"path": str(tmp_path / "articles")}])
+def test_a_worker_that_dies_loses_nothing(tmp_path, database, monkeypatch, caplog):
+    config_path = write_config(tmp_path, database, articles=[{"path": str(tmp_path / "articles")}])
     write_articles(tmp_path / "articles", COUNT)
     monkeypatch.setattr(ingest, "ArticleReader", DyingReader)
     config = load_config(config_path)
@@ -130,22 +128,20 @@ def running(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process tree from /proc")
-def test_killing_the_ingest_ends_its_workers(tmp_path):
-    config_path = write_config(tmp_path, articles=[{"path": str(tmp_path / "articles")}])
+def test_killing_the_ingest_ends_its_workers(tmp_path, database):
+    config_path = write_config(tmp_path, database, articles=[{"path": str(tmp_path / "articles")}])
     write_articles(tmp_path / "articles", 4 * COUNT)
-    database = tmp_path / "hub.db"
-    Store(database).close()
-    process = subprocess.Popen([sys.executable, "-m", "feedhub.cli", "--config", str(config_path), "ingest"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        with sqlite3.connect(database) as reader:
+    with Store(database) as reader:  # the schema is in place before the ingest starts
+        process = subprocess.Popen([sys.executable, "-m", "feedhub.cli", "--config", str(config_path), "ingest"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
             # Workers are reading once the first results are filed.
-            while reader.execute("SELECT count(*) FROM article_files").fetchone()[0] == 0 and process.poll() is None:
+            while reader.count("article_files") == 0 and process.poll() is None:
                 time.sleep(0.005)
-        workers = descendants(process.pid)
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.wait()
+            workers = descendants(process.pid)
+            process.send_signal(signal.SIGKILL)
+        finally:
+            process.wait()
     assert process.returncode == -signal.SIGKILL, "the ingest ended before it could be killed"
     assert len(workers) >= min(pool.spare_cores(), ingest.MAX_READERS)
     deadline = time.monotonic() + 10
@@ -154,8 +150,8 @@ def test_killing_the_ingest_ends_its_workers(tmp_path):
     assert not [pid for pid in workers if running(pid)], "workers outlived the ingest"
 
 
-def test_what_workers_log_reaches_the_operator(tmp_path):
-    config_path = write_config(tmp_path, articles=[{"path": str(tmp_path / "articles")}])
+def test_what_workers_log_reaches_the_operator(tmp_path, database):
+    config_path = write_config(tmp_path, database, articles=[{"path": str(tmp_path / "articles")}])
     write_articles(tmp_path / "articles", COUNT)
     (tmp_path / "articles" / "zz-latin1.txt").write_bytes(
         "BUSINESS\n\nCaf\xe9 chain grows\n\nThe caf\xe9 opened.\n".encode("latin-1"))
@@ -167,17 +163,16 @@ def test_what_workers_log_reaches_the_operator(tmp_path):
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_the_ingest_cleanly_and_the_next_run_goes_on(tmp_path):
-    config_path = write_config(tmp_path, articles=[{"path": str(tmp_path / "articles")}])
+def test_ctrl_c_stops_the_ingest_cleanly_and_the_next_run_goes_on(tmp_path, database):
+    config_path = write_config(tmp_path, database, articles=[{"path": str(tmp_path / "articles")}])
     write_articles(tmp_path / "articles", 4 * COUNT)
-    database = tmp_path / "hub.db"
-    Store(database).close()
     command = [sys.executable, "-m", "feedhub.cli", "--config", str(config_path), "ingest"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    with sqlite3.connect(database) as reader:
-        while reader.execute("SELECT count(*) FROM article_files").fetchone()[0] == 0 and process.poll() is None:
+    with Store(database) as reader:  # the schema is in place before the ingest starts
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while reader.count("article_files") == 0 and process.poll() is None:
             time.sleep(0.005)
     process.send_signal(signal.SIGINT)
+
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     assert stderr.strip().endswith("interrupted; what was stored so far is kept, and the next run goes on from there")

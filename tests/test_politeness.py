@@ -168,14 +168,14 @@ def test_scheduler_moves_a_failing_source_job_to_its_next_attempt(make_config, f
         assert worker.run("feed:wire") is None and feed_server.requests == []
 
 
-def test_enable_brings_a_backed_off_source_back_to_its_interval(make_config, feed_server):
+def test_enable_brings_a_backed_off_source_back_to_its_interval(make_config, feed_server, tmp_path):
     with backed_off(make_config, feed_server, 503, "7200") as (config, worker):
         postponed = worker.scheduler.get_job("feed:wire").next_run_time
         assert postponed - datetime.now(timezone.utc) > timedelta(hours=1)
         worker.watch()  # nothing changed yet: it stays postponed
         assert worker.scheduler.get_job("feed:wire").next_run_time == postponed
         # The operator runs `feedhub enable wire` (another process, same database).
-        assert main(["--config", str(config.database.parent / "feeds.yaml"), "enable", "wire"]) == 0
+        assert main(["--config", str(tmp_path / "feeds.yaml"), "enable", "wire"]) == 0
         worker.watch()
         soon = worker.scheduler.get_job("feed:wire").next_run_time
     assert soon - datetime.now(timezone.utc) < timedelta(seconds=5)

@@ -10,7 +10,7 @@ import feedparser
 import pytest
 import yaml
 
-from helpers import story, write_config, rows
+from helpers import rows, story, write_config
 from feedhub import rules
 from feedhub.cli import main
 from feedhub.config import ConfigError, load_config
@@ -40,12 +40,12 @@ def rss(entries, prefix: str = "wire") -> bytes:
 
 
 @pytest.fixture
-def site(tmp_path: Path, feed_server):
+def site(tmp_path: Path, database: str, feed_server):
     (feed_server.root / "wire.rss").write_bytes(rss(ENTRIES))
 
     def configure(**overrides) -> Path:
         sources = overrides.pop("sources", [feed_server.source("wire", "wire.rss", "business")])
-        return write_config(tmp_path, sources=sources, **overrides)
+        return write_config(tmp_path, database, sources=sources, **overrides)
 
     return configure
 
@@ -61,8 +61,8 @@ def ingest(path: Path):
         return config, run_cycle(config, store)
 
 
-def test_a_bad_regex_is_refused_with_file_line_and_key_path(tmp_path: Path):
-    path = write_config(tmp_path, categories={"business": {"title": "Business", "block": [
+def test_a_bad_regex_is_refused_with_file_line_and_key_path(tmp_path: Path, database: str):
+    path = write_config(tmp_path, database, categories={"business": {"title": "Business", "block": [
         "casino", {"field": "title", "regex": "(?i)sponsored"}, {"field": "title", "regex": "(unclosed"}]}})
     with pytest.raises(ConfigError) as error:
         load_config(path)
@@ -78,9 +78,9 @@ def test_a_bad_regex_is_refused_with_file_line_and_key_path(tmp_path: Path):
     ({"words": "x", "regex": "y"}, "block[0]: expected a plain string of words, or a mapping"),
     ({"field": "title"}, "block[0]: expected a plain string of words, or a mapping"),
 ])
-def test_rule_mistakes_are_named(tmp_path: Path, spec, message):
+def test_rule_mistakes_are_named(tmp_path: Path, database: str, spec, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        load_config(write_config(tmp_path, block=[spec]))
+        load_config(write_config(tmp_path, database, block=[spec]))
 
 
 def test_block_rules_hold_entries_back_and_record_them(site, capsys):
@@ -159,7 +159,7 @@ def test_blocked_entry_does_not_hide_another_sources_copy(site, feed_server):
     config, summary = ingest(path)
     assert summary.counts["feed:wire"]["blocked"] == 1
     with Store(config.database) as store:
-        casino = [row for row in rows(store, "SELECT source, blocked FROM items WHERE title LIKE 'Casino%'")]
+        casino = rows(store, "SELECT source, blocked FROM items WHERE title LIKE 'Casino%'")
     assert sorted((row["source"], row["blocked"] is None) for row in casino) == [("feed:partner", True), ("feed:wire", False)]
     assert "Casino group buys a football club" in served_titles(config)
 
@@ -199,9 +199,9 @@ def test_unblocked_entry_goes_through_dedup_then(site, feed_server):
     config, _ = ingest(site(sources=sources))
     config, _ = ingest(site(sources=[feed_server.source("wire", "wire.rss", "business"), sources[1]]))
     with Store(config.database) as store:
-        kept = rows(store, "SELECT source FROM items WHERE title LIKE 'Harbour%'")
+        harbour = rows(store, "SELECT source FROM items WHERE title LIKE 'Harbour%'")
         copies = rows(store, "SELECT source, reason FROM duplicates")
-    assert kept == [{"source": "feed:partner"}]
+    assert harbour == [{"source": "feed:partner"}]
     assert copies == [{"source": "feed:wire", "reason": "text"}]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import write_config, rows
+from helpers import rows, write_config
 from feedhub.config import load_config
 from feedhub.scheduler import Worker, build_scheduler
 from feedhub.store import Store
@@ -62,8 +62,8 @@ def source(name, category="international", interval="15m"):
 
 
 @pytest.fixture
-def worker(tmp_path: Path):
-    path = write_config(tmp_path, sources=[source("a"), source("b")])
+def worker(tmp_path: Path, database: str):
+    path = write_config(tmp_path, database, sources=[source("a"), source("b")])
     worker = Worker(load_config(path), path)
     worker.start(paused=True)
     yield worker
@@ -74,9 +74,9 @@ def feed_jobs(worker) -> dict:
     return {job.id: job for job in worker.scheduler.get_jobs() if job.id.startswith("feed:")}
 
 
-def test_reload_adds_removes_and_reschedules_source_jobs(worker, tmp_path: Path):
+def test_reload_adds_removes_and_reschedules_source_jobs(worker, tmp_path: Path, database: str):
     assert set(feed_jobs(worker)) == {"feed:a", "feed:b"}
-    write_config(tmp_path, sources=[source("b", interval="1h"), source("c", category="business")])
+    write_config(tmp_path, database, sources=[source("b", interval="1h"), source("c", category="business")])
     assert worker.reload() is True
     jobs = feed_jobs(worker)
     assert set(jobs) == {"feed:b", "feed:c"}
@@ -101,18 +101,18 @@ def test_an_invalid_edit_is_rejected_and_the_last_good_config_keeps_running(work
     assert "sources[0].interval: expected a duration like '30s', '15m' or '1h', got 'soon'" in record.getMessage()
 
 
-def test_the_watch_job_reloads_only_when_the_file_changed(worker, tmp_path: Path):
+def test_the_watch_job_reloads_only_when_the_file_changed(worker, tmp_path: Path, database: str):
     worker.watch()
     assert set(feed_jobs(worker)) == {"feed:a", "feed:b"}
     stat = (tmp_path / "feeds.yaml").stat()
-    path = write_config(tmp_path, sources=[source("a")])
+    path = write_config(tmp_path, database, sources=[source("a")])
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the same mtime: the size tells
     worker.watch()
     assert set(feed_jobs(worker)) == {"feed:a"}
 
 
-def test_a_job_removed_while_queued_does_nothing(worker, tmp_path: Path):
-    write_config(tmp_path, sources=[source("b")])
+def test_a_job_removed_while_queued_does_nothing(worker, tmp_path: Path, database: str):
+    write_config(tmp_path, database, sources=[source("b")])
     worker.reload()
     assert worker.run("feed:a") is None
 
@@ -127,8 +127,8 @@ def test_heartbeat_is_written_to_the_database(make_config):
     assert datetime.now(timezone.utc) - datetime.fromisoformat(beat.beat) < timedelta(seconds=30)
 
 
-def test_heartbeat_and_reload_do_not_wait_behind_fetches(tmp_path: Path):
-    path = write_config(tmp_path, sources=[source("a")])
+def test_heartbeat_and_reload_do_not_wait_behind_fetches(tmp_path: Path, database: str):
+    path = write_config(tmp_path, database, sources=[source("a")])
     worker = Worker(load_config(path), path)
     worker.start(paused=True)
     try:

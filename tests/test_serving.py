@@ -12,7 +12,6 @@ import subprocess
 import time
 from datetime import datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
-from pathlib import Path
 
 import brotli
 import feedparser
@@ -179,14 +178,14 @@ def test_the_fast_path_keeps_the_rate_limit_and_counts_for_metrics(make_config):
     assert 'feedhub_rate_limited_total{partner="",scope="address"} 2.0' in metrics
 
 
-def test_the_procfiles_web_line_serves_feeds_and_304s(config):
+def test_the_procfiles_web_line_serves_feeds_and_304s(config, tmp_path):
     # The Procfile's own command (granian), on loopback, with feeds.yaml from $FEEDHUB_CONFIG.
     line = next(l for l in (REPO / "Procfile").read_text().splitlines() if l.startswith("web:"))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = shlex.split(re.sub(r"\$\{PORT:-\d+\}", str(port), line.removeprefix("web:")).replace("0.0.0.0", "127.0.0.1"))
-    path = Path(config.database).parent / "feeds.yaml"
+    path = tmp_path / "feeds.yaml"
     server = subprocess.Popen(command, env={**os.environ, "FEEDHUB_CONFIG": str(path)},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/feeds/business.rss"

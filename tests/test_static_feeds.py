@@ -34,8 +34,8 @@ BROTLI_MODULE = Path("/usr/lib/nginx/modules/ngx_http_brotli_static_module.so")
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Path:
-    path = write_config(tmp_path, categories=CATEGORIES, static_dir="public")
+def site(tmp_path: Path, database: str) -> Path:
+    path = write_config(tmp_path, database, categories=CATEGORIES, static_dir="public")
     with Store(load_config(path).database) as store:
         for n, category in enumerate(CATEGORIES, 1):
             store.add(story(n, category=category, title=f"{category} story {n}"))
@@ -59,12 +59,12 @@ def test_every_public_feed_is_written_with_its_compressed_forms_and_no_private_o
         staticfeeds.files_for("business") + staticfeeds.files_for("sports")), "no temporary file is left"
 
 
-def test_a_category_made_private_or_removed_loses_its_files(site, tmp_path):
+def test_a_category_made_private_or_removed_loses_its_files(site, tmp_path, database):
     with Store(load_config(site).database) as store:
         staticfeeds.write_all(load_config(site), store)
         edited = dict(CATEGORIES, sports={"title": "Sports", "private": True})
         del edited["business"]
-        changed = load_config(write_config(tmp_path, categories=edited, static_dir="public"))
+        changed = load_config(write_config(tmp_path, database, categories=edited, static_dir="public"))
         assert staticfeeds.write_all(changed, store) == []
     assert list((tmp_path / "public").iterdir()) == []
 
@@ -82,8 +82,8 @@ def test_an_ingest_rewrites_the_category_it_changed(site):
     assert (folder / "sports.rss").stat().st_mtime_ns == sports_before, "an unchanged category is not rewritten"
 
 
-def test_feedhub_ingest_writes_the_static_feeds(tmp_path):
-    path = write_config(tmp_path, static_dir="public", articles=[{"path": str(EXAMPLES / "articles")}])
+def test_feedhub_ingest_writes_the_static_feeds(tmp_path, database):
+    path = write_config(tmp_path, database, static_dir="public", articles=[{"path": str(EXAMPLES / "articles")}])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     done = subprocess.run([sys.executable, "-m", "feedhub.cli", "--config", str(path), "ingest"],
                           capture_output=True, text=True, env=env)

@@ -7,14 +7,12 @@ dropped from Store fails here too."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from feedhub.store import Store
 from feedhub.store.protocol import StoreProtocol
 
 
-def test_store_has_every_method_of_the_protocol(tmp_path: Path) -> None:
-    with Store(tmp_path / "hub.db") as store:
+def test_store_has_every_method_of_the_protocol(database: str) -> None:
+    with Store(database) as store:
         engine: StoreProtocol = store  # the static check
         wanted = {name for name in vars(StoreProtocol) if not name.startswith("_") or name in ("__enter__", "__exit__")}
         assert len(wanted) > 60

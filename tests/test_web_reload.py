@@ -24,9 +24,9 @@ from helpers import gunicorn, write_config
 
 
 @pytest.fixture
-def site(tmp_path, articles_dir):
+def site(tmp_path, database, articles_dir):
     """feeds.yaml over the bundled articles, ingested; returns its path."""
-    path = write_config(tmp_path, articles=[{"path": str(articles_dir)}])
+    path = write_config(tmp_path, database, articles=[{"path": str(articles_dir)}])
     config = load_config(path)
     with Store(config.database) as store:
         run_cycle(config, store)

@@ -9,11 +9,10 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from helpers import rows
-
 from feedhub.ingest import run_cycle
 from feedhub.scheduler import Worker
 from feedhub.store import Store
+from helpers import rows
 from loopback import FeedServer
 
 

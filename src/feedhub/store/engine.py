@@ -192,10 +192,11 @@ def _why(url: str) -> str:
     return ""
 
 
-def close_pools() -> None:
-    """Close this process's pools (tests dropping their databases, shutdown)."""
+def close_pools(url: str | None = None) -> None:
+    """Close this process's pools, or only its pool of `url` (tests dropping
+    their databases, shutdown)."""
     with _pools_lock:
-        for key in [key for key in _pools if key[0] == os.getpid()]:
+        for key in [key for key in _pools if key[0] == os.getpid() and url in (None, key[1])]:
             _pools.pop(key).close()
 
 

@@ -11,6 +11,12 @@ from .items import Items
 from .rows import CategoryState, Duplicate, Preview, StoredItem, one_of, rows_of
 
 
+def in_categories(chosen: list[str]) -> str:
+    """The condition "the item is in one of `chosen`" (a `?` for each); with
+    none chosen, one no item meets: PostgreSQL has no empty `IN ()`."""
+    return f"items.category IN ({', '.join('?' * len(chosen))})" if chosen else "1 = 0"
+
+
 class Views(Items):
     """Reads for feeds and pages, on top of the items part."""
 
@@ -65,7 +71,7 @@ class Views(Items):
         chosen = None if categories is None else list(categories)
         where = " AND items.blocked IS NULL"
         if chosen is not None:
-            where += f" AND items.category IN ({', '.join('?' * len(chosen))})"
+            where += f" AND {in_categories(chosen)}"
         if self.db.dialect == "postgresql":
             return self._search_postgres(query, where, chosen or [], limit, newest_first)
         window: list[int] = []
@@ -103,7 +109,10 @@ class Views(Items):
         if newest_first:
             order = "published DESC, id"
         else:
-            order = f"ts_rank('{search.POSTGRES_WEIGHTS}', document, to_tsquery('simple', feedhub_fold(?))) DESC, id"
+            # Normalization 1 divides by 1 + log(the document's length): of two
+            # body matches the shorter text (more of it about the words) comes
+            # first, as under SQLite's BM25.
+            order = f"ts_rank('{search.POSTGRES_WEIGHTS}', document, to_tsquery('simple', feedhub_fold(?)), 1) DESC, id"
         columns = ", ".join(field.name for field in fields(StoredItem) if field.name != "duplicate_count")
         tsquery = search.to_tsquery(query)
         return rows_of(StoredItem, self.db.execute(
@@ -121,7 +130,7 @@ class Views(Items):
         chosen = list(categories)
         return (
             "FROM item_tags t JOIN items ON items.id = t.item_id WHERE t.slug = ? AND items.blocked IS NULL"
-            f" AND items.category IN ({', '.join('?' * len(chosen))})",
+            f" AND {in_categories(chosen)}",
             [slug, *chosen],
         )
 
