@@ -177,7 +177,8 @@ def test_prune_command_dry_run_changes_nothing_then_prunes(make_config, tmp_path
 
     assert main(["--config", str(path), "prune"]) == 0
     out = capsys.readouterr().out
-    assert "business: pruned 6 items" in out and "MB given back to the file system" in out
+    freed = "MB given back to the file system" if on_sqlite(config) else "autovacuum makes the space"
+    assert "business: pruned 6 items" in out and freed in out
     assert values(config, "SELECT count(*) FROM items") == [(6,)]
 
 

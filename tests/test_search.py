@@ -150,8 +150,6 @@ def test_feeds_yaml_searches_are_checked(tmp_path, database):
         load_config(path)
 
 
-@pytest.mark.postgresql_xfail("its window of newest matches is ordered by first_seen, in whole seconds: stories filed "
-                              "in one second tie, and the tie is broken by id, not by filing order")
 def test_ranking_looks_at_the_newest_matches_only(config, monkeypatch):
     from feedhub.store import search
 

@@ -145,28 +145,38 @@ def pool(url: str) -> psycopg_pool.ConnectionPool[Any]:
     key = (os.getpid(), url)
     with _pools_lock:
         found = _pools.get(key)
-        if found is None:
-            try:
-                from psycopg_pool import ConnectionPool
-            except ImportError:
-                raise RuntimeError(
-                    "a postgresql:// database needs psycopg: pip install 'feedhub[postgresql]'") from None
-            # One connection first: a wrong password or database name is
-            # said at once, in the server's words, not after the pool's wait.
-            reason = _why(url)
-            if reason:
-                raise DatabaseUnavailable(f"cannot connect to {redacted(url)}: {reason}")
-            # autocommit: the store opens its transactions itself, as on SQLite.
-            found = ConnectionPool(url, min_size=1, max_size=POOL_MAX, kwargs={"autocommit": True},
-                                   open=True, name=f"feedhub-{os.getpid()}")
-            try:
-                found.wait(timeout=CONNECT_TIMEOUT)
-            except Exception:
-                found.close()
-                reason = _why(url) or f"no connection within {CONNECT_TIMEOUT} s"
-                raise DatabaseUnavailable(f"cannot connect to {redacted(url)}: {reason}") from None
-            _pools[key] = found
+    if found is not None:
         return found
+    # Made outside the lock: a server that is slow to answer for one
+    # database must not hold up the threads using another.
+    made = _open_pool(url)
+    with _pools_lock:
+        found = _pools.setdefault(key, made)
+    if found is not made:  # another thread made one meanwhile
+        made.close()
+    return found
+
+
+def _open_pool(url: str) -> psycopg_pool.ConnectionPool[Any]:
+    try:
+        from psycopg_pool import ConnectionPool
+    except ImportError:
+        raise RuntimeError("a postgresql:// database needs psycopg: pip install 'feedhub[postgresql]'") from None
+    # One connection first: a wrong password or database name is said at
+    # once, in the server's words, not after the pool's wait.
+    reason = _why(url)
+    if reason:
+        raise DatabaseUnavailable(f"cannot connect to {redacted(url)}: {reason}")
+    # autocommit: the store opens its transactions itself, as on SQLite.
+    made: psycopg_pool.ConnectionPool[Any] = ConnectionPool(
+        url, min_size=1, max_size=POOL_MAX, kwargs={"autocommit": True}, open=True, name=f"feedhub-{os.getpid()}")
+    try:
+        made.wait(timeout=CONNECT_TIMEOUT)
+    except Exception:
+        made.close()
+        reason = _why(url) or f"no connection within {CONNECT_TIMEOUT} s"
+        raise DatabaseUnavailable(f"cannot connect to {redacted(url)}: {reason}") from None
+    return made
 
 
 class DatabaseUnavailable(RuntimeError):

@@ -227,5 +227,25 @@ def _leases(db: Database) -> None:
     db.execute("ALTER TABLE categories ADD COLUMN announced INTEGER")
 
 
-MIGRATIONS = [_v1, _v2, _v3, _blocked, _full_text_pages, _retention, _media, _search, _article_metadata, _leases]
+def _search_order(db: Database) -> None:
+    """PostgreSQL: the order items were filed in, for search's window of the
+    newest matches (SQLite numbers its index rows in search_rows already).
+    A trigger numbers each new item; removing an item removes its number."""
+    if db.dialect != "postgresql":
+        return
+    db.execute(
+        "CREATE TABLE search_rows (num BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        " item_id TEXT NOT NULL UNIQUE REFERENCES items(id) ON DELETE CASCADE)"
+    )
+    db.execute("INSERT INTO search_rows (item_id) SELECT id FROM items ORDER BY first_seen, id")
+    db.execute(
+        "CREATE FUNCTION feedhub_number_item() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN INSERT INTO search_rows (item_id) VALUES (NEW.id); RETURN NEW; END $$"
+    )
+    db.execute("CREATE TRIGGER items_numbered AFTER INSERT ON items FOR EACH ROW EXECUTE FUNCTION feedhub_number_item()")
+
+
+MIGRATIONS = [
+    _v1, _v2, _v3, _blocked, _full_text_pages, _retention, _media, _search, _article_metadata, _leases, _search_order,
+]
 

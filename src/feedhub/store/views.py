@@ -98,12 +98,12 @@ class Views(Items):
     def _search_postgres(
         self, query: str, where: str, chosen: list[str], limit: int, newest_first: bool
     ) -> list[StoredItem]:
-        """search() on PostgreSQL: the newest matches by first filing, ranked
-        by ts_rank over the title, tags and body weights."""
+        """search() on PostgreSQL: the newest matches in filing order
+        (search_rows), ranked by ts_rank over the title, tags and body weights."""
         matches = (
-            f"SELECT items.*, {search.DOCUMENT} AS document FROM items"
+            f"SELECT items.*, {search.DOCUMENT} AS document FROM items JOIN search_rows r ON r.item_id = items.id"
             f" WHERE {search.DOCUMENT} @@ to_tsquery('simple', feedhub_fold(?)){where}"
-            " ORDER BY items.first_seen DESC, items.id DESC LIMIT ?"
+            " ORDER BY r.num DESC LIMIT ?"
         )
         window = limit if newest_first else search.RANK_WINDOW
         if newest_first:
