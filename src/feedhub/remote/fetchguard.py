@@ -19,6 +19,8 @@ office network, or a server that sends an endless body.  So:
 from __future__ import annotations
 
 import contextlib
+import functools
+import ssl
 import ipaddress
 import socket
 import time
@@ -87,8 +89,16 @@ class _CheckedBackend(httpcore.SyncBackend):
         return super().connect_tcp(str(allowed[-1]), port, timeout, local_address, socket_options)
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context for every client of the process: making one loads the
+    CA bundle, ~20 ms of CPU, which a worker's job fetching one source paid
+    on every run.  A context is safe to share between threads."""
+    return httpx.create_ssl_context()
+
+
 def _checked_transport(policy: Policy, connections: int) -> httpx.HTTPTransport:
-    ssl_context = httpx.create_ssl_context()
+    ssl_context = _ssl_context()
     transport = httpx.HTTPTransport(verify=ssl_context)
     # httpx has no public way to pass a network backend; its pool takes one.
     transport._pool = httpcore.ConnectionPool(
