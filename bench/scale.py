@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -110,8 +111,10 @@ def feed(number: int) -> str:
             f"<link>https://s{number}.example/</link><description>d</description>{items}</channel></rss>")
 
 
-def fetch_round(tmp: Path, server: FeedServer, database: str, workers: int) -> float:
-    """Sources fetched per second by `workers` worker processes, first request to last."""
+def fetch_round(tmp: Path, server: FeedServer, database: str, workers: int) -> tuple[float, float]:
+    """Sources fetched per second by `workers` worker processes, first request
+    to last, and the workers' CPU seconds per source (start-up included)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     server.reset()
     folder = tmp / f"workers-{workers}-{time.monotonic_ns()}"
     folder.mkdir()
@@ -143,7 +146,9 @@ def fetch_round(tmp: Path, server: FeedServer, database: str, workers: int) -> f
     if len(fetched) != SOURCES:
         raise SystemExit(f"{workers} workers made {len(fetched)} requests for {SOURCES} sources: some twice")
     first, last = min(seen.values()), max(seen.values()) + DELAY
-    return SOURCES / (last - first)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return SOURCES / (last - first), cpu / SOURCES
 
 
 # -- 2. ingest ---------------------------------------------------------------------
@@ -206,6 +211,7 @@ def main() -> None:
         raise SystemExit("wrk is needed for the serving part: apt-get install -y wrk")
     fetch_engine = engines[-1]
     rates: dict[int, list[float]] = {n: [] for n in WORKERS}
+    cpu: dict[int, list[float]] = {n: [] for n in WORKERS}
     per_item: dict[str, list[float]] = {engine: [] for engine in engines}
     served: dict[str, dict[str, list[float]]] = {engine: {"feed": [], "page": []} for engine in engines}
     with tempfile.TemporaryDirectory() as tmp_name, FeedServer(Path(tmp_name) / "feeds") as server:
@@ -217,7 +223,9 @@ def main() -> None:
         for _ in range(args.rounds):
             for workers in WORKERS:
                 location = databases.fresh(fetch_engine)
-                rates[workers].append(fetch_round(tmp, server, location, workers))
+                rate, seconds = fetch_round(tmp, server, location, workers)
+                rates[workers].append(rate)
+                cpu[workers].append(seconds)
                 databases.drop(location)
             for engine in engines:
                 location = databases.fresh(engine)
@@ -231,8 +239,10 @@ def main() -> None:
           f"{ITEMS} stories filed; {SERVE_ITEMS} stored for serving; {args.rounds} rounds on {os.cpu_count()} CPUs")
     for workers in WORKERS:
         ratios = [rate / one for rate, one in zip(rates[workers], rates[WORKERS[0]])]
-        print(f"fetch throughput, {workers} worker(s): {spread(rates[workers], 1)} sources/s, "
-              f"{spread(ratios)}x one worker")
+        # What the delay allows: each worker runs 10 fetches at once.
+        print(f"fetch throughput, {workers} worker(s): {spread(rates[workers], 1)} sources/s "
+              f"(the delay allows {workers * 10 / DELAY:.0f}), {spread(ratios)}x one worker; "
+              f"worker CPU {spread([s * 1000 for s in cpu[workers]], 1)} ms per source")
     for engine in engines:
         print(f"ingest per item on {engine}: {spread([s * 1000 for s in per_item[engine]])} ms; "
               f"serve on {engine}: feed {spread(served[engine]['feed'], 0)} req/s, "
