@@ -62,12 +62,16 @@ class Server:
 
         self.admin.execute(sql.SQL(statement).format(*(sql.Identifier(name) for name in names)))
 
-    def create(self) -> str:
-        """The URL of a new database with feedhub's schema and no rows."""
-        if self.template is None:
+    def create(self, blank: bool = False) -> str:
+        """The URL of a new database with feedhub's schema and no rows (with
+        `blank`, without the schema either: no table at all)."""
+        if self.template is None and not blank:
             self.template = self._make_template()
         name = f"{self.token}_{next(self.numbers)}"
-        self._sql("CREATE DATABASE {} TEMPLATE {}", name, self.template)
+        if blank:
+            self._sql("CREATE DATABASE {}", name)
+        else:
+            self._sql("CREATE DATABASE {} TEMPLATE {}", name, self.template)
         self.made.add(name)
         return with_database(self.url, name)
 
@@ -154,13 +158,13 @@ class Databases:
             self._server = Server(url)
         return self._server
 
-    def create(self, path: Path) -> str:
+    def create(self, path: Path, blank: bool = False) -> str:
         """A new database with no rows: the SQLite file at `path` (made on
         first use), or a copy of the migrated template on the suite's
-        PostgreSQL server."""
+        PostgreSQL server (with `blank`, an empty one: no schema yet)."""
         if self.suite_url is None:
             return str(path)
-        return self.server().create()
+        return self.server().create(blank)
 
     def drop(self, location: str) -> None:
         if is_postgres(location):
