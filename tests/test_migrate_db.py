@@ -216,10 +216,10 @@ def test_counts_that_differ_fail_the_migration_and_leave_the_target_empty(tmp_pa
 
 
 def test_the_printed_next_step_hides_the_password():
-    from feedhub.store.migrate import shown
+    from feedhub.store.engine import redacted
 
-    assert shown("postgresql://feedhub:s3cret@db.example.org:5432/feeds") == "postgresql://feedhub:***@db.example.org:5432/feeds"
-    assert shown("postgresql://feedhub@db.example.org/feeds") == "postgresql://feedhub@db.example.org/feeds"
+    assert redacted("postgresql://feedhub:s3cret@db.example.org:5432/feeds") == "postgresql://feedhub:***@db.example.org:5432/feeds"
+    assert redacted("postgresql://feedhub@db.example.org/feeds") == "postgresql://feedhub@db.example.org/feeds"
 
 
 def test_a_target_of_another_schema_version_or_not_postgresql_is_refused(tmp_path: Path, make_config, postgres_url: str, capsys):

@@ -377,7 +377,8 @@ def restore_backup(config: Config, args: argparse.Namespace) -> int:
 
 
 def migrate_database(config: Config, args: argparse.Namespace) -> int:
-    from .store.migrate import MigrateError, migrate, shown
+    from .store.engine import redacted
+    from .store.migrate import MigrateError, migrate
 
     try:
         with _row_progress() as progress:
@@ -390,8 +391,8 @@ def migrate_database(config: Config, args: argparse.Namespace) -> int:
     for row in sorted(migrated.tables, key=lambda row: row.table):
         print(row.table.ljust(width) + str(row.source).rjust(10) + str(row.target).rjust(12))
     print("schema version".ljust(width) + str(migrated.source_schema).rjust(10) + str(migrated.target_schema).rjust(12))
-    print(f"\ncopied {config.database} to {shown(args.to)}: every count matches.\n"
-          f"Next: stop feedhub, set `database: {shown(args.to)}` in {args.config} (or DATABASE_URL), "
+    print(f"\ncopied {config.database} to {redacted(args.to)}: every count matches.\n"
+          f"Next: stop feedhub, set `database: {redacted(args.to)}` in {args.config} (or DATABASE_URL), "
           "and start the worker and web again; the SQLite file is left as it was.")
     return 0
 

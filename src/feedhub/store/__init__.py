@@ -1,4 +1,5 @@
-"""SQLite storage: items, their dedup keys, duplicates, sources and files seen.
+"""Storage on SQLite or PostgreSQL (engine.py): items, their dedup keys,
+duplicates, sources and files seen.
 
 One ``Store`` is one connection; open one per thread.  Every write happens in a
 transaction, so a crash leaves either the whole item (row, keys, category
@@ -6,7 +7,7 @@ stamp) or nothing.  Callers may group many writes in one outer transaction (a
 batch of files, one feed's entries): each write inside it is then a savepoint
 that fails alone, and the batch costs one commit instead of one per item.
 The schema is created and migrated by ``MIGRATIONS``, numbered by SQLite's
-``user_version``.
+``user_version`` or PostgreSQL's ``schema_version`` table.
 """
 
 from __future__ import annotations

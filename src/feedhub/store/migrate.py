@@ -16,7 +16,6 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 from . import MIGRATIONS, Store
 from .engine import Database, is_postgres
@@ -200,11 +199,3 @@ def count(db: Database, table: str) -> int:
     found: int = db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return found
 
-
-def shown(url: str) -> str:
-    """The URL with its password hidden, for printing."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
