@@ -76,6 +76,36 @@ def test_a_failing_write_inside_a_batch_is_undone_alone(database: str):
     assert guids == ["guid-1", "guid-3"] and keys_of_2 == 0
 
 
+def test_a_category_version_moves_once_per_transaction_and_not_for_undone_work(database: str):
+    """Feeds' ETags follow category versions: a transaction filing many items
+    moves each category it changed by one, and a savepoint undone changes nothing."""
+    def item(n: int, category: str) -> Item:
+        return Item(category=category, source="test", guid=f"guid-{n}", title=f"Story {n}",
+                    link=f"https://example.org/{n}", summary="s", content=f"<p>Body {n}</p>",
+                    text=f"Body {n} " + "word " * n, published=datetime(2026, 11, 20, tzinfo=timezone.utc))
+
+    with Store(database) as store:
+        store.add(item(0, "business"))
+        store.add(item(1, "world"))
+        before = store.category_versions()
+        with store.transaction():
+            for n in range(2, 12):
+                store.add(item(n, "business"))
+            store.add(item(12, "sport"))
+            with pytest.raises(ZeroDivisionError):
+                with store.transaction():
+                    store.add(item(13, "world"))
+                    1 / 0
+        after = store.category_versions()
+        with pytest.raises(ZeroDivisionError):
+            with store.transaction():
+                store.add(item(14, "world"))
+                1 / 0
+        unchanged = store.category_versions()
+    assert before == {"business": 1, "world": 1}
+    assert after == {"business": 2, "world": 1, "sport": 1} == unchanged
+
+
 @pytest.mark.slow
 def test_a_killed_pass_leaves_whole_items_and_the_next_run_completes(tmp_path: Path, database: str):
     articles = tmp_path / "articles"

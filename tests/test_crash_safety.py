@@ -4,7 +4,9 @@ A generated folder of articles and a feed served over HTTP are ingested by a
 real `feedhub ingest` process, killed with SIGKILL again and again (seeded,
 so a failure can be replayed).  Then the database must pass integrity_check,
 every item must be whole (row, keys, signature and bands, its file record) or
-absent, a last run must ingest the rest, and no story may be stored twice.
+absent, every feed stored with its validators or not at all (several feeds
+share a transaction when they are fetched already), a last run must ingest the
+rest, and no story may be stored twice.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ KILLS = 15
 # Articles are committed FILE_BATCH at a time: enough batches that every kill
 # still finds a pass part-way through its writing.
 ARTICLES = (KILLS + 1) * FILE_BATCH
-ENTRIES = 150
+FEEDS, ENTRIES = 6, 150  # entries in all, ENTRIES // FEEDS per feed
 SECTIONS = ["INTERNATIONAL", "TECHNOLOGY", "BUSINESS", "SPORTS"]
 
 
@@ -40,7 +42,7 @@ def sentence(rng: random.Random, words: list[str], n: int) -> str:
     return " ".join(rng.choice(words) for _ in range(n)).capitalize() + "."
 
 
-def generate(folder: Path, feed: Path) -> None:
+def generate(folder: Path, feeds: Path) -> None:
     """Articles and feed entries that share no story, so every one is new."""
     rng = random.Random(SEED)
     words = vocabulary(rng)
@@ -49,13 +51,16 @@ def generate(folder: Path, feed: Path) -> None:
         paragraphs = "\n\n".join(sentence(rng, words, 45) for _ in range(3))
         headline = sentence(rng, words, 7)[:-1]
         (folder / f"story-{n:03}.txt").write_text(f"{SECTIONS[n % 4]}\n\n{headline}\n\n{paragraphs}\n", encoding="utf-8")
-    items = "".join(
-        f"<item><title>{sentence(rng, words, 6)}</title><link>https://wire.test/{n}</link>"
-        f"<guid>https://wire.test/{n}</guid><description>{sentence(rng, words, 60)}</description></item>"
-        for n in range(ENTRIES)
-    )
-    feed.write_text(f'<rss version="2.0"><channel><title>w</title><link>https://wire.test/</link>'
-                    f"<description>d</description>{items}</channel></rss>", encoding="utf-8")
+    each = ENTRIES // FEEDS
+    for feed in range(FEEDS):
+        items = "".join(
+            f"<item><title>{sentence(rng, words, 6)}</title><link>https://wire.test/{n}</link>"
+            f"<guid>https://wire.test/{n}</guid><description>{sentence(rng, words, 60)}</description></item>"
+            for n in range(feed * each, (feed + 1) * each)
+        )
+        (feeds / f"wire-{feed}.rss").write_text(
+            f'<rss version="2.0"><channel><title>w</title><link>https://wire.test/</link>'
+            f"<description>d</description>{items}</channel></rss>", encoding="utf-8")
 
 
 def progress(database: Path) -> int:
@@ -109,6 +114,13 @@ def check_consistent(database: Path) -> None:
             "files pointing nowhere": "SELECT count(*) FROM article_files WHERE item_id IS NOT NULL AND item_id NOT IN (SELECT id FROM items)",
             "items of unrecorded category": "SELECT count(*) FROM items WHERE category NOT IN (SELECT key FROM categories)",
             "stories twice": "SELECT count(*) - count(DISTINCT source || ' ' || guid) FROM items",
+            # A feed's entries and its validators are kept together or not at all.
+            "feeds stored without validators": "SELECT count(DISTINCT source) FROM items WHERE source LIKE 'feed:%'"
+            " AND substr(source, 6) NOT IN (SELECT name FROM sources WHERE last_success IS NOT NULL)",
+            "feeds stored in part": "SELECT count(*) FROM (SELECT source FROM items WHERE source LIKE 'feed:%'"
+            f" GROUP BY source HAVING count(*) != {ENTRIES // FEEDS})",
+            "validators without the feed": "SELECT count(*) FROM sources WHERE last_success IS NOT NULL"
+            " AND 'feed:' || name NOT IN (SELECT source FROM items)",
             "duplicates recorded": "SELECT count(*) FROM duplicates",
         }
         found = {name: conn.execute(sql).fetchone()[0] for name, sql in orphans.items()}
@@ -121,11 +133,11 @@ def check_consistent(database: Path) -> None:
 @pytest.mark.sqlite_only("reads SQLite's file while ingest is killed, and checks it with integrity_check and "
                          "foreign_key_check (tests/test_batched_ingest.py kills a pass on either engine)")
 def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path, database: str, feed_server):
-    generate(tmp_path / "news", feed_server.root / "wire.rss")
+    generate(tmp_path / "news", feed_server.root)
     config_path = write_config(
         tmp_path, database,
         articles=[{"path": str(tmp_path / "news")}],
-        sources=[feed_server.source("wire", "wire.rss", "international")],
+        sources=[feed_server.source(f"wire-{n}", f"wire-{n}.rss", "international") for n in range(FEEDS)],
     )
     database = Path(database)
 
@@ -144,6 +156,6 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(tmp_path: Path, data
     with sqlite3.connect(database) as conn:
         by_source = dict(conn.execute("SELECT source, count(*) FROM items GROUP BY source").fetchall())
         recorded = conn.execute("SELECT count(*) FROM article_files WHERE item_id IS NOT NULL").fetchone()[0]
-    assert by_source == {"articles:news": ARTICLES, "feed:wire": ENTRIES}
+    assert by_source == {"articles:news": ARTICLES, **{f"feed:wire-{n}": ENTRIES // FEEDS for n in range(FEEDS)}}
     assert recorded == ARTICLES
     assert 0 < partial < 2 * ARTICLES + ENTRIES, "the kills left work for the last run"

@@ -96,6 +96,8 @@ def mojibake(text: str) -> tuple[int, str, str] | None:
 
 def repair(text: str) -> str:
     """`text` with UTF-8-read-as-legacy sequences ("CafÃ©") decoded back."""
+    if text.isascii():  # nothing was misread: mojibake is made of non-ASCII letters
+        return text
     import ftfy
 
-    return ftfy.fix_encoding(text) if text else text
+    return ftfy.fix_encoding(text)

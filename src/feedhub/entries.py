@@ -36,6 +36,10 @@ ACTIVE = re.compile(r"<(script|style|applet)\b.*?(?:</\1\s*>|$)", re.I | re.S)
 
 def to_item(entry: Entry, source: Source, fetched_at: datetime) -> Item:
     """One feed entry as an Item of the source's category."""
+    # A plain dict: feedparser's FeedParserDict looks every key up in its
+    # table of aliases first, a third of this function's time, and every key
+    # read here is the canonical one.
+    entry = dict(entry)
     # decoding.repair: a publisher's double-converted UTF-8 ("CafÃ©") is
     # turned back into the text it was.
     title = plain_text(decoding.repair(entry.get("title", ""))) or "(untitled)"

@@ -4,7 +4,7 @@ Every input is handled on its own: a broken article file or a failing feed is
 reported and counted, and the others go on.  Article files are stored in
 batches of ``FILE_BATCH`` per transaction, each file with its own record of
 having been read; a feed's entries are stored in one transaction with its new
-validators.  So a crash part-way through leaves every item whole or absent,
+validators (or several feeds in one, when they are fetched already).  So a crash part-way through leaves every item whole or absent,
 and whatever was lost is simply read again on the next run.
 
 When a folder has many new files, they are read, parsed and fingerprinted in
@@ -28,7 +28,7 @@ import threading
 import time
 import traceback
 from collections import Counter, deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -61,6 +61,12 @@ RETIRED = "retired"  # a source skipped because it answered 410 Gone
 FILE_BATCH = 200
 # Fetched feeds waiting to be stored, in pool-fulls (see ingest_sources).
 AHEAD = 4
+# Feeds stored in one transaction when they are fetched already (SQLite):
+# each commit writes every index page its items touched, and random LSH band
+# keys touch pages all over the index, so committing feed by feed wrote the
+# same pages again and again.  Never while waiting for the network, and never
+# holding the write lock much longer than this.
+GROUP_SECONDS = 0.5
 
 
 @dataclass
@@ -464,6 +470,10 @@ def ingest_sources(
 
     workers = min(config.fetch_concurrency, len(sources))
     store.use_writer_cache()
+    # On PostgreSQL each feed commits on its own: a transaction of several
+    # feeds would take their categories' locks in no set order, and two
+    # workers could deadlock (Store.lock_categories).
+    grouped = store.db.dialect == "sqlite"
     queue = iter(sources)
     pending: deque[tuple[Source, SourceState, "Future[Attempt] | None"]] = deque()
     spare = min(pool.spare_cores(), MAX_READERS)
@@ -479,18 +489,34 @@ def ingest_sources(
                     future = None if state.retired else threads.submit(_fetch, config, source, state, client, known, readers)
                     pending.append((source, state, future))
 
-            for _ in range(AHEAD * workers):
-                submit_next()
-            while pending:
+            def store_next() -> None:
                 source, state, future = pending.popleft()
                 summary.merge(_store_attempt(config, store, source, state, future.result() if future else None))
                 if progress:
                     progress(source.name)
                 submit_next()
+
+            for _ in range(AHEAD * workers):
+                submit_next()
+            while pending:
+                _wait(pending[0][2])  # outside a transaction: the write lock is not held waiting
+                if not grouped:
+                    store_next()
+                    continue
+                with store.transaction():
+                    started = time.monotonic()
+                    store_next()
+                    while pending and _wait(pending[0][2], 0) and time.monotonic() - started < GROUP_SECONDS:
+                        store_next()
     finally:
         if readers:  # its workers stop at once, whatever stopped the pass
             readers.close()
     return summary
+
+
+def _wait(future: "Future[Attempt] | None", timeout: float | None = None) -> bool:
+    """Whether the fetch is done (None: there is none), after waiting at most `timeout`."""
+    return future is None or not wait([future], timeout).not_done
 
 
 def ingest_source(
@@ -582,8 +608,9 @@ def _store_attempt(
     assert fetched is not None  # an attempt without an error has its feed
     pages: dict[str, PageState | Page] = {**attempt.known, **{page.item_id: page for page in attempt.pages}}
     entered = attempt.entered if attempt.entered is not None else enter(fetched.entries, source, now)
-    # One transaction for the feed: its entries (each a savepoint that can
-    # fail alone), then its validators, never saved without them.
+    # One transaction for the feed (a savepoint in a group of feeds, see
+    # GROUP_SECONDS): its entries (each a savepoint that can fail alone),
+    # then its validators, never saved without them.
     with store.transaction():
         store.record_pages(source.name, attempt.pages)
         for index, entry in enumerate(entered, start=1):

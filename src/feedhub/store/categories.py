@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from .connection import Connection
+from .engine import Database
 from .rows import CategoryCounts, CategoryState, ItemCounts, clock, iso, one_of
 
 
 class Categories(Connection):
     def _touch_category(self, category: str) -> None:
-        self.db.execute(
-            "INSERT INTO categories (key, version, changed) VALUES (?, 1, ?) "
-            "ON CONFLICT(key) DO UPDATE SET version = categories.version + 1, changed = excluded.changed",
-            [category, iso(clock())],
-        )
+        """The category's items changed: its version moves when this transaction commits."""
+        assert self.db.in_transaction, "a category changes inside a transaction"
+        self.changed.add(category)
+
+    def _before_commit(self, db: Database) -> None:
+        now = iso(clock())
+        if self.changed:
+            db.executemany(
+                "INSERT INTO categories (key, version, changed) VALUES (?, 1, ?) "
+                "ON CONFLICT(key) DO UPDATE SET version = categories.version + 1, changed = excluded.changed",
+                [(category, now) for category in sorted(self.changed)],
+            )
+        super()._before_commit(db)
 
     def claim_announcements(self, categories: list[str]) -> list[str]:
         """Of `categories`, those whose current version no process has

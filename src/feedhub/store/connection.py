@@ -32,6 +32,10 @@ MIGRATION_LOCK = 0x66656564687562
 class Connection(object):
     def __init__(self, location: str | Path):
         self.db: Database = connect(location)
+        # Categories whose items the open transaction changed: their versions
+        # move once, as it commits (Categories._before_commit), not once per
+        # item filed.
+        self.changed: set[str] = set()
         try:
             self._migrate()
         except BaseException:
@@ -62,10 +66,12 @@ class Connection(object):
         # block has run, can differ (mypy would narrow them all to this one).
         db, nested = self.db, self.db.in_transaction
         if nested:
+            changed = set(self.changed)
             db.execute("SAVEPOINT nested")
             try:
                 yield db
             except BaseException:
+                self.changed = changed
                 # in_transaction is False if SQLite itself already rolled back.
                 if db.in_transaction:
                     db.execute("ROLLBACK TO nested")
@@ -76,12 +82,19 @@ class Connection(object):
         db.begin()
         try:
             yield db
-            if db.in_transaction and db.dialect == "sqlite":
-                index_queued(db)  # the search index, in this same transaction
+            if db.in_transaction:
+                self._before_commit(db)
         except BaseException:
             db.end(commit=False)
             raise
+        finally:
+            self.changed.clear()
         db.end(commit=True)
+
+    def _before_commit(self, db: Database) -> None:
+        """Work kept for the end of a transaction, done in it just before it commits."""
+        if db.dialect == "sqlite":
+            index_queued(db)  # the search index (see schema._search)
 
     def lock_categories(self, categories: Iterable[str]) -> None:
         """Serialize filing in these categories until this transaction ends:

@@ -27,7 +27,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Protocol, Sequence
 
-import sqlite_utils
 
 if TYPE_CHECKING:
     import psycopg
@@ -87,7 +86,6 @@ class SQLiteDatabase:
         # isolation_level=None: we open transactions ourselves (BEGIN IMMEDIATE),
         # so sqlite3 never commits half of an item behind our back.
         self.conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-        self.utils = sqlite_utils.Database(self.conn)
         # Takes effect only on a new database (before its first table, and
         # before WAL mode writes its header): freed pages can then be given
         # back to the file system without a full VACUUM (see Pruning.reclaim).
@@ -104,7 +102,8 @@ class SQLiteDatabase:
         (both hold a shared lock, so waiting would deadlock).  It tries again."""
         for attempt in range(WAL_SWITCH_TRIES):
             try:
-                self.utils.enable_wal()
+                if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    self.conn.execute("PRAGMA journal_mode = wal")
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or attempt == WAL_SWITCH_TRIES - 1:

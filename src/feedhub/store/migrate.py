@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import sqlite_utils
+
 from . import MIGRATIONS, Store
-from .engine import Database, is_postgres
+from .engine import Database, SQLiteDatabase, is_postgres
 
 # Rows sent to PostgreSQL per executemany: large enough that round trips do
 # not dominate, small enough that a batch of article bodies stays a few MB.
@@ -61,8 +63,9 @@ def migrate(source: Path | str, target: str, replace: bool = False, progress: Pr
     with Store(path) as origin, Store(target) as destination:
         # One read snapshot: a worker still writing to the SQLite file cannot
         # make the copy of one table disagree with another's.
+        assert isinstance(origin.db, SQLiteDatabase)  # sqlite_source() checked it is a file
         with origin.snapshot(), destination.transaction() as db:
-            tables = {table: columns_in_source(origin.db, table) for table in copy_order(origin.db)}
+            tables = tables_to_copy(origin.db.conn)
             schema = prepare_target(db, tables, replace)
             for table, columns in tables.items():
                 copy_table(origin.db, db, table, columns, progress)
@@ -129,27 +132,23 @@ def sqlite_source(source: Path | str) -> Path:
     return source
 
 
-def copy_order(db: Database) -> list[str]:
-    """The SQLite file's tables to copy, each after the tables its foreign
-    keys point at (items before item_keys, duplicates, item_tags...)."""
-    names = sorted(row[0] for row in db.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")
-                   if not row[0].startswith(SQLITE_ONLY))
-    parents = {name: {row[2] for row in db.execute(f"PRAGMA foreign_key_list({name})")} - {name} for name in names}
-    ordered: list[str] = []
+def tables_to_copy(conn: sqlite3.Connection) -> dict[str, list[str]]:
+    """The SQLite file's tables to copy and their columns, each table after
+    the tables its foreign keys point at (items before item_keys, duplicates,
+    item_tags...)."""
+    tables = {table.name: table for table in sqlite_utils.Database(conn).tables
+              if not table.name.startswith(SQLITE_ONLY)}
+    ordered: dict[str, list[str]] = {}
 
     def place(name: str) -> None:
         if name not in ordered:
-            for parent in sorted(parents[name]):
+            for parent in sorted({key.other_table for key in tables[name].foreign_keys} - {name}):
                 place(parent)
-            ordered.append(name)
+            ordered[name] = [column.name for column in tables[name].columns]
 
-    for name in names:
+    for name in sorted(tables):
         place(name)
     return ordered
-
-
-def columns_in_source(db: Database, table: str) -> list[str]:
-    return [row[1] for row in db.execute(f"PRAGMA table_info({table})")]
 
 
 def columns_in_target(db: Database) -> dict[str, set[str]]:
