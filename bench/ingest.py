@@ -33,10 +33,12 @@ from common import bundled_categories, python_startup_seconds, run_feedhub, size
 
 from feedhub.articles import parse_article  # noqa: E402
 from feedhub.config import load_config  # noqa: E402
+from feedhub.dedup import SIGNATURES  # noqa: E402
 from feedhub.ingest import article_item  # noqa: E402
 
 SIZES = sized([1000, 10_000, 50_000], [60])
 BAND_ITEMS = sized(10_000, 400)  # items the band-row floor is timed on
+BANDS = sum(SIGNATURES.values())  # band rows of an item with both near-duplicate signatures
 FILES_PER_FOLDER = 1000  # the newsroom files a day's stories in one folder
 SYLLABLES = "ka lo mi ne ru sa ti vo de an or el us ba co fi gu ha ja ke li mo nu pe qui ra so tu ve wa xi yo ze".split()
 BOILERPLATE = ["WhatsApp Group Join Now", "Telegram Channel Join Now", "Back to top button",
@@ -102,7 +104,7 @@ def bare_insert(stored: Path, database: Path) -> tuple[float, int]:
 
 
 def band_seconds(database: Path, items: int = BAND_ITEMS) -> float:
-    """Seconds per item for filing 30 random LSH band keys, as feedhub's
+    """Seconds per item for filing BANDS random LSH band keys, as feedhub's
     near_bands table holds them (same schema, WAL, 200 items a commit), in a
     database of their own: the floor of keeping the near-duplicate index in
     SQLite, before any other write."""
@@ -113,7 +115,7 @@ def band_seconds(database: Path, items: int = BAND_ITEMS) -> float:
     db.execute("PRAGMA cache_size=-65536")
     db.execute("CREATE TABLE near_bands (band INTEGER NOT NULL, num INTEGER NOT NULL, "
                "PRIMARY KEY (band, num)) WITHOUT ROWID")
-    keys = [[(rng.getrandbits(64) - 2**63, num) for _ in range(30)] for num in range(items)]
+    keys = [[(rng.getrandbits(64) - 2**63, num) for _ in range(BANDS)] for num in range(items)]
     started = time.perf_counter()
     for batch in range(0, items, 200):
         db.execute("BEGIN")
@@ -183,7 +185,7 @@ def main(sizes: list[int]) -> None:
     print(f"article files written to {shm or tempfile.gettempdir()}; databases in {tempfile.gettempdir()}")
     print(f"python + feedhub import start-up: {startup:.2f} s (included in every feedhub figure)")
     print("bare insert = sqlite-utils insert_all of the rows feedhub stored, into a fresh database")
-    print(f"30 LSH band rows per item into a bare table like feedhub's: {1e6 * bands:.0f} µs/item at {BAND_ITEMS:,} "
+    print(f"{BANDS} LSH band rows per item into a bare table like feedhub's: {1e6 * bands:.0f} µs/item at {BAND_ITEMS:,} "
           "(the floor of a near-duplicate index in SQLite)")
     print(f"feedhub's parser alone: {1000 * parse:.3f} ms/article (so parse + bare insert is the floor "
           "for reading the files at all)")

@@ -11,7 +11,7 @@ from feedhub.articles import parse_article
 from feedhub.ingest import run_cycle
 from feedhub.items import Item
 from feedhub.store import DUPLICATE, NEW, Store
-from helpers import rows, write_config
+from helpers import rows, values, write_config
 
 LEVY = "international-ocean-summit-shipping-levy.txt"
 PROTEST = "international-ocean-summit-harbour-protest.txt"
@@ -103,7 +103,7 @@ def test_signatures_survive_a_restart_without_a_rebuild(database: str, articles_
     with Store(database) as store:
         assert store.add(feed_item("levy", article.headline, article.text)).status == NEW
         bands = store.count("near_bands")
-    assert bands == 30  # 20 bands of the whole story, 10 of its opening
+    assert bands == 18  # 12 bands of the whole story, 6 of its opening
     with Store(database) as store:
         # The reopened store still finds the story; nothing was re-signed.
         assert store.count("near_bands") == bands and store.count("near_signatures") == 1
@@ -215,7 +215,7 @@ def test_a_huge_body_is_compared_on_its_first_words_only():
     body = " ".join(f"word{n}" for n in range(60000))
     found = fingerprint(feed_item("huge", "A very long story", body))
     assert len(found.shingles) <= MAX_WORDS + 4
-    assert len(found.bands) == 30
+    assert len(found.bands) == 18
 
 
 def test_an_edited_story_is_compared_as_it_now_reads(database: str, articles_dir: Path):
@@ -274,3 +274,57 @@ def test_shingle_hashes_stay_those_stored_in_existing_databases():
         crc32(b"harbour council votes") % prime, crc32(b"council votes today") % prime}
     assert shingles(["two", "words"]) == {crc32(b"two words") % prime}
     assert shingles([]) == set()
+
+
+def test_items_signed_under_the_old_band_parameters_are_signed_again(databases, tmp_path: Path, monkeypatch,
+                                                                     articles_dir: Path):
+    from array import array
+
+    from feedhub import dedup
+    from feedhub.store import connection, schema
+
+    levy, protest = parse_article(articles_dir / LEVY), parse_article(articles_dir / PROTEST)
+    kept = feed_item("levy", levy.headline, levy.text)
+    draft = feed_item("protest", "Early Report", " ".join(f"draft{n} words" for n in range(40)))
+    edited = feed_item("protest", protest.headline, protest.text)  # the same entry, its text replaced
+    brief = feed_item("brief", "Storm Warning", "Gales tonight.")  # filed, too short to sign
+    blocked = feed_item("blocked", "Blocked on Arrival", protest.text + " Blocked copy.", source="feed:blocked")
+    location = databases.create(tmp_path / "old.db", blank=True)
+    try:
+        # The feedhub before: its schema, and its bands of 3 values, 20 + 10 of them.
+        with monkeypatch.context() as before:
+            before.setattr(connection, "MIGRATIONS", schema.MIGRATIONS[: schema.MIGRATIONS.index(schema._fewer_bands)])
+            before.setattr(dedup, "ROWS", 3)
+            before.setattr(dedup, "SIGNATURES", {"full": 20, "lead": 10})
+            before.setattr(dedup, "_A", dedup._coefficients(60)[0])
+            before.setattr(dedup, "_B", dedup._coefficients(60)[1])
+            with Store(location) as store:
+                for item in (kept, draft, edited, brief):
+                    store.add(item)
+                store.block(blocked, "a rule")
+                old_bands = {band for (band,) in values(store, "SELECT band FROM near_bands")}
+                # levy, and protest twice (its draft's signature stays when it is edited).
+                assert store.count("near_signatures") == 3 and len(old_bands) == 90
+        monkeypatch.setattr(schema, "SIGN_BATCH", 1)  # a batch per item
+        with Store(location) as store:
+            signed = {item_id: array("q", bands).tolist() for item_id, bands in values(
+                store, "SELECT s.item_id, l.bands FROM near_signatures s JOIN near_band_lists l ON l.num = s.num")}
+            filed = {item_id: sorted(band for (band,) in values(
+                store, "SELECT b.band FROM near_bands b JOIN near_signatures s ON s.num = b.num WHERE s.item_id = ?",
+                [item_id])) for item_id in signed}
+            assert store.count("near_signatures") == 2 and store.count("near_bands") == 36
+            assert sorted(signed) == sorted([kept.id, edited.id])  # neither the brief one nor the blocked one
+            for item in (kept, edited):
+                assert signed[item.id] == dedup.fingerprint(item).bands and len(signed[item.id]) == 18
+                assert filed[item.id] == sorted(signed[item.id])
+            assert not old_bands & {band for bands in signed.values() for band in bands}, "every key changed"
+            # Copies of the story stored before are still found, by the whole
+            # story's bands and by its opening's.
+            boilerplate = feed_item("levy-echo", "Ports to Charge Ships for Dirty Fuel",
+                                    levy.text + " Reporting by our Lisbon desk.", source="feed:partner")
+            summary = rewrites(articles_dir / LEVY)["summary"].split("\n\n")
+            cut = feed_item("levy-short", summary[0], summary[1], source="feed:digest")
+            outcomes = [store.add(copy) for copy in (boilerplate, cut)]
+            assert [(o.status, o.reason, o.item_id) for o in outcomes] == [(DUPLICATE, "near", kept.id)] * 2
+    finally:
+        databases.drop(location)

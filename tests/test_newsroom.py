@@ -238,13 +238,38 @@ SUBJECTS = ["ferry", "lighthouse", "fish market", "lifeboat", "sea wall", "tide 
 EVENTS = ["was repainted in bright orange", "closed for a week of repairs", "won a national award",
           "doubled its opening hours", "lost its roof in the gale", "found a sponsor for next year",
           "hired three apprentices", "moved to the north quay", "celebrated its centenary", "ran out of volunteers"]
+# Words of each story's own: without them two stories shared up to 0.6 of
+# their word triples (the formula and the house line), above the
+# near-duplicate threshold, and were kept apart only while LSH missed them.
+# With them, at most 0.4.
+DETAILS = ["Passengers queued past the chandlery with bicycles, prams and crates of early strawberries, and a"
+           " brass band played sea shanties on the slipway.",
+           "Its keeper polished every brass fitting while gulls circled the rocky headland below; visitors climbed"
+           " ninety spiral steps for the view.",
+           "Stallholders sold mackerel, crab claws and smoked herring until well after dusk, and a chef from Brest"
+           " cooked chowder in copper pans.",
+           "Volunteer crews practised capsize drills beside the breakwater twice this winter, timed by a coxswain"
+           " with a battered stopwatch.",
+           "Engineers poured fresh concrete along the promenade where shingle had piled up, while dog walkers"
+           " detoured through the allotments.",
+           "Scientists from the university compared its readings against satellite measurements and found storm"
+           " surges creeping higher each decade.",
+           "Carpenters steamed oak planks for a restored fishing smack named Morwenna, caulking seams with hemp"
+           " and pine tar.",
+           "Anglers still cast for bass from its weathered timber decking each evening, swapping bait tips under"
+           " flickering lamps.",
+           "Pupils built model boats and tested them in a paddling pool outside assembly, then wrote poems about"
+           " cormorants.",
+           "Birdwatchers counted avocets, redshanks and a rare spoonbill near the creek, logging sightings in a"
+           " waterproof notebook."]
 
 
 def gazette(n: int, house: bool = True, extra: str = "") -> str:
     """Story n of a small paper: its own words (no near-duplicates), and the house line."""
     subject, event, later = SUBJECTS[n % 10], EVENTS[n % 10], EVENTS[(n + 3) % 10]
     tail = f"{HOUSE_LINE}\n" if house else ""
-    return (f"WORLD\n\nThe {subject.title()} Story\n\nOn Monday the {subject} {event}, residents told the paper.\n\n"
+    return (f"WORLD\n\nThe {subject.title()} Story\n\nOn Monday the {subject} {event}, residents told the paper."
+            f" {DETAILS[n % 10]}\n\n"
             f"{extra}Last spring it {later}; few expected {n} such turns in one year.\n\n{tail}")
 
 

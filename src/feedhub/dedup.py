@@ -146,11 +146,20 @@ def keys(item: Item, tokens: tuple[list[str], list[str]] | None = None) -> list[
 
 # Changing SHINGLE_WORDS, LEAD_WORDS, ROWS, SIGNATURES or the hash functions
 # changes every band key: stored items would no longer be found, so such a
-# change needs a migration that signs the stored items again.
+# change needs a migration that signs the stored items again (one that calls
+# store.schema.sign_again).
 SHINGLE_WORDS = 3
 LEAD_WORDS = 30
-ROWS = 3  # signature values per band: 3 keeps unrelated texts from colliding
-SIGNATURES = {"full": 20, "lead": 10}  # kind -> number of bands
+# Signature values per band.  With 2, two texts share a band more easily
+# than with 3, so fewer bands catch the same rewrites: 12 + 6 of 2 values
+# (18 band rows per item, 24 hash functions) find what 20 + 10 of 3 values
+# (30 rows, 60 functions) found on bench/dedup.py, with no more false matches.
+# Filing and looking up band rows was over a quarter of a first ingest's
+# main thread (issue 18).
+# The unrelated texts that now share a band more often cost one exact score
+# each, bounded by MAX_CANDIDATES.
+ROWS = 2
+SIGNATURES = {"full": 12, "lead": 6}  # kind -> number of bands
 # Candidates scored per new item, best band matches first: bounds the work
 # when many stored stories share phrases.
 MAX_CANDIDATES = 10
@@ -232,7 +241,8 @@ def _permuted(values: np.ndarray, count: int) -> np.ndarray:
 @functools.lru_cache(maxsize=256)
 def _band_hashers(category: str, kind: str, bands: int) -> tuple[hashlib.blake2b, ...]:
     # The per-band prefix (category, kind, band) hashed once per category and
-    # copied for each item, instead of formatted and hashed 30 times an item.
+    # copied for each item, instead of formatted and hashed for every band of
+    # every item.
     return tuple(
         hashlib.blake2b(f"{category}\x1f{kind}\x1f{band}".encode(), digest_size=8) for band in range(bands)
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from array import array
 from typing import Iterable, Iterator, Mapping
 
 from .. import dedup, media
@@ -26,6 +25,7 @@ from .rows import (
     one_of,
     rows_of,
 )
+from .signatures import file_bands, file_signature
 
 
 class Items(Categories):
@@ -291,15 +291,10 @@ class Items(Categories):
 
     def _signature(self, item_id: str, fingerprint: dedup.Fingerprint | None) -> list[tuple[int, int]]:
         """A signature row for the item; returns the (band, signature) rows to file."""
-        if fingerprint is None:
-            return []
-        num = self.db.execute("INSERT INTO near_signatures (item_id) VALUES (?) RETURNING num", [item_id]).fetchone()[0]
-        self.db.execute("INSERT INTO near_band_lists (num, bands) VALUES (?, ?)",
-                        [num, array("q", fingerprint.bands).tobytes()])
-        return [(band, num) for band in fingerprint.bands]
+        return [] if fingerprint is None else file_signature(self.db, item_id, fingerprint.bands)
 
     def _file_bands(self, rows: list[tuple[int, int]]) -> None:
-        self.db.executemany("INSERT INTO near_bands (band, num) VALUES (?, ?) ON CONFLICT DO NOTHING", rows)
+        file_bands(self.db, rows)
 
     def _record_duplicate(self, copy: Mapping[str, str | None], kept_id: str, match: Match, first_seen: str | None = None) -> None:
         """Remember `copy` (category, source, guid, title, link) as a duplicate
