@@ -328,3 +328,38 @@ def test_items_signed_under_the_old_band_parameters_are_signed_again(databases, 
             assert [(o.status, o.reason, o.item_id) for o in outcomes] == [(DUPLICATE, "near", kept.id)] * 2
     finally:
         databases.drop(location)
+
+
+def test_a_near_copy_filed_in_the_same_transaction_is_caught_and_undone_work_leaves_no_bands(
+        database: str, articles_dir: Path):
+    """Band rows reach the index as the transaction commits, sorted: until
+    then a copy still finds the story filed moments before it, and a savepoint
+    undone takes its band rows with it (the signature number it used is
+    handed out again, and must not inherit them)."""
+    article = parse_article(articles_dir / LEVY)
+    protest = parse_article(articles_dir / PROTEST)
+
+    def story(n: int, title: str, paragraphs: list[str]) -> Item:
+        return Item(category="international", source=f"feed:desk-{n}", guid=f"urn:desk:{n}", title=title,
+                    link=f"https://desk{n}.test/story", summary="", content="", text=" ".join(paragraphs),
+                    published=datetime(2026, 11, 20, tzinfo=timezone.utc))
+
+    with Store(database) as store:
+        with store.transaction():
+            first = store.add(story(1, article.headline, article.paragraphs))
+            try:
+                with store.transaction():
+                    store.add(story(2, "Undone", [" ".join(f"ledger{n} entry{n % 7}" for n in range(80))]))
+                    raise RuntimeError("undone")
+            except RuntimeError:
+                pass
+            copy = store.add(story(3, "Ports to Charge Ships for Dirty Fuel Under Lisbon Deal",
+                                   [NEW_LEAD, *article.paragraphs[1:]]))
+            other = store.add(story(4, protest.headline, protest.paragraphs))
+        bands, signatures = store.count("near_bands"), store.count("near_signatures")
+        stray = values(store, "SELECT count(*) FROM near_bands WHERE num NOT IN (SELECT num FROM near_signatures)")
+        per_item = values(store, "SELECT count(*) FROM near_bands b JOIN near_signatures s ON s.num = b.num"
+                                 " GROUP BY s.item_id ORDER BY s.item_id")
+    assert (first.status, copy.status, other.status) == (NEW, DUPLICATE, NEW)
+    assert copy.item_id == first.item_id and copy.reason == "near"
+    assert signatures == 2 and stray == [(0,)] and bands == 36 and per_item == [(18,), (18,)]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
 
 from .engine import Database, connect
 from .schema import MIGRATIONS, index_queued
+from .signatures import PendingBands
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
@@ -36,6 +37,8 @@ class Connection(object):
         # move once, as it commits (Categories._before_commit), not once per
         # item filed.
         self.changed: set[str] = set()
+        # Likewise the LSH band rows it filed: inserted together as it commits.
+        self.bands = PendingBands()
         try:
             self._migrate()
         except BaseException:
@@ -66,12 +69,13 @@ class Connection(object):
         # block has run, can differ (mypy would narrow them all to this one).
         db, nested = self.db, self.db.in_transaction
         if nested:
-            changed = set(self.changed)
+            changed, filed = set(self.changed), len(self.bands.rows)
             db.execute("SAVEPOINT nested")
             try:
                 yield db
             except BaseException:
                 self.changed = changed
+                self.bands.undo(filed)
                 # in_transaction is False if SQLite itself already rolled back.
                 if db.in_transaction:
                     db.execute("ROLLBACK TO nested")
@@ -89,10 +93,12 @@ class Connection(object):
             raise
         finally:
             self.changed.clear()
+            self.bands.clear()
         db.end(commit=True)
 
     def _before_commit(self, db: Database) -> None:
         """Work kept for the end of a transaction, done in it just before it commits."""
+        self.bands.flush(db)
         if db.dialect == "sqlite":
             index_queued(db)  # the search index (see schema._search)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Iterable, Iterator, Mapping
 
 from .. import dedup, media
@@ -25,7 +26,7 @@ from .rows import (
     one_of,
     rows_of,
 )
-from .signatures import file_bands, file_signature
+from .signatures import file_signature
 
 
 class Items(Categories):
@@ -179,21 +180,28 @@ class Items(Categories):
 
     def _near_candidates(self, fingerprint: dedup.Fingerprint) -> list[dedup.NearCandidate]:
         """The stored items sharing most LSH bands with the fingerprint (one
-        indexed lookup), at most dedup.MAX_CANDIDATES, with the texts to score."""
+        indexed lookup, and the bands this transaction filed so far), at most
+        dedup.MAX_CANDIDATES, with the texts to score."""
         marks = ",".join("?" * len(fingerprint.bands))
-        hits = self.db.execute(
+        hits: Counter[str] = Counter(dict(self.db.execute(
             f"SELECT s.item_id, count(*) AS hits FROM near_bands b JOIN near_signatures s ON s.num = b.num"
             f" WHERE b.band IN ({marks}) GROUP BY s.item_id ORDER BY hits DESC, s.item_id LIMIT ?",
             [*fingerprint.bands, dedup.MAX_CANDIDATES],
-        ).fetchall()
+        ).fetchall()))
+        if pending := self.bands.hits(fingerprint.bands):  # filed in this transaction
+            marks = ",".join("?" * len(pending))
+            for num, item_id in self.db.execute(
+                    f"SELECT num, item_id FROM near_signatures WHERE num IN ({marks})", list(pending)):
+                hits[item_id] += pending[num]
         if not hits:
             return []
-        marks = ",".join("?" * len(hits))
+        best = sorted(hits.items(), key=lambda hit: (-hit[1], hit[0]))[: dedup.MAX_CANDIDATES]
+        marks = ",".join("?" * len(best))
         texts = {row[0]: row[1:] for row in self.db.execute(
-            f"SELECT id, title, text, priority FROM items WHERE id IN ({marks})", [item_id for item_id, _ in hits])}
+            f"SELECT id, title, text, priority FROM items WHERE id IN ({marks})", [item_id for item_id, _ in best])}
         return [
             dedup.NearCandidate(item_id, title, text, count, priority)
-            for item_id, count in hits
+            for item_id, count in best
             for title, text, priority in [texts[item_id]]
         ]
 
@@ -294,7 +302,7 @@ class Items(Categories):
         return [] if fingerprint is None else file_signature(self.db, item_id, fingerprint.bands)
 
     def _file_bands(self, rows: list[tuple[int, int]]) -> None:
-        file_bands(self.db, rows)
+        self.bands.add(rows)  # into near_bands as the transaction commits
 
     def _record_duplicate(self, copy: Mapping[str, str | None], kept_id: str, match: Match, first_seen: str | None = None) -> None:
         """Remember `copy` (category, source, guid, title, link) as a duplicate

@@ -6,6 +6,7 @@ that signs the stored items again when the band parameters change
 from __future__ import annotations
 
 from array import array
+from collections import Counter
 
 from .engine import Database
 
@@ -22,3 +23,37 @@ def file_signature(db: Database, item_id: str, bands: list[int]) -> list[tuple[i
 def file_bands(db: Database, rows: list[tuple[int, int]]) -> None:
     """File band rows; many at once go in much faster sorted (see Items.insert_many)."""
     db.executemany("INSERT INTO near_bands (band, num) VALUES (?, ?) ON CONFLICT DO NOTHING", rows)
+
+
+class PendingBands:
+    """The band rows filed in the open transaction, not yet in near_bands:
+    inserted all at once, in key order, as it commits (page by page, where
+    item by item each row went to a random page of the largest index), and
+    looked up here until then, so an item still finds a copy filed moments
+    before it."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, int]] = []
+        self.nums: dict[int, list[int]] = {}  # band key -> signatures filed under it
+
+    def add(self, rows: list[tuple[int, int]]) -> None:
+        self.rows += rows
+        for band, num in rows:
+            self.nums.setdefault(band, []).append(num)
+
+    def hits(self, bands: list[int]) -> Counter[int]:
+        """Bands shared with each pending signature."""
+        return Counter(num for band in bands for num in self.nums.get(band, ()))
+
+    def undo(self, mark: int) -> None:
+        """Forget the rows filed since len(rows) was `mark` (a savepoint undone)."""
+        kept = self.rows[:mark]
+        self.clear()
+        self.add(kept)
+
+    def flush(self, db: Database) -> None:
+        file_bands(db, sorted(self.rows))
+        self.clear()
+
+    def clear(self) -> None:
+        self.rows, self.nums = [], {}
