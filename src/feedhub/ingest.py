@@ -4,8 +4,9 @@ Every input is handled on its own: a broken article file or a failing feed is
 reported and counted, and the others go on.  Article files are stored in
 batches of ``FILE_BATCH`` per transaction, each file with its own record of
 having been read; a feed's entries are stored in one transaction with its new
-validators (or several feeds in one, when they are fetched already).  So a crash part-way through leaves every item whole or absent,
-and whatever was lost is simply read again on the next run.
+validators (several feeds in one, when they are fetched already).  So a crash
+part-way through leaves every item whole or absent, and whatever was lost is
+simply read again on the next run.
 
 When a folder has many new files, they are read, parsed and fingerprinted in
 worker processes on the other cores (``pool``), while this process files the

@@ -14,8 +14,8 @@ class Categories(Connection):
         self.changed.add(category)
 
     def _before_commit(self, db: Database) -> None:
-        now = iso(clock())
         if self.changed:
+            now = iso(clock())
             db.executemany(
                 "INSERT INTO categories (key, version, changed) VALUES (?, 1, ?) "
                 "ON CONFLICT(key) DO UPDATE SET version = categories.version + 1, changed = excluded.changed",

@@ -27,7 +27,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Protocol, Sequence
 
-
 if TYPE_CHECKING:
     import psycopg
     import psycopg_pool

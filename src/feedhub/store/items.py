@@ -225,17 +225,14 @@ class Items(Categories):
         """File items known to be new and distinct stories (a bulk import, a
         benchmark's corpus) in one transaction, without looking for duplicates
         among them; much faster than add() one by one.  Returns the count."""
-        count, categories, bands = 0, set[str](), []
+        count, categories = 0, set[str]()
         with self.transaction():
             for item in items:
                 if item.category not in categories:
                     self.lock_categories([item.category])
-                bands += self._insert(item, *dedup.prepare(item))
+                self._file_bands(self._insert(item, *dedup.prepare(item)))  # sorted as it commits
                 categories.add(item.category)
                 count += 1
-            # In key order, the band rows go into the index page by page
-            # instead of all over it: much less to write.
-            self._file_bands(sorted(bands))
             for category in categories:
                 self._touch_category(category)
         return count

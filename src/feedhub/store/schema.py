@@ -297,7 +297,7 @@ def sign_again(db: Database) -> None:
             fingerprint = dedup.fingerprint(item)
             if fingerprint is not None:
                 rows += file_signature(db, item_id, fingerprint.bands)
-        # In key order: much less to write (see Items.insert_many).
+        # In key order: much less to write (see signatures.PendingBands).
         file_bands(db, sorted(rows))
         last = batch[-1][0]
 

@@ -21,7 +21,7 @@ def file_signature(db: Database, item_id: str, bands: list[int]) -> list[tuple[i
 
 
 def file_bands(db: Database, rows: list[tuple[int, int]]) -> None:
-    """File band rows; many at once go in much faster sorted (see Items.insert_many)."""
+    """File band rows; many at once go in much faster sorted (see PendingBands)."""
     db.executemany("INSERT INTO near_bands (band, num) VALUES (?, ?) ON CONFLICT DO NOTHING", rows)
 
 
@@ -52,8 +52,9 @@ class PendingBands:
         self.add(kept)
 
     def flush(self, db: Database) -> None:
-        file_bands(db, sorted(self.rows))
-        self.clear()
+        if self.rows:
+            file_bands(db, sorted(self.rows))
+            self.clear()
 
     def clear(self) -> None:
         self.rows, self.nums = [], {}
