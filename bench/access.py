@@ -21,9 +21,9 @@ from pathlib import Path
 
 from common import sized, write_config
 
-from feedhub.access import hash_key
 from feedhub.config import load_config
-from feedhub.items import Item, utcnow
+from feedhub.model import Item, utcnow
+from feedhub.publish.access import hash_key
 from feedhub.store import Store
 from feedhub.web import create_app
 
@@ -79,7 +79,7 @@ def main(n: int) -> None:
 def gate_alone(config, n: int) -> float:
     """The partner variant's access work without Flask: the middleware over
     an app that only looks the key up and takes a token from each bucket."""
-    from feedhub.access import partner_for
+    from feedhub.publish.access import partner_for
     from feedhub.web.gate import Gate
     from feedhub.web.ratelimit import Limiter
 

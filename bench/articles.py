@@ -31,8 +31,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from common import write_config  # noqa: E402
 
-from feedhub import boilerplate  # noqa: E402
-from feedhub.articles import parse_article  # noqa: E402
+from feedhub.articles import boilerplate  # noqa: E402
+from feedhub.articles.parse import parse_article  # noqa: E402
 from feedhub.config import load_config  # noqa: E402
 from feedhub.ingest import run_cycle  # noqa: E402
 from feedhub.store import Store  # noqa: E402

@@ -38,8 +38,9 @@ from near_dups import Copy, Pair, pairs  # noqa: E402
 
 from feedhub.config import Category  # noqa: E402
 from feedhub.dedup import similarity, story_shingles  # noqa: E402
-from feedhub.items import Item  # noqa: E402
-from feedhub.store import DUPLICATE, Store  # noqa: E402
+from feedhub.model import DUPLICATE  # noqa: E402
+from feedhub.model import Item  # noqa: E402
+from feedhub.store import Store  # noqa: E402
 
 DEFAULT = Category.model_fields["near_duplicate_threshold"].default
 WHEN = datetime(2026, 11, 25, tzinfo=timezone.utc)

@@ -8,7 +8,7 @@ peak RSS.  The baseline is a normal 1 MB RSS feed of 400 entries; the figures
 are the median of `--rounds` runs and are printed as ratios to the baseline,
 so load from other processes on the machine affects both sides alike.
 
-A second figure is the cost of sanitizing: `entries.to_item` over the
+A second figure is the cost of sanitizing: `remote.to_item.to_item` over the
 baseline's entries with nh3 on, against the same with the sanitizer replaced
 by the identity (same process, alternated rounds).
 The last lines printed are the figures.
@@ -78,10 +78,10 @@ def probe(path: Path) -> tuple[float, float, str]:
 
 
 def sanitize_cost(rounds: int) -> float:
-    from feedhub import entries as mapping
     from feedhub.config import Source
-    from feedhub.entries import to_item
+    from feedhub.remote import to_item as mapping
     from feedhub.remote.parse import parse
+    from feedhub.remote.to_item import to_item
 
     entries = parse(normal_feed().encode(), "https://x.test/feed", None)
     source = Source(name="b", url="https://x.test/feed", category="b")

@@ -31,7 +31,7 @@ import sqlite_utils
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import bundled_categories, python_startup_seconds, run_feedhub, sized, write_config  # noqa: E402
 
-from feedhub.articles import parse_article  # noqa: E402
+from feedhub.articles.parse import parse_article  # noqa: E402
 from feedhub.config import load_config  # noqa: E402
 from feedhub.dedup import SIGNATURES  # noqa: E402
 from feedhub.ingest import article_item  # noqa: E402

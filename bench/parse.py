@@ -5,7 +5,7 @@ HTML sanitizing and relative-URI rewriting on (as before issue 18) and off
     python bench/parse.py [--rounds 5]
 
 60 of bench/fetch.py's feed documents of 50 items each are parsed by
-parse.parse and made into Items by entries.to_item, in this process, in
+parse.parse and made into Items by to_item.to_item, in this process, in
 turns: "twice" (feedparser sanitizes and resolves, then nh3 again) and
 "once" (PARSE_ONCE), `--rounds` times.  The last lines printed are the
 figures: CPU seconds per pass (this process's, so other load on the machine
@@ -26,10 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import sized  # noqa: E402
 from fetch import ITEMS, Feeds  # noqa: E402
 
-from feedhub import entries  # noqa: E402
-from feedhub.remote import parse  # noqa: E402
 from feedhub.config import Source  # noqa: E402
-
+from feedhub.remote import parse  # noqa: E402
+from feedhub.remote import to_item  # noqa: E402
 
 DOCUMENTS = sized(60, 5)  # of bench/fetch.py's 200: a round in seconds
 
@@ -42,7 +41,7 @@ def one_pass(documents: list[bytes], options: dict) -> tuple[float, int]:
     with mock.patch.dict(parse.PARSE_ONCE, options):
         for body in documents:
             for entry in parse.parse(body, "https://source.example/feed.rss", "application/rss+xml"):
-                entries.to_item(entry, source, now)
+                to_item.to_item(entry, source, now)
                 made += 1
     return time.process_time() - started, made
 

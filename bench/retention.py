@@ -37,10 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import sized, write_config  # noqa: E402
 
 import feedhub.store  # noqa: E402
-from feedhub import retention  # noqa: E402
 from feedhub.config import load_config  # noqa: E402
-from feedhub.items import Item  # noqa: E402
-from feedhub.store import NEW, Store  # noqa: E402
+from feedhub.model import NEW  # noqa: E402
+from feedhub.model import Item  # noqa: E402
+from feedhub.store import Store  # noqa: E402
+from feedhub.worker import retention  # noqa: E402
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 MONTH = 30  # days

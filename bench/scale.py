@@ -41,11 +41,12 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 from common import drop_database, fresh_database, sized  # noqa: E402
+from loopback import FeedServer  # noqa: E402
 from serve import free_port, wait_until_up, wrk  # noqa: E402
 
-from feedhub.items import Item  # noqa: E402
-from feedhub.store import NEW, Store  # noqa: E402
-from loopback import FeedServer  # noqa: E402
+from feedhub.model import NEW  # noqa: E402
+from feedhub.model import Item  # noqa: E402
+from feedhub.store import Store  # noqa: E402
 
 SOURCES = sized(400, 30)
 DELAY = 0.2  # seconds each source takes to answer

@@ -98,7 +98,7 @@ def nginx_binary() -> str:
 
 def make_database(folder: Path) -> Path:
     """feeds.yaml and a database holding one category of ITEMS articles."""
-    from feedhub.items import Item
+    from feedhub.model import Item
     from feedhub.store import Store
 
     config = {
@@ -125,10 +125,10 @@ def make_database(folder: Path) -> Path:
             stored += outcome.status == "new"
         if stored != ITEMS:
             raise SystemExit(f"only {stored} of {ITEMS} bench items were stored")
-        from feedhub import staticfeeds
         from feedhub.config import load_config
+        from feedhub.publish import static
 
-        staticfeeds.write_all(load_config(path), store)  # static publishing, as the worker does
+        static.write_all(load_config(path), store)  # static publishing, as the worker does
     return path
 
 

@@ -12,16 +12,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-
-from feedhub.config import load_config
-from feedhub.ingest import ingest_folder, ingest_source
-from feedhub.items import Item
-from feedhub.store import Store
-from feedhub.store.engine import is_postgres
 from databases import ENV, NO_SERVER, Databases, Unreachable, in_ci, reachable
 from helpers import EXAMPLES, HOSTILE_SUMMARY, HOSTILE_TITLE, write_config
 from loopback import FeedServer
 
+from feedhub.config import load_config
+from feedhub.ingest import ingest_folder, ingest_source
+from feedhub.model import Item
+from feedhub.store import Store
+from feedhub.store.engine import is_postgres
 
 # -- the database every test stores in ------------------------------------------
 

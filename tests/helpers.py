@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, Sequence
 import httpx
 import yaml
 
-from feedhub.items import Item
+from feedhub.model import Item
 from feedhub.store import Store
 from feedhub.store.engine import is_postgres
 

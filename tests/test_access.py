@@ -14,11 +14,11 @@ from pathlib import Path
 import feedparser
 import httpx
 import pytest
+from helpers import gunicorn, story, write_config
 from lxml import etree
 
-from helpers import gunicorn, story, write_config
-from feedhub.access import client_address, hash_key
 from feedhub.config import ConfigError, load_config
+from feedhub.publish.access import client_address, hash_key
 from feedhub.store import Store
 
 CATEGORIES = {

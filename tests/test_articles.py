@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-
 from helpers import EXAMPLES
-from feedhub.articles import ArticleError, parse_article
+
+from feedhub.articles.parse import ArticleError, parse_article
 from feedhub.dedup import words
 
 BUNDLED = sorted((EXAMPLES / "articles").glob("*.txt"))

@@ -20,13 +20,12 @@ import sqlite_utils
 from helpers import gunicorn, story, write_config
 from test_concurrency import write_articles
 
-from feedhub.store import backup
 from feedhub.cli import main
 from feedhub.config import load_config
-from feedhub.feedcache import FeedCache
-from feedhub.scheduler import Worker
-from feedhub.store import MIGRATIONS, Store
+from feedhub.publish.cache import FeedCache
+from feedhub.store import MIGRATIONS, Store, backup
 from feedhub.web import create_app
+from feedhub.worker.scheduler import Worker
 
 FORMATS = ("rss", "atom", "json")
 READERS = 4

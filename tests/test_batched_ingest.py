@@ -13,13 +13,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from helpers import rows, write_config
 
 from feedhub.config import load_config
 from feedhub.ingest import FILE_BATCH, run_cycle
-from feedhub.items import Item
+from feedhub.model import Item
 from feedhub.store import Store
-
-from helpers import rows, write_config
 
 
 def write_articles(folder: Path, count: int, start: int = 0) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from helpers import REPO, write_config
+
 from feedhub.cli import main
 from feedhub.config import ConfigError, load_config
 

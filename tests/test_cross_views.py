@@ -10,7 +10,7 @@ import feedparser
 import pytest
 from helpers import story
 
-from feedhub.access import hash_key
+from feedhub.publish.access import hash_key
 from feedhub.store import Store
 from feedhub.web import create_app
 

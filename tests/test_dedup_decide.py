@@ -5,17 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from feedhub import dedup
-from feedhub.dedup import (
-    DUPLICATE,
-    NEW,
-    REPLACE,
-    Candidates,
-    KeyOwner,
-    NearCandidate,
-    Rules,
-    decide,
-)
-from feedhub.items import Item
+from feedhub.dedup import DUPLICATE, NEW, REPLACE, Candidates, KeyOwner, NearCandidate, Rules, decide
+from feedhub.model import Item
 
 STORY = ("The harbour authority closed the northern pier on Tuesday after divers found cracks in three of its"
          " supporting pillars, and ferries will dock at the southern terminal until repairs are finished in spring")

@@ -11,9 +11,10 @@ from helpers import write_config
 from test_fetch_pool import write_feed
 from test_parallel_read import stored
 
-from feedhub import entries, ingest, pool
+from feedhub import ingest
 from feedhub.config import Source, load_config
-from feedhub.ingest import FeedReader, run_cycle
+from feedhub.ingest import FeedReader, pool, run_cycle
+from feedhub.remote import to_item
 from feedhub.remote.fetch import Document
 from feedhub.store import Store
 
@@ -69,14 +70,14 @@ def test_workers_store_exactly_what_the_fetch_threads_do(tmp_path, make_database
 
 @pytest.fixture
 def broken_second_entry(monkeypatch):
-    to_item = entries.to_item
+    original = to_item.to_item
 
     def failing(entry, source, now):
         if entry.get("title") == "Feed 0 story 1":
             raise ValueError("boom")
-        return to_item(entry, source, now)
+        return original(entry, source, now)
 
-    monkeypatch.setattr(entries, "to_item", failing)
+    monkeypatch.setattr(to_item, "to_item", failing)
 
 
 def test_a_bad_entry_fails_alone_with_its_index(make_config, feed_server, broken_second_entry):

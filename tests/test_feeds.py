@@ -12,12 +12,11 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from helpers import config_holding, story
 from lxml import etree
 
-from helpers import config_holding, story
-
-from feedhub import opml
 from feedhub.ingest import run_cycle
+from feedhub.publish import opml
 from feedhub.store import Store
 from feedhub.web import create_app
 

@@ -8,14 +8,15 @@ import time
 from http.server import BaseHTTPRequestHandler
 
 import pytest
-
-from feedhub.config import ConfigError, Source, load_config
-from feedhub.remote.fetchguard import Policy, refusal
-from feedhub.ingest import run_cycle
-from feedhub.remote.fetch import FetchError, fetch
-from feedhub.store import SourceState, Store
 from helpers import write_config
 from loopback import FeedServer
+
+from feedhub.config import ConfigError, Source, load_config
+from feedhub.ingest import run_cycle
+from feedhub.model import SourceState
+from feedhub.remote.fetch import FetchError, fetch
+from feedhub.remote.fetchguard import Policy, refusal
+from feedhub.store import Store
 
 FEED = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>http://x.test/</link>'
         b"<description>d</description><item><title>One</title><link>http://x.test/1</link></item></channel></rss>")

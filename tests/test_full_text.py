@@ -11,14 +11,14 @@ from pathlib import Path
 
 import feedparser
 import pytest
-
 from helpers import rows, write_config
 from loopback import FeedServer
-from feedhub.remote import fetchguard, fulltext
+
 from feedhub.cli import main
 from feedhub.config import load_config
 from feedhub.ingest import run_cycle
-from feedhub.items import Item
+from feedhub.model import Item
+from feedhub.remote import fetchguard, fulltext
 from feedhub.store import Store
 from feedhub.web import create_app
 

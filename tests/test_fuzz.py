@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feedhub.articles import ArticleError, parse_article
+from feedhub.articles.parse import ArticleError, parse_article
 from feedhub.config import Source
-from feedhub.entries import to_item
 from feedhub.remote.parse import ParseError, parse
+from feedhub.remote.to_item import to_item
 from feedhub.store import Store
 from feedhub.web import create_app
 

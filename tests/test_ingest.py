@@ -6,14 +6,14 @@ import shutil
 from pathlib import Path
 
 import feedparser
+from helpers import rows, write_config
 
-from feedhub.articles import parse_article
+from feedhub.articles.parse import parse_article
 from feedhub.cli import main
 from feedhub.dedup import canonical_url
 from feedhub.ingest import run_cycle
 from feedhub.store import Store
 from feedhub.web import create_app
-from helpers import rows, write_config
 
 
 def test_bundled_articles_land_in_their_categories(make_config, articles_dir: Path):

@@ -12,14 +12,13 @@ from pathlib import Path
 import feedparser
 import pytest
 import sqlite_utils
-from lxml import etree
-
 from helpers import rows, story, write_config
 from loopback import FeedServer
+from lxml import etree
 
 from feedhub import media
 from feedhub.ingest import run_cycle
-from feedhub.items import Enclosure, Person
+from feedhub.model import Enclosure, Person
 from feedhub.store import MIGRATIONS, Store
 from feedhub.web import create_app
 
@@ -365,8 +364,8 @@ def test_json_feed_fields_of_the_wrong_type_are_left_out_not_fatal():
     from datetime import datetime, timezone
 
     from feedhub.config import Source
-    from feedhub.entries import to_item
     from feedhub.remote.parse import parse
+    from feedhub.remote.to_item import to_item
 
     body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": [
         "not an item",

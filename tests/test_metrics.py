@@ -10,10 +10,10 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 from feedhub.ingest import run_cycle
-from feedhub.items import utcnow
-from feedhub.scheduler import Worker
+from feedhub.model import utcnow
 from feedhub.store import Store
 from feedhub.web import create_app
+from feedhub.worker.scheduler import Worker
 
 
 def scrape(client) -> dict[tuple, float]:

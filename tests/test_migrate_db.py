@@ -16,7 +16,8 @@ from helpers import REPO, rows, story, write_config
 from feedhub.cli import main
 from feedhub.config import load_config
 from feedhub.ingest import ingest_source
-from feedhub.store import DUPLICATE, NEW, Store
+from feedhub.model import DUPLICATE, NEW
+from feedhub.store import Store
 from feedhub.web import create_app
 
 FORMATS = ("rss", "atom", "json")

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-
-from feedhub.articles import parse_article
-from feedhub.ingest import run_cycle
-from feedhub.items import Item
-from feedhub.store import DUPLICATE, NEW, Store
 from helpers import rows, values, write_config
+
+from feedhub.articles.parse import parse_article
+from feedhub.ingest import run_cycle
+from feedhub.model import DUPLICATE, NEW, Item
+from feedhub.store import Store
 
 LEVY = "international-ocean-summit-shipping-levy.txt"
 PROTEST = "international-ocean-summit-harbour-protest.txt"
@@ -116,7 +116,7 @@ def test_signatures_survive_a_restart_without_a_rebuild(database: str, articles_
 def test_a_better_priority_source_takes_the_stored_copys_place(make_config, articles_dir: Path):
     import feedparser
 
-    from feedhub.publish import render
+    from feedhub.publish.feeds import render
 
     config = make_config()
     article = parse_article(articles_dir / LEVY)
@@ -191,7 +191,7 @@ def test_a_link_python_cannot_parse_is_still_filed(database: str):
 def test_source_priority_from_feeds_yaml_decides_the_kept_copy(make_config, feed_server):
     import feedparser
 
-    from feedhub.publish import render
+    from feedhub.publish.feeds import render
 
     config = make_config(
         sources=[

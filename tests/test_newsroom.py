@@ -15,13 +15,13 @@ import pytest
 import yaml
 from helpers import REPO, rows, write_config
 
-from feedhub import ingest, pool
-from feedhub.articles import parse_article, parse_text
-from feedhub.boilerplate import FAMILIES, HouseLine, Rules, learned
+from feedhub import ingest
+from feedhub.articles.boilerplate import FAMILIES, HouseLine, Rules, learned
+from feedhub.articles.dates import DateUnreadable, parse_date
+from feedhub.articles.parse import parse_article, parse_text
 from feedhub.cli import main
 from feedhub.config import ConfigError, load_config
-from feedhub.ingest import run_cycle
-from feedhub.newsdates import DateUnreadable, parse_date
+from feedhub.ingest import pool, run_cycle
 from feedhub.store import Store
 from feedhub.web import create_app
 

@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from helpers import REPO, write_config
-from feedhub import logs, opml
+
+from feedhub import logs
 from feedhub.cli import main
 from feedhub.config import load_config
+from feedhub.publish import opml
 from feedhub.store import Store
 
 

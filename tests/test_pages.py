@@ -10,10 +10,10 @@ import pytest
 from helpers import HOSTILE_SUMMARY, HOSTILE_TITLE, config_holding, rows, story
 
 from feedhub.ingest import run_cycle
-from feedhub.items import Item
-from feedhub.web.pages import human_time
+from feedhub.model import Item
 from feedhub.store import Store
 from feedhub.web import create_app
+from feedhub.web.pages import human_time
 
 
 class Page(HTMLParser):

@@ -14,14 +14,13 @@ import time
 from pathlib import Path
 
 import pytest
-
-from feedhub import ingest, pool
-from feedhub.config import load_config
-from feedhub.ingest import ArticleReader, run_cycle
-from feedhub.store import Store
-
 from helpers import values, write_config
 from test_batched_ingest import write_articles
+
+from feedhub import ingest
+from feedhub.config import load_config
+from feedhub.ingest import ArticleReader, pool, run_cycle
+from feedhub.store import Store
 
 COUNT = ingest.PARALLEL_FROM + 150
 ORDERED_MAP = pool.ordered_map

@@ -14,9 +14,9 @@ import pytest
 
 from feedhub.cli import main
 from feedhub.ingest import RETIRED, ingest_source
-from feedhub.politeness import backoff_delay, parse_retry_after
-from feedhub.scheduler import Worker
+from feedhub.remote.politeness import backoff_delay, parse_retry_after
 from feedhub.store import Store
+from feedhub.worker.scheduler import Worker
 
 T0 = datetime(2026, 11, 25, 12, 0, 0, tzinfo=timezone.utc)
 INTERVAL = 900  # 15m

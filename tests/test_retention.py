@@ -14,12 +14,12 @@ import feedparser
 import pytest
 from helpers import on_sqlite, values, write_config
 
-from feedhub import retention
 from feedhub.cli import main
 from feedhub.config import ConfigError, Retention, load_config
-from feedhub.items import Item
-from feedhub.store import NEW, UNCHANGED, Store
+from feedhub.model import NEW, UNCHANGED, Item
+from feedhub.store import Store
 from feedhub.web import create_app
+from feedhub.worker import retention
 
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 WORDS = ("harbour levy council rail freight summit river plant grid match vote budget strike treaty market "
@@ -220,7 +220,7 @@ def test_an_older_database_is_switched_to_incremental_vacuum_once_on_request(mak
 
 
 def test_the_worker_prunes_on_schedule(make_config):
-    from feedhub.scheduler import Worker
+    from feedhub.worker.scheduler import Worker
 
     now = datetime.now(timezone.utc)
     config = make_config(feed_size=5, retention={"days": 30})

@@ -9,16 +9,15 @@ from pathlib import Path
 import feedparser
 import pytest
 import yaml
-
 from helpers import rows, story, write_config
-from feedhub import rules
+
 from feedhub.cli import main
 from feedhub.config import ConfigError, load_config
-from feedhub.ingest import run_cycle
-from feedhub.items import Person
-from feedhub.scheduler import Worker
+from feedhub.ingest import rules, run_cycle
+from feedhub.model import Person
 from feedhub.store import Store
 from feedhub.web import create_app
+from feedhub.worker.scheduler import Worker
 
 ENTRIES = [
     ("Harbour cranes return after the strike", "The port reopened on Monday as crane drivers went back to work.", "dock"),

@@ -9,11 +9,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
 from helpers import rows, write_config
+
 from feedhub.config import load_config
-from feedhub.scheduler import Worker, build_scheduler
 from feedhub.store import Store
+from feedhub.worker.scheduler import Worker, build_scheduler
 
 
 def test_one_job_per_input_at_its_interval(make_config, articles_dir: Path):
@@ -90,7 +90,7 @@ def test_an_invalid_edit_is_rejected_and_the_last_good_config_keeps_running(work
     (tmp_path / "feeds.yaml").write_text(
         (tmp_path / "feeds.yaml").read_text().replace("interval: 15m", "interval: soon", 1)
     )
-    with caplog.at_level(logging.ERROR, logger="feedhub.scheduler"):
+    with caplog.at_level(logging.ERROR, logger="feedhub.worker.scheduler"):
         assert worker.reload() is False
     assert worker.config is good
     assert set(feed_jobs(worker)) == {"feed:a", "feed:b"}

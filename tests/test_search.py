@@ -8,7 +8,6 @@ import json
 
 import feedparser
 import pytest
-
 from helpers import on_sqlite, story, write_config
 
 from feedhub.config import ConfigError, load_config

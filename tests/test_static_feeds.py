@@ -19,8 +19,8 @@ import httpx
 import pytest
 from helpers import EXAMPLES, story, write_config
 
-from feedhub import staticfeeds
 from feedhub.config import load_config
+from feedhub.publish import static
 from feedhub.store import Store
 from feedhub.web import create_app
 
@@ -46,7 +46,7 @@ def test_every_public_feed_is_written_with_its_compressed_forms_and_no_private_o
     config = load_config(site)
     folder = site.parent / "public"
     with Store(config.database) as store:
-        assert staticfeeds.write_all(config, store) == ["business", "sports"]
+        assert static.write_all(config, store) == ["business", "sports"]
     client = create_app(site).test_client()
     for key in ("business", "sports"):
         for fmt in FORMATS:
@@ -56,16 +56,16 @@ def test_every_public_feed_is_written_with_its_compressed_forms_and_no_private_o
             assert brotli.decompress((folder / f"{key}.{fmt}.br").read_bytes()) == served
     assert not list(folder.glob("wire*")), "a private category is never written"
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        staticfeeds.files_for("business") + staticfeeds.files_for("sports")), "no temporary file is left"
+        static.files_for("business") + static.files_for("sports")), "no temporary file is left"
 
 
 def test_a_category_made_private_or_removed_loses_its_files(site, tmp_path, database):
     with Store(load_config(site).database) as store:
-        staticfeeds.write_all(load_config(site), store)
+        static.write_all(load_config(site), store)
         edited = dict(CATEGORIES, sports={"title": "Sports", "private": True})
         del edited["business"]
         changed = load_config(write_config(tmp_path, database, categories=edited, static_dir="public"))
-        assert staticfeeds.write_all(changed, store) == []
+        assert static.write_all(changed, store) == []
     assert list((tmp_path / "public").iterdir()) == []
 
 
@@ -73,11 +73,11 @@ def test_an_ingest_rewrites_the_category_it_changed(site):
     config = load_config(site)
     folder = site.parent / "public"
     with Store(config.database) as store:
-        staticfeeds.write_all(config, store)
+        static.write_all(config, store)
         sports_before = (folder / "sports.rss").stat().st_mtime_ns
         before = store.category_versions()
         store.add(story(9, title="A brand new business story"))
-        assert staticfeeds.write_changed(config, store, before) == ["business"]
+        assert static.write_changed(config, store, before) == ["business"]
     assert b"A brand new business story" in (folder / "business.rss").read_bytes()
     assert (folder / "sports.rss").stat().st_mtime_ns == sports_before, "an unchanged category is not rewritten"
 
@@ -96,7 +96,7 @@ def test_an_unwritable_folder_is_logged_and_nothing_else_fails(site, caplog):
     (site.parent / "public").write_text("a file where the folder should be")
     config = load_config(site)
     with Store(config.database) as store:
-        assert staticfeeds.write_all(config, store) == []
+        assert static.write_all(config, store) == []
     assert "static feeds: cannot make" in caplog.text
 
 
@@ -150,7 +150,7 @@ def test_nginx_serves_the_same_bytes_type_and_cache_control_as_the_app(site, tmp
     config = load_config(site)
     folder = site.parent / "public"
     with Store(config.database) as store:
-        staticfeeds.write_all(config, store)
+        static.write_all(config, store)
     work = tmp_path / "nginx"
     work.mkdir()
     app = create_app(site).test_client()
@@ -161,17 +161,17 @@ def test_nginx_serves_the_same_bytes_type_and_cache_control_as_the_app(site, tmp
             for fmt in FORMATS:
                 url = f"/feeds/business.{fmt}"
                 dynamic = app.get(url)
-                static = client.get(base + url, headers={"Accept-Encoding": "identity"})
-                assert static.status_code == 200
-                assert static.content == dynamic.data
-                assert static.headers["Content-Type"] == dynamic.headers["Content-Type"]
-                assert static.headers["Cache-Control"] == dynamic.headers["Cache-Control"]
+                served = client.get(base + url, headers={"Accept-Encoding": "identity"})
+                assert served.status_code == 200
+                assert served.content == dynamic.data
+                assert served.headers["Content-Type"] == dynamic.headers["Content-Type"]
+                assert served.headers["Cache-Control"] == dynamic.headers["Cache-Control"]
                 for coding in codings:
                     dynamic = app.get(url, headers={"Accept-Encoding": coding})
-                    static = client.get(base + url, headers={"Accept-Encoding": coding})
-                    assert static.headers["Content-Encoding"] == dynamic.headers["Content-Encoding"] == coding
-                    assert static.content == app.get(url).data  # httpx decodes it
-                    assert "Accept-Encoding" in static.headers["Vary"]
+                    served = client.get(base + url, headers={"Accept-Encoding": coding})
+                    assert served.headers["Content-Encoding"] == dynamic.headers["Content-Encoding"] == coding
+                    assert served.content == app.get(url).data  # httpx decodes it
+                    assert "Accept-Encoding" in served.headers["Vary"]
             # A private feed is not in the folder: nginx hands it to the app (down here: 502).
             assert client.get(base + "/feeds/wire.rss").status_code == 502
     finally:
@@ -180,7 +180,7 @@ def test_nginx_serves_the_same_bytes_type_and_cache_control_as_the_app(site, tmp
 
 
 def test_the_worker_writes_every_public_feed_at_its_start(site):
-    from feedhub.scheduler import Worker
+    from feedhub.worker.scheduler import Worker
 
     worker = Worker(load_config(site), site)
     assert worker.scheduler.get_job("static-feeds") is not None, "queued to run at once"

@@ -9,7 +9,7 @@ import feedparser
 import pytest
 
 from feedhub.ingest import run_cycle
-from feedhub.items import Item
+from feedhub.model import Item
 from feedhub.store import Store
 from feedhub.web import create_app
 

@@ -13,14 +13,13 @@ import feedparser
 import httpx
 import pytest
 import yaml
+from helpers import gunicorn, write_config
 
-from feedhub.web import app as web
 from feedhub.config import load_config
 from feedhub.ingest import run_cycle
 from feedhub.store import Store
+from feedhub.web import app as web
 from feedhub.web import create_app
-
-from helpers import gunicorn, write_config
 
 
 @pytest.fixture
@@ -120,7 +119,7 @@ def test_every_gunicorn_worker_follows_the_edit(site):
 
 
 def test_making_a_category_private_and_adding_a_partner_apply_without_a_restart(site, look_every_request):
-    from feedhub.access import hash_key
+    from feedhub.publish.access import hash_key
 
     key = "a-partner-key-added-while-serving"
     client = create_app(site).test_client()

@@ -8,12 +8,12 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
-
-from feedhub.ingest import run_cycle
-from feedhub.scheduler import Worker
-from feedhub.store import Store
 from helpers import rows
 from loopback import FeedServer
+
+from feedhub.ingest import run_cycle
+from feedhub.store import Store
+from feedhub.worker.scheduler import Worker
 
 
 class Hub:
@@ -87,7 +87,7 @@ def test_no_hubs_configured_means_no_pings(make_config, articles_dir: Path, hubs
 
 
 def test_private_categories_are_never_announced_nor_name_a_hub(make_config, articles_dir: Path, hubs):
-    from feedhub.access import hash_key
+    from feedhub.publish.access import hash_key
     from feedhub.web import create_app
 
     good, _, _ = hubs

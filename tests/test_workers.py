@@ -21,16 +21,16 @@ from typing import Callable, Iterator
 from urllib.parse import parse_qs
 
 import pytest
+from helpers import wait_until, write_config
+from loopback import FeedServer
 
 from feedhub.cli import main
 from feedhub.config import load_config
-from feedhub.items import utcnow
-from feedhub.leases import SLACK
-from feedhub.scheduler import Worker
+from feedhub.model import utcnow
 from feedhub.store import Store
 from feedhub.web import create_app
-from helpers import wait_until, write_config
-from loopback import FeedServer
+from feedhub.worker.claims import SLACK
+from feedhub.worker.scheduler import Worker
 
 WORDS = ["harbour", "levy", "council", "rail", "freight", "summit", "river", "plant", "grid", "match", "vote",
          "budget", "strike", "treaty", "market", "coast", "storm", "school", "bridge", "court", "ferry", "mill"]

@@ -12,8 +12,8 @@ import sys
 import time
 
 import pytest
-
 from helpers import on_sqlite, rows, write_config
+
 from feedhub.config import load_config
 from feedhub.remote.parse import ParseError, parse
 from feedhub.store import Store

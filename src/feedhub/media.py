@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import asdict
 from typing import Iterable, Sequence
 
-from .items import Enclosure, Person
+from .model import Enclosure, Person
 from .sanitize import web_url
 
 # type/subtype as RFC 6838 allows them (parameters such as "; codecs=" dropped).

@@ -26,7 +26,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Callable, Iterable
 
 if TYPE_CHECKING:
-    from .items import Page
+    from .model import Page
     from .store import Store
 
 log = logging.getLogger(__name__)

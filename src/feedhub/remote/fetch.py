@@ -21,7 +21,7 @@ from ..config import Config, Source
 from . import fetchguard
 
 if TYPE_CHECKING:
-    from ..store import SourceState
+    from ..model import SourceState
     from .parse import Entry
 
 USER_AGENT = f"feedhub/{__version__} (+https://github.com/feedhub/feedhub; feed aggregator)"

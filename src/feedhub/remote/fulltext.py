@@ -32,14 +32,13 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
-from .. import politeness
-from ..entries import plain_text
-from ..items import Item, Page, utcnow
+from ..model import Item, Page, utcnow
 from ..sanitize import clean_html
-from . import fetchguard
+from . import fetchguard, politeness
+from .to_item import plain_text
 
 if TYPE_CHECKING:
-    from ..store import PageState
+    from ..model import PageState
 
 # An entry whose body has fewer words than this is a teaser worth completing.
 TEASER_WORDS = 200

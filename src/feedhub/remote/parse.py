@@ -17,7 +17,7 @@ from typing import Any
 
 import feedparser
 
-from .. import decoding, jsonfeed
+from . import decoding, jsonfeed
 
 log = logging.getLogger(__name__)
 # One entry, as feedparser gives it (a dict subclass) or jsonfeed maps it to

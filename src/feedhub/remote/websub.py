@@ -29,14 +29,14 @@ def announce(config: Config, store: Store, before: dict[str, int]) -> list[str]:
     if not config.hubs:
         return []
     # Imported here: every ingest pass calls announce(), few configure a hub.
-    from .. import publish
+    from ..publish import feeds
 
     # A private category is never announced: hubs could not fetch it.
-    categories = [key for key in changed_categories(store, before) if key in config.categories and publish.hubs(config, key)]
+    categories = [key for key in changed_categories(store, before) if key in config.categories and feeds.hubs(config, key)]
     # Several workers see one change (each compares its own `before`): the
     # one that claims the category's new version pings, the others do not.
     categories = store.claim_announcements(categories)
-    topics = [publish.feed_url(config, key, fmt) for key in categories for fmt in publish.FORMATS]
+    topics = [feeds.feed_url(config, key, fmt) for key in categories for fmt in feeds.FORMATS]
     ping(config.hubs, topics, timeout=config.fetch_timeout)
     return topics
 

@@ -15,17 +15,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..dedup import Match
-from .articles import ArticleFiles
+from ..model import BLOCKED, DUPLICATE, NEW, UNCHANGED, UPDATED, Lease, Outcome, PageState, SourceState
 from .counters import Counters
+from .files import ArticleFiles
 from .leases import Leases
 from .pruning import Pruning
 from .rows import (
-    BLOCKED,
-    DUPLICATE,
     MEDIA_COLUMNS,
-    NEW,
-    UNCHANGED,
-    UPDATED,
     CategoryCounts,
     CategoryState,
     Duplicate,
@@ -33,12 +29,8 @@ from .rows import (
     FolderState,
     Heartbeat,
     ItemCounts,
-    Lease,
-    Outcome,
     PageHealth,
-    PageState,
     Preview,
-    SourceState,
     StoredCounter,
     StoredItem,
     SubjectRow,

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ..config import Config
-from ..items import utcnow
+from ..model import utcnow
 from . import MIGRATIONS, Store
 from .engine import SQLiteDatabase
 

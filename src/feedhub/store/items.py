@@ -7,25 +7,9 @@ from typing import Iterable, Iterator, Mapping
 
 from .. import dedup, media
 from ..dedup import Match
-from ..items import Item
+from ..model import BLOCKED, DUPLICATE, NEW, UNCHANGED, UPDATED, Item, Outcome
 from .categories import Categories
-from .rows import (
-    BLOCKED,
-    DUPLICATE,
-    MEDIA_COLUMNS,
-    NEW,
-    UNCHANGED,
-    UPDATED,
-    Outcome,
-    StoredItem,
-    SubjectRow,
-    clock,
-    iso,
-    item_from_row,
-    media_columns,
-    one_of,
-    rows_of,
-)
+from .rows import MEDIA_COLUMNS, StoredItem, SubjectRow, clock, iso, item_from_row, media_columns, one_of, rows_of
 from .signatures import file_signature
 
 

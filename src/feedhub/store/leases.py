@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..model import Lease
 from .connection import Connection
-from .rows import Lease, iso, rows_of
+from .rows import iso, rows_of
 
 
 class Leases(Connection):

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from .. import dedup
-from ..items import Item
+from ..model import Item, Lease, Outcome, PageState, SourceState
 from .rows import (
     CategoryCounts,
     CategoryState,
@@ -27,12 +27,8 @@ from .rows import (
     FolderState,
     Heartbeat,
     ItemCounts,
-    Lease,
-    Outcome,
     PageHealth,
-    PageState,
     Preview,
-    SourceState,
     StoredCounter,
     StoredItem,
     SubjectRow,
@@ -41,8 +37,8 @@ from .rows import (
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
 
-    from ..boilerplate import HouseLine
-    from ..items import Page
+    from ..articles.boilerplate import HouseLine
+    from ..model import Page
 
 
 class StoreProtocol(Protocol):

@@ -6,18 +6,13 @@ named for its table (or for what a query adds up), so a consumer reads
 
 from __future__ import annotations
 
-
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar, overload
 
 from .. import media
-from ..items import Item, from_iso, utcnow
+from ..model import Item, from_iso, utcnow
 from .engine import Cursor
-
-# Outcomes of Store.add, as counted in ingest summaries.
-NEW, UPDATED, UNCHANGED, DUPLICATE = "new", "updated", "unchanged", "duplicate"
-BLOCKED = "blocked"  # held back by a keep/block rule (see rules.py)
 
 
 @overload
@@ -52,14 +47,6 @@ def item_from_row(row: StoredItem) -> Item:
         authors=media.stored_people(row.authors), tags=media.stored_tags(row.tags), image=row.image or "",
         enclosures=media.stored_enclosures(row.enclosures), comments=row.comments or "",
     )
-
-
-@dataclass
-class Outcome:
-    status: str  # NEW, UPDATED, UNCHANGED or DUPLICATE
-    item_id: str | None  # the stored item (for a duplicate: the one it duplicates); None: pruned
-    reason: str = ""  # which key matched, for a duplicate
-    replaced: str | None = None  # for NEW: the stored copy it took the place of
 
 
 def clock() -> datetime:
@@ -191,45 +178,6 @@ class ItemCounts:
 
 
 @dataclass(frozen=True, slots=True)
-class SourceState:
-    """A row of `sources`: a feed's fetch state.  A source never fetched has
-    the defaults (SourceState(name))."""
-
-    name: str
-    location: str | None = None
-    category: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    last_attempt: str | None = None
-    last_success: str | None = None
-    last_status: int | None = None
-    last_error: str | None = None
-    failures: int | None = 0
-    items_seen: int | None = 0
-    url: str | None = None  # where it moved to permanently
-    next_attempt: str | None = None
-    retired: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class PageState:
-    """A row of `pages`: an entry's page fetched for a full_text source."""
-
-    item_id: str
-    source: str
-    url: str | None
-    stamp: str | None
-    content: str | None
-    text: str | None
-    error: str | None
-    status: int | None
-    etag: str | None
-    last_modified: str | None
-    attempts: int
-    fetched_at: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class PageHealth:
     """A full_text source's pages: fetched, failing now, the latest failure ("URL: why")."""
 
@@ -275,16 +223,3 @@ class Heartbeat:
     name: str
     beat: str
     pid: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Lease:
-    """A row of `leases`: who runs a scheduled job (named by its job id,
-    e.g. ``feed:world-wire``) now, who ran it last, and when it may next be
-    claimed (see leases.py)."""
-
-    name: str
-    holder: str | None  # the worker running it now; None between runs
-    not_before: str | None  # while held, the lease's end; between runs, when it is due again
-    last_holder: str | None = None
-    last_claimed: str | None = None  # when the last run began

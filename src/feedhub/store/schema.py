@@ -275,7 +275,7 @@ def sign_again(db: Database) -> None:
     # dedup (and numpy) only when there is signing to do: schema.py is
     # imported by every command.
     from .. import dedup
-    from ..items import Item, from_iso
+    from ..model import Item, from_iso
     from .signatures import file_bands, file_signature
 
     for table in ("near_bands", "near_band_lists", "near_signatures"):

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from ..model import PageState, SourceState
 from .connection import Connection
-from .rows import PageHealth, PageState, SourceState, clock, iso, one_of, rows_of
+from .rows import PageHealth, clock, iso, one_of, rows_of
 
 if TYPE_CHECKING:
-    from ..items import Page
+    from ..model import Page
 
 
 class Sources(Connection):

@@ -1,5 +1,5 @@
 """The Flask app: feeds per category and an OPML list of them (built by
-opml.py); the HTML pages are in pages.py, /metrics and /healthz in metrics.py."""
+opml.py); the HTML pages are in pages.py, /metrics and /healthz in exposition.py."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from typing import Callable
 from flask import Flask, Response, abort, redirect, request
 from flask.typing import ResponseReturnValue
 
-from .. import access, logs, media, opml
+from .. import logs, media
 from ..config import Config, ConfigError, ConfigFile, load_config
-from ..feedcache import FeedCache, Rendered
 from ..metrics import labels
+from ..publish import access, opml
+from ..publish.cache import FeedCache, Rendered
 from ..store import Store
-from . import gate, metrics, pages
+from . import exposition, gate, pages
 from .delivery import respond
 from .fastfeed import REFUSED, FastFeeds
 from .ratelimit import Limiter
@@ -77,7 +78,7 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
 
     serve(config)
     follow = _follow(app, watched, serve) if watched else lambda: None
-    metrics.register(app, store)
+    exposition.register(app, store)
     # Flask's documented way to add WSGI middleware (mypy sees a method replaced).
     app.wsgi_app = gate.Gate(FastFeeds(app.wsgi_app, app, store, follow), current)  # type: ignore[method-assign]
 

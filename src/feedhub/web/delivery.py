@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from flask import Request, Response
 from werkzeug.http import parse_accept_header, parse_date, parse_etags
 
-from ..feedcache import CODINGS, Rendered
+from ..publish.cache import CODINGS, Rendered
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, ParamSpec, TypeVar
 
 from flask import abort, current_app, g, request
 
-from ..access import (
+from ..config import Category, Config
+from ..publish.access import (
     ENVIRON_KEY,
     ENVIRON_PEER,
     KEY_HEADER,
@@ -24,7 +25,6 @@ from ..access import (
     readable,
     split_key,
 )
-from ..config import Category, Config
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

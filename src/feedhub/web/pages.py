@@ -22,18 +22,19 @@ from flask.typing import ResponseReturnValue
 from jinja2 import StrictUndefined
 from werkzeug.exceptions import HTTPException
 
-from .. import __version__, media, publish
+from .. import __version__, media
 from ..config import ArticleDir, Config, Source
-from ..items import as_utc, from_iso
-from ..leases import Holding, holding, job_name
-from ..politeness import next_run, source_status
-from ..store import CategoryCounts, FolderState, Lease, PageHealth, Preview, SourceState, Store, StoredItem
+from ..model import Lease, SourceState, as_utc, from_iso
+from ..publish import feeds
+from ..remote.politeness import next_run, source_status
+from ..store import CategoryCounts, FolderState, PageHealth, Preview, Store, StoredItem
 from ..store.search import SearchError
+from ..worker.claims import Holding, holding, job_name
 from . import gate
 
 # Subscribe links and <link rel="alternate"> autodiscovery, in the order shown.
 FEED_LINKS = [
-    (fmt, label, publish.FORMATS[fmt].split(";")[0])
+    (fmt, label, feeds.FORMATS[fmt].split(";")[0])
     for fmt, label in (("rss", "RSS"), ("atom", "Atom"), ("json", "JSON"))
 ]
 NEWSROOM = "newsroom"
@@ -45,7 +46,7 @@ def use_config(app: Flask, config: Config) -> None:
     # Globals, not a context processor: the macros in _macros.html see them too.
     app.jinja_env.globals.update(
         site=config.site, categories=config.categories, version=__version__, feed_links=FEED_LINKS,
-        feed_url=lambda key, fmt: publish.feed_url(config, key, fmt),
+        feed_url=lambda key, fmt: feeds.feed_url(config, key, fmt),
     )
 
 
@@ -137,7 +138,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
                 error = str(exc)[0].upper() + str(exc)[1:]
             else:
                 items = [reader_view(config, row) for row in rows]
-        searches = [(key, publish.search_channel(config, key).title, saved) for key, saved in config.searches.items()]
+        searches = [(key, feeds.search_channel(config, key).title, saved) for key, saved in config.searches.items()]
         page = render_template("search.html", query=query, chosen=chosen, items=items, error=error,
                                limit=config.feed_size, searches=searches)
         return (page, 400) if error else page
@@ -254,7 +255,7 @@ def reader_view(config: Config, row: StoredItem | Preview) -> dict[str, object]:
     """An item as the category preview shows it."""
     names = row.other_source_names if isinstance(row, Preview) else None
     others = sorted(filter(None, (names or "").split(",")))
-    extras = publish.Extras.of(row)
+    extras = feeds.Extras.of(row)
     return {
         **{column.name: getattr(row, column.name) for column in fields(row)},
         "href": safe_href(config, row.link),

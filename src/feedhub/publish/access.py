@@ -42,7 +42,7 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_add
 from typing import Iterable, Sequence
 from urllib.parse import parse_qsl, urlencode
 
-from .config import Category, Config
+from ..config import Category, Config
 
 log = logging.getLogger(__name__)
 

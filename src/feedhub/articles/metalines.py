@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from urllib.parse import urlsplit
 
-from .newsdates import DateUnreadable, parse_date
+from .dates import DateUnreadable, parse_date
 
 # "|", "·" or " — " separate fields written on one line.
 SEPARATOR = re.compile(r"\s+[|·•]\s+|\s+[—–]\s+")

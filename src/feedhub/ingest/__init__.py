@@ -35,12 +35,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 
-from . import decoding, dedup, metrics, pool, rules, staticfeeds
-from .config import ArticleDir, Config, Source
-from .items import Item, Page, Person, utcnow
-from .politeness import next_attempt
-from .remote import websub
-from .store import UNCHANGED, Outcome, PageState, SourceState, Store, iso
+from .. import dedup, metrics
+from ..config import ArticleDir, Config, Source
+from ..model import UNCHANGED, Item, Outcome, Page, PageState, Person, SourceState, utcnow
+from ..publish import static
+from ..remote import decoding, websub
+from ..remote.politeness import next_attempt
+from ..store import Store, iso
+from . import pool, rules
 
 # The feed side (remote/: httpx, feedparser, nh3, ...) is imported by the functions that
 # fetch: an ingest of article folders alone never loads it, and a run of
@@ -49,10 +51,10 @@ from .store import UNCHANGED, Outcome, PageState, SourceState, Store, iso
 # import) is imported by the functions that read files, so a pass over
 # sources alone never loads it.
 if TYPE_CHECKING:
-    from .articles import Article
-    from .boilerplate import Rules
-    from .remote.fetch import Client, Document, Fetched, FetchError
-    from .remote.parse import Entry
+    from ..articles.boilerplate import Rules
+    from ..articles.parse import Article
+    from ..remote.fetch import Client, Document, Fetched, FetchError
+    from ..remote.parse import Entry
 
 log = logging.getLogger(__name__)
 FAILED = "failed"
@@ -107,7 +109,7 @@ def run_cycle(config: Config, store: Store, progress: Callable[[str], None] | No
             progress(folder.path.name)
     summary.merge(ingest_sources(config, store, config.sources, progress))
     websub.announce(config, store, before)
-    staticfeeds.write_changed(config, store, before)
+    static.write_changed(config, store, before)
     return summary
 
 
@@ -144,8 +146,8 @@ def folder_rules(store: Store, folder: ArticleDir) -> Rules:
     """The folder's boilerplate rules for this pass: feeds.yaml's lists and the
     house style learned from its files, counted first for the new and changed
     ones, so the files of this pass are read with their own house lines too."""
-    from .articles import MAX_ARTICLE_BYTES, house_keys
-    from .boilerplate import Rules, learned
+    from ..articles.boilerplate import Rules, learned
+    from ..articles.parse import MAX_ARTICLE_BYTES, house_keys
 
     key = str(folder.path)
     for batch in _batches(_files_to_count(store, folder.path), FILE_BATCH):
@@ -272,14 +274,14 @@ class ArticleReader:
     part of ingest that needs no database, so it can run in another process."""
 
     def __init__(self, config: Config, folder: ArticleDir, name: str, rules: Rules | None = None):
-        from .boilerplate import Rules
+        from ..articles.boilerplate import Rules
 
         self.config, self.folder, self.name = config, folder, name
         self.rules = rules or Rules(folder.boilerplate, folder.keep_lines)
         self.zone = folder.zone
 
     def __call__(self, read: Read) -> Read:
-        from .articles import ArticleError, parse_text, read_text
+        from ..articles.parse import ArticleError, parse_text, read_text
 
         try:
             article = parse_text(read_text(read.path), read.path, self.rules, self.zone)
@@ -380,7 +382,7 @@ class Entered:
 def enter(entries: list[Entry], source: Source, now: datetime, prepare: bool = False) -> list[Entered]:
     """Each entry as an item (and its dedup keys and fingerprint, if `prepare`):
     a bad entry fails alone."""
-    from .entries import to_item
+    from ..remote.to_item import to_item
 
     entered = []
     for entry in entries:
@@ -400,7 +402,7 @@ class FeedReader:
     back as the FetchError's message."""
 
     def __call__(self, task: tuple[Source, Document]) -> list[Entered] | str:
-        from .remote.fetch import FetchError, read
+        from ..remote.fetch import FetchError, read
 
         source, document = task
         try:
@@ -431,7 +433,7 @@ class FeedReaders:
     def read(self, source: Source, fetched: Fetched) -> list[Entered] | None:
         """The entries of a newly fetched document as items, made in a worker;
         None when read here instead (into fetched.entries), or not new."""
-        from .remote.fetch import FetchError, parsed
+        from ..remote.fetch import FetchError, parsed
 
         document = fetched.document
         if document is None:  # not modified
@@ -467,7 +469,7 @@ def ingest_sources(
     summary = Summary()
     if not sources:
         return summary
-    from .remote.fetch import fetch_client
+    from ..remote.fetch import fetch_client
 
     workers = min(config.fetch_concurrency, len(sources))
     store.use_writer_cache()
@@ -537,7 +539,7 @@ def _fetch(
     """Never raises: a broken source is one more result, not a stop.  For a
     full_text source, the pages its teaser entries need are fetched too (from
     its entries read here: `readers` only read the others)."""
-    from .remote.fetch import FetchError, fetch, fetch_policy
+    from ..remote.fetch import FetchError, fetch, fetch_policy
 
     started = time.monotonic()
     apart = readers is not None and not source.full_text
@@ -558,9 +560,9 @@ def _fetch_pages(
     config: Config, source: Source, fetched: Fetched, known: dict[str, PageState], client: Client | None
 ) -> list[Page]:
     """The entry pages this pass fetches for a full_text source (fulltext.py)."""
-    from .entries import to_item
-    from .remote import fetchguard, fulltext
-    from .remote.fetch import USER_AGENT, fetch_client, fetch_policy
+    from ..remote import fetchguard, fulltext
+    from ..remote.fetch import USER_AGENT, fetch_client, fetch_policy
+    from ..remote.to_item import to_item
 
     policy = fetch_policy(config)
     # One client for all the pages (a new one per page would load the CA
@@ -590,7 +592,7 @@ def _store_attempt(
     now: datetime | None = None, rng: random.Random | None = None,
 ) -> Summary:
     """Record a fetch (None: the source is retired and was not fetched)."""
-    from .remote.fulltext import with_page
+    from ..remote.fulltext import with_page
 
     summary = Summary()
     name = f"feed:{source.name}"
@@ -721,7 +723,7 @@ def _record_failure(
     config: Config, store: Store, source: Source, state: SourceState, exc: FetchError, now: datetime,
     rng: random.Random | None, fields: dict[str, str],
 ) -> None:
-    from .remote.fetch import Gone
+    from ..remote.fetch import Gone
 
     if isinstance(exc, Gone):
         # No next attempt: the source stays retired until its config changes.

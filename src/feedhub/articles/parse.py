@@ -33,9 +33,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
-from . import decoding, metalines
+from ..dedup import words
+from ..remote import decoding
+from . import metalines
 from .boilerplate import CURATED, Rules, countable, line_key
-from .dedup import words
 
 SENTENCE_END = re.compile(r"[.!?:;,\"'”’)…]$")
 BULLET = re.compile(r"^[•·▪◦●*\-–]\s+(?P<text>\S.*)$")

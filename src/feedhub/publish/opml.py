@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 
 from lxml import etree
 
-from . import access, publish
-from .config import Category, Config
+from ..config import Category, Config
+from . import access, feeds
 
 SPEC = "http://opml.org/spec2.opml"
 
@@ -63,14 +63,14 @@ def categories_document(config: Config, categories: dict[str, Category], key: st
     ones' addresses carry `key`."""
 
     def address(name: str, category: Category) -> str:
-        url = publish.feed_url(config, name, "rss")
+        url = feeds.feed_url(config, name, "rss")
         return f"{url}?{urlencode({access.KEY_PARAM: key})}" if key and category.private else url
 
     outlines = [
         Outline(
             text=f"{config.site.title}: {category.title}",
             xml_url=address(name, category),
-            html_url=publish.page_url(config, name),
+            html_url=feeds.page_url(config, name),
             description=category.description,
         )
         for name, category in categories.items()

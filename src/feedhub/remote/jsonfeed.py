@@ -13,7 +13,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from .sanitize import web_url
+from ..sanitize import web_url
 
 
 class NotJsonFeed(ValueError):

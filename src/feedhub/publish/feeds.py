@@ -23,10 +23,10 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from . import __version__, media
-from .config import Config
-from .items import Enclosure, Person, from_iso
-from .store import Preview, Store, StoredItem
+from .. import __version__, media
+from ..config import Config
+from ..model import Enclosure, Person, from_iso
+from ..store import Preview, Store, StoredItem
 
 FORMATS = {
     "rss": "application/rss+xml; charset=utf-8",

@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 
-from .items import Item
+from ..model import Item
 
 # Query parameters that only say who shared a link, never what it points at.
 TRACKING_PARAMS = re.compile(

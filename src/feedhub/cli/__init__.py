@@ -10,25 +10,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
 
-from . import logs
-from .config import LOG_LEVELS, ArticleDir, Config, ConfigError, load_config
-from .ingest import FAILED, RETIRED, Summary, run_cycle
-from .items import from_iso, utcnow
-from .leases import Holding, holding, job_name
-from .politeness import next_run, source_status
-from .store import (
-    BLOCKED,
-    DUPLICATE,
-    NEW,
-    UNCHANGED,
-    UPDATED,
-    CategoryCounts,
-    Duplicate,
-    PageHealth,
-    SourceState,
-    Store,
-    StoredItem,
-)
+from .. import logs
+from ..config import LOG_LEVELS, ArticleDir, Config, ConfigError, load_config
+from ..ingest import FAILED, RETIRED, Summary, run_cycle
+from ..model import BLOCKED, DUPLICATE, NEW, UNCHANGED, UPDATED, SourceState, from_iso, utcnow
+from ..remote.politeness import next_run, source_status
+from ..store import CategoryCounts, Duplicate, PageHealth, Store, StoredItem
+from ..worker.claims import Holding, holding, job_name
 
 COLUMNS = [NEW, UPDATED, UNCHANGED, DUPLICATE, FAILED]
 
@@ -122,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n\n".join(format_duplicates(story, copies) for story, copies in stories))
         return 0
     if args.command in OPERATIONS:
-        from .opml import OpmlError  # lxml: loaded only for the commands that may need it
+        from ..publish.opml import OpmlError  # lxml: loaded only for the commands that may need it
 
         try:
             return OPERATIONS[args.command](config, args)
@@ -132,18 +120,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "worker":
         from apscheduler.schedulers.blocking import BlockingScheduler
 
-        from .scheduler import Worker
+        from ..worker.scheduler import Worker
 
         Worker(config, args.config, BlockingScheduler).start()
         return 0
-    from .web.server import serve
+    from ..web.server import serve
 
     serve(config, args.config, args.host, args.port, args.workers, args.log_level)
     return 0
 
 
 def hash_key(given: str | None) -> int:
-    from .access import MIN_KEY_LENGTH, hash_key, new_key
+    from ..publish.access import MIN_KEY_LENGTH, hash_key, new_key
 
     key = sys.stdin.readline().strip() if given == "-" else given or new_key()
     if len(key) < MIN_KEY_LENGTH:
@@ -264,7 +252,7 @@ def show_blocked(config: Config, args: argparse.Namespace) -> int:
 
 
 def recheck_rules(config: Config, args: argparse.Namespace) -> int:
-    from .ingest import recheck
+    from ..ingest import recheck
 
     with Store(config.database) as store:
         blocked, unblocked = recheck(config, store)
@@ -286,7 +274,7 @@ def enable_source(config: Config, args: argparse.Namespace) -> int:
 
 def import_sources(config: Config, args: argparse.Namespace) -> int:
     path = Path(args.file)
-    from .feedlist import import_opml  # ruamel.yaml: loaded only to edit feeds.yaml
+    from ..config.feedlist import import_opml  # ruamel.yaml: loaded only to edit feeds.yaml
 
     result = import_opml(Path(args.config), path.read_bytes(), str(path), args.category, args.interval, args.dry_run)
     verb = "would add" if args.dry_run else "added"
@@ -306,7 +294,7 @@ def export_sources(config: Config, args: argparse.Namespace) -> int:
         states = store.sources()
     moved = {state.name: state.url for state in states if state.url}
     retired = {state.name for state in states if state.retired}
-    from .feedlist import export_opml
+    from ..config.feedlist import export_opml
 
     document, notes = export_opml(config, moved, retired, utcnow())
     if args.output:
@@ -323,7 +311,7 @@ SHOWN_PRUNED = 10  # items listed per category by `feedhub prune`
 
 
 def prune_items(config: Config, args: argparse.Namespace) -> int:
-    from .retention import prune
+    from ..worker.retention import prune
 
     with Store(config.database) as store:
         if args.vacuum and not args.dry_run and not store.incremental():
@@ -353,7 +341,7 @@ def prune_items(config: Config, args: argparse.Namespace) -> int:
 
 
 def write_backup(config: Config, args: argparse.Namespace) -> int:
-    from .store.backup import BackupError, backup
+    from ..store.backup import BackupError, backup
 
     try:
         print(f"wrote {backup(config.database, Path(args.path))}")
@@ -364,7 +352,7 @@ def write_backup(config: Config, args: argparse.Namespace) -> int:
 
 
 def restore_backup(config: Config, args: argparse.Namespace) -> int:
-    from .store.backup import BackupError, restore
+    from ..store.backup import BackupError, restore
 
     try:
         schema, contents = restore(Path(args.path), config.database)
@@ -377,8 +365,8 @@ def restore_backup(config: Config, args: argparse.Namespace) -> int:
 
 
 def migrate_database(config: Config, args: argparse.Namespace) -> int:
-    from .store.engine import redacted
-    from .store.migrate import MigrateError, migrate
+    from ..store.engine import redacted
+    from ..store.migrate import MigrateError, migrate
 
     try:
         with _row_progress() as progress:
@@ -426,7 +414,7 @@ def _folders(config: Config, wanted: str | None) -> list[ArticleDir]:
 
 
 def show_boilerplate(config: Config, args: argparse.Namespace) -> int:
-    from .boilerplate import MIN_FILES, MIN_SHARE, learned
+    from ..articles.boilerplate import MIN_FILES, MIN_SHARE, learned
 
     with Store(config.database) as store:
         for folder in _folders(config, args.folder):
@@ -474,7 +462,7 @@ def show_dropped(config: Config, args: argparse.Namespace) -> int:
 
 
 def rerender_articles(config: Config, args: argparse.Namespace) -> int:
-    from .ingest import ingest_folder
+    from ..ingest import ingest_folder
 
     summary = Summary()
     with Store(config.database) as store:
@@ -549,5 +537,3 @@ def format_duplicates(story: StoredItem, copies: list[Duplicate]) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,13 +17,14 @@ import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from . import decoding, media
-from .config import Source
-from .items import Enclosure, Item, Person
-from .sanitize import clean_html, web_url
+from .. import media
+from ..config import Source
+from ..model import Enclosure, Item, Person
+from ..sanitize import clean_html, web_url
+from . import decoding
 
 if TYPE_CHECKING:
-    from .remote.parse import Entry
+    from .parse import Entry
 
 TAG = re.compile(r"<[^>]+>")
 # Tags become spaces so that "<p>a</p><p>b</p>" keeps its words apart; that

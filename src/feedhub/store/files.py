@@ -8,7 +8,7 @@ from .connection import Connection
 from .rows import FileState, FolderState, clock, iso, one_of
 
 if TYPE_CHECKING:
-    from ..boilerplate import HouseLine
+    from ..articles.boilerplate import HouseLine
 
 
 class ArticleFiles(Connection):
@@ -103,7 +103,7 @@ class ArticleFiles(Connection):
     def house_lines(self, folder: str, min_files: int = 2) -> tuple[int, dict[str, HouseLine]]:
         """(files counted in the folder, {key: HouseLine}) for the lines in at
         least min_files of them."""
-        from ..boilerplate import HouseLine
+        from ..articles.boilerplate import HouseLine
 
         row = self.db.execute("SELECT files FROM house_folders WHERE folder = ?", [folder]).fetchone()
         lines = {

@@ -11,7 +11,7 @@ publisher's Retry-After) allows: that time is kept in SQLite, so a restart
 does not forget it, and the source's job is moved to it.
 
 Any number of workers, on any machines, may share one database: each job
-is claimed in the database before it runs (leases.py), so every source,
+is claimed in the database before it runs (claims.py), so every source,
 article folder, pruning pass and backup runs once per interval, by
 whichever worker's timer fires first; the others skip that run.
 """
@@ -32,12 +32,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from . import leases, logs, metrics, retention, staticfeeds
-from .config import ArticleDir, Backup, Config, ConfigError, ConfigFile, Source, load_config
-from .ingest import Summary, ingest_folder, ingest_source, recheck_if_rules_changed
-from .items import from_iso, utcnow
-from .remote import websub
-from .store import Store, backup
+from .. import logs, metrics
+from ..config import ArticleDir, Backup, Config, ConfigError, ConfigFile, Source, load_config
+from ..ingest import Summary, ingest_folder, ingest_source, recheck_if_rules_changed
+from ..model import from_iso, utcnow
+from ..publish import static
+from ..remote import websub
+from ..store import Store, backup
+from . import claims, retention
 
 log = logging.getLogger(__name__)
 WATCH_EVERY = 5  # seconds between looks at feeds.yaml's mtime
@@ -56,7 +58,7 @@ class Worker:
         self.config = config
         self.file = ConfigFile(config_path) if config_path else None
         self.targets: dict[str, ArticleDir | Source] = {}
-        self.name = leases.worker_name()
+        self.name = claims.worker_name()
         # The category versions this worker's static feed files show.
         self.written: dict[str, int] = {}
         self._static_lock = threading.Lock()
@@ -200,8 +202,8 @@ class Worker:
         # Read before the run: a backoff may move the job (see _postpone).  A
         # scheduler not started yet has no times (None: one interval from now).
         next_run = getattr(self.scheduler.get_job(job_id), "next_run_time", None)
-        due = leases.next_due(now, interval, next_run)
-        if not store.claim(job_id, self.name, now, leases.lease_end(now, self.config.worker_lease)):
+        due = claims.next_due(now, interval, next_run)
+        if not store.claim(job_id, self.name, now, claims.lease_end(now, self.config.worker_lease)):
             log.debug("%s: another worker runs it or ran it within its interval; skipped", job_id,
                       extra={"input": job_id})
             yield False
@@ -237,7 +239,7 @@ class Worker:
         if config.static_dir:
             with self._static_lock, Store(config.database) as store:
                 versions = store.category_versions()
-                staticfeeds.write_all(config, store)
+                static.write_all(config, store)
                 self.written = versions
 
     def write_static_changes(self, store: Store) -> None:
@@ -249,7 +251,7 @@ class Worker:
         if self.config.static_dir:
             with self._static_lock:
                 versions = store.category_versions()  # read first: a change while writing is caught next time
-                staticfeeds.write_changed(self.config, store, self.written)
+                static.write_changed(self.config, store, self.written)
                 self.written = versions
 
     def _schedule_backup(self, settings: Backup | None) -> None:
@@ -294,7 +296,7 @@ def _where(target: ArticleDir | Source) -> str:
 
 def jobs(config: Config) -> list[tuple[str, ArticleDir | Source, int]]:
     targets: list[ArticleDir | Source] = [*config.articles, *config.sources]
-    return [(leases.job_name(target), target, target.interval) for target in targets]
+    return [(claims.job_name(target), target, target.interval) for target in targets]
 
 
 def build_scheduler(config: Config, scheduler_class: type[BaseScheduler] = BackgroundScheduler) -> BaseScheduler:

@@ -29,8 +29,8 @@ from pydantic import (
     model_validator,
 )
 
-from .dedup import DEFAULT_THRESHOLD
-from .store import search
+from ..dedup import DEFAULT_THRESHOLD
+from ..store import search
 
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, where PyYAML was built with it
 
@@ -118,7 +118,7 @@ class RuleSpec(Strict):
     @classmethod
     def _some_words(cls, value: str | None) -> str | None:
         if value is not None:
-            from .rules import words_pattern
+            from ..ingest.rules import words_pattern
 
             words_pattern(value)
         return value
@@ -127,7 +127,7 @@ class RuleSpec(Strict):
     @classmethod
     def _linear_time_pattern(cls, value: str | None) -> str | None:
         if value is not None:
-            from .rules import compile_pattern
+            from ..ingest.rules import compile_pattern
 
             compile_pattern(value)
         return value

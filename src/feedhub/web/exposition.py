@@ -18,10 +18,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 
 from ..config import Config
-from ..items import from_iso, utcnow
 from ..metrics import BUCKETS, COUNTERS, FETCH_SECONDS, HEARTBEAT, HEARTBEAT_STALE, RequestCounts, labels, le
-from ..politeness import source_status
-from ..store import ItemCounts, SourceState, Store
+from ..model import SourceState, from_iso, utcnow
+from ..remote.politeness import source_status
+from ..store import ItemCounts, Store
 from .gate import operator_only
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .config import Config, Retention
-from .items import from_iso, utcnow
-from .store import Store
+from ..config import Config, Retention
+from ..model import from_iso, utcnow
+from ..store import Store
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY = 3600  # seconds between the worker's pruning passes

@@ -22,8 +22,8 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from . import opml
-from .config import KEY, Config, ConfigError, Source, load_config
+from ..publish import opml
+from . import KEY, Config, ConfigError, Source, load_config
 
 
 @dataclass

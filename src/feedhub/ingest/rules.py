@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import re2
 
-from . import media
+from .. import media
 
 if TYPE_CHECKING:
-    from .config import Config, Rules, RuleSpec
-    from .items import Item
-    from .store import SubjectRow
+    from ..config import Config, Rules, RuleSpec
+    from ..model import Item
+    from ..store import SubjectRow
 
 FIELDS = ("title", "content", "author", "tags", "link")
 BLOCK, KEEP = "block", "keep"

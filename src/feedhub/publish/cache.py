@@ -21,10 +21,10 @@ from typing import Callable
 
 import brotli
 
-from . import access, publish
-from .config import Config
-from .items import from_iso
-from .store import CategoryState, Store, StoredItem
+from ..config import Config
+from ..model import from_iso
+from ..store import CategoryState, Store, StoredItem
+from . import access, feeds
 
 CODINGS = ("br", "gzip")
 MAX_PAGE = 10**9
@@ -96,7 +96,7 @@ class FeedCache:
             state, name, items = store.tag_feed(slug, list(access.readable(self.config, None)), self.config.feed_size)
             if name is None:
                 return None
-            return self._render_view(state, publish.tag_channel(self.config, slug, name), items, fmt)
+            return self._render_view(state, feeds.tag_channel(self.config, slug, name), items, fmt)
 
         return self._cached((f"tag/{slug}", fmt, 1), store.data_version, render)
 
@@ -109,7 +109,7 @@ class FeedCache:
             public = list(access.readable(self.config, None))
             categories = [key for key in saved.categories if key in public] if saved.categories else public
             state, items = store.search_feed(saved.query, categories, self.config.feed_size)
-            return self._render_view(state, publish.search_channel(self.config, key), items, fmt)
+            return self._render_view(state, feeds.search_channel(self.config, key), items, fmt)
 
         rendered = self._cached((f"search/{key}", fmt, 1), store.data_version, render)
         assert rendered is not None  # render() always makes a saved search's feed
@@ -150,29 +150,29 @@ class FeedCache:
         if page > MAX_PAGE:  # no category is that long, and SQLite offsets are 64-bit
             return None
         state, items, total = store.feed_page(category, limit=size, offset=(page - 1) * size)
-        last = publish.page_count(total, size)
+        last = feeds.page_count(total, size)
         if page > last:
             return None
-        channel = publish.category_channel(self.config, category)
-        return self._render_view(state, channel, items, fmt, publish.Page(page, last))
+        channel = feeds.category_channel(self.config, category)
+        return self._render_view(state, channel, items, fmt, feeds.Page(page, last))
 
     def _render_view(
-        self, state: CategoryState, channel: publish.Channel, items: list[StoredItem], fmt: str,
-        page: publish.Page = publish.Page(),
+        self, state: CategoryState, channel: feeds.Channel, items: list[StoredItem], fmt: str,
+        page: feeds.Page = feeds.Page(),
     ) -> Rendered:
         """A page of a feed from `items`, read at `state` (version, changed)."""
-        body = publish.build(self.config, channel, items, fmt, page)
+        body = feeds.build(self.config, channel, items, fmt, page)
         self.renders += 1
         # The document changes with its items and with feeds.yaml (titles,
         # links): it was last modified at the later of the two.
-        changed = max(from_iso(state.changed) or publish.EPOCH, self.config_modified or publish.EPOCH)
+        changed = max(from_iso(state.changed) or feeds.EPOCH, self.config_modified or feeds.EPOCH)
         link_header = self._link_header(channel.path, fmt, page.number)
-        return Rendered(body, publish.FORMATS[fmt], changed, state.version, link_header)
+        return Rendered(body, feeds.FORMATS[fmt], changed, state.version, link_header)
 
     def _link_header(self, category: str, fmt: str, page: int) -> str:
         # WebSub subscribers look for the hub in HTTP Link headers first.
-        hubs = publish.hubs(self.config, category)
+        hubs = feeds.hubs(self.config, category)
         if not hubs:
             return ""
         links = [f'<{hub}>; rel="hub"' for hub in hubs]
-        return ", ".join(links + [f'<{publish.feed_url(self.config, category, fmt, page)}>; rel="self"'])
+        return ", ".join(links + [f'<{feeds.feed_url(self.config, category, fmt, page)}>; rel="self"'])

@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
-from .items import as_utc, from_iso
+from ..model import as_utc, from_iso
 
 if TYPE_CHECKING:
-    from .store import SourceState
+    from ..model import SourceState
 
 JITTER = 0.2
 # A Retry-After further away than this is a publisher mistake, not a plan.

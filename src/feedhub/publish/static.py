@@ -18,12 +18,12 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import Config
+from ..config import Config
 
 # Every ingest calls write_changed(); the renderers (feedgen, brotli)
 # are imported only when static_dir is set, not by every `feedhub ingest`.
 if TYPE_CHECKING:
-    from .store import Store
+    from ..store import Store
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +35,10 @@ _writing = threading.Lock()
 
 def files_for(key: str) -> list[str]:
     """The names a category's feeds have in the folder."""
-    from . import publish
-    from .feedcache import CODINGS
+    from . import feeds
+    from .cache import CODINGS
 
-    return [f"{key}.{fmt}{SUFFIXES.get(coding, '')}" for fmt in publish.FORMATS for coding in (None, *CODINGS)]
+    return [f"{key}.{fmt}{SUFFIXES.get(coding, '')}" for fmt in feeds.FORMATS for coding in (None, *CODINGS)]
 
 
 def write_changed(config: Config, store: Store, before: dict[str, int]) -> list[str]:
@@ -46,7 +46,7 @@ def write_changed(config: Config, store: Store, before: dict[str, int]) -> list[
     (a Store.category_versions()); the categories written."""
     if config.static_dir is None:
         return []
-    from .remote.websub import changed_categories
+    from ..remote.websub import changed_categories
 
     return write(config, store, changed_categories(store, before))
 
@@ -83,8 +83,8 @@ def write(config: Config, store: Store, categories: list[str]) -> list[str]:
 
 
 def _write(config: Config, store: Store, categories: list[str]) -> list[str]:
-    from . import publish
-    from .feedcache import CODINGS, FeedCache
+    from . import feeds
+    from .cache import CODINGS, FeedCache
 
     assert config.static_dir is not None  # only called for a site with static publishing on
     folder = Path(config.static_dir)
@@ -95,7 +95,7 @@ def _write(config: Config, store: Store, categories: list[str]) -> list[str]:
         category = config.categories.get(key)
         if category is None or category.private:
             continue
-        for fmt in publish.FORMATS:
+        for fmt in feeds.FORMATS:
             rendered = cache.get(store, key, fmt)
             if rendered is None:
                 continue

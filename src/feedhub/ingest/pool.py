@@ -22,7 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Generic, Iterable, Iterator, TypeVar
 
-from . import logs
+from .. import logs
 
 log = logging.getLogger(__name__)
 CHUNK = 50  # tasks sent to a worker as one message: one pickle, not fifty
