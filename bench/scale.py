@@ -98,13 +98,11 @@ class Case:
     def fresh(self, tmp: Path) -> str:
         """A new empty database: an SQLite file, or a database on the server reached through the proxy."""
         self.made += 1
-        name = f"feedhub_bench_scale_{self.made}"
+        name = f"feedhub_bench_scale_{os.getpid()}_{self.made}"
         if self.proxy is None:
             return str(tmp / f"{name}-{time.monotonic_ns()}.db")
         assert self.server
-        url = urlsplit(fresh_database(self.server, name))
-        login = url.netloc.rpartition("@")[0]
-        return url._replace(netloc=f"{login}@127.0.0.1:{self.proxy.port}" if login else f"127.0.0.1:{self.proxy.port}").geturl()
+        return self.proxy.route(fresh_database(self.server, name))
 
     def drop(self, location: str) -> None:
         if self.proxy is not None and self.server:

@@ -61,7 +61,7 @@ class Databases:
 
     def fresh(self, engine: str) -> str:
         self.made += 1
-        name = f"feedhub_bench_workers_{self.made}"
+        name = f"feedhub_bench_workers_{os.getpid()}_{self.made}"
         if engine == "postgresql":
             assert self.server
             return fresh_database(self.server, name)

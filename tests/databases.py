@@ -114,7 +114,9 @@ def reachable(url: str) -> str | None:
         import psycopg  # noqa: F401
     except ImportError:
         return "psycopg is not installed (pip install -e '.[test]')"
-    why = engine._why(url)  # the store's own check, in the server's words
+    from feedhub.store.pgpool import unreachable
+
+    why = unreachable(url)  # the store's own check, in the server's words
     return f"{engine.redacted(url)}: {why.splitlines()[0]}" if why else None
 
 

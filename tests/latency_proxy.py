@@ -18,8 +18,8 @@ with the process being measured:
 
     python tests/latency_proxy.py UPSTREAM_PORT ONE_WAY_MS
 
-prints the port it listens on, then answers lines on stdin: ``count``
-(round trips and connections so far), ``reset``, ``cut``, ``restore``, ``quit``.
+prints the port it listens on, then answers lines on stdin: ``reset`` (the
+round trips and connections since the last reset), ``cut``, ``restore``, ``quit``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 CHUNK = 65536
 
@@ -47,9 +48,9 @@ class LatencyProxy:
         self.listener: socket.socket | None = None
         self.restore()
 
-    @property
-    def url_host(self) -> str:
-        return f"127.0.0.1:{self.port}"
+    def route(self, url: str) -> str:
+        """`url` (a postgresql:// URL of the upstream server) through this proxy."""
+        return through(url, self.port)
 
     def restore(self) -> None:
         """Listen (again, on the same port after a cut)."""
@@ -170,6 +171,13 @@ class _Link:
             self.proxy.links.discard(self)
 
 
+def through(url: str, port: int) -> str:
+    """`url` with its host and port replaced by 127.0.0.1:`port` (login and database kept)."""
+    parts = urlsplit(url)
+    login = parts.netloc.rpartition("@")[0]
+    return parts._replace(netloc=f"{login}@127.0.0.1:{port}" if login else f"127.0.0.1:{port}").geturl()
+
+
 def _shut(sock: socket.socket) -> None:
     try:
         sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked on it
@@ -187,6 +195,9 @@ class ProxyProcess:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
         assert self.process.stdout is not None
         self.port = int(self.process.stdout.readline())
+
+    def route(self, url: str) -> str:
+        return through(url, self.port)
 
     def _ask(self, command: str) -> str:
         assert self.process.stdin is not None and self.process.stdout is not None

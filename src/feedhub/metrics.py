@@ -25,6 +25,8 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Callable, Iterable
 
+from .store.engine import DatabaseUnavailable
+
 if TYPE_CHECKING:
     from .model import Page
     from .store import Store
@@ -139,8 +141,9 @@ class RequestCounts:
             return False
         try:
             self.store().add_counts([(name, text, n) for (name, text), n in pending.items()])
-        except Exception:
-            log.exception("could not save request counters; will retry")
+        except Exception as exc:
+            if not isinstance(exc, DatabaseUnavailable):  # an outage is logged once, by the store
+                log.exception("could not save request counters; will retry")
             with self.lock:
                 self.pending.update(pending)
         return True

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ..dedup import Match
 from ..model import BLOCKED, DUPLICATE, NEW, UNCHANGED, UPDATED, Lease, Outcome, PageState, SourceState
 from .counters import Counters
+from .engine import DatabaseUnavailable
 from .files import ArticleFiles
 from .leases import Leases
 from .pruning import Pruning
@@ -65,6 +66,7 @@ __all__ = [
     "UPDATED",
     "CategoryCounts",
     "CategoryState",
+    "DatabaseUnavailable",
     "Duplicate",
     "FileState",
     "FolderState",

@@ -92,15 +92,19 @@ class Connection(object):
             db.end(commit=False)
             raise
         finally:
-            self.changed.clear()
+            changed, self.changed = self.changed, set()
             self.bands.clear()
         db.end(commit=True)
+        self._after_commit(changed)
 
     def _before_commit(self, db: Database) -> None:
         """Work kept for the end of a transaction, done in it just before it commits."""
         self.bands.flush(db)
         if db.dialect == "sqlite":
             index_queued(db)  # the search index (see schema._search)
+
+    def _after_commit(self, changed: set[str]) -> None:
+        """Told once the transaction committed, with the categories it changed."""
 
     def lock_categories(self, categories: Iterable[str]) -> None:
         """Serialize filing in these categories until this transaction ends:
@@ -130,6 +134,8 @@ class Connection(object):
         )
 
     def _migrate(self) -> None:
+        if self.db.migrated:  # by this process already (PostgreSQL)
+            return
         # The version is read under a lock: two processes opening a new
         # database at once must not both create the tables.
         with self.transaction() as db:
@@ -148,6 +154,7 @@ class Connection(object):
                     db.execute("INSERT INTO schema_version (version) VALUES (?)", [len(MIGRATIONS)])
                 else:
                     db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+        self.db.migrated = True
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:

@@ -21,7 +21,7 @@ from ..config import Config
 from ..metrics import BUCKETS, COUNTERS, FETCH_SECONDS, HEARTBEAT, HEARTBEAT_STALE, RequestCounts, labels, le
 from ..model import SourceState, from_iso, utcnow
 from ..remote.politeness import source_status
-from ..store import ItemCounts, Store
+from ..store import DatabaseUnavailable, ItemCounts, Store
 from .gate import operator_only
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,8 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     def healthz() -> tuple[Response, int]:
         try:
             age = heartbeat_age(store())
+        except DatabaseUnavailable:  # said in the log by the store, once as it went down
+            return jsonify(status="unhealthy", reason="database: cannot be reached"), 503
         except Exception:  # any database failure is the answer here
             # Open to anyone: the details (paths, errors) go to the log only.
             log.exception("health check: the database cannot be read")
