@@ -53,6 +53,9 @@ class Database(Protocol):
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor: ...
     def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None: ...
+    # Rows known to be new, into `columns` of `table`, as fast as the engine
+    # takes them (PostgreSQL's COPY: a stream, not a statement per row).
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None: ...
     @property
     def in_transaction(self) -> bool: ...
     def begin(self, mode: str = "") -> None: ...
@@ -115,6 +118,10 @@ class SQLiteDatabase:
 
     def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
         self.conn.executemany(sql, rows)
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+        self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                              rows)
 
     @property
     def in_transaction(self) -> bool:

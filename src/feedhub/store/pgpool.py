@@ -284,6 +284,14 @@ class PostgresDatabase:
         if rows:
             self._on_connection(lambda conn: conn.cursor().executemany(translate(sql), rows))
 
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+        def copy(conn: psycopg.Connection[Any]) -> None:
+            with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as stream:
+                for row in rows:
+                    stream.write_row(row)
+
+        self._on_connection(copy)
+
     def _on_connection(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
         if self.held is not None:
             return self._run(self.held, work)
