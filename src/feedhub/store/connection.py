@@ -113,8 +113,9 @@ class Connection(object):
         order, so two of them never wait for each other (a deadlock).  On
         SQLite the write lock (BEGIN IMMEDIATE) serializes every writer."""
         if self.db.dialect == "postgresql":
-            for category in sorted(set(categories)):
-                self.db.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", [category])
+            with self.db.pipeline():  # taken in this order, in one round trip
+                for category in sorted(set(categories)):
+                    self.db.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", [category])
 
     def _insert_row(self, table: str, row: Mapping[str, object]) -> None:
         # Plain SQL rather than Table.insert, which looks up the table's
@@ -134,7 +135,7 @@ class Connection(object):
         )
 
     def _migrate(self) -> None:
-        if self.db.migrated:  # by this process already (PostgreSQL)
+        if self.db.migrated == len(MIGRATIONS):  # by this process already (PostgreSQL)
             return
         # The version is read under a lock: two processes opening a new
         # database at once must not both create the tables.
@@ -154,7 +155,7 @@ class Connection(object):
                     db.execute("INSERT INTO schema_version (version) VALUES (?)", [len(MIGRATIONS)])
                 else:
                     db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
-        self.db.migrated = True
+        self.db.migrated = len(MIGRATIONS)
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:

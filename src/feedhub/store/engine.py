@@ -14,13 +14,14 @@ goes away, is pgpool.py.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import time
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, ContextManager, Iterable, Iterator, Literal, Protocol, Sequence
 
 if TYPE_CHECKING:
     from .watch import VersionWatch
@@ -56,14 +57,18 @@ class Database(Protocol):
     # Rows known to be new, into `columns` of `table`, as fast as the engine
     # takes them (PostgreSQL's COPY: a stream, not a statement per row).
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None: ...
+    # Statements executed inside go to the server without waiting for each
+    # other's answers (PostgreSQL's pipeline mode: one round trip for all,
+    # when a transaction is open); a cursor's rows are read after the block.
+    def pipeline(self) -> ContextManager[None]: ...
     @property
     def in_transaction(self) -> bool: ...
     def begin(self, mode: str = "") -> None: ...
     def end(self, commit: bool) -> None: ...
     def close(self) -> None: ...
-    # The schema was brought up to date: by this connection (SQLite), or by
-    # this process (PostgreSQL: a Store opened after the first costs no round trip).
-    migrated: bool
+    # The schema version this connection (SQLite) or this process (PostgreSQL:
+    # a Store opened after the first costs no round trip) brought it to; 0: none.
+    migrated: int
     # The process's category versions kept current by the server (PostgreSQL's
     # NOTIFY, watch.py), started on first use unless not `start`; None on SQLite.
     def watch(self, start: bool = True) -> VersionWatch | None: ...
@@ -82,7 +87,7 @@ def connect(location: str | Path) -> Database:
 
 class SQLiteDatabase:
     dialect: Dialect = "sqlite"
-    migrated = False
+    migrated = 0
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,6 +127,9 @@ class SQLiteDatabase:
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
         self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                               rows)
+
+    def pipeline(self) -> ContextManager[None]:
+        return contextlib.nullcontext()  # in the same process: no round trip to save
 
     @property
     def in_transaction(self) -> bool:

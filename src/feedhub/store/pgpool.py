@@ -31,12 +31,13 @@ no round trip after the first), and its category version watch (watch.py).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
 import weakref
-from typing import Any, Callable, Iterable, Sequence, Tuple, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Sequence, Tuple, TypeVar
 
 import psycopg
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
@@ -78,7 +79,7 @@ class Connections:
         if reason:
             raise DatabaseUnavailable(f"cannot connect to {redacted(url)}: {reason}")
         self.url = url
-        self.migrated = False  # this process brought the schema up to date
+        self.migrated = 0  # the schema version this process brought the database to
         self.lock = threading.Lock()
         # When each connection last worked: one unused for IDLE_CHECK is checked before it is lent.
         self.returned: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = weakref.WeakKeyDictionary()
@@ -267,11 +268,11 @@ class PostgresDatabase:
         self.held: Borrowed | None = None  # the connection of the open transaction
 
     @property
-    def migrated(self) -> bool:
+    def migrated(self) -> int:
         return self.link.migrated
 
     @migrated.setter
-    def migrated(self, value: bool) -> None:
+    def migrated(self, value: int) -> None:
         self.link.migrated = value
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor:
@@ -291,6 +292,21 @@ class PostgresDatabase:
                     stream.write_row(row)
 
         self._on_connection(copy)
+
+    @contextlib.contextmanager
+    def pipeline(self) -> Iterator[None]:
+        if self.held is None:  # each statement borrows a connection of its own
+            yield
+            return
+        held = self.held
+        try:
+            with held[1].pipeline():  # the answers still due arrive as it ends
+                yield
+        except psycopg.Error as exc:
+            unavailable = self.link.failure(held, exc)
+            if unavailable is None:
+                raise
+            raise unavailable from exc
 
     def _on_connection(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
         if self.held is not None:
