@@ -228,12 +228,12 @@ def test_scheduled_backups_rotate(make_config, tmp_path: Path):
         filing.add(store, story(1))
     start = datetime(2026, 12, 1, tzinfo=timezone.utc)
     for hour in range(3):
-        backup.scheduled(config, start + timedelta(hours=hour))
+        backup.scheduled(config.database, config.backup.path, config.backup.keep, start + timedelta(hours=hour))
     assert sorted(p.name for p in config.backup.path.iterdir()) == [
         "feedhub-20261201T010000Z.db", "feedhub-20261201T020000Z.db"]
     assert integrity(config.backup.path / "feedhub-20261201T020000Z.db") == [("ok",)]
     # A worker started later takes the next one an interval after the newest.
-    newest = backup.scheduled(config)
+    newest = backup.scheduled(config.database, config.backup.path, config.backup.keep)
     assert newest.path.name.startswith("feedhub-2") and len(list(config.backup.path.iterdir())) == 2
     job = Worker(config).scheduler.get_job("backup")
     assert job.trigger.interval.total_seconds() == 3600
