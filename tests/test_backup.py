@@ -274,6 +274,7 @@ def test_the_restored_database_serves_what_the_backup_holds(make_config, tmp_pat
     assert {fmt: other.get(f"/feeds/business.{fmt}?page=2").headers["ETag"] for fmt in FORMATS} == before
 
 
+@pytest.mark.sqlite_only(FILE_BACKUP)  # with PostgreSQL, feeds.yaml's backup: is refused (tests/test_config_refusals.py)
 def test_a_backup_block_added_to_feeds_yaml_starts_the_job_without_a_restart(make_config):
     worker = Worker(make_config())
     assert worker.scheduler.get_job("backup") is None

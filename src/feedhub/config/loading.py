@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from .settings import Config
 from .values import parse_database
-from .yamlfile import KeyPath, read_yaml
+from .yamlfile import KeyPath, YamlRefused, read_yaml
 
 
 class ConfigError(Exception):
@@ -30,6 +30,9 @@ def load_config(path: str | Path) -> Config:
         data, lines = read_yaml(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except YamlRefused as refused:
+        key_path = _format_path(refused.path)
+        raise ConfigError(f"{path}:{refused.line}: {key_path + ': ' if key_path else ''}{refused}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with 'site' and 'categories' at the top")
     try:
@@ -41,6 +44,10 @@ def load_config(path: str | Path) -> Config:
             config = config.model_copy(update={"database": parse_database(os.environ["DATABASE_URL"])})
         except ValueError as exc:
             raise ConfigError(f"$DATABASE_URL: {exc}") from None
+    named_by = " named by $DATABASE_URL" if os.environ.get("DATABASE_URL") else ""
+    problems = [f"{_where(path, (key,), lines)}: {key}: {why}" for key, why in config.engine_mismatches(named_by)]
+    if problems:
+        raise ConfigError("\n".join(problems))
     return _resolve_paths(config, path.parent)
 
 
@@ -69,15 +76,19 @@ def describe(path: Path, exc: ValidationError, lines: dict[KeyPath, int]) -> str
         # Pydantic adds the union branch or validator name to some locations.
         loc = tuple(part for part in loc if not (isinstance(part, str) and ("[" in part or part.startswith("function-"))))
         key_path = _format_path(loc) or "(top level)"
-        line = _nearest_line(loc, lines)
-        where = f"{path}:{line}" if line else str(path)
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key (check its spelling)"
         elif error["type"] == "missing":
             message = "required key is missing"
-        problems.append(f"{where}: {key_path}: {message}")
+        problems.append(f"{_where(path, loc, lines)}: {key_path}: {message}")
     return "\n".join(problems)
+
+
+def _where(path: Path, loc: KeyPath, lines: dict[KeyPath, int]) -> str:
+    """`file:line` of the key at `loc` (or of the nearest key above it)."""
+    line = _nearest_line(loc, lines)
+    return f"{path}:{line}" if line else str(path)
 
 
 def _format_path(loc: KeyPath) -> str:

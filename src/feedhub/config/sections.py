@@ -30,17 +30,21 @@ class Site(Strict):
         return value.rstrip("/")
 
 
+# Days kept at most (100 years): dates that far back are still dates.
+MAX_DAYS = 36_500
+
+
 class Retention(Strict):
     """How long stored items are kept (see worker/retention.py).  An item
     goes when it is older than `days` or not among the newest `items` of its
     category, whichever comes first; a limit left out (or null) does not
     apply.  The items of a feed's first page are always kept."""
 
-    days: int | None = Field(default=None, ge=1)
+    days: int | None = Field(default=None, ge=1, le=MAX_DAYS)
     items: int | None = Field(default=None, ge=1)
     # How long a pruned story's dedup keys are remembered, so that a source
     # still carrying it does not get it published again.
-    tombstone_days: int = Field(default=365, ge=1)
+    tombstone_days: int = Field(default=365, ge=1, le=MAX_DAYS)
 
     def over(self, general: "Retention") -> "Retention":
         """These settings, with the keys not written here taken from `general`."""
@@ -117,8 +121,9 @@ class Source(RuleLists):
     url: HttpUrl | None = None
     path: Path | None = None
     interval: Duration = 900
-    # Lower number wins when the same story arrives from several sources.
-    priority: int = 100
+    # Lower number wins when the same story arrives from several sources
+    # (stored with each item: SQLite and PostgreSQL hold 64-bit integers).
+    priority: int = Field(default=100, ge=-1_000_000_000, le=1_000_000_000)
     # Fetch the page of each teaser-only entry and publish its article.
     full_text: bool = False
     # Fetch those pages even where the site's robots.txt disallows it (only

@@ -104,6 +104,17 @@ class Config(RuleLists):
                     raise ValueError(f"search {key!r}: category {category!r} is not one of {sorted(self.categories)}")
         return self
 
+    def engine_mismatches(self, named_by: str = "") -> list[tuple[str, str]]:
+        """(top-level key, why) of each setting the database's engine cannot
+        carry out.  Not a validator: $DATABASE_URL may name the database
+        after the file is read (see load_config); `named_by` says so."""
+        found = []
+        if self.backup is not None and not isinstance(self.database, Path):
+            found.append(("backup", f"scheduled backups copy an SQLite file, and the database{named_by} is"
+                                    " PostgreSQL: back it up with pg_dump or your provider's snapshots, and"
+                                    " remove `backup:`"))
+        return found
+
     def category_for_section(self, section: str) -> str | None:
         """Map an article's section line (any case, or an alias) to a category key."""
         wanted = section.strip().casefold()
