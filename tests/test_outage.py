@@ -21,6 +21,7 @@ from helpers import story, wait_until, write_config
 from latency_proxy import LatencyProxy
 
 from feedhub.config import load_config
+from feedhub.ingest import filing
 from feedhub.store import DatabaseUnavailable, Store
 from feedhub.store.engine import close_pools
 from feedhub.web import create_app
@@ -49,7 +50,7 @@ def test_an_outage_gives_fast_503s_and_stale_cached_feeds_and_the_node_serves_ag
     config = load_config(write_config(tmp_path, proxy.url))
     with Store(proxy.url) as store:
         for n in range(1, 4):
-            store.add(story(n))
+            filing.add(store, story(n))
         store.beat("scheduler", 1)
     client = create_app(config).test_client()
     feed = client.get("/feeds/business.rss")
@@ -81,7 +82,7 @@ def test_an_outage_gives_fast_503s_and_stale_cached_feeds_and_the_node_serves_ag
     assert wait_until(lambda: client.get("/c/business").status_code == 200, seconds=5)
     assert time.monotonic() - back < 5
     with Store(proxy.url) as store:  # and what is filed now is served at once
-        store.add(story(4, title="After the outage"))
+        filing.add(store, story(4, title="After the outage"))
     fresh = client.get("/feeds/business.rss")
     assert fresh.status_code == 200 and b"After the outage" in fresh.data and "Cache-Status" not in fresh.headers
     assert client.get("/healthz").status_code == 200
@@ -99,18 +100,18 @@ def test_a_node_that_never_reached_the_database_answers_503_at_once(proxy, tmp_p
 
 def test_after_a_restart_the_first_statement_works(proxy):
     with Store(proxy.url) as store:
-        store.add(story(1))
+        filing.add(store, story(1))
         proxy.cut()  # the server restarts: every connection it had is gone
         proxy.restore()
         time.sleep(0.6)  # a restart takes longer than the pool's idle check
         assert store.item(story(1).id) is not None
-        store.add(story(2))
+        filing.add(store, story(2))
         assert store.item(story(2).id) is not None
 
 
 def test_a_statement_on_a_lost_connection_says_the_database_is_unavailable(proxy):
     with Store(proxy.url) as store:
-        store.add(story(1))
+        filing.add(store, story(1))
         with pytest.raises(DatabaseUnavailable):
             with store.transaction() as db:
                 db.execute("SELECT 1")
