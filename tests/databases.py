@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from feedhub import metrics
 from feedhub.store import engine
-from feedhub.store.engine import close_pools, is_postgres
+from feedhub.store.engine import is_postgres
 
 ENV = "FEEDHUB_TEST_DATABASE_URL"
 # Where tests that need PostgreSQL look for a server when the suite runs on
@@ -85,12 +85,16 @@ class Server:
     def drop(self, url: str) -> None:
         """Drop a database create() made, whoever is still connected to it
         (a worker a test started, this process's connection pool)."""
+        from feedhub.store.pgpool import close_pools
+
         name = urlsplit(url).path.lstrip("/")
         close_pools(url)  # only its own: a module's database, and its web app, live on
         self._sql("DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
         self.made.discard(name)
 
     def close(self) -> None:
+        from feedhub.store.pgpool import close_pools
+
         close_pools()
         for name in sorted(self.made):
             self._sql("DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
@@ -103,6 +107,8 @@ def migrate(url: str) -> None:
     Store does, so that each test's copy starts migrated instead of paying
     for every migration again."""
     from feedhub.store import Store
+
+    from feedhub.store.pgpool import close_pools
 
     Store(url).close()
     close_pools(url)  # a template must have no connection left when it is copied

@@ -23,7 +23,7 @@ from latency_proxy import LatencyProxy
 from feedhub.config import load_config
 from feedhub.ingest import filing
 from feedhub.store import DatabaseUnavailable, Store
-from feedhub.store.engine import close_pools
+from feedhub.store.pgpool import close_pools
 from feedhub.web import create_app
 from feedhub.worker import claims, scheduler
 

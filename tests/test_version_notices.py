@@ -19,7 +19,7 @@ from latency_proxy import LatencyProxy
 
 from feedhub.ingest import filing
 from feedhub.store import Store
-from feedhub.store.engine import close_pools
+from feedhub.store.pgpool import close_pools
 
 pytestmark = pytest.mark.slow
 

@@ -21,10 +21,7 @@ import time
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
-from typing import TYPE_CHECKING, Any, ContextManager, Iterable, Iterator, Literal, Protocol, Sequence
-
-if TYPE_CHECKING:
-    from .watch import VersionWatch
+from typing import Any, ContextManager, Iterable, Iterator, Literal, Protocol, Sequence
 
 Dialect = Literal["sqlite", "postgresql"]
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -49,6 +46,16 @@ class Cursor(Protocol):
     def __iter__(self) -> Iterator[Any]: ...
 
 
+class Versions(Protocol):
+    """What a process knows of the categories' versions without asking the
+    database (PostgreSQL's watch.py); None from one means: ask it."""
+
+    def version(self, category: str) -> int | None: ...
+    def total(self) -> int | None: ...
+    def learn(self, category: str, version: int) -> None: ...
+    def forget(self, categories: Iterable[str]) -> None: ...
+
+
 class Database(Protocol):
     dialect: Dialect
 
@@ -61,6 +68,9 @@ class Database(Protocol):
     # other's answers (PostgreSQL's pipeline mode: one round trip for all,
     # when a transaction is open); a cursor's rows are read after the block.
     def pipeline(self) -> ContextManager[None]: ...
+    # Run `sql`, which returns no rows (SAVEPOINT, RELEASE), with the next
+    # statement: in its round trip on PostgreSQL, at once on SQLite.
+    def defer(self, sql: str) -> None: ...
     @property
     def in_transaction(self) -> bool: ...
     def begin(self, mode: str = "") -> None: ...
@@ -71,18 +81,7 @@ class Database(Protocol):
     migrated: int
     # The process's category versions kept current by the server (PostgreSQL's
     # NOTIFY, watch.py), started on first use unless not `start`; None on SQLite.
-    def watch(self, start: bool = True) -> VersionWatch | None: ...
-
-
-def connect(location: str | Path) -> Database:
-    """The database at `location`: a PostgreSQL URL, or an SQLite file path."""
-    if is_postgres(location):
-        try:
-            from .pgpool import PostgresDatabase  # psycopg is an optional dependency (the postgresql extra)
-        except ImportError:
-            raise RuntimeError("a postgresql:// database needs psycopg: pip install 'feedhub[postgresql]'") from None
-        return PostgresDatabase(str(location))
-    return SQLiteDatabase(Path(location))
+    def watch(self, start: bool = True) -> Versions | None: ...
 
 
 class SQLiteDatabase:
@@ -131,6 +130,9 @@ class SQLiteDatabase:
     def pipeline(self) -> ContextManager[None]:
         return contextlib.nullcontext()  # in the same process: no round trip to save
 
+    def defer(self, sql: str) -> None:
+        self.conn.execute(sql)
+
     @property
     def in_transaction(self) -> bool:
         return self.conn.in_transaction
@@ -164,16 +166,6 @@ def redacted(url: str) -> str:
     if parts.password is None:
         return url
     return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
-
-
-def close_pools(url: str | None = None) -> None:
-    """Close this process's PostgreSQL connections, or only those to `url`
-    (tests dropping their databases, shutdown)."""
-    try:
-        from . import pgpool  # psycopg is an optional dependency (the postgresql extra)
-    except ImportError:
-        return
-    pgpool.close_pools(url)
 
 
 # What SQLite's schema spells its own way, in PostgreSQL's words.  Text

@@ -259,13 +259,19 @@ class PostgresDatabase:
     holds one connection from BEGIN to COMMIT, and a single statement
     outside them borrows one for as long as it runs, so a web process with
     many threads needs only as many connections as it has statements
-    running at once."""
+    running at once.
+
+    BEGIN, SAVEPOINT and RELEASE, which answer nothing worth waiting for, are
+    sent with the next statement, in its round trip (one pipeline), and
+    COMMIT with them; a transaction that sent nothing sends nothing at all."""
 
     dialect: Dialect = "postgresql"
 
     def __init__(self, url: str):
         self.link = connections(url)
         self.held: Borrowed | None = None  # the connection of the open transaction
+        self.deferred: list[str] = []  # to send with the next statement
+        self.piping = False  # inside pipeline()
 
     @property
     def migrated(self) -> int:
@@ -291,17 +297,27 @@ class PostgresDatabase:
                 for row in rows:
                     stream.write_row(row)
 
+        if self.deferred:  # COPY cannot share a pipeline
+            self._on_connection(lambda conn: None)
         self._on_connection(copy)
+
+    def defer(self, sql: str) -> None:
+        """Run `sql` (it returns no rows) in the round trip of the next statement."""
+        self.deferred.append(sql)
 
     @contextlib.contextmanager
     def pipeline(self) -> Iterator[None]:
-        if self.held is None:  # each statement borrows a connection of its own
+        if self.held is None or self.piping:  # outside a transaction each statement borrows its own connection
             yield
             return
         held = self.held
         try:
             with held[1].pipeline():  # the answers still due arrive as it ends
-                yield
+                self.piping = True
+                try:
+                    yield
+                finally:
+                    self.piping = False
         except psycopg.Error as exc:
             unavailable = self.link.failure(held, exc)
             if unavailable is None:
@@ -310,12 +326,25 @@ class PostgresDatabase:
 
     def _on_connection(self, work: Callable[[psycopg.Connection[Any]], T]) -> T:
         if self.held is not None:
-            return self._run(self.held, work)
+            return self._run(self.held, lambda conn: self._after_deferred(conn, work))
         borrowed = self.link.borrow()
         try:
             return self._run(borrowed, work)
         finally:
             self.link.give_back(borrowed)
+
+    def _after_deferred(self, conn: psycopg.Connection[Any], work: Callable[[psycopg.Connection[Any]], T]) -> T:
+        if not self.deferred:
+            return work(conn)
+        deferred, self.deferred = self.deferred, []
+        if self.piping:
+            for sql in deferred:
+                conn.execute(sql)
+            return work(conn)
+        with conn.pipeline():
+            for sql in deferred:
+                conn.execute(sql)
+            return work(conn)
 
     def _run(self, borrowed: Borrowed, work: Callable[[psycopg.Connection[Any]], T]) -> T:
         try:
@@ -331,28 +360,32 @@ class PostgresDatabase:
         return self.held is not None
 
     def begin(self, mode: str = "") -> None:
-        borrowed = self.link.borrow()
-        try:
-            # A snapshot reads one state of the whole database, as SQLite's
-            # read transaction does; writers see each other's commits and
-            # are serialized where it matters by row and advisory locks.
-            self._run(borrowed, lambda conn: conn.execute(
-                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if mode == "read" else "BEGIN"))
-        except BaseException:
-            self.link.give_back(borrowed)
-            raise
-        self.held = borrowed
+        self.held = self.link.borrow()
+        # A snapshot reads one state of the whole database, as SQLite's read
+        # transaction does; writers see each other's commits and are
+        # serialized where it matters by row and advisory locks.
+        self.deferred = ["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if mode == "read" else "BEGIN"]
 
     def end(self, commit: bool) -> None:
         borrowed, self.held = self.held, None
+        deferred, self.deferred = self.deferred, []
         if borrowed is None:
             return
         try:
-            # A broken connection's transaction is over: the server rolled it back.
-            if commit or not (borrowed[1].broken or borrowed[1].closed):
-                self._run(borrowed, lambda conn: conn.execute("COMMIT" if commit else "ROLLBACK"))
+            if deferred and deferred[0].startswith("BEGIN"):
+                return  # nothing was sent: there is nothing to end
+            if commit:
+                self._run(borrowed, lambda conn: self._finish(conn, [*deferred, "COMMIT"]))
+            elif not (borrowed[1].broken or borrowed[1].closed):  # a broken one's is over: the server rolled it back
+                self._run(borrowed, lambda conn: conn.execute("ROLLBACK"))
         finally:
             self.link.give_back(borrowed)
+
+    @staticmethod
+    def _finish(conn: psycopg.Connection[Any], statements: list[str]) -> None:
+        with conn.pipeline():
+            for sql in statements:
+                conn.execute(sql)
 
     def close(self) -> None:
         if self.held is not None:
