@@ -20,15 +20,20 @@ from .blocked import Blocked
 from .counters import Counters
 from .engine import DatabaseUnavailable
 from .files import ArticleFiles
+from .filings import Filings, entry_key
+from .items import unchanged
 from .leases import Leases
 from .pruning import Pruning
 from .rows import (
     MEDIA_COLUMNS,
     CategoryCounts,
     CategoryState,
+    Closer,
     Duplicate,
+    FileRecord,
     FileState,
     FolderState,
+    Found,
     Heartbeat,
     HouseLine,
     ItemCounts,
@@ -38,6 +43,7 @@ from .rows import (
     StoredEntry,
     StoredItem,
     SubjectRow,
+    Triple,
     iso,
     item_from_row,
 )
@@ -46,7 +52,7 @@ from .sources import Sources
 from .views import Views
 
 
-class Store(Views, Blocked, Pruning, Sources, ArticleFiles, Counters, Leases):
+class Store(Views, Blocked, Filings, Pruning, Sources, ArticleFiles, Counters, Leases):
     """The whole store on one connection: each base class is one part, in a
     module of its own (Views reads on top of Items, which files them; Blocked
     holds back what rules block), and all share ``transaction()``."""
@@ -60,6 +66,12 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "FileRecord",
+    "unchanged",
+    "entry_key",
+    "Triple",
+    "Found",
+    "Closer",
     "BLOCKED",
     "DUPLICATE",
     "MEDIA_COLUMNS",
