@@ -18,6 +18,7 @@ from helpers import values, write_config
 from feedhub.config import load_config
 from feedhub.ingest import filing
 from feedhub.ingest.feeds import ingest_source
+from feedhub.ingest.folders import ingest_folder
 from feedhub.model import DUPLICATE, NEW, UNCHANGED, Item
 from feedhub.store import Store
 
@@ -84,7 +85,12 @@ def test_a_batch_files_what_one_by_one_files_and_catches_the_copies_inside_it(ma
         with Store(config.database) as store:
             filing.add(store, stored)
             if batched:
-                outcomes = filing.file_batch(config, store, [(item, None, None) for item in batch])
+                alone = []
+                file_item = filing.file_item
+                with pytest.MonkeyPatch.context() as patch:  # which items the batch could not take itself
+                    patch.setattr(filing, "file_item", lambda config, store, item, *args: alone.append(item)
+                                  or file_item(config, store, item, *args))
+                    outcomes = filing.file_batch(config, store, [(item, None, None) for item in batch])
             else:
                 outcomes = [filing.file_item(config, store, item, None) for item in batch]
             results.append((outcomes, filed_rows(store)))
@@ -92,6 +98,9 @@ def test_a_batch_files_what_one_by_one_files_and_catches_the_copies_inside_it(ma
     (one_by_one, rows_one_by_one), (batched, rows_batched) = results
     assert batched == one_by_one
     assert rows_batched == rows_one_by_one
+    # The batch took every item itself, the copies among them too, but the
+    # same entry twice and the better copy that replaces a story.
+    assert alone == [batch[9], batch[10]]
     assert versions == {"business": 2, "sports": 1}, "the batch moves each category it changed once"
 
     a, b, c = batch[0], batch[1], batch[6]
@@ -142,10 +151,11 @@ def test_two_workers_filing_overlapping_batches_store_each_story_once_without_de
         try:
             with Store(database) as store:
                 for round_ in range(rounds):
-                    items = [story(round_ * 1000 + n, f"feed:{source}", categories[n % 3], link=f"https://s.test/{round_}/{n}")
-                             for n in range(per_round)]
+                    items = [story(round_ * 1000 + n, f"feed:{source}", categories[n % 3],
+                                   link=f"https://s.test/{round_}/{n}") for n in range(per_round)]
                     start.wait()
-                    filing.file_batch(config, store, [(item, None, None) for item in (items[::-1] if reverse else items)])
+                    ordered = items[::-1] if reverse else items
+                    filing.file_batch(config, store, [(item, None, None) for item in ordered])
         except BaseException as exc:  # noqa: BLE001 - handed to the test thread
             failures.append(exc)
 
@@ -161,3 +171,31 @@ def test_two_workers_filing_overlapping_batches_store_each_story_once_without_de
         copies = store.count("duplicates")
     assert len(links) == rounds * per_round and set(links.values()) == {1}, "each story once"
     assert copies == rounds * per_round, "the other worker's copy of each is recorded"
+
+
+def test_when_a_batch_fails_its_files_are_filed_one_by_one_and_the_bad_one_fails_alone(
+        tmp_path: Path, make_config, monkeypatch):
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for n in range(6):
+        headline = "Poisoned headline" if n == 3 else f"Harbour story {n}"
+        body = " ".join(random.Random(n).choices(WORDS, k=60))
+        (articles / f"s{n}.txt").write_text(f"BUSINESS\n\n{headline}\n\n{body}.\n", encoding="utf-8")
+    file_many = Store.file_many
+
+    def poisoned(store: Store, new, copies) -> None:
+        if any(item.title == "Poisoned headline" for item, _, _ in new):
+            raise RuntimeError("a bug met filing this one")
+        file_many(store, new, copies)
+
+    monkeypatch.setattr(Store, "file_many", poisoned)
+    config = make_config(articles=[{"path": str(articles)}])
+    with Store(config.database) as store:
+        summary = ingest_folder(config, store, config.articles[0])
+        titles = sorted(title for (title,) in values(store, "SELECT title FROM items"))
+        recorded = store.count("article_files")
+    assert summary.counts[f"articles:{articles.name}"] == Counter(new=5, failed=1)
+    [error] = summary.errors
+    assert "s3.txt" in error and "a bug met filing this one" in error
+    assert titles == [f"Harbour story {n}" for n in (0, 1, 2, 4, 5)]
+    assert recorded == 5, "the bad file is not recorded: the next pass tries it again"

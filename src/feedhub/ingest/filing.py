@@ -10,6 +10,11 @@ which copy is kept, is decided here and in dedup/decide.py.
 ``file_item`` checks the keep/block rules first, so a blocked entry never
 stands in for another source's copy of a story; ``recheck`` checks the stored
 items again when the rules change.
+
+``file_batch`` files many items as file_item would, one after the other, but
+reads for all of them at once and writes them together: on PostgreSQL a
+batch costs a few round trips instead of a dozen per item.  Article folders
+and feeds file their items this way.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Only the files new or changed since the last pass (or last read under other
 boilerplate rules) are read.  They are stored in batches of ``FILE_BATCH`` per
 transaction, each file with its own record of having been read, so a crash
 part-way through leaves every item whole or absent, and whatever was lost is
-simply read again on the next run.
+simply read again on the next run.  A batch's items are filed together
+(filing.file_batch); if that fails, each file is filed again alone, so a bad
+one fails by itself and is named.
 
 When a folder has many new files, they are read, parsed and fingerprinted in
 worker processes on the other cores (``pool``), while this process files the

@@ -196,8 +196,8 @@ class Connections:
                 if self.closed:
                     return
                 self.pool = self._open()
-            log.warning("database reachable again", extra={"database": redacted(self.url),
-                                                            "seconds_down": round(time.monotonic() - self.down_since, 1)})
+            down = round(time.monotonic() - self.down_since, 1)
+            log.warning("database reachable again", extra={"database": redacted(self.url), "seconds_down": down})
             return
 
     def watch(self, start: bool = True) -> VersionWatch | None:
@@ -249,7 +249,8 @@ def close_pools(url: str | None = None) -> None:
     """Close this process's connections, or only those to `url` (tests
     dropping their databases, shutdown)."""
     with _links_lock:
-        closing = [_links.pop(key) for key in [key for key in _links if key[0] == os.getpid() and url in (None, key[1])]]
+        mine = [key for key in _links if key[0] == os.getpid() and url in (None, key[1])]
+        closing = [_links.pop(key) for key in mine]
     for link in closing:
         link.close()
 
