@@ -19,7 +19,7 @@ from feedhub.config import load_config
 from feedhub.ingest import filing
 from feedhub.ingest.feeds import ingest_source
 from feedhub.ingest.folders import ingest_folder
-from feedhub.model import DUPLICATE, NEW, UNCHANGED, Item
+from feedhub.model import BLOCKED, DUPLICATE, NEW, UNCHANGED, Item
 from feedhub.store import Store
 
 WORDS = ("harbour council budget strike treaty market coast storm school bridge court ferry mill grain port minister"
@@ -47,7 +47,8 @@ def reworded(item: Item, source: str, n: int, **fields: object) -> Item:
 def batch_with_copies() -> tuple[list[Item], Item]:
     """A stored story, then a batch: new stories and, among them, copies of
     one another (same link, same text, reworded), of the stored story, the
-    same entry twice, and a better source's copy that replaces the first."""
+    same entry twice, a better source's copy that replaces the first, and a
+    copy that a rule holds back."""
     stored = story(1, "feed:old")
     a, b, c = story(10), story(11), story(12, category="sports")
     batch = [
@@ -63,6 +64,7 @@ def batch_with_copies() -> tuple[list[Item], Item]:
         reworded(b, "feed:h", 26, priority=10),  # b, from a better source: it takes b's place
         story(27, "feed:i", link=a.link),  # a's link again
         story(28),
+        story(29, "feed:j", link=a.link, title="Sponsored: a harbour tour"),  # a rule holds it back
     ]
     return batch, stored
 
@@ -81,7 +83,7 @@ def test_a_batch_files_what_one_by_one_files_and_catches_the_copies_inside_it(ma
     batch, stored = batch_with_copies()
     results = []
     for batched in (False, True):
-        config = make_config(database=make_database())
+        config = make_config(database=make_database(), block=["sponsored"])
         with Store(config.database) as store:
             filing.add(store, stored)
             if batched:
@@ -99,8 +101,8 @@ def test_a_batch_files_what_one_by_one_files_and_catches_the_copies_inside_it(ma
     assert batched == one_by_one
     assert rows_batched == rows_one_by_one
     # The batch took every item itself, the copies among them too, but the
-    # same entry twice and the better copy that replaces a story.
-    assert alone == [batch[9], batch[10]]
+    # same entry twice, the better copy that replaces a story, the blocked one.
+    assert alone == [batch[9], batch[10], batch[13]]
     assert versions == {"business": 2, "sports": 1}, "the batch moves each category it changed once"
 
     a, b, c = batch[0], batch[1], batch[6]
@@ -109,9 +111,10 @@ def test_a_batch_files_what_one_by_one_files_and_catches_the_copies_inside_it(ma
                             (DUPLICATE, stored.id)]
     assert statuses[6:10] == [(NEW, c.id), (DUPLICATE, c.id), (NEW, batch[8].id), (UNCHANGED, b.id)]
     assert batched[10].status == NEW and batched[10].replaced == b.id  # the better source's copy
-    assert statuses[11:] == [(DUPLICATE, a.id), (NEW, batch[12].id)]
-    # Each story once: a, the rewrite that replaced b, c, c's text in business, 28, and the stored one.
-    assert len(rows_batched["items"]) == 6
+    assert statuses[11:] == [(DUPLICATE, a.id), (NEW, batch[12].id), (BLOCKED, batch[13].id)]
+    # Each story once: a, the rewrite that replaced b, c, c's text in business,
+    # 28, the stored one; and the blocked entry, outside dedup.
+    assert len(rows_batched["items"]) == 7
     assert Counter(row[3] for row in rows_batched["duplicates"]) == {a.id: 3, batch[10].id: 2, c.id: 1, stored.id: 1}
 
 

@@ -46,8 +46,7 @@ def file_item(config: Config, store: Store, item: Item, source: str | None, prep
     """Store an item, unless the keep/block rules for its source (a feeds.yaml
     source name, None for articles) hold it back: checked before dedup, so a
     blocked entry never stands in for another source's copy of the story."""
-    rule_set = rules.rules_for(config, item.category, source)
-    verdict = rules.decide(rules.item_subject(item), rule_set) if rule_set else rules.SERVED
+    verdict = _verdict(config, item, source)
     if verdict.blocked:
         log.info("entry blocked", extra={"input": item.source, "title": item.title, "rule": verdict.reason})
         return store.block(item, verdict.reason)
@@ -75,15 +74,17 @@ def _file_run(config: Config, store: Store, run: Sequence[Filing]) -> list[Outco
     """File the run's items up to the first that must be filed alone, and
     that one; returns their outcomes."""
     ready = [(item, prepared or prepare(item)) for item, _, prepared in run]
+    held = [_verdict(config, item, source).blocked for item, source, _ in run]  # file_item stores them blocked
     found = store.gather(ready)
     stored_hits = [_hits(found.bands, prepared) if not _owners(found.owners, item, prepared) else Counter[str]()
                    for item, prepared in ready]
-    closer = store.look_closer([item for item, _ in ready if item.id not in found.entries],
+    closer = store.look_closer([item for (item, _), blocked in zip(ready, held)
+                                if item.id not in found.entries and not blocked],
                                [item_id for hits in stored_hits for item_id, _ in _best(hits)])
     filed = _Run(found, closer)
     outcomes: list[Outcome] = []
-    for (item, source, _), (_, prepared), hits in zip(run, ready, stored_hits):
-        outcome = filed.decide(config, item, source, prepared, hits)
+    for (item, source, _), (_, prepared), hits, blocked in zip(run, ready, stored_hits, held):
+        outcome = None if blocked else filed.decide(config, item, prepared, hits)
         if outcome is None:  # not for a batch: alone, after the items before it
             filed.write(store)
             return [*outcomes, file_item(config, store, item, source, prepared)]
@@ -106,13 +107,11 @@ class _Run:
         self.bands: dict[int, list[str]] = {}
         self.texts: dict[str, tuple[str, str, int | None]] = {}
 
-    def decide(self, config: Config, item: Item, source: str | None, prepared: Prepared,
-               stored_hits: Counter[str]) -> Outcome | None:
+    def decide(self, config: Config, item: Item, prepared: Prepared, stored_hits: Counter[str]) -> Outcome | None:
         """The item's outcome, as add() would file it after the run's items
         before it; None when it must be filed alone."""
-        rule_set = rules.rules_for(config, item.category, source)
-        if item.id in self.ids or rule_set and rules.decide(rules.item_subject(item), rule_set).blocked:
-            return None  # the same entry twice in the batch; or held back (Store.block)
+        if item.id in self.ids:
+            return None  # the same entry twice in the batch
         stored = self.found.entries.get(item.id)
         if stored is not None:
             return Outcome(UNCHANGED, item.id) if stored.blocked is None and unchanged(item, stored) else None
@@ -155,6 +154,12 @@ class _Run:
     def write(self, store: Store) -> None:
         store.file_many(self.new, self.copies)
         self.new, self.copies = [], []
+
+
+def _verdict(config: Config, item: Item, source: str | None) -> rules.Verdict:
+    """What the keep/block rules for the item's source say of it."""
+    rule_set = rules.rules_for(config, item.category, source)
+    return rules.decide(rules.item_subject(item), rule_set) if rule_set else rules.SERVED
 
 
 def _owners(owners: Mapping[Triple, KeyOwner], item: Item, prepared: Prepared) -> dict[str, KeyOwner]:
