@@ -39,6 +39,8 @@ from loopback import FeedServer  # noqa: E402
 SOURCES = sized(400, 30)
 DELAY = 0.2  # seconds each source takes to answer
 WORKERS = sized([1, 2, 4], [1, 2])
+WORDS = ("harbour council budget strike treaty market coast storm school bridge court ferry mill grain port "
+         "minister talks election flood power line fire vaccine runner doping cabinet").split()
 
 
 def write_config(folder: Path, database: str, **overrides: object) -> Path:
