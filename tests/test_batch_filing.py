@@ -56,6 +56,7 @@ def batch_with_copies() -> tuple[list[Item], Item]:
         story(20, "feed:b", link=a.link),  # a's link
         story(21, "feed:c", title=b.title, text=b.text),  # b's text
         reworded(a, "feed:d", 22),  # a, rewritten
+        story(30, "feed:k", guid=a.guid, title=stored.title, text=stored.text),  # a's guid (tried first), stored text
         story(23, "feed:e", link=stored.link),  # the stored story's link
         c,
         story(24, "feed:f", category="sports", text=c.text, title=c.title),  # c's text, in its category
@@ -102,20 +103,63 @@ def test_a_batch_files_what_one_by_one_files_and_catches_the_copies_inside_it(ma
     assert rows_batched == rows_one_by_one
     # The batch took every item itself, the copies among them too, but the
     # same entry twice, the better copy that replaces a story, the blocked one.
-    assert alone == [batch[9], batch[10], batch[13]]
+    assert alone == [batch[10], batch[11], batch[14]]
     assert versions == {"business": 2, "sports": 1}, "the batch moves each category it changed once"
 
-    a, b, c = batch[0], batch[1], batch[6]
+    a, b, c = batch[0], batch[1], batch[7]
     statuses = [(outcome.status, outcome.item_id) for outcome in batched]
-    assert statuses[:6] == [(NEW, a.id), (NEW, b.id), (DUPLICATE, a.id), (DUPLICATE, b.id), (DUPLICATE, a.id),
-                            (DUPLICATE, stored.id)]
-    assert statuses[6:10] == [(NEW, c.id), (DUPLICATE, c.id), (NEW, batch[8].id), (UNCHANGED, b.id)]
-    assert batched[10].status == NEW and batched[10].replaced == b.id  # the better source's copy
-    assert statuses[11:] == [(DUPLICATE, a.id), (NEW, batch[12].id), (BLOCKED, batch[13].id)]
+    assert statuses[:7] == [(NEW, a.id), (NEW, b.id), (DUPLICATE, a.id), (DUPLICATE, b.id), (DUPLICATE, a.id),
+                            (DUPLICATE, a.id), (DUPLICATE, stored.id)]
+    assert statuses[7:11] == [(NEW, c.id), (DUPLICATE, c.id), (NEW, batch[9].id), (UNCHANGED, b.id)]
+    assert batched[11].status == NEW and batched[11].replaced == b.id  # the better source's copy
+    assert statuses[12:] == [(DUPLICATE, a.id), (NEW, batch[13].id), (BLOCKED, batch[14].id)]
     # Each story once: a, the rewrite that replaced b, c, c's text in business,
     # 28, the stored one; and the blocked entry, outside dedup.
     assert len(rows_batched["items"]) == 7
-    assert Counter(row[3] for row in rows_batched["duplicates"]) == {a.id: 3, batch[10].id: 2, c.id: 1, stored.id: 1}
+    assert Counter(row[3] for row in rows_batched["duplicates"]) == {a.id: 4, batch[11].id: 2, c.id: 1, stored.id: 1}
+
+
+def mixed_batch(seed: int) -> tuple[list[Item], list[Item]]:
+    """Stored stories and a batch over them, drawn at random: new stories and
+    copies of earlier ones of every kind (link, text, guid, rewrite, another
+    category, a better or worse source, the same entry again)."""
+    rng = random.Random(seed)
+    stories = [story(n, f"feed:s{n % 4}", rng.choice(["business", "sports"])) for n in range(1, 16)]
+    stored, batch = stories[:4], list(stories[4:])
+    for n in range(100, 140):
+        base = rng.choice(stories)
+        kind = rng.choice(["link", "text", "guid", "rewrite", "category", "priority", "again", "new"])
+        source = f"feed:c{n % 5}"
+        made = {
+            "link": lambda: story(n, source, base.category, link=base.link),
+            "text": lambda: story(n, source, base.category, title=base.title, text=base.text),
+            "guid": lambda: story(n, source, base.category, guid=base.guid),
+            "rewrite": lambda: reworded(base, source, n, priority=rng.choice([10, 100, 200])),
+            "category": lambda: story(n, source, "technology", title=base.title, text=base.text),
+            "priority": lambda: story(n, source, base.category, link=base.link, priority=rng.choice([10, 200])),
+            "again": lambda: base,
+            "new": lambda: story(n, source, base.category),
+        }[kind]()
+        batch.insert(rng.randrange(len(batch) + 1), made)
+    return stored, batch
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_batches_file_exactly_what_one_by_one_files(make_config, make_database, seed: int):
+    stored, batch = mixed_batch(seed)
+    results = []
+    for batched in (False, True):
+        config = make_config(database=make_database())
+        with Store(config.database) as store:
+            for item in stored:
+                filing.add(store, item)
+            if batched:
+                outcomes = filing.file_batch(config, store, [(item, None, None) for item in batch])
+            else:
+                outcomes = [filing.file_item(config, store, item, None) for item in batch]
+            results.append((outcomes, filed_rows(store)))
+    assert results[1] == results[0]
+    assert {outcome.status for outcome in results[1][0]} >= {NEW, DUPLICATE}
 
 
 def test_a_feed_with_copies_among_its_entries_stores_each_story_once(tmp_path: Path, make_config, feed_server):

@@ -120,7 +120,8 @@ class _Run:
             return Outcome(UNCHANGED, kept)
         if any((item.category, kind, value) in self.found.buried for kind, value in [entry_key(item), *prepared.keys]):
             return Outcome(UNCHANGED, None)  # pruned before: not published again
-        owners = _owners(self.found.owners, item, prepared) or _owners(self.owners, item, prepared)
+        # Stored items and the run's own own different keys (a new story owned none of its keys).
+        owners = {**_owners(self.owners, item, prepared), **_owners(self.found.owners, item, prepared)}
         near = [] if owners or prepared.fingerprint is None else self._near(prepared, stored_hits)
         decision = dedup.decide(Candidates(owners, near), item, thresholds_for(config, item.category),
                                 prepared.fingerprint)

@@ -20,8 +20,8 @@ from .blocked import Blocked
 from .counters import Counters
 from .engine import DatabaseUnavailable
 from .files import ArticleFiles
-from .filings import Filings, entry_key
-from .items import unchanged
+from .filings import Filings
+from .items import entry_key, unchanged
 from .leases import Leases
 from .pruning import Pruning
 from .rows import (
@@ -66,12 +66,6 @@ if TYPE_CHECKING:
 
 
 __all__ = [
-    "FileRecord",
-    "unchanged",
-    "entry_key",
-    "Triple",
-    "Found",
-    "Closer",
     "BLOCKED",
     "DUPLICATE",
     "MEDIA_COLUMNS",
@@ -81,10 +75,13 @@ __all__ = [
     "UPDATED",
     "CategoryCounts",
     "CategoryState",
+    "Closer",
     "DatabaseUnavailable",
     "Duplicate",
+    "FileRecord",
     "FileState",
     "FolderState",
+    "Found",
     "Heartbeat",
     "HouseLine",
     "ItemCounts",
@@ -100,7 +97,10 @@ __all__ = [
     "StoredEntry",
     "StoredItem",
     "SubjectRow",
+    "Triple",
+    "entry_key",
     "index_queued",
     "iso",
     "item_from_row",
+    "unchanged",
 ]

@@ -22,12 +22,8 @@ from ..dedup.candidates import KeyOwner, Match
 from ..dedup.fingerprint import Prepared
 from ..model import Item
 from .engine import Cursor
-from .items import Items
+from .items import Items, entry_key
 from .rows import MEDIA_COLUMNS, Closer, Found, StoredEntry, Triple, clock, iso
-
-def entry_key(item: Item) -> tuple[str, str]:
-    """The tombstone key of an entry itself (pruning.py files it)."""
-    return ("entry", f"{item.source}\n{item.guid}")
 
 
 class Filings(Items):

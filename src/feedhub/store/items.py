@@ -49,7 +49,7 @@ class Items(Categories):
 
     def buried(self, item: Item, item_keys: list[tuple[str, str]]) -> bool:
         """True if the item, or a story it shares a key with, was pruned."""
-        keys = [("entry", f"{item.source}\n{item.guid}"), *item_keys]
+        keys = [entry_key(item), *item_keys]
         terms = " OR ".join(["(category = ? AND kind = ? AND value = ?)"] * len(keys))
         return self.db.execute(
             f"SELECT 1 FROM tombstones WHERE {terms} LIMIT 1",
@@ -231,3 +231,8 @@ def unchanged(item: Item, stored: StoredEntry) -> bool:
     same_text = same_text and tuple(media_columns(item).values()) == stored.media
     # An entry without its own updated date keeps the one we stamped on it.
     return same_text and (item.updated is None or iso(item.updated) == stored.updated)
+
+
+def entry_key(item: Item) -> tuple[str, str]:
+    """The tombstone key of an entry itself, its source and guid (pruning.py files it)."""
+    return ("entry", f"{item.source}\n{item.guid}")
