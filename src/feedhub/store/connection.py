@@ -128,13 +128,11 @@ class Connection(object):
         order, so two of them never wait for each other (a deadlock).  On
         SQLite the write lock (BEGIN IMMEDIATE) serializes every writer."""
         if self.db.dialect == "postgresql":
-            wanted = sorted(set(categories) - self.locked)  # held until the transaction ends
-            if not wanted:
-                return
-            with self.db.pipeline():  # taken in this order, in one round trip
-                for category in wanted:
-                    self.db.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", [category])
-            self.locked.update(wanted)
+            # Held until the transaction ends; taken in this order, with (and
+            # before) the next statement, in its round trip.
+            for category in sorted(set(categories) - self.locked):
+                self.db.defer("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", [category])
+                self.locked.add(category)
 
     def _insert_row(self, table: str, row: Mapping[str, object]) -> None:
         # Plain SQL rather than Table.insert, which looks up the table's
