@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, ContextManager, Iterable, Iterator, Mapping
 
 from .engine import Database, SQLiteDatabase, is_postgres
 from .schema import MIGRATIONS, index_queued
@@ -173,6 +173,11 @@ class Connection(object):
                 else:
                     db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
         self.db.migrated = len(MIGRATIONS)
+
+    def pipeline(self) -> ContextManager[None]:
+        """Writes inside go to the server together: in one round trip on
+        PostgreSQL (inside a transaction), their errors raised as it ends."""
+        return self.db.pipeline()
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:
