@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Callable
 
@@ -18,7 +19,7 @@ from ..config import Config, ConfigError, ConfigFile, load_config
 from ..metrics import labels
 from ..publish import access, opml
 from ..publish.cache import FeedCache, Rendered
-from ..store import Store
+from ..store import Store, inuse
 from . import exposition, gate, pages
 from .delivery import respond
 from .fastfeed import REFUSED, FastFeeds
@@ -75,6 +76,13 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
             app.extensions["feedhub.limits"] = Limiter(config.rate_limits)
         app.config["FEEDHUB"] = config
         pages.use_config(app, config)
+        if config.database not in in_use:  # from now on, not from the first request that opens it
+            in_use[config.database] = inuse.announce(config.database)
+
+    # The databases this app serves, announced for its life: `feedhub
+    # restore` refuses while it runs (store/inuse.py).
+    in_use: dict[Path | str, Callable[[], None]] = {}
+    weakref.finalize(app, lambda: [release() for release in in_use.values()])
 
     serve(config)
     follow = _follow(app, watched, serve) if watched else lambda: None

@@ -24,7 +24,7 @@ import os
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
@@ -38,7 +38,7 @@ from ..ingest import Summary, ingest_folder, ingest_source, recheck_if_rules_cha
 from ..model import from_iso, utcnow
 from ..publish import static
 from ..remote import websub
-from ..store import Store, backup
+from ..store import Store, backup, inuse
 from . import claims, retention
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class Worker:
         # The category versions this worker's static feed files show.
         self.written: dict[str, int] = {}
         self._static_lock = threading.Lock()
+        self.release: Callable[[], None] = lambda: None  # the database, announced by start()
         self.scheduler = scheduler_class(
             timezone=timezone.utc,
             # Heartbeat and reload get their own threads: slow fetches filling
@@ -84,10 +85,13 @@ class Worker:
                                    executor="housekeeping", next_run_time=utcnow())
 
     def start(self, paused: bool = False) -> None:
+        # While it runs, between its jobs too: `feedhub restore` refuses meanwhile (store/inuse.py).
+        self.release = inuse.announce(self.config.database)
         self.scheduler.start(paused=paused)
 
     def shutdown(self) -> None:
         self.scheduler.shutdown()
+        self.release()
 
     # -- feeds.yaml ---------------------------------------------------------
 
