@@ -8,7 +8,8 @@ request carries, and every page asks here:
   not itself a trusted proxy.  A client writing its own X-Forwarded-For
   straight to feedhub (or through a proxy, which appends the real address)
   gains nothing.
-- May it open the operator pages (``@operator_only``: /sources, /metrics)?
+- May it open the operator pages (routes declared ``@audience(OPERATOR)`` in
+  web/, such as /sources and /metrics)?
   Its address must be in ``operators.allow_networks`` (loopback by default)
   and, when ``operators.token`` is set, it must send the token as the HTTP
   Basic password or a Bearer token.  Otherwise the page answers 404, like an

@@ -22,7 +22,7 @@ from ..publish.cache import FeedCache, Rendered
 from ..store import Store, inuse
 from . import exposition, gate, pages
 from .delivery import respond
-from .fastfeed import REFUSED, FastFeeds
+from .fastfeed import FastFeeds
 from .ratelimit import Limiter
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
     if not logging.getLogger().handlers:
         # Under a bare gunicorn (the Procfile's web line): log as `feedhub run` does.
         logs.setup(config.log_level, os.environ.get("FEEDHUB_LOG_LEVEL"))
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # pages.py serves static/ (a route with its audience)
     local = threading.local()
 
     def current() -> Config:
@@ -77,7 +77,10 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
         app.config["FEEDHUB"] = config
         pages.use_config(app, config)
         if config.database not in in_use:  # from now on, not from the first request that opens it
-            in_use[config.database] = inuse.announce(config.database)
+            try:
+                in_use[config.database] = inuse.announce(config.database)
+            except OSError as exc:  # the server starts all the same: /healthz says what is wrong
+                log.error("cannot use the database: %s", exc)
 
     # The databases this app serves, announced for its life: `feedhub
     # restore` refuses while it runs (store/inuse.py).
@@ -100,8 +103,8 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
         return key
 
     @app.get("/feeds/<name>.<any(rss, atom, json):fmt>")
+    @gate.audience(gate.PARTNER, limit=gate.FEEDS)
     def feed(name: str, fmt: str) -> Response:
-        limited(gate.request_partner(), request.remote_addr or "")
         key = category_or_404(name)
         page = _page_number(request.args.get("page", "1"))
         rendered = app.extensions["feedhub.feeds"].get(store(), key, fmt, page)
@@ -109,20 +112,8 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
             abort(Response(f"Category {key!r} has no page {page}; page 1 is the newest.\n", 404, mimetype="text/plain"))
         return respond(request, rendered, current().feed_max_age, private=current().categories[key].private)
 
-    def limited(partner: str | None, address: str) -> None:
-        """Answer 429 when the request's key or address is over its rate limit."""
-        limiter: Limiter = app.extensions["feedhub.limits"]
-        # The fast path may have asked already (and taken the token).
-        refused = request.environ.get(REFUSED) or limiter.check(partner, address)
-        if refused is None:
-            return
-        scope, wait = refused
-        app.extensions["feedhub_request_counts"].add(
-            "feedhub_rate_limited", labels(scope=scope, partner=partner or ""))
-        abort(Response(f"Too many requests: {limiter.describe(scope)}. Try again in {wait} s.\n", 429,
-                       headers={"Retry-After": str(wait)}, mimetype="text/plain"))
-
     @app.get("/feeds/tag/<name>.<any(rss, atom, json):fmt>")
+    @gate.audience(gate.PUBLIC, limit=gate.FEEDS)  # public categories' stories only, whoever asks
     def tag_feed(name: str, fmt: str) -> ResponseReturnValue:  # a feed, or a redirect to its slug
         slug = media.tag_slug(name)
         if slug and slug != name:  # "North Sea", "north_sea": one tag, one address
@@ -133,6 +124,7 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
         return respond(request, rendered, current().feed_max_age)
 
     @app.get("/feeds/search/<key>.<any(rss, atom, json):fmt>")
+    @gate.audience(gate.PUBLIC, limit=gate.FEEDS)  # likewise
     def search_feed(key: str, fmt: str) -> Response:
         if key not in current().searches:
             known = ", ".join(sorted(current().searches)) or "none"
@@ -141,6 +133,7 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
         return respond(request, rendered, current().feed_max_age)
 
     @app.get("/opml")
+    @gate.audience(gate.PARTNER, limit=gate.FEEDS)  # for feed readers, as the feeds are
     def subscription_list() -> Response:
         partner = gate.request_partner()
         if partner is None:

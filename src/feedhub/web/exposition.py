@@ -22,7 +22,7 @@ from ..metrics import BUCKETS, COUNTERS, FETCH_SECONDS, HEARTBEAT, HEARTBEAT_STA
 from ..model import SourceState, from_iso, utcnow
 from ..remote.politeness import source_status
 from ..store import ItemCounts, Store
-from .gate import operator_only
+from .gate import OPERATOR, PUBLIC, audience
 
 log = logging.getLogger(__name__)
 FEED_FORMATS = {"rss", "atom", "json"}
@@ -111,7 +111,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         return response
 
     @app.get("/metrics")
-    @operator_only
+    @audience(OPERATOR)
     def prometheus_metrics() -> Response:
         requests.flush()  # this worker's own latest counts, not a second late
         registry = CollectorRegistry(auto_describe=False)
@@ -119,6 +119,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz")
+    @audience(PUBLIC)  # for load balancers: says only whether the database and the worker are alive
     def healthz() -> tuple[Response, int]:
         try:
             age = heartbeat_age(store())

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, TypedDict
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, make_response, redirect, render_template, request, url_for
+from flask import Flask, Response, abort, make_response, redirect, render_template, request, send_from_directory, url_for
 from flask.typing import ResponseReturnValue
 from jinja2 import StrictUndefined
 from werkzeug.exceptions import HTTPException
@@ -39,6 +39,7 @@ FEED_LINKS = [
 ]
 NEWSROOM = "newsroom"
 BLOCKED_SHOWN = 50  # blocked entries listed on /sources, most recent first
+STATIC = Path(__file__).parent / "static"
 
 
 def use_config(app: Flask, config: Config) -> None:
@@ -85,6 +86,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         return counted[0][1]
 
     @app.get("/")
+    @gate.audience(gate.PARTNER, limit=gate.PAGES)
     def index() -> str:
         config = current()
         stats = category_counts()
@@ -96,6 +98,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         return render_template("index.html", cards=cards, opml_url=f"{config.site.link}/opml")
 
     @app.get("/c/<name>")
+    @gate.audience(gate.PARTNER, limit=gate.PAGES)
     def category(name: str) -> str | tuple[str, int]:
         config = current()
         key = config.category_key(name)
@@ -108,6 +111,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         return render_template("category.html", key=key, meta=meta, items=items, page=number, pages=pages)
 
     @app.get("/t/<name>")
+    @gate.audience(gate.PARTNER, limit=gate.PAGES)
     def tag(name: str) -> ResponseReturnValue:
         slug = media.tag_slug(name)
         if slug and slug != name:  # "North Sea", "north_sea": one tag, one address
@@ -124,6 +128,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         return render_template("tag.html", slug=slug, title=title, items=items, page=number, pages=pages)
 
     @app.get("/search")
+    @gate.audience(gate.PARTNER, limit=gate.PAGES)
     def search_page() -> str | tuple[str, int]:
         config = current()
         query = request.args.get("q", "").strip()
@@ -144,7 +149,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         return (page, 400) if error else page
 
     @app.get("/sources")
-    @gate.operator_only
+    @gate.audience(gate.OPERATOR)
     def sources() -> str:
         config = current()
         states = {state.name: state for state in store().sources()}
@@ -163,6 +168,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
                                all_categories=config.categories)
 
     @app.get("/articles/<slug>")
+    @gate.audience(gate.PARTNER, limit=gate.PAGES)
     def article(slug: str) -> str | tuple[str, int]:
         config = current()
         row = store().article_by_link(f"{config.site.link}/articles/{slug}")
@@ -171,6 +177,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         return render_template("article.html", item=row, meta=config.categories.get(row.category), **article_extras(row))
 
     @app.get("/articles/<slug>/source")
+    @gate.audience(gate.OPERATOR)
     def article_source(slug: str) -> str | tuple[str, int]:
         """For operators: what the file was read into and every line left out, and why."""
         config = current()
@@ -179,6 +186,11 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         if not record or not record.parse:
             return not_found("There is no article file read at this address.")
         return render_template("article_source.html", item=row, record=record, parse=json.loads(record.parse))
+
+    @app.get("/static/<path:filename>")
+    @gate.audience(gate.PUBLIC)  # the stylesheet, the copy button's script, the icon
+    def static(filename: str) -> Response:
+        return send_from_directory(STATIC, filename)
 
     def preview_page(
         title: str, total: int, rows: Callable[[int, int], list[Preview]]
@@ -205,6 +217,11 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         if error.response is not None:
             return error.response
         return not_found("There is nothing at this address.")
+
+    @app.errorhandler(405)
+    def _wrong_method(error: HTTPException) -> ResponseReturnValue:
+        # An operator page answers another method as no page at all, too.
+        return not_found("There is nothing at this address.") if gate.hidden_page() else error
 
 
 # -- what a row becomes on a page ---------------------------------------------

@@ -72,8 +72,10 @@ class Limiter:
         self.by_key = Buckets(limits.key, clock) if limits.key else None
         self.by_address = Buckets(limits.address, clock) if limits.address else None
 
-    def check(self, partner: str | None, address: str) -> tuple[str, int] | None:
+    def check(self, partner: str | None, address: str, limit: str = "feeds") -> tuple[str, int] | None:
         """None if the request may go on, else (which limit, whole seconds to wait)."""
+        if limit != "feeds":
+            return None
         scope, buckets, who = ("key", self.by_key, partner) if partner else ("address", self.by_address, address)
         if buckets is None:
             return None
