@@ -29,6 +29,7 @@ EXAMPLES = {
     "/healthz": "/healthz",
     "/metrics": "/metrics",
     "/sources": "/sources",
+    "/partners": "/partners",
     "/feeds/<name>.<any(rss, atom, json):fmt>": ("/feeds/wire.atom", "/feeds/international.rss"),
     "/feeds/tag/<name>.<any(rss, atom, json):fmt>": "/feeds/tag/harbour.rss",
     "/feeds/search/<key>.<any(rss, atom, json):fmt>": "/feeds/search/harbour.atom",

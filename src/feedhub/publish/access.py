@@ -39,6 +39,8 @@ import hashlib
 import hmac
 import logging
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Iterable, Sequence
@@ -114,15 +116,23 @@ def new_key() -> str:
     return secrets.token_urlsafe(32)
 
 
-def partner_for(config: Config, key: str | None) -> str | None:
-    """The partner whose key this is, or None.  Every partner's hash is
-    compared, in constant time, whichever matches."""
+@dataclass(frozen=True)
+class KeyUse:
+    """A request's key is this partner's; an expired one is refused like a wrong one."""
+
+    partner: str
+    expired: bool
+
+
+def key_owner(config: Config, key: str | None, now: datetime) -> KeyUse | None:
+    """Whose key this is, and whether it has expired at `now`; None if it is
+    no partner's.  Every hash is compared, in constant time, whichever matches."""
     if not key:
         return None
     wanted, found = hash_key(key), None
     for name, partner in config.partners.items():
         if hmac.compare_digest(partner.key_hash, wanted):
-            found = name
+            found = KeyUse(name, expired=False)
     return found
 
 

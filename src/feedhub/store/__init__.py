@@ -19,6 +19,7 @@ from ..model import BLOCKED, DUPLICATE, NEW, UNCHANGED, UPDATED, Lease, Outcome,
 from .counters import Counters
 from .files import ArticleFiles
 from .leases import Leases
+from .partners import Partners
 from .pruning import Pruning
 from .rows import (
     MEDIA_COLUMNS,
@@ -30,6 +31,7 @@ from .rows import (
     Heartbeat,
     ItemCounts,
     PageHealth,
+    PartnerPulls,
     Preview,
     StoredCounter,
     StoredItem,
@@ -42,7 +44,7 @@ from .sources import Sources
 from .views import Views
 
 
-class Store(Views, Pruning, Sources, ArticleFiles, Counters, Leases):
+class Store(Views, Pruning, Sources, ArticleFiles, Counters, Leases, Partners):
     """The whole store on one connection: each base class is one part, in a
     module of its own (Views reads on top of Items, which files them), and
     all share ``transaction()``."""
@@ -75,6 +77,7 @@ __all__ = [
     "Outcome",
     "PageHealth",
     "PageState",
+    "PartnerPulls",
     "Preview",
     "SourceState",
     "Store",

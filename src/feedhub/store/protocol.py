@@ -12,13 +12,13 @@ tests/test_store_protocol.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from .. import dedup
-from ..model import Item, Lease, Outcome, PageState, SourceState
+from ..model import Item, Lease, Outcome, PageState, PullOutcome, SourceState
 from .rows import (
     CategoryCounts,
     CategoryState,
@@ -28,6 +28,7 @@ from .rows import (
     Heartbeat,
     ItemCounts,
     PageHealth,
+    PartnerPulls,
     Preview,
     StoredCounter,
     StoredItem,
@@ -137,3 +138,7 @@ class StoreProtocol(Protocol):
     def claim(self, name: str, holder: str, now: datetime, until: datetime) -> bool: ...
     def release(self, name: str, holder: str, due: datetime) -> None: ...
     def leases(self) -> dict[str, Lease]: ...
+
+    # -- partners' feed requests, per hour ------------------------------------
+    def add_partner_pulls(self, counts: Mapping[tuple[str, PullOutcome], int], now: datetime) -> None: ...
+    def partner_pulls(self, since: datetime) -> dict[str, PartnerPulls]: ...

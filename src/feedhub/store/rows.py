@@ -219,6 +219,19 @@ class StoredCounter:
 
 
 @dataclass(frozen=True, slots=True)
+class PartnerPulls:
+    """A partner's feed requests over a time (partner_pulls summed)."""
+
+    partner: str
+    requests: int
+    pulls: int  # answered: 200 or 304
+    not_modified: int  # 304
+    refused: int
+    limited: int  # 429
+    last_pull: str | None  # the newest answered request's time, over every hour kept
+
+
+@dataclass(frozen=True, slots=True)
 class Heartbeat:
     name: str
     beat: str

@@ -302,8 +302,20 @@ def sign_again(db: Database) -> None:
         last = batch[-1][0]
 
 
+def _partner_pulls(db: Database) -> None:
+    """Each partner's feed requests, per hour (see partners.py): all of them,
+    the answered ones (200 or 304), the 304s, refusals, 429s, and the last
+    answered one's time.  Rows older than partners.KEEP_DAYS go (by hour)."""
+    db.execute(
+        "CREATE TABLE partner_pulls (partner TEXT NOT NULL, hour TEXT NOT NULL, requests INTEGER NOT NULL,"
+        " pulls INTEGER NOT NULL, not_modified INTEGER NOT NULL, refused INTEGER NOT NULL,"
+        " limited INTEGER NOT NULL, last_pull TEXT, PRIMARY KEY (partner, hour))"
+    )
+    db.execute("CREATE INDEX partner_pulls_hour ON partner_pulls (hour)")
+
+
 MIGRATIONS = [
     _v1, _v2, _v3, _blocked, _full_text_pages, _retention, _media, _search, _article_metadata, _leases, _search_order,
-    _fewer_bands,
+    _fewer_bands, _partner_pulls,
 ]
 

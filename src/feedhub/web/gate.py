@@ -6,6 +6,7 @@ themselves are pure functions in publish/access.py."""
 from __future__ import annotations
 
 import logging
+import time
 from functools import wraps
 from typing import TYPE_CHECKING, Callable, Iterable, Literal, ParamSpec, TypeVar
 
@@ -17,17 +18,19 @@ from ..publish.access import (
     ENVIRON_KEY,
     ENVIRON_PEER,
     KEY_HEADER,
+    KeyUse,
     client_address,
     credential,
     hide_key,
     in_networks,
+    key_owner,
     may_hold_key,
     operator_refusal,
-    partner_for,
     readable,
     split_key,
 )
 from ..metrics import labels
+from ..model import utcnow
 from .fastfeed import REFUSED
 from .ratelimit import Limiter
 
@@ -91,12 +94,37 @@ def request_key() -> str | None:
             or credential(request.headers.get("Authorization")))
 
 
+def key_use() -> KeyUse | None:
+    """Whose key the current request sent, expired or not (hashed once per
+    request); a use of an expired key is logged with the partner's name."""
+    if "feedhub_key_use" not in g:
+        use = key_owner(current_app.config["FEEDHUB"], request_key(), utcnow())
+        if use and use.expired:
+            _log_expired(use.partner)
+        g.feedhub_key_use = use
+    found: KeyUse | None = g.feedhub_key_use
+    return found
+
+
 def request_partner() -> str | None:
-    """The partner the current request's key belongs to (hashed once per request)."""
-    if "feedhub_partner" not in g:
-        g.feedhub_partner = partner_for(current_app.config["FEEDHUB"], request_key())
-    partner: str | None = g.feedhub_partner
-    return partner
+    """The partner the current request's key belongs to, unless it expired:
+    an expired key opens as much as a wrong one."""
+    use = key_use()
+    return use.partner if use and not use.expired else None
+
+
+# When each partner's expired key was last logged: at most once per
+# EXPIRED_LOG_EVERY seconds per partner and process (a reader polls on).
+EXPIRED_LOG_EVERY = 600
+_expired_logged: dict[str, float] = {}
+
+
+def _log_expired(partner: str) -> None:
+    now = time.monotonic()
+    if now - _expired_logged.get(partner, -EXPIRED_LOG_EVERY) >= EXPIRED_LOG_EVERY:
+        _expired_logged[partner] = now
+        log.warning("expired partner key refused", extra={"partner": partner, "path": request.path,
+                                                          "client": request.remote_addr})
 
 
 def visible_categories() -> dict[str, Category]:

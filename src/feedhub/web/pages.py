@@ -24,10 +24,11 @@ from werkzeug.exceptions import HTTPException
 
 from .. import __version__, media
 from ..config import ArticleDir, Config, Source
-from ..model import Lease, SourceState, as_utc, from_iso
-from ..publish import feeds
+from ..model import Lease, SourceState, as_utc, from_iso, utcnow
+from ..publish import feeds, partners
 from ..remote.politeness import next_run, source_status
 from ..store import CategoryCounts, FolderState, PageHealth, Preview, Store, StoredItem
+from ..store.partners import KEEP_DAYS
 from ..store.search import SearchError
 from ..worker.claims import Holding, holding, job_name
 from . import gate
@@ -166,6 +167,15 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         return render_template("sources.html", sources=rows, tally=tally, folders=folders,
                                blocked=blocked, blocked_total=blocked_total,
                                all_categories=config.categories)
+
+    @app.get("/partners")
+    @gate.audience(gate.OPERATOR)
+    def partners_page() -> str:
+        """Each partner's keys and feed requests over the last day (publish/partners.py)."""
+        config = current()
+        reports = partners.report(config, store().partner_pulls(partners.since(utcnow())))
+        return render_template("partners.html", partners=reports, all_categories=config.categories,
+                               keep_days=KEEP_DAYS)
 
     @app.get("/articles/<slug>")
     @gate.audience(gate.PARTNER, limit=gate.PAGES)
