@@ -17,6 +17,10 @@ import os
 import subprocess
 import sys
 
+from granian import Granian
+from granian.constants import Interfaces
+from granian.log import LogLevels
+
 from ..config import Config
 from ..store import inuse
 
@@ -26,10 +30,6 @@ THREADS = 4  # per worker, for the requests that wait on SQLite
 
 
 def serve(config: Config, config_path: str, host: str, port: int, workers: int, log_level: str | None) -> None:
-    from granian import Granian
-    from granian.constants import Interfaces
-    from granian.log import LogLevels
-
     # From start to end, as each web worker and the scheduler does too:
     # `feedhub restore` refuses meanwhile (store/inuse.py).
     inuse.announce(config.database)
