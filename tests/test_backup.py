@@ -300,11 +300,11 @@ def eight_stories_and_a_backup_of_three(tmp_path: Path, database: str) -> tuple[
     config = load_config(path)
     with Store(config.database) as store:
         for n in range(3):
-            store.add(story(n))
+            filing.add(store, story(n))
     backup.backup(config.database, tmp_path / "three.db")
     with Store(config.database) as store:
         for n in range(3, 8):
-            store.add(story(n))
+            filing.add(store, story(n))
     return path, config.database, tmp_path / "three.db"
 
 

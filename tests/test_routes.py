@@ -10,13 +10,15 @@ from pathlib import Path
 import httpx
 import pytest
 from helpers import gunicorn, rows, story, write_config
+from test_access import client
 
 from feedhub.config import load_config
-from feedhub.ingest import ingest_folder
+from feedhub.ingest import filing
+from feedhub.ingest.folders import ingest_folder
 from feedhub.publish.access import hash_key
 from feedhub.store import Store
 from feedhub.web import create_app
-from feedhub.web.gate import FEEDS, OPERATOR, PARTNER, PUBLIC, audience_of, limit_of
+from feedhub.web.gate import FEEDS, OPERATOR, PAGES, PARTNER, PUBLIC, audience_of, limit_of
 
 OPS_TOKEN = "operator-token-for-tests-0123456789"
 ACME_KEY = "acme-key-for-the-route-walk-2026"
@@ -41,11 +43,6 @@ EXAMPLES = {
     "/articles/<slug>": ("{wire_article}", "{public_article}"),
     "/articles/<slug>/source": "{wire_article}/source",
 }
-
-
-def client(source: str) -> httpx.Client:
-    """An HTTP client whose connections come from `source`."""
-    return httpx.Client(transport=httpx.HTTPTransport(local_address=source), timeout=10)
 
 
 def shows_private(answer: httpx.Response) -> bool:
@@ -79,8 +76,8 @@ def make_route_site(tmp_path: Path, database: str, **overrides) -> tuple[Path, d
     config = load_config(path)
     with Store(config.database) as store:
         ingest_folder(config, store, config.articles[0])
-        store.add(story(1, category="international", title="Harbour cranes replaced", tags=("harbour",)))
-        store.add(story(2, category="wire", title="Wire exclusive: harbour buyer named", tags=("harbour",),
+        filing.add(store, story(1, category="international", title="Harbour cranes replaced", tags=("harbour",)))
+        filing.add(store, story(2, category="wire", title="Wire exclusive: harbour buyer named", tags=("harbour",),
                         text="the harbour buyer is named for partners"))
         store.beat("scheduler", 1)  # /healthz: as if a worker were running
     links = {row["category"]: row["link"] for row in rows(config, "SELECT category, link FROM items WHERE source LIKE 'articles:%'")}
@@ -166,3 +163,29 @@ def test_every_feed_route_counts_against_the_feed_limits(tmp_path: Path, databas
         with client("127.0.3.1") as reader:  # unlimited: the stylesheet pages load, and load balancers
             for address in ("/static/style.css", "/healthz"):
                 assert {reader.get(base + address).status_code for _ in range(6)} == {200}
+
+
+def test_the_html_pages_count_against_their_own_limit(tmp_path: Path, database: str):
+    path, articles = make_route_site(tmp_path, database, rate_limits={"address": {"requests": 5, "per": "1h"},
+                                                                      "pages": {"requests": 2, "per": "1h"}})
+    app = create_app(path)
+    pages = [rule for rule in app.url_map.iter_rules() if limit_of(app.view_functions[rule.endpoint]) == PAGES]
+    assert {rule.rule for rule in pages} == {"/", "/c/<name>", "/t/<name>", "/search", "/articles/<slug>"}
+    with gunicorn(path, workers=1) as base:
+        for n, rule in enumerate(pages):
+            address = EXAMPLES[rule.rule][1].format(**articles)
+            with client(f"127.0.4.{n + 1}") as visitor:
+                answers = [visitor.get(base + address) for _ in range(3)]
+                assert [answer.status_code for answer in answers] == [200, 200, 429], rule.rule
+                assert "at most 2 page requests per 3600 s per address" in answers[-1].text
+                assert answers[-1].headers["Retry-After"].isdigit()
+                # The feeds' buckets are others: reading pages used up none of them.
+                assert visitor.get(f"{base}/feeds/international.rss").status_code == 200
+        with client("127.0.4.100") as partner:  # a key's pages count against the key, from any address
+            keyed = [partner.get(base + "/c/wire", headers={"X-Feedhub-Key": ACME_KEY}).status_code for _ in range(3)]
+            assert keyed == [200, 200, 429]
+            assert partner.get(f"{base}/c/international").status_code == 200, "the address's own bucket is full"
+        with client("127.0.0.2") as operator:
+            scrape = operator.get(f"{base}/metrics", headers={"Authorization": f"Bearer {OPS_TOKEN}"}).text
+    assert f'feedhub_rate_limited_total{{partner="",scope="pages"}} {len(pages)}.0' in scrape
+    assert 'feedhub_rate_limited_total{partner="acme",scope="pages"} 1.0' in scrape

@@ -18,11 +18,14 @@ request carries, and every page asks here:
   and the private ones of the partner whose key it sends: ``?key=``, the
   X-Feedhub-Key header, or the Basic password / Bearer token.
 
-Keys are stored as SHA-256 hashes (``hash_key``).  A key is 32 random bytes
-made by ``feedhub hash-key`` (or one at least 20 characters long that an
-operator chose), far beyond guessing, so a slow password KDF (scrypt, PBKDF2)
-would add no protection, yet would cost tens of milliseconds on every feed
-poll and hand anyone sending wrong keys a way to burn the server's CPU.
+Keys are stored as SHA-256 hashes (``hash_key``), several per partner if
+need be, each with an optional expiry (``key_owner``): an expired key opens
+no more than a wrong one, so a key rotates without a moment the partner is
+cut off.  A key is 32 random bytes made by ``feedhub hash-key`` (or one at
+least 20 characters long that an operator chose), far beyond guessing, so a
+slow password KDF (scrypt, PBKDF2) would add no protection, yet would cost
+tens of milliseconds on every feed poll and hand anyone sending wrong keys a
+way to burn the server's CPU.
 
 The web side's ``Gate`` middleware (web/gate.py) runs before the app and
 before the server writes its access log line (granian and gunicorn log from
@@ -131,8 +134,9 @@ def key_owner(config: Config, key: str | None, now: datetime) -> KeyUse | None:
         return None
     wanted, found = hash_key(key), None
     for name, partner in config.partners.items():
-        if hmac.compare_digest(partner.key_hash, wanted):
-            found = KeyUse(name, expired=False)
+        for held in partner.keys:
+            if hmac.compare_digest(held.hash, wanted):
+                found = KeyUse(name, expired=held.expired(now))
     return found
 
 

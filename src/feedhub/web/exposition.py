@@ -81,7 +81,8 @@ class Collector:
 
     def _partners(self) -> Iterable[Metric]:
         """Each partner's feed requests over the last day (publish/partners.py)."""
-        reports = partners.report(self.config, self.store.partner_pulls(partners.since(utcnow())))
+        now = utcnow()
+        reports = partners.report(self.config, self.store.partner_pulls(partners.since(now)), now)
         families = {
             "requests": GaugeMetricFamily("feedhub_partner_requests_last_day",
                                           "Feed requests with the partner's keys over the last day", labels=["partner"]),

@@ -169,7 +169,8 @@ def limited(limit: Limit) -> None:
     scope, wait = refused
     current_app.extensions["feedhub_request_counts"].add(
         "feedhub_rate_limited", labels(scope=scope, partner=partner or ""))
-    abort(Response(f"Too many requests: {limiter.describe(scope)}. Try again in {wait} s.\n", 429,
+    limit_text = limiter.describe(scope, keyed=partner is not None)
+    abort(Response(f"Too many requests: {limit_text}. Try again in {wait} s.\n", 429,
                    headers={"Retry-After": str(wait)}, mimetype="text/plain"))
 
 

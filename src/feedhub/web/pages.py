@@ -172,8 +172,8 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     @gate.audience(gate.OPERATOR)
     def partners_page() -> str:
         """Each partner's keys and feed requests over the last day (publish/partners.py)."""
-        config = current()
-        reports = partners.report(config, store().partner_pulls(partners.since(utcnow())))
+        config, now = current(), utcnow()
+        reports = partners.report(config, store().partner_pulls(partners.since(now)), now)
         return render_template("partners.html", partners=reports, all_categories=config.categories,
                                keep_days=KEEP_DAYS)
 
