@@ -10,6 +10,9 @@
 - The store persists, the decision decides: the store may import what it
   indexes (dedup/fingerprint.py, dedup/candidates.py), never dedup/decide.py
   or the ingest side that runs it (ingest/filing.py).
+- No import cycle between modules.
+- Small enough to enter: the top level lists at most 12 modules beside the
+  subpackages (the sides), no module is over 450 lines, no class over 250.
 """
 
 from __future__ import annotations
@@ -17,8 +20,6 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
-
-import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "feedhub"
 
@@ -180,3 +181,27 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_no_import_cycle_between_modules():
     assert cycles(module_graph()) == []
+
+
+MAX_TOP_LEVEL_MODULES = 12
+MAX_MODULE_LINES = 450
+MAX_CLASS_LINES = 250
+
+
+def test_the_top_level_lists_the_sides():
+    top = sorted(path.name for path in PACKAGE.glob("*.py"))
+    assert len(top) <= MAX_TOP_LEVEL_MODULES, top
+    assert {"articles", "remote", "ingest", "dedup", "store", "publish", "web", "config", "cli", "worker"} <= {
+        path.name for path in PACKAGE.iterdir() if (path / "__init__.py").exists()}
+
+
+def test_no_module_or_class_is_too_long_to_read_in_one_sitting():
+    too_long = []
+    for name, path in modules().items():
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            too_long.append(f"{name}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > MAX_CLASS_LINES:
+                too_long.append(f"{name}.{node.name}: {node.end_lineno - node.lineno + 1} lines")
+    assert too_long == []
