@@ -49,6 +49,9 @@ def show_partners(config: Config, args: argparse.Namespace) -> int:
         print(line)
         print(f"    categories: {', '.join(report.categories)}")
         for key in report.keys:
-            state = f"{'expired' if key.expired else 'expires'} {when(key.expires, now)}" if key.expires else "never expires"
+            if key.expires is None:
+                state = "never expires"
+            else:
+                state = f"{'expired' if key.expired else 'expires'} {when(key.expires, now)}"
             print(f"    key {key.shown}…: {state}")
     return 0

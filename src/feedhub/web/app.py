@@ -16,7 +16,6 @@ from flask.typing import ResponseReturnValue
 
 from .. import logs, media
 from ..config import Config, ConfigError, ConfigFile, load_config
-from ..metrics import labels
 from ..publish import access, opml
 from ..publish.cache import FeedCache, Rendered
 from ..store import Store, inuse

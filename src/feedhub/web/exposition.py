@@ -78,7 +78,6 @@ class Collector:
                 "feedhub_scheduler_heartbeat_age_seconds", "Seconds since the scheduler last said it was alive", age
             )
 
-
     def _partners(self) -> Iterable[Metric]:
         """Each partner's feed requests over the last day (publish/partners.py)."""
         now = utcnow()
@@ -92,7 +91,7 @@ class Collector:
                 labels=["partner"]),
             "refused": GaugeMetricFamily(
                 "feedhub_partner_refusals_last_day",
-                "Feed requests refused over the last day: the partner's key expired, or its category is not the partner's",
+                "Feed requests refused over the last day: an expired key, or a category not the partner's",
                 labels=["partner"]),
             "limited": GaugeMetricFamily("feedhub_partner_rate_limited_last_day",
                                          "Feed requests with the partner's keys answered 429 over the last day",

@@ -52,7 +52,10 @@ FEEDS: Limit = "feeds"
 PAGES: Limit = "pages"
 
 
-def audience(who: Audience, limit: Limit | None = None) -> Callable[[Callable[Params, Result]], Callable[Params, Result]]:
+View = Callable[Params, Result]
+
+
+def audience(who: Audience, limit: Limit | None = None) -> Callable[[View[Params, Result]], View[Params, Result]]:
     """Declare a route's audience and rate limit; put it under the route
     decorator.  The route's view then runs only for its audience, and within
     its limit (429 past it).  A test walks the URL map: a route without this fails it."""

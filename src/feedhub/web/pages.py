@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Callable, TypedDict
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, make_response, redirect, render_template, request, send_from_directory, url_for
+from flask import (
+    Flask, Response, abort, make_response, redirect, render_template, request, send_from_directory, url_for,
+)
 from flask.typing import ResponseReturnValue
 from jinja2 import StrictUndefined
 from werkzeug.exceptions import HTTPException
