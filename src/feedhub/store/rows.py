@@ -25,7 +25,7 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") if moment else None
 
 
-MEDIA_COLUMNS = ("authors", "tags", "image", "enclosures", "comments")
+MEDIA_COLUMNS = ("authors", "tags", "image", "enclosures", "comments", "image_caption", "image_credit", "episode", "related")
 
 
 def media_columns(item: Item) -> dict[str, str | None]:
@@ -34,6 +34,8 @@ def media_columns(item: Item) -> dict[str, str | None]:
         # Every input's tags go through media.tags: one spelling per slug.
         "authors": media.to_json(item.authors), "tags": media.to_json(media.tags(item.tags)), "image": item.image or None,
         "enclosures": media.to_json(item.enclosures), "comments": item.comments or None,
+        "image_caption": item.image_caption or None, "image_credit": item.image_credit or None,
+        "episode": media.episode_json(item.episode), "related": item.related or None,
     }
 
 
@@ -46,6 +48,8 @@ def item_from_row(row: StoredItem) -> Item:
         author=row.author or "", priority=row.priority if row.priority is not None else 100,
         authors=media.stored_people(row.authors), tags=media.stored_tags(row.tags), image=row.image or "",
         enclosures=media.stored_enclosures(row.enclosures), comments=row.comments or "",
+        image_caption=row.image_caption or "", image_credit=row.image_credit or "",
+        episode=media.stored_episode(row.episode), related=row.related or "",
     )
 
 
@@ -96,6 +100,10 @@ class StoredItem:
     image: str | None = None
     enclosures: str | None = None
     comments: str | None = None
+    image_caption: str | None = None
+    image_credit: str | None = None
+    episode: str | None = None  # JSON, see media.episode_json
+    related: str | None = None
     duplicate_count: int | None = None  # copies it absorbed, where the query counts them (Store.items)
 
 

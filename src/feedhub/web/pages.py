@@ -26,6 +26,7 @@ from .. import __version__, media
 from ..config import ArticleDir, Config, Source
 from ..model import Lease, SourceState, as_utc, from_iso
 from ..publish import feeds
+from ..publish.extras import Extras
 from ..remote.politeness import next_run, source_status
 from ..store import CategoryCounts, FolderState, PageHealth, Preview, Store, StoredItem
 from ..store.search import SearchError
@@ -255,7 +256,7 @@ def reader_view(config: Config, row: StoredItem | Preview) -> dict[str, object]:
     """An item as the category preview shows it."""
     names = row.other_source_names if isinstance(row, Preview) else None
     others = sorted(filter(None, (names or "").split(",")))
-    extras = feeds.Extras.of(row)
+    extras = Extras.of(row)
     return {
         **{column.name: getattr(row, column.name) for column in fields(row)},
         "href": safe_href(config, row.link),
