@@ -9,8 +9,10 @@ import re
 import shlex
 import socket
 import subprocess
+import sys
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 from email.utils import format_datetime, parsedate_to_datetime
 
 import brotli
@@ -185,6 +187,9 @@ def test_the_procfiles_web_line_serves_feeds_and_304s(config, tmp_path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     command = shlex.split(re.sub(r"\$\{PORT:-\d+\}", str(port), line.removeprefix("web:")).replace("0.0.0.0", "127.0.0.1"))
+    # The program from this interpreter's own bin/, as a virtual environment
+    # that is not activated has it (PATH may hold another one, or none).
+    command[0] = str(Path(sys.executable).with_name(command[0]))
     path = tmp_path / "feeds.yaml"
     server = subprocess.Popen(command, env={**os.environ, "FEEDHUB_CONFIG": str(path)},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

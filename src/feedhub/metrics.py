@@ -1,9 +1,9 @@
 """The counters behind `/metrics`, as ingest, the scheduler and web workers
-record them (web/metrics.py serves them).
+record them (web/exposition.py serves them).
 
-feedhub runs as several processes: the scheduler fetches, and gunicorn's web
+feedhub runs as several processes: the scheduler fetches, and the web server's
 workers serve.  Counters kept in one process's memory would show each scrape
-a different worker's share.  So every counter lives in SQLite, in the
+a different worker's share.  So every counter lives in the database, in the
 ``counters`` table, added to by whichever process counts (the scheduler once
 per fetch, in one small transaction).  Web workers count feed requests in
 memory and add them to the table at most once a second from a background

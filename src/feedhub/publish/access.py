@@ -23,8 +23,9 @@ operator chose), far beyond guessing, so a slow password KDF (scrypt, PBKDF2)
 would add no protection, yet would cost tens of milliseconds on every feed
 poll and hand anyone sending wrong keys a way to burn the server's CPU.
 
-The ``Gate`` middleware runs before the app and before the server writes
-its access log line (gunicorn logs from the same WSGI environ): it puts the
+The web side's ``Gate`` middleware (web/gate.py) runs before the app and
+before the server writes its access log line (granian and gunicorn log from
+the same WSGI environ): it puts the
 client's address in REMOTE_ADDR and takes a ``key`` out of the query string,
 so no log line, error page or template ever holds one.
 """
@@ -49,7 +50,7 @@ log = logging.getLogger(__name__)
 KEY_PARAM = "key"
 KEY_HEADER = "X-Feedhub-Key"
 MIN_KEY_LENGTH = 20
-# Where Gate leaves what it took from the request.
+# Where web/gate.py's Gate leaves what it took from the request.
 ENVIRON_KEY = "feedhub.key"
 ENVIRON_PEER = "feedhub.peer"
 HIDDEN = "HIDDEN"

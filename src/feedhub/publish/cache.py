@@ -1,9 +1,9 @@
 """Rendered feeds, kept in each server process and rebuilt only when their
 category changes.
 
-The category's version lives in SQLite and is bumped by the store on every
+The category's version lives in the database and is bumped by the store on every
 change, so each request costs one indexed lookup of that number, and a new
-item invalidates the cached feed in every gunicorn worker at once.  Rendering
+item invalidates the cached feed in every web worker at once.  Rendering
 depends only on the stored rows, so all workers serve identical bytes, and
 the ETag (a hash of those bytes) is the same whichever worker answers.
 """

@@ -43,7 +43,7 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
         watched = ConfigFile(config or os.environ.get("FEEDHUB_CONFIG", "feeds.yaml"))
         config = load_config(watched.path)
     if not logging.getLogger().handlers:
-        # Under a bare gunicorn (the Procfile's web line): log as `feedhub run` does.
+        # Under a bare WSGI server (the Procfile's web line runs granian): log as `feedhub run` does.
         logs.setup(config.log_level, os.environ.get("FEEDHUB_LOG_LEVEL"))
     app = Flask(__name__)
     local = threading.local()

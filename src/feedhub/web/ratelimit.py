@@ -10,10 +10,10 @@ So a reader polling at the limit's pace is never refused, and a burst of
 Where the state lives: in each web process's memory, not in SQLite.
 Serving a feed must not wait on a database write (metrics.py keeps request
 counts off that path for the same reason), and a limit meant to stop a
-client polling every second does not need exact shared accounting.  gunicorn
+client polling every second does not need exact shared accounting.  The web server
 hands each connection to whichever worker accepts it first, so with W web
 workers a client can get up to W times the limit before all its buckets are
-empty; set the limits with that in mind (README, "Access control").  Buckets
+empty; set the limits with that in mind (docs/access.md).  Buckets
 are forgotten on restart, and at most MAX_BUCKETS are kept: full ones (idle
 clients) are dropped first.
 """
