@@ -215,9 +215,11 @@ def _add_entry(fg: FeedGenerator, site_title: str, row: StoredItem, extras: Extr
     entry.published(from_iso(row.published))
     entry.updated(_updated(row))
     if row.summary:
-        # The summary is plain text: Atom's <summary> says so, RSS's
-        # <description> is HTML, so there it is escaped ("<kbd>" is text).
-        entry.summary(html.escape(row.summary, quote=False) if fmt == "rss" else row.summary)
+        # The summary is plain text: Atom's <summary> says so.  RSS's
+        # <description> is HTML, so there it is escaped ("<kbd>" is text),
+        # in a paragraph: readers that guess (podcastparser) take a
+        # description without tags for plain text and show "&lt;kbd&gt;".
+        entry.summary(f"<p>{html.escape(row.summary, quote=False)}</p>" if fmt == "rss" else row.summary)
     if row.content:
         entry.content(row.content, type="html")
     elif not row.link:

@@ -215,6 +215,8 @@ class ArticleExtras(TypedDict):
     authors: list[str]
     tags: list[str]
     image: str
+    caption: str  # what the picture shows ("" when the file did not say)
+    credit: str  # who made it ("Photo: AFP")
 
 
 class SourceHealth(TypedDict):
@@ -246,10 +248,9 @@ class FolderHealth(TypedDict):
 
 def article_extras(row: StoredItem) -> ArticleExtras:
     """The article's byline, tags and picture as its page shows them."""
-    from ..media import stored_people, stored_tags
-
-    return {"authors": [person.name for person in stored_people(row.authors)],
-            "tags": list(stored_tags(row.tags)), "image": row.image or ""}
+    return {"authors": [person.name for person in media.stored_people(row.authors)],
+            "tags": list(media.stored_tags(row.tags)), "image": row.image or "",
+            "caption": row.image_caption or "", "credit": row.image_credit or ""}
 
 
 def reader_view(config: Config, row: StoredItem | Preview) -> dict[str, object]:
@@ -264,6 +265,8 @@ def reader_view(config: Config, row: StoredItem | Preview) -> dict[str, object]:
         "other_sources": [source_label(name) for name in others],
         "image": extras.image,
         "tags": [(name, media.tag_slug(name)) for name in extras.tags],
+        # Every author's name, never an address (the raw `author` line may hold one).
+        "byline": extras.byline,
     }
 
 
