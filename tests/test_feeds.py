@@ -147,7 +147,8 @@ def test_json_feed_has_what_version_1_1_requires(client):
         assert RFC3339.match(item["date_published"]) and RFC3339.match(item["date_modified"])
         assert item["authors"][0]["name"]
     by_title = {item["title"]: item for item in feed["items"]}
-    assert by_title["Fish & Chips <b>tax</b> rises"]["authors"] == [{"name": "Jane Doe"}]
+    # JSON Feed has no address field: its spec lets the author's url be a mailto: link.
+    assert by_title["Fish & Chips <b>tax</b> rises"]["authors"] == [{"name": "Jane Doe", "url": "mailto:desk@news.test"}]
     assert by_title["Story 2"]["content_text"] == "Summary 2" and "url" not in by_title["Story 2"]
 
 

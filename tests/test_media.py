@@ -203,7 +203,7 @@ def test_json_feed_attachments_image_tags_and_authors(site):
     assert lamp["authors"] == [{"name": "Jonas Berg", "url": "https://lighthouse-notes.example/jonas"}, {"name": "Elif Kaya"}]
     wall = items[SEA_WALL]
     assert wall["attachments"][0]["mime_type"] == "video/mp4" and wall["attachments"][0]["size_in_bytes"] == 73400320
-    assert items[EPISODE_12]["authors"] == [{"name": "Mira Kowal"}]
+    assert items[EPISODE_12]["authors"] == [{"name": "Mira Kowal", "url": "mailto:producer@harbour-hour.example"}]
 
 
 def test_an_edited_enclosure_updates_the_stored_item(make_config):

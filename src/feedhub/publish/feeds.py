@@ -304,8 +304,9 @@ def _json_item(site_title: str, row: StoredItem) -> dict[str, Any]:
 
 def _json_person(person: Person) -> dict[str, str]:
     found = {"name": person.name or person.email}
-    if person.uri:
-        found["url"] = person.uri
+    # JSON Feed has no address field; its spec lets "url" be a mailto: link.
+    if person.uri or person.email:
+        found["url"] = person.uri or f"mailto:{person.email}"
     return found
 
 

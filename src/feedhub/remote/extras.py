@@ -10,7 +10,8 @@ wrong, and those are read here, item by item, with lxml:
   link's default); an MRSS caption (media:description) becomes the item's
   content or summary, and its credits one list for the whole item;
 - iTunes tags: itunes:explicit "true" (what Apple asks for) reads as
-  unknown, and itunes:summary takes the RSS description's place.
+  unknown, and itunes:summary takes the RSS description's place, or the
+  content:encoded's.
 
 parse.parse puts an ``EntryExtras`` in every entry it can (under KEY), and
 jsonfeed.py one in every JSON Feed entry, so to_item reads either alike.
@@ -25,7 +26,7 @@ from lxml import etree
 
 from .. import media
 from ..model import Episode, Person
-from ..sanitize import plain_text
+from ..sanitize import plain_text, web_url
 
 KEY = "feedhub_extras"  # the entry key an EntryExtras is under
 # Namespaces by what they are, whatever spelling a feed uses.
@@ -68,10 +69,13 @@ class EntryExtras:
     # Every media:description of the item as written: text the item's body
     # (content, summary) must never be taken from.
     captions: frozenset[str] = frozenset()
+    # Its itunes:summary and itunes:subtitle: a summary when there is no
+    # other, never the content.
+    summaries: frozenset[str] = frozenset()
     episode: Episode = Episode()
     duration: str = ""  # itunes:duration, as written
     description: str | None = None  # RSS <description> (HTML), None when it has none
-    related: str = ""  # the page the item is about (JSON Feed's external_url)
+    related: str = ""  # the page the item is about (Atom's rel="related", JSON Feed's external_url)
 
 
 def read(body: bytes, encoding: str | None, url: str | None) -> list[EntryExtras] | None:
@@ -134,9 +138,12 @@ def _extras(item: etree._Element, feed_authors: tuple[Person, ...]) -> EntryExtr
         # MRSS: the publisher's default rendition first (the rest in document order).
         media=tuple(sorted(files, key=lambda file: not file.default)),
         captions=frozenset(_text(d) for d in item.iter() if isinstance(d.tag, str) and _name(d) == "media:description"),
+        summaries=frozenset(_text(child) for child in _children(item, "itunes:summary", "itunes:subtitle")),
         episode=_episode(item),
         duration=_first(item, "itunes:duration"),
         description=(descriptions[0].text or "") if descriptions and _name(item) == "item" else None,
+        related=next((web_url(link.get("href"), link.base) for link in _children(item, "atom:link")
+                      if link.get("rel") == "related"), ""),
     )
 
 

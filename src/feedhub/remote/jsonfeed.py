@@ -72,7 +72,7 @@ def _entry(item: dict[str, Any], base: str) -> dict[str, Any]:
     if image:
         entry["image"] = {"href": image}
     entry[KEY] = EntryExtras(
-        authors=tuple(Person(_text(a.get("name")), uri=_text(a.get("url"))) for a in authors if isinstance(a, dict)),
+        authors=tuple(_person(a) for a in authors if isinstance(a, dict)),
         media=tuple(
             RawMedia(_text(a.get("url")), _text(a.get("mime_type")), _text(a.get("size_in_bytes")), base=link or base,
                      duration=_text(a.get("duration_in_seconds")), title=_text(a.get("title")))
@@ -81,6 +81,14 @@ def _entry(item: dict[str, Any], base: str) -> dict[str, Any]:
         related=web_url(_text(item.get("external_url")), link or base or None),
     )
     return entry
+
+
+def _person(author: dict[str, Any]) -> Person:
+    # The spec lets an author's "url" be a mailto: link, their address.
+    url = _text(author.get("url"))
+    if url.lower().startswith("mailto:"):
+        return Person(_text(author.get("name")), url[len("mailto:"):])
+    return Person(_text(author.get("name")), uri=url)
 
 
 def _text(value: object) -> str:

@@ -41,11 +41,13 @@ def to_item(entry: Entry, source: Source, fetched_at: datetime) -> Item:
     # URL where it could; a link that is still not http(s) is dropped.
     link = web_url(entry.get("link"))
     # The body is the item's own text, never a picture's caption (feedparser
-    # files a media:description as content, or as the summary).
+    # files a media:description as content, or as the summary), nor an
+    # itunes:summary (feedparser files that as content too).
     summary_html = decoding.repair(_html(entry, "summary") if extra.description is None else extra.description)
     if summary_html.strip() in extra.captions:
         summary_html = ""
-    contents = [c for c in entry.get("content") or [] if str(c.get("value", "")).strip() not in extra.captions]
+    asides = extra.captions | extra.summaries
+    contents = [c for c in entry.get("content") or [] if str(c.get("value", "")).strip() not in asides]
     detail = (contents or [{}])[0]
     base = web_url(detail.get("base") or (entry.get("summary_detail") or {}).get("base")) or link
     content = clean_html(decoding.repair(_as_html(detail)) or summary_html, base)
