@@ -100,8 +100,10 @@ class EntryMedia(BaseEntryExtension):  # type: ignore[misc]  # feedgen's base: A
         episode = episode_file(extras) if self.itunes else None
         if best is not None and (best.title or best.caption or best.credits or (best.duration and not episode)):
             rest.insert(0, best)  # only MRSS can say these of the <enclosure>
-        if _mrss(item, [file for file in rest if file is not None], extras):
-            _last(item, item.find("description"))
+        # Not reordered as in Atom: the validator wants the description
+        # before content:encoded, so feedparser takes an item's last caption
+        # for its summary (its content stays right; see docs/fields.md).
+        _mrss(item, [file for file in rest if file is not None], extras)
         if episode is not None:
             self._itunes(item, extras, episode)
         return item
@@ -124,9 +126,6 @@ class EntryMedia(BaseEntryExtension):  # type: ignore[misc]  # feedgen's base: A
     def extend_atom(self, entry: etree._Element) -> etree._Element:
         extras = self.extras
         assert extras is not None  # _add_entry sets it on every entry
-        # The summary after the content: feedparser takes a <content> that
-        # comes after it for the summary too (and for its own summary, one before).
-        _last(entry, entry.find("summary"))
         for file in extras.enclosures:
             link = etree.SubElement(entry, "link", rel="enclosure", href=file.url)
             if kind := media.guessed_type(file):  # Atom lets an unknown type go unsaid
@@ -140,22 +139,17 @@ class EntryMedia(BaseEntryExtension):  # type: ignore[misc]  # feedgen's base: A
         if extras.related:
             etree.SubElement(entry, "link", rel="related", type="text/html", href=extras.related)
         # Atom's links carry no caption, credit or duration: MRSS does.
-        if _mrss(entry, [f for f in extras.enclosures if f.caption or f.credits or f.duration is not None], extras):
-            _last(entry, entry.find("summary"))
+        _mrss(entry, [f for f in extras.enclosures if f.caption or f.credits or f.duration is not None], extras)
+        # The summary last: feedparser takes each media:description (and a
+        # content after the summary) for the summary, unless the real one
+        # comes after them.
+        if (summary := entry.find("summary")) is not None:
+            entry.append(summary)
         return entry
 
 
-def _last(parent: etree._Element, summary: etree._Element | None) -> None:
-    """The summary after the captions: feedparser takes each media:description
-    for the summary, unless the real one comes after them (and the content
-    before, which every item with a summary has)."""
-    if summary is not None:
-        parent.append(summary)
-
-
-def _mrss(parent: etree._Element, files: Sequence[Enclosure], extras: Extras) -> bool:
-    """media:content for each of `files` and the picture's caption, and the
-    picture's media:thumbnail; whether a caption was written."""
+def _mrss(parent: etree._Element, files: Sequence[Enclosure], extras: Extras) -> None:
+    """media:content for each of `files` and the picture's caption, and the picture's media:thumbnail."""
     picture = extras.picture()
     for file in [*files, *([picture] if picture else [])]:
         content = etree.SubElement(parent, f"{{{MEDIA_NS}}}content", url=file.url)
@@ -174,7 +168,6 @@ def _mrss(parent: etree._Element, files: Sequence[Enclosure], extras: Extras) ->
             _add(content, MEDIA_NS, "credit", credit)
     if extras.image:
         etree.SubElement(parent, f"{{{MEDIA_NS}}}thumbnail", url=extras.image)
-    return any(file.caption for file in [*files, *([picture] if picture else [])])
 
 
 def _add(parent: etree._Element, namespace: str, name: str, text: str) -> etree._Element:
