@@ -288,9 +288,12 @@ def test_an_undeclared_legacy_encoding_is_read(tmp_path, database, feed_server, 
 @pytest.mark.parametrize("body, reason", [
     (b"", "empty document"),
     (b" \r\n\t ", "empty document"),
+    (b"<?xml version='1.0'?>\n<!-- the feed will be here -->\n", "empty document"),
+    (b"<rss version='2.0'><channel><title>Caf&eacute;</title></channel></rss>",
+     "malformed feed at line 1, column 39: undefined entity"),
     (b'{"version": "https://jsonfeed.org/version/1.1", "items": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
      "JSON nested too deep"),
-], ids=["empty", "blank", "deep-json"])
+], ids=["empty", "blank", "comment-only", "undefined-entity", "deep-json"])
 def test_a_bad_document_gets_one_plain_reason(tmp_path, database, feed_server, caplog, capsys, body, reason):
     feed_server.overrides["/bad"] = (200, {"Content-Type": "application/rss+xml"}, body)
     path = write_config(tmp_path, database, sources=[feed_server.source("bad", "bad", "international")])

@@ -42,6 +42,13 @@ MAX_ENTITY_TEXT = 64
 WESTERN = {"windows-1252", "cp1252", "iso-8859-1", "latin-1", "latin1", "iso8859-1"}
 XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\sencoding\s*=\s*["']""")
 BLANK = b"\xef\xbb\xbf \t\r\n"  # a UTF-8 BOM and XML's white space
+# What may come before the root element, and what ends it.
+PROLOGUE = {b"<?": b"?>", b"<!--": b"-->", b"<!DOCTYPE": b">"}
+# expat's "<unknown>:9:17: " before its message: the line is said already.
+EXPAT_PLACE = re.compile(r"^<unknown>:\d+:\d+: ")
+# A document that starts with its XML declaration (in UTF-8 or UTF-16):
+# feedparser puts one line of its own before any other.
+STARTS_DECLARED = re.compile(rb"^(?:\xef\xbb\xbf|\xff\xfe|\xfe\xff)?\x00?<\x00?\?\x00?x")
 # feedparser's own HTML sanitizing and relative-URI rewriting are off: to_item
 # does both with nh3 (clean_html, against the entry's xml:base or link), and
 # titles and summaries become plain text, so doing them twice cost a third of
@@ -55,7 +62,7 @@ class ParseError(Exception):
 
 def parse(body: bytes, url: str | None, content_type: str | None) -> list[Entry]:
     """Entries of a feed document; ParseError if it is not a usable feed."""
-    if not body.strip(BLANK):
+    if _empty(body):
         raise ParseError("empty document")
     if jsonfeed.looks_like_json(body):
         try:
@@ -83,9 +90,13 @@ def parse(body: bytes, url: str | None, content_type: str | None) -> list[Entry]
             parsed = feedparser.parse(body, response_headers={**headers, "content-type": "application/xml; charset=utf-8"},
                                       **PARSE_ONCE)
     if parsed.bozo and not _harmless(parsed.bozo_exception):
-        line = getattr(parsed.bozo_exception, "getLineNumber", lambda: None)()
-        where = f" at line {line}" if line else ""
-        raise ParseError(f"malformed feed{where}: {parsed.bozo_exception}")
+        problem = parsed.bozo_exception
+        line = getattr(problem, "getLineNumber", lambda: None)()
+        if line and not STARTS_DECLARED.match(body):
+            line -= 1  # feedparser's declaration line is not the document's
+        column = getattr(problem, "getColumnNumber", lambda: None)()
+        where = f" at line {line}" + (f", column {column + 1}" if column is not None else "") if line else ""
+        raise ParseError(f"malformed feed{where}: {EXPAT_PLACE.sub('', str(problem))}")
     if not parsed.version:
         raise ParseError("not an RSS or Atom feed")
     entries: list[Entry] = parsed.entries
@@ -112,6 +123,17 @@ def _as_utf8(body: bytes, content_type: str | None, exc: decoding.Undecodable, u
     text, encoding = detected
     log.info("feed %s: no encoding declared; read as %s", url, encoding)
     return text.encode("utf-8")
+
+
+def _empty(body: bytes) -> bool:
+    """Nothing but white space, an XML declaration, comments and a doctype."""
+    rest = body.lstrip(BLANK)
+    while start := next((start for start in PROLOGUE if rest.startswith(start)), None):
+        end = rest.find(PROLOGUE[start], len(start))
+        if end < 0:
+            return False
+        rest = rest[end + len(PROLOGUE[start]):].lstrip(BLANK)
+    return not rest
 
 
 def _refuse_expanding_entities(body: bytes) -> None:
