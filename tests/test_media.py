@@ -236,7 +236,8 @@ def test_a_database_from_before_media_is_migrated_and_served(tmp_path, make_conf
         assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         store.add(story(2, tags=("Ports",)))
     items = {i["title"]: i for i in json.loads(create_app(config).test_client().get("/feeds/business.json").data)["items"]}
-    assert items["Old story"]["image"] == "https://t.test/old.jpg" and items["Old story"]["authors"] == [{"name": "Ann Lee"}]
+    assert items["Old story"]["image"] == "https://t.test/old.jpg"
+    assert items["Old story"]["authors"] == [{"name": "Ann Lee", "url": "mailto:ann@t.test"}]
     assert items["Story 2"]["tags"] == ["Ports"]
 
 

@@ -19,6 +19,7 @@ jsonfeed.py one in every JSON Feed entry, so to_item reads either alike.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
@@ -38,7 +39,11 @@ PREFIXES = {
     "http://www.itunes.com/dtds/podcast-1.0.dtd": "itunes", "http://example.com/dtds/podcast-1.0.dtd": "itunes",
     "http://purl.org/dc/elements/1.1/": "dc",
 }
-ITEMS = {"item", "atom:entry"}
+# Items and entries of RSS 0.9x/2.0, 1.0 and 0.90, Atom 1.0 and 0.3: what feedparser makes entries of.
+ITEM_TAGS = ("item", "{http://purl.org/rss/1.0/}item", "{http://my.netscape.com/rdf/simple/0.9/}item",
+             "{http://backend.userland.com/rss2}item", "{http://www.w3.org/2005/Atom}entry",
+             "{http://purl.org/atom/ns#}entry")
+CAPTION_TAGS = ("{http://search.yahoo.com/mrss/}description", "{http://search.yahoo.com/mrss}description")
 EPISODE_KINDS = {"full", "trailer", "bonus"}
 EXPLICIT = {"true": True, "yes": True, "explicit": True, "false": False, "no": False, "clean": False}
 
@@ -94,26 +99,34 @@ def read(body: bytes, encoding: str | None, url: str | None) -> list[EntryExtras
     except (etree.XMLSyntaxError, LookupError, ValueError):
         return None
     feed_authors = tuple(_atom_person(child) for child in _children(root, "atom:author"))
-    return [_extras(item, feed_authors) for item in _items(root)]
+    return [_extras(item, feed_authors) for item in root.iter(*ITEM_TAGS)]
 
 
-def _items(root: etree._Element) -> Iterator[etree._Element]:
-    for element in root.iter():
-        if isinstance(element.tag, str) and _name(element) in ITEMS:
-            yield element
-
-
-def _name(element: etree._Element) -> str:
-    """"prefix:local" by the PREFIXES above, "?:local" in another namespace."""
-    qname = etree.QName(element)
+@functools.lru_cache(maxsize=1024)
+def _tag_name(tag: str) -> str:
+    qname = etree.QName(tag)
     prefix = PREFIXES.get((qname.namespace or "").lower(), "?")
     return f"{prefix}:{qname.localname}" if prefix else qname.localname
 
 
+def _name(element: etree._Element) -> str:
+    """"prefix:local" by the PREFIXES above, "?:local" in another namespace
+    ("" for a comment or processing instruction)."""
+    return _tag_name(element.tag) if isinstance(element.tag, str) else ""
+
+
 def _children(element: etree._Element, *names: str) -> Iterator[etree._Element]:
     for child in element:
-        if isinstance(child.tag, str) and _name(child) in names:
+        if _name(child) in names:
             yield child
+
+
+def _by_name(element: etree._Element) -> dict[str, list[etree._Element]]:
+    """An element's children by name, read once."""
+    found: dict[str, list[etree._Element]] = {}
+    for child in element:
+        found.setdefault(_name(child), []).append(child)
+    return found
 
 
 def _text(element: etree._Element | None) -> str:
@@ -125,34 +138,38 @@ def _first(element: etree._Element, name: str) -> str:
 
 
 def _extras(item: etree._Element, feed_authors: tuple[Person, ...]) -> EntryExtras:
-    authors = [*_authors(item)]
+    kids = _by_name(item)
+    authors = [*_authors(kids)]
     if not authors and _name(item) == "atom:entry":
         # RFC 4287 4.2.1: an entry without authors has its source's or its feed's.
-        source = next(_children(item, "atom:source"), None)
-        authors = [_atom_person(a) for a in _children(source, "atom:author")] if source is not None else []
+        sources = kids.get("atom:source", [])
+        authors = [_atom_person(a) for a in _children(sources[0], "atom:author")] if sources else []
         authors = authors or list(feed_authors)
-    files = [*_enclosures(item), *_mrss(item, Caption())]
-    descriptions = [child for child in _children(item, "description") if not len(child)]
+    files = [*_enclosures(kids), *_mrss(item, Caption())]
+    descriptions = [child for child in kids.get("description", []) if not len(child)]
+    links = kids.get("atom:link", [])
     return EntryExtras(
         authors=tuple(authors),
         # MRSS: the publisher's default rendition first (the rest in document order).
         media=tuple(sorted(files, key=lambda file: not file.default)),
-        captions=frozenset(_text(d) for d in item.iter() if isinstance(d.tag, str) and _name(d) == "media:description"),
-        summaries=frozenset(_text(child) for child in _children(item, "itunes:summary", "itunes:subtitle")),
-        episode=_episode(item),
-        duration=_first(item, "itunes:duration"),
+        captions=frozenset(_text(caption) for caption in item.iter(*CAPTION_TAGS)),
+        summaries=frozenset(_text(child) for name in ("itunes:summary", "itunes:subtitle") for child in kids.get(name, [])),
+        episode=_episode(kids),
+        duration=_said(kids, "itunes:duration"),
         description=(descriptions[0].text or "") if descriptions and _name(item) == "item" else None,
-        related=next((web_url(link.get("href"), link.base) for link in _children(item, "atom:link")
-                      if link.get("rel") == "related"), ""),
+        related=next((web_url(link.get("href"), link.base) for link in links if link.get("rel") == "related"), ""),
     )
 
 
-def _authors(item: etree._Element) -> Iterator[Person]:
-    for child in _children(item, "author", "atom:author", "dc:creator", "itunes:author"):
-        if _name(child) == "atom:author":
-            yield _atom_person(child)
-        else:
-            yield media.person(_text(child))
+def _said(kids: dict[str, list[etree._Element]], name: str) -> str:
+    """The text of the first child called `name`, "" when there is none."""
+    return _text(kids[name][0]) if name in kids else ""
+
+
+def _authors(kids: dict[str, list[etree._Element]]) -> Iterator[Person]:
+    for name in ("author", "atom:author", "dc:creator", "itunes:author"):
+        for child in kids.get(name, []):
+            yield _atom_person(child) if name == "atom:author" else media.person(_text(child))
 
 
 def _atom_person(element: etree._Element) -> Person:
@@ -160,11 +177,11 @@ def _atom_person(element: etree._Element) -> Person:
                   _first(element, "atom:uri") or _first(element, "atom:url"))
 
 
-def _enclosures(item: etree._Element) -> Iterator[RawMedia]:
-    for child in _children(item, "enclosure", "atom:link"):
-        if _name(child) == "enclosure":
-            yield RawMedia(child.get("url", ""), child.get("type", ""), child.get("length", ""), base=child.base or "")
-        elif child.get("rel") == "enclosure":
+def _enclosures(kids: dict[str, list[etree._Element]]) -> Iterator[RawMedia]:
+    for child in kids.get("enclosure", []):
+        yield RawMedia(child.get("url", ""), child.get("type", ""), child.get("length", ""), base=child.base or "")
+    for child in kids.get("atom:link", []):
+        if child.get("rel") == "enclosure":
             yield RawMedia(child.get("href", ""), child.get("type", ""), child.get("length", ""), base=child.base or "",
                            title=child.get("title", ""))
 
@@ -204,11 +221,11 @@ def _mrss(element: etree._Element, outer: Caption) -> Iterable[RawMedia]:
             )
 
 
-def _episode(item: etree._Element) -> Episode:
-    kind = _first(item, "itunes:episodeType").lower()
+def _episode(kids: dict[str, list[etree._Element]]) -> Episode:
+    kind = _said(kids, "itunes:episodeType").lower()
     return Episode(
-        _positive(_first(item, "itunes:episode")), _positive(_first(item, "itunes:season")),
-        kind if kind in EPISODE_KINDS else "", EXPLICIT.get(_first(item, "itunes:explicit").lower()),
+        _positive(_said(kids, "itunes:episode")), _positive(_said(kids, "itunes:season")),
+        kind if kind in EPISODE_KINDS else "", EXPLICIT.get(_said(kids, "itunes:explicit").lower()),
     )
 
 
