@@ -94,6 +94,15 @@ def test_tags_in_every_script_and_with_signs_are_kept_apart(tmp_path, database, 
         assert [e.title for e in feed.entries] == [f"Story {n}"], tag
         page = client.get(f"/t/{quote(slug)}")
         assert page.status_code == 200 and f"Story {n}" in page.get_data(as_text=True), tag
+        # The page's own subscribe links work too.
+        links = re.findall(r'<link rel="alternate" type="[^"]+" title="[^"]*" href="http://feeds.test([^"]+)"',
+                           page.get_data(as_text=True))
+        assert len(links) == 3, tag
+        for href in links:
+            data = client.get(href).data
+            titles = ([item["title"] for item in json.loads(data)["items"]] if href.endswith(".json")
+                      else [e.title for e in feedparser.parse(data).entries])
+            assert titles == [f"Story {n}"], href
     # Accents and case still do not count, in Greek as in Latin.
     assert media.tag_slug("ΚΡΉΤΗ") == media.tag_slug("Κρήτη") == "κρητη"
 
