@@ -235,6 +235,14 @@ def test_podcast_fields_reach_podcast_apps(tmp_path, database, feed_server):
                                     "duration_in_seconds": 300}]
 
 
+def test_the_sites_address_must_be_one(tmp_path, database):
+    from feedhub.config import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, database, site={**SITE, "email": "desk at feeds.test"}))
+    assert "site.email" in str(caught.value) and "expected an email address such as news@example.com" in str(caught.value)
+
+
 # 7 -------------------------------------------------------------------------------------
 
 
