@@ -139,7 +139,7 @@ def _first(element: etree._Element, name: str) -> str:
 
 def _extras(item: etree._Element, feed_authors: tuple[Person, ...]) -> EntryExtras:
     kids = _by_name(item)
-    authors = [*_authors(kids)]
+    authors = _authors(kids)
     if not authors and _name(item) == "atom:entry":
         # RFC 4287 4.2.1: an entry without authors has its source's or its feed's.
         sources = kids.get("atom:source", [])
@@ -166,10 +166,12 @@ def _said(kids: dict[str, list[etree._Element]], name: str) -> str:
     return _text(kids[name][0]) if name in kids else ""
 
 
-def _authors(kids: dict[str, list[etree._Element]]) -> Iterator[Person]:
-    for name in ("author", "atom:author", "dc:creator", "itunes:author"):
-        for child in kids.get(name, []):
-            yield _atom_person(child) if name == "atom:author" else media.person(_text(child))
+def _authors(kids: dict[str, list[etree._Element]]) -> list[Person]:
+    found = [_atom_person(child) if name == "atom:author" else media.person(_text(child))
+             for name in ("author", "atom:author", "dc:creator") for child in kids.get(name, [])]
+    # itunes:author is a podcast's credit line ("A, B & C"), which most
+    # episodes with authors of their own repeat: read when there are none.
+    return found or [Person(_text(child)) for child in kids.get("itunes:author", [])]
 
 
 def _atom_person(element: etree._Element) -> Person:
