@@ -148,9 +148,9 @@ def build(
     items when it last `changed` (its category, or feeds.yaml), else now."""
     channel = feed if isinstance(feed, Channel) else category_channel(config, feed)
     clean = [_clean(row) for row in items]
-    updated = max((_updated(row) for row in clean), default=None) or changed or utcnow().replace(microsecond=0)
     if fmt == "json":
         return _json_feed(config, channel, clean, page)
+    updated = max((_updated(row) for row in clean), default=None) or changed or utcnow().replace(microsecond=0)
     return _xml_feed(config, channel, clean, fmt, page, updated)
 
 
