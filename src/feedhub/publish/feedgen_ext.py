@@ -98,7 +98,8 @@ class EntryMedia(BaseEntryExtension):  # type: ignore[misc]  # feedgen's base: A
             etree.SubElement(item, f"{{{ATOM_NS}}}link", rel="related", type="text/html", href=extras.related)
         best, *rest = extras.enclosures or (None,)
         episode = episode_file(extras) if self.itunes else None
-        if best is not None and (best.title or best.caption or best.credits or (best.duration and not episode)):
+        said = best is not None and (best.title or best.caption or best.credits)
+        if best is not None and (said or (best.duration is not None and not episode)):
             rest.insert(0, best)  # only MRSS can say these of the <enclosure>
         # Not reordered as in Atom: the validator wants the description
         # before content:encoded, so feedparser takes an item's last caption
