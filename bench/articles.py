@@ -34,7 +34,7 @@ from common import write_config  # noqa: E402
 from feedhub.articles import boilerplate  # noqa: E402
 from feedhub.articles.parse import parse_article  # noqa: E402
 from feedhub.config import load_config  # noqa: E402
-from feedhub.ingest import run_cycle  # noqa: E402
+from feedhub.ingest.cycle import run_cycle  # noqa: E402
 from feedhub.store import Store  # noqa: E402
 
 CORPUS = REPO / "bench" / "data" / "articles"
@@ -114,7 +114,7 @@ def main() -> None:
                 for name, expect in expected["files"].items():
                     house = name.split("/")[0]
                     total, lines = counts[house]
-                    rules = boilerplate.Rules(house=boilerplate.learned(lines, total, min_files, min_share))
+                    rules = boilerplate.HouseStyle(house=boilerplate.learned(lines, total, min_files, min_share))
                     path = root / house / name
                     dropped = {number for number, _, _ in parse_article(path, rules).dropped}
                     sweep_outcomes.append(line_outcomes(path, expect["labels"], dropped))

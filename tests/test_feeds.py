@@ -15,7 +15,8 @@ import pytest
 from helpers import config_holding, story
 from lxml import etree
 
-from feedhub.ingest import run_cycle
+from feedhub.ingest import filing
+from feedhub.ingest.cycle import run_cycle
 from feedhub.model import Person
 from feedhub.publish import opml
 from feedhub.store import Store
@@ -38,8 +39,8 @@ def client(make_config, articles_dir: Path):
     config = make_config(articles=[{"path": str(articles_dir)}], hubs=["http://hub.test/"])
     with Store(config.database) as store:
         run_cycle(config, store)
-        store.add(story(1, **AWKWARD))
-        store.add(story(2, link="", content="", author=""))  # no link, no HTML: text content needed
+        filing.add(store, story(1, **AWKWARD))
+        filing.add(store, story(2, link="", content="", author=""))  # no link, no HTML: text content needed
     return create_app(config).test_client()
 
 
@@ -226,14 +227,14 @@ def podcast(make_config):
     config = make_config(site={"title": "Test Hub", "link": "http://feeds.test", "language": "en",
                                "email": "desk@feeds.test"})
     with Store(config.database) as store:
-        store.add(story(1, title="Use the <kbd> element & CSS", tags=("HTML & CSS", "F#"), episode=Episode(3, 1, "full", True),
+        filing.add(store, story(1, title="Use the <kbd> element & CSS", tags=("HTML & CSS", "F#"), episode=Episode(3, 1, "full", True),
                         enclosures=(Enclosure("https://cdn.test/3.mp3", "audio/mpeg", 1000, duration=3012),),
                         image="https://cdn.test/3.jpg", authors=(Person("Mira Kowal", "mira@news.test"),)))
-        store.add(story(2, enclosures=(
+        filing.add(store, story(2, enclosures=(
             Enclosure("https://cdn.test/a.jpg", "image/jpeg", medium="image", title="Noon", caption="Spray & <foam>",
                       credits=("Ana Lindqvist", "Agency")),
             Enclosure("https://cdn.test/b.jpg", medium="image", caption="Sandbags")), image="https://cdn.test/a.jpg"))
-        store.add(story(3, enclosures=(Enclosure("https://cdn.test/talk.ogg", duration=95),)))
+        filing.add(store, story(3, enclosures=(Enclosure("https://cdn.test/talk.ogg", duration=95),)))
     return create_app(config).test_client()
 
 
@@ -279,7 +280,7 @@ def test_without_the_sites_address_rss_carries_no_itunes_tags(make_config):
 
     config = make_config()
     with Store(config.database) as store:
-        store.add(story(1, episode=Episode(3), enclosures=(Enclosure("https://cdn.test/3.mp3", duration=60),)))
+        filing.add(store, story(1, episode=Episode(3), enclosures=(Enclosure("https://cdn.test/3.mp3", duration=60),)))
     rss = create_app(config).test_client().get("/feeds/business.rss").data
     assert b"itunes" not in rss  # the validator would ask for an itunes:owner address
     [content] = etree.fromstring(rss).iter(f"{MEDIA}content")

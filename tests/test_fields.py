@@ -24,7 +24,7 @@ from lxml import etree
 from feedhub import media
 from feedhub.cli import main
 from feedhub.config import load_config
-from feedhub.ingest import run_cycle
+from feedhub.ingest.cycle import run_cycle
 from feedhub.store import Store
 from feedhub.web import create_app
 

@@ -42,7 +42,7 @@ from lxml import etree
 from reader import make_reader
 
 from feedhub.config import load_config
-from feedhub.ingest import run_cycle
+from feedhub.ingest.cycle import run_cycle
 from feedhub.store import Store
 
 pytestmark = pytest.mark.slow
