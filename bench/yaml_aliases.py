@@ -72,14 +72,8 @@ def load(path: Path, src: str, timeout: float) -> dict[str, float | str] | None:
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--levels", type=int, default=sized(7, 3), help="the deepest bomb (default 7)")
-    parser.add_argument("--rounds", type=int, default=sized(5, 1), help="loads of each file (default 5)")
-    parser.add_argument("--timeout", type=float, default=sized(120.0, 60.0), help="seconds before a load is given up")
-    parser.add_argument("--src", default=str(REPO / "src"), help="the feedhub source tree to load with (default: this one)")
-    args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="feedhub-yaml-aliases-"))
+def measure(folder: Path, args: argparse.Namespace) -> tuple[dict[int, list[dict[str, float | str]]], set[int]]:
+    """Each level's loads (level 0: the bundled feeds.yaml), and the levels given up."""
     files = {0: REPO / "feeds.yaml"}
     for level in range(1, args.levels + 1):
         files[level] = folder / f"bomb-{level}.yaml"
@@ -96,6 +90,18 @@ def main() -> None:
                 given_up.add(level)
             else:
                 results[level].append(result)
+    return results, given_up
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--levels", type=int, default=sized(7, 3), help="the deepest bomb (default 7)")
+    parser.add_argument("--rounds", type=int, default=sized(5, 1), help="loads of each file (default 5)")
+    parser.add_argument("--timeout", type=float, default=sized(120.0, 60.0), help="seconds before a load is given up")
+    parser.add_argument("--src", default=str(REPO / "src"), help="the feedhub source tree to load with (default: this one)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="feedhub-yaml-aliases-") as folder:
+        results, given_up = measure(Path(folder), args)
     base_seconds = statistics.median(float(r["seconds"]) for r in results[0])
     base_mb = statistics.median(float(r["peak_mb"]) for r in results[0])
     print(f"feedhub from {args.src}; {args.rounds} rounds; baseline: the bundled feeds.yaml")

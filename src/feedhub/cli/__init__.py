@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from .. import logs
 from ..config import LOG_LEVELS, Config, ConfigError, load_config
+from ..store.engine import DatabaseUnavailable
 from . import articles, items, keys, running, sources, storage
 from .output import fail
 
@@ -132,5 +133,5 @@ def main(argv: list[str] | None = None) -> int:
     logs.setup(config.log_level, args.log_level)
     try:
         return command.run(config, args)
-    except (ConfigError, OSError) as exc:
+    except (ConfigError, DatabaseUnavailable, OSError) as exc:
         return fail(args.command, exc)

@@ -26,11 +26,21 @@ class Site(Strict):
     link: HttpUrl
     description: str = ""
     language: str = "en"
+    # Who runs the site: the owner podcast apps are told of (itunes:owner).
+    # Without it, RSS feeds carry no iTunes episode tags (see docs/fields.md).
+    email: str = ""
 
     @field_validator("link")
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("email")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[^\s@<>()\[\],;:\"]+@[^\s@<>()\[\],;:\"]+\.[A-Za-z0-9-]+", value):
+            raise ValueError(f"expected an email address such as news@example.com, got {value!r}")
+        return value
 
 
 # Days kept at most (100 years): dates that far back are still dates.

@@ -1,7 +1,7 @@
 """Access control inside a web process: each route's audience and rate
 limit (declared where the route is defined, with @audience), the current
 request's partner and categories, and the Gate middleware.  The decisions
-themselves are pure functions in publish/access.py."""
+themselves are pure functions in feedhub.publish.access."""
 
 from __future__ import annotations
 
