@@ -26,6 +26,7 @@ from collections import Counter
 from typing import TYPE_CHECKING, Callable, Iterable
 
 from .model import PullOutcome, utcnow
+from .store.engine import DatabaseUnavailable
 
 if TYPE_CHECKING:
     from .model import Page
@@ -157,8 +158,9 @@ class RequestCounts:
             with store.transaction():
                 store.add_counts([(name, text, n) for (name, text), n in pending.items()])
                 store.add_partner_pulls(pulls, utcnow())
-        except Exception:
-            log.exception("could not save request counters; will retry")
+        except Exception as exc:
+            if not isinstance(exc, DatabaseUnavailable):  # an outage is logged once, by the store
+                log.exception("could not save request counters; will retry")
             with self.lock:
                 self.pending.update(pending)
                 self.pulls.update(pulls)

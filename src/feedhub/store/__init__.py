@@ -18,7 +18,10 @@ from ..dedup.candidates import Match
 from ..model import BLOCKED, DUPLICATE, NEW, UNCHANGED, UPDATED, Lease, Outcome, PageState, SourceState
 from .blocked import Blocked
 from .counters import Counters
+from .engine import DatabaseUnavailable
 from .files import ArticleFiles
+from .filings import Filings
+from .items import entry_key, unchanged
 from .leases import Leases
 from .partners import Partners
 from .pruning import Pruning
@@ -26,9 +29,12 @@ from .rows import (
     MEDIA_COLUMNS,
     CategoryCounts,
     CategoryState,
+    Closer,
     Duplicate,
+    FileRecord,
     FileState,
     FolderState,
+    Found,
     Heartbeat,
     HouseLine,
     ItemCounts,
@@ -39,6 +45,7 @@ from .rows import (
     StoredEntry,
     StoredItem,
     SubjectRow,
+    Triple,
     iso,
     item_from_row,
 )
@@ -47,7 +54,7 @@ from .sources import Sources
 from .views import Views
 
 
-class Store(Views, Blocked, Pruning, Sources, ArticleFiles, Counters, Leases, Partners):
+class Store(Views, Blocked, Filings, Pruning, Sources, ArticleFiles, Counters, Leases, Partners):
     """The whole store on one connection: each base class is one part, in a
     module of its own (Views reads on top of Items, which files them; Blocked
     holds back what rules block), and all share ``transaction()``."""
@@ -70,9 +77,13 @@ __all__ = [
     "UPDATED",
     "CategoryCounts",
     "CategoryState",
+    "Closer",
+    "DatabaseUnavailable",
     "Duplicate",
+    "FileRecord",
     "FileState",
     "FolderState",
+    "Found",
     "Heartbeat",
     "HouseLine",
     "ItemCounts",
@@ -89,7 +100,10 @@ __all__ = [
     "StoredEntry",
     "StoredItem",
     "SubjectRow",
+    "Triple",
+    "entry_key",
     "index_queued",
     "iso",
     "item_from_row",
+    "unchanged",
 ]

@@ -49,7 +49,7 @@ class Items(Categories):
 
     def buried(self, item: Item, item_keys: list[tuple[str, str]]) -> bool:
         """True if the item, or a story it shares a key with, was pruned."""
-        keys = [("entry", f"{item.source}\n{item.guid}"), *item_keys]
+        keys = [entry_key(item), *item_keys]
         terms = " OR ".join(["(category = ? AND kind = ? AND value = ?)"] * len(keys))
         return self.db.execute(
             f"SELECT 1 FROM tombstones WHERE {terms} LIMIT 1",
@@ -131,10 +131,7 @@ class Items(Categories):
 
     def refresh(self, item: Item, stored: StoredEntry) -> Outcome:
         """The same entry from the same source again: keep it current."""
-        same_text = (item.title, item.link, item.content) == (stored.title, stored.link, stored.content)
-        same_text = same_text and tuple(media_columns(item).values()) == stored.media
-        # An entry without its own updated date keeps the one we stamped on it.
-        if same_text and (item.updated is None or iso(item.updated) == stored.updated):
+        if unchanged(item, stored):
             return Outcome(UNCHANGED, item.id)
         changed = {
             "title": item.title, "link": item.link, "summary": item.summary,
@@ -178,17 +175,21 @@ class Items(Categories):
         self, item: Item, item_keys: list[tuple[str, str]], fingerprinted: Fingerprint | None
     ) -> list[tuple[int, int]]:
         """Store a new item and its keys; returns its band rows, still to be filed."""
-        row = {
+        self._insert_row("items", self._item_row(item))
+        self._file_tags(item)
+        self._file_keys(item, item_keys)
+        return self._signature(item.id, fingerprinted)
+
+    @staticmethod
+    def _item_row(item: Item) -> dict[str, object]:
+        """The item's row in the items table, first seen now."""
+        return {
             "id": item.id, "category": item.category, "source": item.source, "guid": item.guid,
             "title": item.title, "link": item.link, "summary": item.summary, "content": item.content,
             "text": item.text, "author": item.author, "published": iso(item.published),
             "updated": iso(item.updated), "first_seen": iso(clock()), "priority": item.priority,
             **media_columns(item),
         }
-        self._insert_row("items", row)
-        self._file_tags(item)
-        self._file_keys(item, item_keys)
-        return self._signature(item.id, fingerprinted)
 
     def _file_tags(self, item: Item) -> None:
         self.db.executemany(
@@ -214,11 +215,24 @@ class Items(Categories):
     def _record_duplicate(self, copy: Mapping[str, str | None], kept_id: str, match: Match, first_seen: str | None = None) -> None:
         """Remember `copy` (category, source, guid, title, link) as a duplicate
         of the kept item; first seen now unless it was stored before."""
+        self._insert_row("duplicates", self._duplicate_row(copy, kept_id, match, first_seen))
+
+    @staticmethod
+    def _duplicate_row(copy: Mapping[str, str | None], kept_id: str, match: Match,
+                       first_seen: str | None = None) -> dict[str, object]:
         now = iso(clock())
-        self._insert_row(
-            "duplicates",
-            {
-                "item_id": kept_id, **copy, "reason": match.reason, "score": match.score,
-                "detail": match.detail, "first_seen": first_seen or now, "last_seen": now,
-            },
-        )
+        return {"item_id": kept_id, **copy, "reason": match.reason, "score": match.score, "detail": match.detail,
+                "first_seen": first_seen or now, "last_seen": now}
+
+
+def unchanged(item: Item, stored: StoredEntry) -> bool:
+    """Whether the entry is as it was filed (refresh would write nothing)."""
+    same_text = (item.title, item.link, item.content) == (stored.title, stored.link, stored.content)
+    same_text = same_text and tuple(media_columns(item).values()) == stored.media
+    # An entry without its own updated date keeps the one we stamped on it.
+    return same_text and (item.updated is None or iso(item.updated) == stored.updated)
+
+
+def entry_key(item: Item) -> tuple[str, str]:
+    """The tombstone key of an entry itself, its source and guid (pruning.py files it)."""
+    return ("entry", f"{item.source}\n{item.guid}")

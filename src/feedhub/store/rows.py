@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Optional, Tuple, TypeVar
 
 from .. import media
+from ..dedup.candidates import KeyOwner
 from ..model import Item, from_iso, utcnow
 from ..model import iso as iso  # how the store writes a time, for its modules
 from .engine import Cursor
@@ -197,6 +198,10 @@ class PageHealth:
     last_error: str | None
 
 
+# An article file as read, to record: path, mtime_ns, size, item_id, error, rules, parse.
+FileRecord = Tuple[str, int, int, Optional[str], Optional[str], Optional[str], Optional[str]]
+
+
 @dataclass(frozen=True, slots=True)
 class FileState:
     """A row of `article_files`: an article file as last read."""
@@ -259,3 +264,25 @@ class Heartbeat:
     name: str
     beat: str
     pid: int | None
+
+
+Triple = tuple[str, str, str]  # (category, kind, value): a key, or a tombstone
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What is stored under a batch's items, as the filing step asks it."""
+
+    entries: dict[str, StoredEntry]  # item id -> the entry as filed before
+    buried: set[Triple]  # the keys (and "entry" keys, source and guid) with a tombstone
+    owners: dict[Triple, KeyOwner]  # exact key -> the item filed under it
+    bands: dict[int, list[str]]  # LSH band key -> the items filed under it, a row each
+    nums: list[int]  # signature numbers reserved for the batch's new items
+
+
+@dataclass(frozen=True, slots=True)
+class Closer:
+    """The second look: copies recorded before (now seen again), candidates' texts."""
+
+    copies: dict[tuple[str, str, str], str]  # (category, source, guid) -> the kept item's id
+    texts: dict[str, tuple[str, str, int | None]]  # item id -> title, text, priority

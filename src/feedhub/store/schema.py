@@ -321,8 +321,28 @@ def _partner_pulls(db: Database) -> None:
     db.execute("CREATE INDEX partner_pulls_hour ON partner_pulls (hour)")
 
 
+def _version_notices(db: Database) -> None:
+    """PostgreSQL: every change of a category's version is announced to the
+    processes listening (NOTIFY, sent as its transaction commits), so a web
+    node knows its cached feeds are current without asking (watch.py).  The
+    payload: "<version> <key>", or "- <key>" when the row is deleted."""
+    if db.dialect != "postgresql":
+        return
+    db.execute(
+        "CREATE FUNCTION feedhub_version_notice() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        f" IF TG_OP = 'DELETE' THEN PERFORM pg_notify('{VERSION_CHANNEL}', '- ' || OLD.key); RETURN OLD; END IF;"
+        " IF TG_OP = 'INSERT' OR NEW.version IS DISTINCT FROM OLD.version THEN"
+        f" PERFORM pg_notify('{VERSION_CHANNEL}', NEW.version || ' ' || NEW.key); END IF;"
+        " RETURN NEW; END $$")
+    db.execute("CREATE TRIGGER categories_version_notice AFTER INSERT OR UPDATE OR DELETE ON categories"
+               " FOR EACH ROW EXECUTE FUNCTION feedhub_version_notice()")
+
+
+# The NOTIFY channel of category versions (_version_notices).
+VERSION_CHANNEL = "feedhub_versions"
+
 MIGRATIONS = [
     _v1, _v2, _v3, _blocked, _full_text_pages, _retention, _media, _search, _article_metadata, _leases, _search_order,
-    _fewer_bands, _pictures_and_episodes, _partner_pulls,
+    _fewer_bands, _pictures_and_episodes, _partner_pulls, _version_notices,
 ]
 

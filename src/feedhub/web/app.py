@@ -19,7 +19,7 @@ from .. import logs, media
 from ..config import Config, ConfigError, ConfigFile, load_config
 from ..publish import access, opml
 from ..publish.cache import FeedCache, Rendered
-from ..store import Store, inuse
+from ..store import DatabaseUnavailable, Store, inuse
 from . import exposition, gate, pages
 from .delivery import respond
 from .fastfeed import FastFeeds
@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 # Seconds between a server process's looks at feeds.yaml (a stat, on the
 # first request after the time is up).
 WATCH_EVERY = 1.0
+# Seconds a client is asked to wait (Retry-After) while the database cannot be
+# reached; the node itself tries again every half second (store/pgpool.py).
+RETRY_AFTER = 5
 
 
 def create_app(config: Config | str | Path | None = None) -> Flask:
@@ -145,6 +148,12 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
                        current().feed_max_age, private=True)
 
     pages.register(app, store)
+
+    @app.errorhandler(DatabaseUnavailable)
+    def database_unavailable(exc: DatabaseUnavailable) -> Response:
+        # Said in the log once, by the store, as it goes down; not once a request.
+        return Response(f"The database cannot be reached just now; try again in {RETRY_AFTER} s.\n", 503,
+                        headers={"Retry-After": str(RETRY_AFTER)}, mimetype="text/plain")
 
     @app.after_request
     def keep_partners_pages_private(response: Response) -> Response:

@@ -22,7 +22,7 @@ from ..metrics import BUCKETS, COUNTERS, FETCH_SECONDS, HEARTBEAT, HEARTBEAT_STA
 from ..model import SourceState, from_iso, utcnow
 from ..publish import partners
 from ..remote.politeness import source_status
-from ..store import ItemCounts, Store
+from ..store import DatabaseUnavailable, ItemCounts, Store
 from .gate import FEEDS, OPERATOR, PUBLIC, audience, key_use, limit_of
 
 log = logging.getLogger(__name__)
@@ -164,6 +164,8 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     def healthz() -> tuple[Response, int]:
         try:
             age = heartbeat_age(store())
+        except DatabaseUnavailable:  # said in the log by the store, once as it went down
+            return jsonify(status="unhealthy", reason="database: cannot be reached"), 503
         except Exception:  # any database failure is the answer here
             # Open to anyone: the details (paths, errors) go to the log only.
             log.exception("health check: the database cannot be read")

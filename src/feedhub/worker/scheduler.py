@@ -41,7 +41,7 @@ from ..ingest.summary import Summary
 from ..model import from_iso, utcnow
 from ..publish import static
 from ..remote import websub
-from ..store import Store, backup, inuse
+from ..store import DatabaseUnavailable, Store, backup, inuse
 from . import claims, retention
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ class Worker:
         self.file = ConfigFile(config_path) if config_path else None
         self.targets: dict[str, ArticleDir | Source] = {}
         self.name = claims.worker_name()
+        self.unreleased: dict[str, datetime] = {}  # job -> when it is due again, released when the database is back
         # The category versions this worker's static feed files show.
         self.written: dict[str, int] = {}
         self._static_lock = threading.Lock()
@@ -205,6 +206,9 @@ class Worker:
     def leased(self, store: Store, job_id: str, interval: float) -> Iterator[bool]:
         """Claim the job for this worker around the block (True: it is ours
         to run), and release it when the block ends, however it ends."""
+        if job_id in self.unreleased:  # the last run's release, which the database could not take then
+            store.release(job_id, self.name, self.unreleased[job_id])
+            del self.unreleased[job_id]
         now = utcnow()
         # Read before the run: a backoff may move the job (see _postpone).  A
         # scheduler not started yet has no times (None: one interval from now).
@@ -218,7 +222,13 @@ class Worker:
         try:
             yield True
         finally:
-            store.release(job_id, self.name, due)
+            try:
+                store.release(job_id, self.name, due)
+            except DatabaseUnavailable:
+                # Held by this worker until it can be released: at the job's
+                # next run, which must not wait out the lease (worker_lease).
+                self.unreleased[job_id] = due
+                raise
 
     def _postpone(self, job_id: str, due: datetime) -> None:
         # modify_job waits for the scheduler's job store lock, so this lands
