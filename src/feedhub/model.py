@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import overload
+from typing import Literal, overload
 
 # Item ids are UUIDv5 under this namespace, so the same (source, guid) always
 # gets the same id, across runs and machines, and feeds keep stable entry ids.
@@ -48,6 +48,13 @@ def item_id(source: str, guid: str) -> str:
     return str(uuid.uuid5(ITEM_NAMESPACE, f"{source}\n{guid}"))
 
 
+# What became of a feed request made with a partner's key, as the partner
+# statistics count it (store/partners.py): answered (200), not modified
+# (304), refused (the key expired, or its category is not the partner's),
+# rate-limited (429), or something else (a redirect, a bad page number).
+PullOutcome = Literal["ok", "not_modified", "refused", "limited", "other"]
+
+
 @dataclass(frozen=True)
 class Person:
     """An author: a name, and an email address or web page when the source gives one."""
@@ -62,12 +69,34 @@ class Enclosure:
     """A media file that goes with an item: a podcast's audio, a photo, a video.
 
     ``length`` is the size in bytes, ``None`` when unknown; ``medium`` is MRSS's
-    word for what it is ("image", "audio", "video"), "" when not said."""
+    word for what it is ("image", "audio", "video"), "" when not said;
+    ``duration`` is in seconds.  ``title`` is the file's own name for itself
+    (media:title, a JSON Feed attachment's title), ``caption`` what it shows
+    in words (media:description, plain text), ``credits`` who made it
+    (media:credit), each as the source wrote them."""
 
     url: str
     type: str = ""
     length: int | None = None
     medium: str = ""
+    duration: int | None = None
+    title: str = ""
+    caption: str = ""
+    credits: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A podcast episode's number, season, kind ("full", "trailer", "bonus")
+    and explicit flag, as the iTunes tags say them; all unset for a story."""
+
+    number: int | None = None
+    season: int | None = None
+    kind: str = ""
+    explicit: bool | None = None
+
+    def __bool__(self) -> bool:
+        return self != Episode()
 
 
 @dataclass
@@ -90,6 +119,10 @@ class Item:
     image: str = ""  # the item's picture (absolute http(s) URL), "" when none
     enclosures: tuple[Enclosure, ...] = ()  # media files, the best one first
     comments: str = ""  # link to the item's comments page
+    image_caption: str = ""  # what the picture shows, in words (plain text)
+    image_credit: str = ""  # who made the picture
+    episode: Episode = Episode()  # podcast episodes only
+    related: str = ""  # the page the item is about, elsewhere (JSON Feed's external_url)
     id: str = field(init=False)
 
     def __post_init__(self) -> None:

@@ -33,6 +33,8 @@ def article_item(article: Article, category: str, site_link: str, source: str, r
         authors=tuple(Person(name) for name in article.authors),
         tags=tuple(article.tags),
         image=article.image,
+        image_caption=article.caption,
+        image_credit=article.credit,
     )
 
 

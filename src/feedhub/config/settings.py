@@ -95,9 +95,9 @@ class Config(RuleLists):
             for key in partner.categories:
                 if key not in self.categories:
                     raise ValueError(f"partner {name!r}: category {key!r} is not one of {sorted(self.categories)}")
-        hashes = [partner.key_hash for partner in self.partners.values()]
+        hashes = [key.hash for partner in self.partners.values() for key in partner.keys]
         if len(set(hashes)) < len(hashes):
-            raise ValueError("two partners have the same key_hash: give each partner its own key")
+            raise ValueError("two partner keys have the same hash: give each key its own")
         for key, saved in self.searches.items():
             for category in saved.categories:
                 if category not in self.categories:

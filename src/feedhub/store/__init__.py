@@ -23,6 +23,7 @@ from .files import ArticleFiles
 from .filings import Filings
 from .items import entry_key, unchanged
 from .leases import Leases
+from .partners import Partners
 from .pruning import Pruning
 from .rows import (
     MEDIA_COLUMNS,
@@ -38,6 +39,7 @@ from .rows import (
     HouseLine,
     ItemCounts,
     PageHealth,
+    PartnerPulls,
     Preview,
     StoredCounter,
     StoredEntry,
@@ -52,7 +54,7 @@ from .sources import Sources
 from .views import Views
 
 
-class Store(Views, Blocked, Filings, Pruning, Sources, ArticleFiles, Counters, Leases):
+class Store(Views, Blocked, Filings, Pruning, Sources, ArticleFiles, Counters, Leases, Partners):
     """The whole store on one connection: each base class is one part, in a
     module of its own (Views reads on top of Items, which files them; Blocked
     holds back what rules block), and all share ``transaction()``."""
@@ -90,6 +92,7 @@ __all__ = [
     "Outcome",
     "PageHealth",
     "PageState",
+    "PartnerPulls",
     "Preview",
     "SourceState",
     "Store",

@@ -6,6 +6,7 @@ import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, ContextManager, Iterable, Iterator, Mapping
 
+from . import inuse
 from .engine import Database, SQLiteDatabase, is_postgres
 from .schema import MIGRATIONS, index_queued
 from .signatures import PendingBands
@@ -43,7 +44,13 @@ def connect(location: str | Path) -> Database:
 
 class Connection(object):
     def __init__(self, location: str | Path):
-        self.db: Database = connect(location)
+        # Until close(), this process uses the database: restore refuses meanwhile (inuse.py).
+        self._in_use = inuse.announce(location)
+        try:
+            self.db: Database = connect(location)
+        except BaseException:
+            self._in_use()
+            raise
         # Categories whose items the open transaction changed: their versions
         # move once, as it commits (Categories._before_commit), not once per
         # item filed.
@@ -55,7 +62,7 @@ class Connection(object):
         try:
             self._migrate()
         except BaseException:
-            self.db.close()
+            self.close()
             raise
 
     def use_writer_cache(self) -> None:
@@ -67,6 +74,7 @@ class Connection(object):
 
     def close(self) -> None:
         self.db.close()
+        self._in_use()
 
     def __enter__(self) -> Self:
         return self

@@ -13,14 +13,14 @@ a category's version grows with every change to its items.  mypy checks that
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from ..dedup.candidates import KeyOwner, Match, NearCandidate
 from ..dedup.fingerprint import Fingerprint, Prepared
-from ..model import Item, Lease, Outcome, PageState, SourceState
+from ..model import Item, Lease, Outcome, PageState, PullOutcome, SourceState
 from .rows import (
     CategoryCounts,
     CategoryState,
@@ -34,6 +34,7 @@ from .rows import (
     HouseLine,
     ItemCounts,
     PageHealth,
+    PartnerPulls,
     Preview,
     StoredCounter,
     StoredEntry,
@@ -156,3 +157,7 @@ class StoreProtocol(Protocol):
     def claim(self, name: str, holder: str, now: datetime, until: datetime) -> bool: ...
     def release(self, name: str, holder: str, due: datetime) -> None: ...
     def leases(self) -> dict[str, Lease]: ...
+
+    # -- partners' feed requests, per hour ------------------------------------
+    def add_partner_pulls(self, counts: Mapping[tuple[str, PullOutcome], int], now: datetime) -> None: ...
+    def partner_pulls(self, since: datetime) -> dict[str, PartnerPulls]: ...

@@ -16,7 +16,7 @@ from ..model import Item, from_iso, utcnow
 from ..model import iso as iso  # how the store writes a time, for its modules
 from .engine import Cursor
 
-MEDIA_COLUMNS = ("authors", "tags", "image", "enclosures", "comments")
+MEDIA_COLUMNS = ("authors", "tags", "image", "enclosures", "comments", "image_caption", "image_credit", "episode", "related")
 
 
 def media_columns(item: Item) -> dict[str, str | None]:
@@ -25,6 +25,8 @@ def media_columns(item: Item) -> dict[str, str | None]:
         # Every input's tags go through media.tags: one spelling per slug.
         "authors": media.to_json(item.authors), "tags": media.to_json(media.tags(item.tags)), "image": item.image or None,
         "enclosures": media.to_json(item.enclosures), "comments": item.comments or None,
+        "image_caption": item.image_caption or None, "image_credit": item.image_credit or None,
+        "episode": media.episode_json(item.episode), "related": item.related or None,
     }
 
 
@@ -37,6 +39,8 @@ def item_from_row(row: StoredItem) -> Item:
         author=row.author or "", priority=row.priority if row.priority is not None else 100,
         authors=media.stored_people(row.authors), tags=media.stored_tags(row.tags), image=row.image or "",
         enclosures=media.stored_enclosures(row.enclosures), comments=row.comments or "",
+        image_caption=row.image_caption or "", image_credit=row.image_credit or "",
+        episode=media.stored_episode(row.episode), related=row.related or "",
     )
 
 
@@ -87,6 +91,10 @@ class StoredItem:
     image: str | None = None
     enclosures: str | None = None
     comments: str | None = None
+    image_caption: str | None = None
+    image_credit: str | None = None
+    episode: str | None = None  # JSON, see media.episode_json
+    related: str | None = None
     duplicate_count: int | None = None  # copies it absorbed, where the query counts them (Store.items)
 
 
@@ -236,6 +244,19 @@ class StoredCounter:
     name: str
     labels: str
     value: float
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerPulls:
+    """A partner's feed requests over a time (partner_pulls summed)."""
+
+    partner: str
+    requests: int
+    pulls: int  # answered: 200 or 304
+    not_modified: int  # 304
+    refused: int
+    limited: int  # 429
+    last_pull: str | None  # the newest answered request's time, over every hour kept
 
 
 @dataclass(frozen=True, slots=True)

@@ -299,6 +299,28 @@ def sign_again(db: Database) -> None:
         last = batch[-1][0]
 
 
+def _pictures_and_episodes(db: Database) -> None:
+    """More of what an item carries beside its text (issue 25): its picture's
+    caption and credit, a podcast episode's number, season, kind and explicit
+    flag (JSON, see media.episode_json), and the page it is about elsewhere
+    (JSON Feed's external_url).  Captions, credits, titles and durations of
+    media files are in the enclosures JSON already."""
+    for column in ("image_caption", "image_credit", "episode", "related"):
+        db.execute(f"ALTER TABLE items ADD COLUMN {column} TEXT")
+
+
+def _partner_pulls(db: Database) -> None:
+    """Each partner's feed requests, per hour (see partners.py): all of them,
+    the answered ones (200 or 304), the 304s, refusals, 429s, and the last
+    answered one's time.  Rows older than partners.KEEP_DAYS go (by hour)."""
+    db.execute(
+        "CREATE TABLE partner_pulls (partner TEXT NOT NULL, hour TEXT NOT NULL, requests INTEGER NOT NULL,"
+        " pulls INTEGER NOT NULL, not_modified INTEGER NOT NULL, refused INTEGER NOT NULL,"
+        " limited INTEGER NOT NULL, last_pull TEXT, PRIMARY KEY (partner, hour))"
+    )
+    db.execute("CREATE INDEX partner_pulls_hour ON partner_pulls (hour)")
+
+
 def _version_notices(db: Database) -> None:
     """PostgreSQL: every change of a category's version is announced to the
     processes listening (NOTIFY, sent as its transaction commits), so a web
@@ -321,6 +343,6 @@ VERSION_CHANNEL = "feedhub_versions"
 
 MIGRATIONS = [
     _v1, _v2, _v3, _blocked, _full_text_pages, _retention, _media, _search, _article_metadata, _leases, _search_order,
-    _fewer_bands, _version_notices,
+    _fewer_bands, _pictures_and_episodes, _partner_pulls, _version_notices,
 ]
 

@@ -21,10 +21,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
@@ -41,7 +40,7 @@ from ..ingest.summary import Summary
 from ..model import from_iso, utcnow
 from ..publish import static
 from ..remote import websub
-from ..store import DatabaseUnavailable, Store, backup
+from ..store import DatabaseUnavailable, Store, backup, inuse
 from . import claims, retention
 
 log = logging.getLogger(__name__)
@@ -64,8 +63,8 @@ class Worker:
         self.name = claims.worker_name()
         self.unreleased: dict[str, datetime] = {}  # job -> when it is due again, released when the database is back
         # The category versions this worker's static feed files show.
-        self.written: dict[str, int] = {}
-        self._static_lock = threading.Lock()
+        self.statics = static.Writer()
+        self.release: Callable[[], None] = lambda: None  # the database, announced by start()
         self.scheduler = scheduler_class(
             timezone=timezone.utc,
             # Heartbeat and reload get their own threads: slow fetches filling
@@ -88,10 +87,13 @@ class Worker:
                                    executor="housekeeping", next_run_time=utcnow())
 
     def start(self, paused: bool = False) -> None:
+        # While it runs, between its jobs too: `feedhub restore` refuses meanwhile (store/inuse.py).
+        self.release = inuse.announce(self.config.database)
         self.scheduler.start(paused=paused)
 
     def shutdown(self) -> None:
         self.scheduler.shutdown()
+        self.release()
 
     # -- feeds.yaml ---------------------------------------------------------
 
@@ -248,12 +250,9 @@ class Worker:
                 self.write_static_changes(store)
 
     def write_static(self) -> None:
-        config = self.config
-        if config.static_dir:
-            with self._static_lock, Store(config.database) as store:
-                versions = store.category_versions()
-                static.write_all(config, store)
-                self.written = versions
+        if self.config.static_dir:
+            with Store(self.config.database) as store:
+                self.statics.write_all(self.config, store)
 
     def write_static_changes(self, store: Store) -> None:
         """Write the static feeds of every category whose version moved since
@@ -262,10 +261,7 @@ class Worker:
         within WATCH_EVERY, and on a shared one a render that lands after a
         newer one is written over at the next look."""
         if self.config.static_dir:
-            with self._static_lock:
-                versions = store.category_versions()  # read first: a change while writing is caught next time
-                static.write_changed(self.config, store, self.written)
-                self.written = versions
+            self.statics.write_changed(self.config, store)
 
     def _schedule_backup(self, settings: Backup | None) -> None:
         if self.scheduler.get_job("backup"):
