@@ -321,11 +321,15 @@ class PostgresDatabase:
         self._on_connection(copy)
 
     def defer(self, sql: str, params: Sequence[object] = ()) -> None:
-        self.deferred.append((sql, params, False))
+        if self.held is None:  # no transaction to send it in: now
+            self.execute(sql, params)
+        else:
+            self.deferred.append((sql, params, False))
 
     def defer_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
-        rows = list(rows)
-        if rows:
+        if self.held is None:
+            self.executemany(sql, rows)
+        elif rows := list(rows):
             self.deferred.append((sql, rows, True))
 
     @contextlib.contextmanager
