@@ -7,6 +7,8 @@ from the server.  However many statements a client sends before it waits
 (a pipeline), their answers cost it one round trip; a statement sent alone,
 waited for, costs one each.  Bytes the server sends unasked (a NOTIFY) are no
 answer.  Connecting counts too (the start-up and authentication exchange).
+The count is an upper bound: a pipeline whose first answers arrive while
+its last statements are still being sent counts more than once.
 
 Cut: the proxy stops listening (a new connection is refused, as by a stopped
 server) and closes every connection it carries (the client reads EOF, as

@@ -175,6 +175,7 @@ def ingest_sources(
     # workers could deadlock (Store.lock_categories).
     grouped = store.db.dialect == "sqlite"
     queue = iter(sources)
+    states = {state.name: state for state in store.sources()}  # read at once, not a query per source
     pending: deque[tuple[Source, SourceState, "Future[Attempt] | None"]] = deque()
     spare = min(pool.spare_cores(), pool.MAX_READERS)
     readers = FeedReaders(spare) if spare > 0 else None
@@ -184,7 +185,7 @@ def ingest_sources(
             def submit_next() -> None:
                 source = next(queue, None)
                 if source is not None:
-                    state = _current_state(store, source)
+                    state = _current_state(store, source, states)
                     known = store.pages(source.name) if source.full_text else {}
                     future = None if state.retired else threads.submit(_fetch, config, source, state, client, known, readers)
                     pending.append((source, state, future))
@@ -308,21 +309,20 @@ def _store_attempt(
         _file_entries(config, store, source, entered, pages, summary)
         if fetched.moved_to:
             log.info("source moved permanently", extra={"source": source.name, "url": fetched.moved_to})
-        store.record_fetch(
-            source.name,
-            ok=True,
-            now=now,
-            last_status=fetched.status,
-            etag=fetched.etag,
-            last_modified=fetched.last_modified,
-            items_seen=len(entered) or state.items_seen,
-            url=fetched.moved_to or state.url,
-            **fields,
-        )
-        store.add_counts(
-            metrics.fetch_counts(name, attempt.seconds, failed=False) + metrics.ingest_counts(name, summary.counts[name])
-            + metrics.page_counts(name, attempt.pages)
-        )
+        with store.pipeline():  # its validators and counts, in one round trip
+            store.record_fetch(
+                source.name,
+                ok=True,
+                now=now,
+                last_status=fetched.status,
+                etag=fetched.etag,
+                last_modified=fetched.last_modified,
+                items_seen=len(entered) or state.items_seen,
+                url=fetched.moved_to or state.url,
+                **fields,
+            )
+            store.add_counts(metrics.fetch_counts(name, attempt.seconds, failed=False)
+                             + metrics.ingest_counts(name, summary.counts[name]) + metrics.page_counts(name, attempt.pages))
     return summary
 
 
@@ -365,11 +365,12 @@ def _file_entries(config: Config, store: Store, source: Source, entered: list[En
         summary.count(name, outcome.status)
 
 
-def _current_state(store: Store, source: Source) -> SourceState:
-    """The source's fetch state (the defaults if it was never fetched); a
-    fresh start when the operator changed its address in feeds.yaml (a new
-    URL undoes a move, a retirement, a backoff)."""
-    state = store.source_state(source.name)
+def _current_state(store: Store, source: Source, states: dict[str, SourceState] | None = None) -> SourceState:
+    """The source's fetch state (the defaults if it was never fetched), from
+    `states` when the caller has read them all; a fresh start when the
+    operator changed its address in feeds.yaml (a new URL undoes a move, a
+    retirement, a backoff)."""
+    state = states.get(source.name) if states is not None else store.source_state(source.name)
     if state and state.location != source.location:
         log.info("source address changed in the configuration; starting afresh", extra={"source": source.name})
         store.reset_source(source.name)

@@ -16,7 +16,7 @@ class Categories(Connection):
     def _before_commit(self, db: Database) -> None:
         if self.changed:
             now = iso(clock())
-            db.executemany(
+            db.defer_many(  # with the COMMIT (PostgreSQL)
                 "INSERT INTO categories (key, version, changed) VALUES (?, 1, ?) "
                 "ON CONFLICT(key) DO UPDATE SET version = categories.version + 1, changed = excluded.changed",
                 [(category, now) for category in sorted(self.changed)],

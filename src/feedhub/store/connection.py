@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, ContextManager, Iterable, Iterator, Mapping
 
 from . import inuse
 from .engine import Database, SQLiteDatabase, is_postgres
@@ -136,13 +136,11 @@ class Connection(object):
         order, so two of them never wait for each other (a deadlock).  On
         SQLite the write lock (BEGIN IMMEDIATE) serializes every writer."""
         if self.db.dialect == "postgresql":
-            wanted = sorted(set(categories) - self.locked)  # held until the transaction ends
-            if not wanted:
-                return
-            with self.db.pipeline():  # taken in this order, in one round trip
-                for category in wanted:
-                    self.db.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", [category])
-            self.locked.update(wanted)
+            # Held until the transaction ends; taken in this order, with (and
+            # before) the next statement, in its round trip.
+            for category in sorted(set(categories) - self.locked):
+                self.db.defer("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", [category])
+                self.locked.add(category)
 
     def _insert_row(self, table: str, row: Mapping[str, object]) -> None:
         # Plain SQL rather than Table.insert, which looks up the table's
@@ -183,6 +181,11 @@ class Connection(object):
                 else:
                     db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
         self.db.migrated = len(MIGRATIONS)
+
+    def pipeline(self) -> ContextManager[None]:
+        """Writes inside go to the server together: in one round trip on
+        PostgreSQL (inside a transaction), their errors raised as it ends."""
+        return self.db.pipeline()
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:

@@ -68,9 +68,11 @@ class Database(Protocol):
     # other's answers (PostgreSQL's pipeline mode: one round trip for all,
     # when a transaction is open); a cursor's rows are read after the block.
     def pipeline(self) -> ContextManager[None]: ...
-    # Run `sql`, which returns no rows (SAVEPOINT, RELEASE), with the next
+    # Run `sql`, which returns no rows (SAVEPOINT, RELEASE, a lock, a write
+    # whose error may surface with a later statement), before the next
     # statement: in its round trip on PostgreSQL, at once on SQLite.
-    def defer(self, sql: str) -> None: ...
+    def defer(self, sql: str, params: Sequence[object] = ()) -> None: ...
+    def defer_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None: ...
     @property
     def in_transaction(self) -> bool: ...
     def begin(self, mode: str = "") -> None: ...
@@ -130,8 +132,11 @@ class SQLiteDatabase:
     def pipeline(self) -> ContextManager[None]:
         return contextlib.nullcontext()  # in the same process: no round trip to save
 
-    def defer(self, sql: str) -> None:
-        self.conn.execute(sql)
+    def defer(self, sql: str, params: Sequence[object] = ()) -> None:
+        self.conn.execute(sql, params)
+
+    def defer_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        self.conn.executemany(sql, rows)
 
     @property
     def in_transaction(self) -> bool:

@@ -77,13 +77,12 @@ class ArticleFiles(Connection):
         files in a few statements, not a few per file."""
         with self.transaction() as db:
             paths = [path for path, _ in files]
-            counted: dict[str, set[str]] = {}
-            for start in range(0, len(paths), 500):
-                chunk = paths[start:start + 500]
-                marks = ",".join("?" * len(chunk))
-                for path, keys in db.execute(f"SELECT path, keys FROM house_files WHERE path IN ({marks})", chunk):
-                    counted[path] = set(keys.split())
-            row = db.execute("SELECT files FROM house_folders WHERE folder = ?", [folder]).fetchone()
+            with db.pipeline():  # the reads in one round trip
+                chunks = [db.execute(f"SELECT path, keys FROM house_files WHERE path IN ({','.join('?' * len(chunk))})",
+                                     chunk) for chunk in (paths[start:start + 500] for start in range(0, len(paths), 500))]
+                found = db.execute("SELECT files FROM house_folders WHERE folder = ?", [folder])
+            counted = {path: set(keys.split()) for chunk in chunks for path, keys in chunk}
+            row = found.fetchone()
             total = row[0] if row else 0
             delta: dict[str, int] = {}
             first: dict[str, tuple[str, int]] = {}  # key: (text, files counted before it first appeared)
@@ -96,24 +95,25 @@ class ArticleFiles(Connection):
                 for key in lines.keys() - before:
                     delta[key] = delta.get(key, 0) + 1
                     first.setdefault(key, (lines[key], total - 1))
-            db.execute("INSERT INTO house_folders (folder, files) VALUES (?, ?)"
-                       " ON CONFLICT(folder) DO UPDATE SET files = excluded.files", [folder, total])
             rows = []
             for key, change in delta.items():
                 if change:
                     # A key taken back is always stored already: only its count changes.
                     text, since = first.get(key, ("", 0))
                     rows.append((folder, key, text, change, since))
-            db.executemany(
-                "INSERT INTO house_lines (folder, key, text, files, since) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT(folder, key) DO UPDATE SET files = house_lines.files + excluded.files",
-                rows,
-            )
-            db.executemany(
-                "INSERT INTO house_files (path, folder, keys) VALUES (?, ?, ?)"
-                " ON CONFLICT(path) DO UPDATE SET keys = excluded.keys",
-                [(path, folder, " ".join(sorted(lines))) for path, lines in files],
-            )
+            with db.pipeline():  # and the writes in another
+                db.execute("INSERT INTO house_folders (folder, files) VALUES (?, ?)"
+                           " ON CONFLICT(folder) DO UPDATE SET files = excluded.files", [folder, total])
+                db.executemany(
+                    "INSERT INTO house_lines (folder, key, text, files, since) VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT(folder, key) DO UPDATE SET files = house_lines.files + excluded.files",
+                    rows,
+                )
+                db.executemany(
+                    "INSERT INTO house_files (path, folder, keys) VALUES (?, ?, ?)"
+                    " ON CONFLICT(path) DO UPDATE SET keys = excluded.keys",
+                    [(path, folder, " ".join(sorted(lines))) for path, lines in files],
+                )
 
     def house_lines(self, folder: str, min_files: int = 2) -> tuple[int, dict[str, HouseLine]]:
         """(files counted in the folder, {key: HouseLine}) for the lines in at

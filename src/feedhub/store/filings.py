@@ -21,7 +21,7 @@ from .. import media
 from ..dedup.candidates import KeyOwner, Match
 from ..dedup.fingerprint import Prepared
 from ..model import Item
-from .engine import Cursor
+from .engine import Cursor, Database
 from .items import Items, entry_key
 from .rows import MEDIA_COLUMNS, Closer, Found, StoredEntry, Triple, clock, iso
 
@@ -38,18 +38,19 @@ class Filings(Items):
         signing = sum(1 for _, prepared in batch if prepared.fingerprint)
         db = self.db
         with db.pipeline():
-            stored = db.execute(
-                f"SELECT id, title, link, content, updated, text, {', '.join(MEDIA_COLUMNS)}, blocked FROM items"
-                f" WHERE id IN ({_marks(ids)})", ids)
-            where, params = _triples(marked)
+            where, params = _among(db, "id", ids)
+            stored = db.execute(f"SELECT id, title, link, content, updated, text, {', '.join(MEDIA_COLUMNS)}, blocked"
+                                f" FROM items WHERE {where}", params)
+            where, params = _triples(db, marked)
             buried = db.execute(f"SELECT category, kind, value FROM tombstones WHERE {where}", params)
-            where, params = _triples(keys, "k.")
+            where, params = _triples(db, keys, "k.")
             owners = db.execute("SELECT k.category, k.kind, k.value, k.item_id, i.priority FROM item_keys k"
                                 f" JOIN items i ON i.id = k.item_id WHERE {where}", params) if keys else None
+            where, params = _among(db, "b.band", bands, "bigint")
             hits = db.execute("SELECT b.band, s.item_id FROM near_bands b JOIN near_signatures s ON s.num = b.num"
-                              f" WHERE b.band IN ({_marks(bands)})", bands) if bands else None
-            mine = db.execute(f"SELECT num, item_id FROM near_signatures WHERE num IN ({_marks(pending)})",
-                              pending) if pending else None
+                              f" WHERE {where}", params) if bands else None
+            where, params = _among(db, "num", pending, "bigint")
+            mine = db.execute(f"SELECT num, item_id FROM near_signatures WHERE {where}", params) if pending else None
             nums = self._reserve(signing)
         filed: dict[int, list[str]] = defaultdict(list)
         for band, item_id in hits or ():
@@ -89,13 +90,13 @@ class Filings(Items):
         with db.pipeline():
             copies = None
             if unfiled:
-                where, params = _triples({(item.category, item.source, item.guid) for item in unfiled},
+                where, params = _triples(db, {(item.category, item.source, item.guid) for item in unfiled},
                                          columns=("category", "source", "guid"))
                 copies = db.execute(f"UPDATE duplicates SET last_seen = ? WHERE {where}"
                                     " RETURNING category, source, guid, item_id", [iso(clock()), *params])
-            ids = sorted(set(candidates))
-            texts = db.execute(f"SELECT id, title, text, priority FROM items WHERE id IN ({_marks(ids)})",
-                               ids) if ids else None
+            where, params = _among(db, "id", sorted(set(candidates)))
+            texts = db.execute(f"SELECT id, title, text, priority FROM items WHERE {where}",
+                               params) if candidates else None
         return Closer({(category, source, guid): item_id for category, source, guid, item_id in copies or ()},
                       {item_id: (title, text or "", priority) for item_id, title, text, priority in texts or ()})
 
@@ -106,52 +107,59 @@ class Filings(Items):
         if not new and not copies:
             return
         rows = [self._item_row(item) for item, _, _ in new]
-        signed = [(num, item, prepared) for item, prepared, num in new if num is not None and prepared.fingerprint]
-        with self.db.pipeline():
-            if rows:
-                self._insert_rows("items", rows)
-            self.db.executemany(
+        signed = [(num, item, prepared.fingerprint) for item, prepared, num in new
+                  if num is not None and prepared.fingerprint]
+        duplicates = [self._duplicate_row({"category": item.category, "source": item.source, "guid": item.guid,
+                                           "title": item.title, "link": item.link}, match.item_id, match)
+                      for item, match in copies]
+        db = self.db
+        with db.pipeline():
+            for table, dicts in (("items", rows), ("duplicates", duplicates)):  # items first: copies point at them
+                if dicts:
+                    columns = list(dicts[0])
+                    db.executemany(f"INSERT INTO {table} ({', '.join(columns)})"
+                                   f" VALUES ({', '.join('?' * len(columns))})", [list(row.values()) for row in dicts])
+            db.executemany(
                 "INSERT INTO item_tags (slug, published, item_id, name) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [row for item, _, _ in new for row in _tag_rows(item)])
-            self.db.executemany(
+            db.executemany(
                 "INSERT INTO item_keys (category, kind, value, item_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [(item.category, kind, value, item.id) for item, prepared, _ in new for kind, value in prepared.keys])
-            self.db.executemany("INSERT INTO near_signatures (num, item_id) VALUES (?, ?)",
-                                [(num, item.id) for num, item, _ in signed])
-            self.db.executemany("INSERT INTO near_band_lists (num, bands) VALUES (?, ?)",
-                                [(num, array("q", prepared.fingerprint.bands).tobytes())  # type: ignore[union-attr]
-                                 for num, _, prepared in signed])
-            if copies:
-                self._insert_rows("duplicates", [self._duplicate_row(
-                    {"category": item.category, "source": item.source, "guid": item.guid, "title": item.title,
-                     "link": item.link}, match.item_id, match) for item, match in copies])
-        for num, _, prepared in signed:
-            self.bands.add([(band, num) for band in prepared.fingerprint.bands])  # type: ignore[union-attr]
+            db.executemany("INSERT INTO near_signatures (num, item_id) VALUES (?, ?)",
+                           [(num, item.id) for num, item, _ in signed])
+            db.executemany("INSERT INTO near_band_lists (num, bands) VALUES (?, ?)",
+                           [(num, array("q", found.bands).tobytes()) for num, _, found in signed])
+        for num, _, found in signed:
+            self.bands.add([(band, num) for band in found.bands])
         for item, _, _ in new:
             self._touch_category(item.category)
-
-    def _insert_rows(self, table: str, rows: list[dict[str, object]]) -> None:
-        columns = list(rows[0])
-        self.db.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                            [[row[column] for column in columns] for row in rows])
 
 
 def _tag_rows(item: Item) -> Iterable[tuple[str, str, str, str]]:
     return [(media.tag_slug(name), iso(item.published), item.id, name) for name in media.tags(item.tags)]
 
 
-def _marks(values: Sequence[object]) -> str:
-    return ",".join("?" * len(values))
+def _among(db: Database, column: str, values: Sequence[object], kind: str = "text") -> tuple[str, list[object]]:
+    """A condition that `column` is one of the values, and its parameters: on
+    PostgreSQL one array (the statement's text, and so its parsing and plan,
+    the same whatever the count), on SQLite an IN list."""
+    if db.dialect == "postgresql":
+        return f"{column} = ANY(CAST(? AS {kind}[]))", [list(values)]
+    return f"{column} IN ({','.join('?' * len(values))})", list(values)
 
 
-def _triples(triples: Iterable[Triple], prefix: str = "",
+def _triples(db: Database, triples: Iterable[Triple], prefix: str = "",
              columns: tuple[str, str, str] = ("category", "kind", "value")) -> tuple[str, list[object]]:
     """A WHERE clause matching any of the triples: one term per first two
-    values, with an IN list of the third, so both engines look each up in
-    the primary key (a row-value IN of VALUES made SQLite scan)."""
+    values, with the third among a list, so both engines look each up in the
+    primary key (a row-value IN of VALUES made SQLite scan)."""
     grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
     for first, second, third in sorted(triples):
         grouped[(first, second)].append(third)
     first, second, third = (prefix + column for column in columns)
-    terms = [f"({first} = ? AND {second} = ? AND {third} IN ({_marks(values)}))" for values in grouped.values()]
-    return " OR ".join(terms) or "1 = 0", [part for (a, b), values in grouped.items() for part in (a, b, *values)]
+    terms, params = [], []
+    for (a, b), values in grouped.items():
+        among, listed = _among(db, third, values)
+        terms.append(f"({first} = ? AND {second} = ? AND {among})")
+        params += [a, b, *listed]
+    return " OR ".join(terms) or "1 = 0", params

@@ -255,6 +255,21 @@ def close_pools(url: str | None = None) -> None:
         link.close()
 
 
+# A statement sent with the next one: its text, and its parameters, or its
+# rows (executemany) when the flag says so.
+Deferred = Tuple[str, Any, bool]
+BARE = ("BEGIN", "SAVEPOINT", "RELEASE")  # what does nothing that a COMMIT would keep
+
+
+def _send(conn: psycopg.Connection[Any], deferred: list[Deferred]) -> None:
+    """Send the deferred statements (inside the caller's pipeline)."""
+    for sql, params, many in deferred:
+        if many:
+            conn.cursor().executemany(translate(sql), params)
+        else:
+            conn.execute(translate(sql), params)
+
+
 class PostgresDatabase:
     """The store's Database on PostgreSQL: a transaction (or a snapshot)
     holds one connection from BEGIN to COMMIT, and a single statement
@@ -264,14 +279,17 @@ class PostgresDatabase:
 
     BEGIN, SAVEPOINT and RELEASE, which answer nothing worth waiting for, are
     sent with the next statement, in its round trip (one pipeline), and
-    COMMIT with them; a transaction that sent nothing sends nothing at all."""
+    COMMIT with them; a transaction that sent nothing sends nothing at all.
+    So are the writes deferred to it (defer, defer_many): a category's lock
+    before the reads that follow it, the writes made as a transaction
+    commits (their error is the COMMIT's)."""
 
     dialect: Dialect = "postgresql"
 
     def __init__(self, url: str):
         self.link = connections(url)
         self.held: Borrowed | None = None  # the connection of the open transaction
-        self.deferred: list[str] = []  # to send with the next statement
+        self.deferred: list[Deferred] = []  # to send with the next statement
         self.piping = False  # inside pipeline()
 
     @property
@@ -302,9 +320,17 @@ class PostgresDatabase:
             self._on_connection(lambda conn: None)
         self._on_connection(copy)
 
-    def defer(self, sql: str) -> None:
-        """Run `sql` (it returns no rows) in the round trip of the next statement."""
-        self.deferred.append(sql)
+    def defer(self, sql: str, params: Sequence[object] = ()) -> None:
+        if self.held is None:  # no transaction to send it in: now
+            self.execute(sql, params)
+        else:
+            self.deferred.append((sql, params, False))
+
+    def defer_many(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        if self.held is None:
+            self.executemany(sql, rows)
+        elif rows := list(rows):
+            self.deferred.append((sql, rows, True))
 
     @contextlib.contextmanager
     def pipeline(self) -> Iterator[None]:
@@ -339,12 +365,10 @@ class PostgresDatabase:
             return work(conn)
         deferred, self.deferred = self.deferred, []
         if self.piping:
-            for sql in deferred:
-                conn.execute(sql)
+            _send(conn, deferred)
             return work(conn)
         with conn.pipeline():
-            for sql in deferred:
-                conn.execute(sql)
+            _send(conn, deferred)
             return work(conn)
 
     def _run(self, borrowed: Borrowed, work: Callable[[psycopg.Connection[Any]], T]) -> T:
@@ -365,7 +389,7 @@ class PostgresDatabase:
         # A snapshot reads one state of the whole database, as SQLite's read
         # transaction does; writers see each other's commits and are
         # serialized where it matters by row and advisory locks.
-        self.deferred = ["BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if mode == "read" else "BEGIN"]
+        self.deferred = [("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if mode == "read" else "BEGIN", (), False)]
 
     def end(self, commit: bool) -> None:
         borrowed, self.held = self.held, None
@@ -373,20 +397,19 @@ class PostgresDatabase:
         if borrowed is None:
             return
         try:
-            if deferred and deferred[0].startswith("BEGIN"):
-                return  # nothing was sent: there is nothing to end
+            unsent = bool(deferred) and deferred[0][0].startswith("BEGIN")  # nothing was sent yet
+            if unsent and (not commit or all(sql.startswith(BARE) for sql, _, _ in deferred)):
+                return  # nothing to undo, or nothing to keep
             if commit:
-                self._run(borrowed, lambda conn: self._finish(conn, [*deferred, "COMMIT"]))
+                def finish(conn: psycopg.Connection[Any]) -> None:
+                    with conn.pipeline():
+                        _send(conn, [*deferred, ("COMMIT", (), False)])
+
+                self._run(borrowed, finish)
             elif not (borrowed[1].broken or borrowed[1].closed):  # a broken one's is over: the server rolled it back
                 self._run(borrowed, lambda conn: conn.execute("ROLLBACK"))
         finally:
             self.link.give_back(borrowed)
-
-    @staticmethod
-    def _finish(conn: psycopg.Connection[Any], statements: list[str]) -> None:
-        with conn.pipeline():
-            for sql in statements:
-                conn.execute(sql)
 
     def close(self) -> None:
         if self.held is not None:

@@ -10,6 +10,10 @@ from collections import Counter
 
 from .engine import Database
 
+# Band rows of a transaction from which COPY files them (two round trips,
+# but a stream the server takes faster than as many INSERTs).
+COPY_FROM = 1000
+
 
 def file_signature(db: Database, item_id: str, bands: list[int]) -> list[tuple[int, int]]:
     """A signature row for the item and the list of its band keys (see
@@ -52,10 +56,15 @@ class PendingBands:
         self.add(kept)
 
     def flush(self, db: Database) -> None:
+        """File the rows, as the transaction commits: none is filed yet (their
+        signatures are new), so COPY can take many (a stream on PostgreSQL,
+        at two round trips); a few go with the COMMIT, in its round trip."""
         if self.rows:
-            # New signatures' rows: none is filed yet, so COPY can take them
-            # (a stream on PostgreSQL, where INSERTs were a round trip each batch).
-            db.copy_rows("near_bands", ("band", "num"), sorted(set(self.rows)))
+            rows = sorted(set(self.rows))
+            if len(rows) >= COPY_FROM:
+                db.copy_rows("near_bands", ("band", "num"), rows)
+            else:
+                db.defer_many("INSERT INTO near_bands (band, num) VALUES (?, ?)", rows)
             self.clear()
 
     def clear(self) -> None:
