@@ -9,6 +9,7 @@ import os
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import feedparser
 import pytest
@@ -18,7 +19,7 @@ from helpers import REPO, rows, write_config
 from feedhub import ingest
 from feedhub.articles.boilerplate import FAMILIES, HouseLine, Rules, learned
 from feedhub.articles.dates import DateUnreadable, parse_date
-from feedhub.articles.parse import parse_article, parse_text
+from feedhub.articles.parse import ArticleError, parse_article, parse_text
 from feedhub.cli import main
 from feedhub.config import ConfigError, load_config
 from feedhub.ingest import pool, run_cycle
@@ -149,14 +150,102 @@ def test_an_unreadable_metadata_line_is_reported_and_the_article_published(tmp_p
         assert json.loads(store.db.execute("SELECT tags FROM items").fetchone()[0]) == ["Floods"]
 
 
+# -- embargoes, kills and corrections --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line, utc",
+    [
+        ("Embargo: 4 Dec 2026, 06:00 CET", "2026-12-04T05:00:00"),
+        ("EMBARGOED UNTIL 00:01 GMT THURSDAY 3 DECEMBER 2026", "2026-12-03T00:01:00"),
+        ("EMBARGOED UNTIL 0001 GMT, 5 DEC 2026", "2026-12-05T00:01:00"),
+        ("Embargoed until 06.00 BST on Friday 4 June 2027", "2027-06-04T05:00:00"),
+        ("Hold for release until 2026-12-04T06:00:00+05:30", "2026-12-04T00:30:00"),
+        ("Embargo: 4 Dec 2026 06:00", "2026-12-04T05:00:00"),  # no zone: the folder's (Europe/Stockholm here)
+    ],
+)
+def test_an_embargo_line_is_read_with_the_dateline_reader_zones_included(tmp_path, line, utc):
+    for text in (f"WORLD\n{line}\nHarbour Wall Vote\n\n{BODY}", f"WORLD\n\nHarbour Wall Vote\n\n{BODY}{line}\nTags: Floods\n"):
+        parsed = parse_text(text, tmp_path / "a.txt", zone=ZoneInfo("Europe/Stockholm"))
+        assert parsed.embargo == datetime.fromisoformat(utc).replace(tzinfo=timezone.utc)
+        assert parsed.paragraphs == [BODY.strip()]
+        assert (line, "metadata: embargo") in [(text, why) for _, text, why in parsed.dropped]
+
+
+@pytest.mark.parametrize("line, message", [
+    ("Embargo: after the minister speaks", "cannot read the embargo time 'after the minister speaks'"),
+    ("EMBARGOED", "an embargo line without its time"),
+    ("Status: pending", "unknown status 'pending': write Status: killed"),
+])
+def test_an_embargo_or_status_that_cannot_be_read_refuses_the_file_never_publishes_it(tmp_path, line, message):
+    with pytest.raises(ArticleError) as refused:
+        parse_text(f"WORLD\n{line}\nHarbour Wall Vote\n\n{BODY}", tmp_path / "a.txt")
+    assert str(refused.value).startswith(f"{tmp_path / 'a.txt'}:2: {message}")
+
+
+@pytest.mark.parametrize("line, reason", [
+    ("Status: killed", ""), ("STATUS: KILLED - legal advice", "legal advice"),
+    ("Status: withdrawn (published in error)", "published in error"),
+    ("Status: retracted: the data was wrong", "the data was wrong"),
+])
+def test_a_status_line_withdraws_the_story_with_its_reason(tmp_path, line, reason):
+    parsed = parse_text(f"WORLD\n\nHarbour Wall Vote\n\n{BODY}{line}\n", tmp_path / "a.txt")
+    assert (parsed.withdrawn, parsed.withdrawn_reason) == (7, reason)  # its line number
+    assert parsed.paragraphs == [BODY.strip()]
+
+
+def test_body_lines_that_start_like_embargo_or_status_lines_stay_body(tmp_path):
+    lines = ["Embargoes on grain exports were lifted last week.", "Status: the talks are stalled, both sides said.",
+             "Holders of the bonds will be paid in March."]
+    parsed = parse_text("WORLD\n\nHarbour Wall Vote\n\n" + BODY + "\n\n".join(lines) + "\n", tmp_path / "a.txt")
+    assert parsed.paragraphs == [BODY.strip(), *lines] and parsed.embargo is None and not parsed.withdrawn
+    assert parse_text(f"WORLD\n\nHarbour Wall Vote\n\n{BODY}Status: published\n", tmp_path / "a.txt").withdrawn == 0
+
+
+def test_corrections_and_clarifications_are_marked_notes_where_they_stand(tmp_path):
+    parsed = parse_text(
+        "WORLD\n\nHarbour Wall Vote\nCorrection: An earlier version misstated the vote count.\n\n" + BODY
+        + "What Happens Next\n\nCLARIFICATION (4 Dec 2026, 10:00 CET): The wall rises two metres, not three.\n\n"
+        "The work starts in May.\n\nCorrection - The mayor's name was misspelt.\nTags: Floods\n",
+        tmp_path / "a.txt",
+    )
+    assert parsed.blocks == [
+        ("note", "Correction: An earlier version misstated the vote count."), ("p", BODY.strip()),
+        ("h", "What Happens Next"), ("note", "Clarification: The wall rises two metres, not three."),
+        ("p", "The work starts in May."), ("note", "Correction: The mayor's name was misspelt."),
+    ]
+    html = parsed.html()
+    assert '<p class="note clarification"><strong>Clarification:</strong> The wall rises two metres, not three.</p>' in html
+    assert "<p class=\"note correction\"><strong>Correction:</strong> The mayor's name was misspelt.</p>" in html
+    assert parsed.summary == BODY.strip(), "a note is not the summary"
+    assert "Correction: An earlier version misstated the vote count." in parsed.text
+    # The clarification's own date is when the story last changed; the file's time is not asked.
+    written = datetime(2026, 12, 5, tzinfo=timezone.utc)
+    assert parsed.corrected == parsed.revised(written) == datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc)
+
+
+def test_a_correction_without_a_date_dates_the_version_by_the_file(tmp_path):
+    updated = "Updated: 3 Dec 2026, 11:15 CET\n"
+    plain = parse_text(f"WORLD\n\nHarbour Wall Vote\n{updated}\n{BODY}", tmp_path / "a.txt")
+    corrected = parse_text(f"WORLD\n\nHarbour Wall Vote\n{updated}\n{BODY}Correction: The vote was 212 to 180.\n",
+                           tmp_path / "a.txt")
+    written = datetime(2026, 12, 6, 8, 0, tzinfo=timezone.utc)
+    assert plain.revised(written) == datetime(2026, 12, 3, 10, 15, tzinfo=timezone.utc)
+    assert corrected.revised(written) == written
+    assert corrected.revised(datetime(2026, 12, 1, tzinfo=timezone.utc)) == corrected.updated, "never earlier than Updated:"
+
+
 # -- boilerplate: curated families --------------------------------------------------
+
 
 FAMILY_LINES = {
     "share/follow prompt": ["Share on LinkedIn", "Share this article", "Follow us on Instagram and TikTok",
                             "Join our WhatsApp channel for breaking news", "Telegram Group Join Now",
-                            "Facebook | X | Bluesky", "Share via Email"],
+                            "Facebook | X | Bluesky", "Share via Email", "Share via X (formerly Twitter)",
+                            "Facebook / X (formerly Twitter) / LinkedIn"],
     "related link": ["Also Read: Council Approves Budget", "Read Also: Harbour Plan Approved", "Read More: Budget Talks",
-                     "Related: Storm Warnings Issued", "Recommended: Five Ferries to Try", "Related Stories", "ALSO READ | Port Fees Rise"],
+                     "Related: Storm Warnings Issued", "Recommended: Five Ferries to Try", "Related Stories", "ALSO READ | Port Fees Rise",
+                     "More from this section", "MORE FROM THE SERIES"],
     "app prompt": ["Download the Coastline Herald app for live alerts", "Get the Tribune app on iOS and Android",
                    "Available on the App Store and Google Play"],
     "newsletter prompt": ["Sign up for our Morning Briefing newsletter", "Subscribe to our Morning Briefing", "Newsletter"],
@@ -171,6 +260,7 @@ BODY_LOOKALIKES = [
     "Contributors to the fund include the council.", "Share prices fell by a fifth on Monday.",
     "Related talks will resume in January, the ministry said.", "Follow-up inspections found no damage.",
     "Download speeds doubled after the upgrade, the regulator said.",
+    "X (formerly Twitter) said it would appeal.", "More from the minister's speech is expected on Friday.",
 ]
 
 
