@@ -419,6 +419,49 @@ def test_a_line_in_one_story_is_never_house_style(tmp_path, database):
     assert len(texts) == 8 and sum(HOUSE_LINE in text for text in texts) == 0
 
 
+SUB_HEADING = "What Happens Next"
+
+
+def test_versions_of_one_story_vote_once_so_its_sub_headings_are_never_house_style(tmp_path, database):
+    """The issue's small folder: three stories, and a fourth in three files
+    (the original, a re-export, an update with a new lede).  Counted per
+    file, its sub-heading was in 3 of 6 files (50%) and was cut as the
+    house's; counted per story it is in 1 of 4, and the house line, in
+    every story, is still learned."""
+    folder, config = gazette_folder(tmp_path, database, range(1, 4))
+    story = gazette(4, extra=f"{SUB_HEADING}\n\n")
+    article(folder, story, "4.txt")
+    article(folder, story.replace("\n\n" + HOUSE_LINE, "\n\nExported by the night desk\n\n" + HOUSE_LINE), "4-export.txt")
+    lede = ("UPDATE: The harbour board met again late on Monday and promised the repairs would be finished before"
+            " the spring tides, after residents packed the hall to ask who would pay for them.\n\n")
+    article(folder, story.replace("The Sea Wall Story\n\n", "Sea Wall Repairs Promised Before Spring\n\n" + lede), "4-update.txt")
+    with Store(config.database) as store:
+        run_cycle(config, store)
+        total, lines = store.house_lines(str(folder), 1)
+        texts = [row["text"] for row in stored(store).values()]
+        served = " ".join(row["text"] for row in rows(store, "SELECT text FROM items"))
+    counts = {line.text: line.files for line in lines.values()}
+    assert total == 4, "four stories, six files"
+    assert counts[HOUSE_LINE] == 4 and counts[SUB_HEADING] == 1
+    assert SUB_HEADING in served, "the story keeps its sub-heading"
+    assert not any(HOUSE_LINE in text for text in texts), "the house line is still learned"
+
+
+def test_a_file_edited_into_another_story_takes_its_vote_back(tmp_path, database):
+    folder, config = gazette_folder(tmp_path, database, range(1, 4))
+    article(folder, gazette(1), "1-copy.txt")  # a second copy of story 1
+    with Store(config.database) as store:
+        run_cycle(config, store)
+        assert store.house_lines(str(folder), 1)[0] == 3
+        path = folder / "1-copy.txt"
+        path.write_text(gazette(7, extra="Gazette Night Desk\n\n"), encoding="utf-8")  # now a story of its own
+        os.utime(path, ns=(path.stat().st_mtime_ns + 10**9,) * 2)
+        run_cycle(config, store)
+        total, lines = store.house_lines(str(folder), 1)
+    counts = {line.text: line.files for line in lines.values()}
+    assert total == 4 and counts[HOUSE_LINE] == 4 and counts["Gazette Night Desk"] == 1
+
+
 def test_house_lines_reach_the_worker_processes(tmp_path, database, monkeypatch):
     monkeypatch.setattr(ingest, "PARALLEL_FROM", 5)
     monkeypatch.setattr(pool, "spare_cores", lambda: 1)

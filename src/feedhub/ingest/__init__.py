@@ -41,7 +41,7 @@ from ..model import UNCHANGED, Item, Outcome, Page, PageState, Person, SourceSta
 from ..publish import static
 from ..remote import decoding, websub
 from ..remote.politeness import next_attempt
-from ..store import Store, iso
+from ..store import CountedFile, Store, iso
 from . import pool, rules
 
 # The feed side (remote/: httpx, feedparser, nh3, ...) is imported by the functions that
@@ -146,6 +146,7 @@ def folder_rules(store: Store, folder: ArticleDir) -> Rules:
     """The folder's boilerplate rules for this pass: feeds.yaml's lists and the
     house style learned from its files, counted first for the new and changed
     ones, so the files of this pass are read with their own house lines too."""
+    from ..articles import stories
     from ..articles.boilerplate import Rules, learned
     from ..articles.parse import MAX_ARTICLE_BYTES, house_keys
 
@@ -161,8 +162,14 @@ def folder_rules(store: Store, folder: ArticleDir) -> Rules:
             except (OSError, decoding.Undecodable):
                 text = None  # reported when the file itself is read
             if text is not None:
-                counted.append((str(path), house_keys(text)))
-        store.count_house_lines(key, counted)
+                counted.append((str(path), house_keys(text), stories.story_print(text, key)))
+        # One vote per story: the batch's files are matched with the stories counted before, and each other.
+        known = store.story_candidates(band for _, _, found in counted if found for band in found.bands)
+        story = stories.assign([(path, found) for path, _, found in counted], known)
+        store.count_house_lines(key, [
+            CountedFile(path, lines, story[path], *((found.values, found.bands) if found else ()))
+            for path, lines, found in counted
+        ])
     total, lines = store.house_lines(key)
     house = learned(lines, total)
     if house.keys() != {k for k, line in lines.items() if line.learned}:

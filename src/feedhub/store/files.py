@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Iterator, TypeVar
 
 from .connection import Connection
-from .rows import FileState, FolderState, clock, iso, one_of
+from .rows import CountedFile, FileState, FolderState, clock, iso, one_of
 
 if TYPE_CHECKING:
     from ..articles.boilerplate import HouseLine
@@ -56,31 +56,61 @@ class ArticleFiles(Connection):
                 "UPDATE article_files SET rules = NULL WHERE path >= ? AND path < ?", [low, high]
             ).rowcount
 
-    def count_house_lines(self, folder: str, files: list[tuple[str, dict[str, str]]]) -> None:
-        """Count each file's short lines ({key: text}) in its folder, taking
-        back what an earlier version of a file was counted under; a batch of
-        files in a few statements, not a few per file."""
+    def story_candidates(self, bands: Iterable[int]) -> list[tuple[int, str, tuple[int, ...]]]:
+        """(band, story, signature) of every counted file filed under one of
+        `bands` (a batch's story prints, see articles/stories.py)."""
+        found = []
+        for chunk in _chunks(sorted(set(bands))):
+            marks = ",".join("?" * len(chunk))
+            for band, story, signature in self.db.execute(
+                    "SELECT b.band, f.story, f.signature FROM house_bands b JOIN house_files f ON f.path = b.path"
+                    f" WHERE b.band IN ({marks})", chunk):
+                found.append((band, story, tuple(int(value) for value in signature.split())))
+        return found
+
+    def count_house_lines(self, folder: str, files: list[CountedFile]) -> None:
+        """Count each file's short lines in its folder, once per STORY: a
+        story's lines are those of all its files, so versions and copies of
+        one story vote once (articles/stories.py).  What an earlier version
+        of a file was counted under is taken back; a batch of files in a few
+        statements, not a few per file."""
         with self.transaction() as db:
-            paths = [path for path, _ in files]
-            counted: dict[str, set[str]] = {}
-            for start in range(0, len(paths), 500):
-                chunk = paths[start:start + 500]
+            paths = [file.path for file in files]
+            earlier: dict[str, tuple[str, list[int]]] = {}  # path: (its story, its band keys)
+            for chunk in _chunks(paths):
                 marks = ",".join("?" * len(chunk))
-                for path, keys in db.execute(f"SELECT path, keys FROM house_files WHERE path IN ({marks})", chunk):
-                    counted[path] = set(keys.split())
+                for path, story, bands in db.execute(
+                        f"SELECT path, story, bands FROM house_files WHERE path IN ({marks})", chunk):
+                    earlier[path] = (story, [int(band) for band in (bands or "").split()])
+            members = self._story_members({*(story for story, _ in earlier.values()), *(f.story for f in files)})
             row = db.execute("SELECT files FROM house_folders WHERE folder = ?", [folder]).fetchone()
             total = row[0] if row else 0
             delta: dict[str, int] = {}
-            first: dict[str, tuple[str, int]] = {}  # key: (text, files counted before it first appeared)
-            for path, lines in files:
-                before = counted.get(path)
-                if before is None:
-                    total, before = total + 1, set()
-                for key in before - lines.keys():
+            first: dict[str, tuple[str, int]] = {}  # key: (text, stories counted before it first appeared)
+
+            def move(story: str, path: str, keys: set[str] | None) -> None:
+                """The file leaves (keys None) or joins the story; the story's lines change by the difference."""
+                nonlocal total
+                files_of = members.setdefault(story, {})
+                before = set().union(*files_of.values())
+                total -= bool(files_of)
+                if keys is None:
+                    files_of.pop(path, None)
+                else:
+                    files_of[path] = keys
+                total += bool(files_of)
+                after = set().union(*files_of.values())
+                for key in before - after:
                     delta[key] = delta.get(key, 0) - 1
-                for key in lines.keys() - before:
+                for key in after - before:
                     delta[key] = delta.get(key, 0) + 1
-                    first.setdefault(key, (lines[key], total - 1))
+
+            for file in files:
+                if file.path in earlier:
+                    move(earlier[file.path][0], file.path, None)
+                move(file.story, file.path, set(file.lines))
+                for key, text in file.lines.items():
+                    first.setdefault(key, (text, total - 1))
             db.execute("INSERT INTO house_folders (folder, files) VALUES (?, ?)"
                        " ON CONFLICT(folder) DO UPDATE SET files = excluded.files", [folder, total])
             rows = []
@@ -94,11 +124,28 @@ class ArticleFiles(Connection):
                 " ON CONFLICT(folder, key) DO UPDATE SET files = house_lines.files + excluded.files",
                 rows,
             )
+            db.executemany("DELETE FROM house_bands WHERE band = ? AND path = ?",
+                           sorted((band, path) for path, (_, bands) in earlier.items() for band in bands))
             db.executemany(
-                "INSERT INTO house_files (path, folder, keys) VALUES (?, ?, ?)"
-                " ON CONFLICT(path) DO UPDATE SET keys = excluded.keys",
-                [(path, folder, " ".join(sorted(lines))) for path, lines in files],
+                "INSERT INTO house_files (path, folder, keys, story, signature, bands) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(path) DO UPDATE SET keys = excluded.keys, story = excluded.story,"
+                " signature = excluded.signature, bands = excluded.bands",
+                [(file.path, folder, " ".join(sorted(file.lines)), file.story,
+                  " ".join(map(str, file.signature)) if file.signature else None,
+                  " ".join(map(str, file.bands)) or None) for file in files],
             )
+            db.executemany("INSERT INTO house_bands (band, path) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                           sorted((band, file.path) for file in files for band in file.bands))
+
+    def _story_members(self, stories: set[str]) -> dict[str, dict[str, set[str]]]:
+        """{story: {path: its counted keys}} of every file of `stories`."""
+        members: dict[str, dict[str, set[str]]] = {}
+        for chunk in _chunks(sorted(stories)):
+            marks = ",".join("?" * len(chunk))
+            for path, story, keys in self.db.execute(
+                    f"SELECT path, story, keys FROM house_files WHERE story IN ({marks})", chunk):
+                members.setdefault(story, {})[path] = set(keys.split())
+        return members
 
     def house_lines(self, folder: str, min_files: int = 2) -> tuple[int, dict[str, HouseLine]]:
         """(files counted in the folder, {key: HouseLine}) for the lines in at
@@ -121,3 +168,12 @@ class ArticleFiles(Connection):
             db.execute("UPDATE house_lines SET learned = 0 WHERE folder = ? AND learned = 1", [folder])
             db.executemany("UPDATE house_lines SET learned = 1 WHERE folder = ? AND key = ?",
                                 [(folder, key) for key in keys])
+
+
+Value = TypeVar("Value")
+
+
+def _chunks(values: list[Value]) -> Iterator[list[Value]]:
+    """`values` 500 at a time: SQLite takes only so many parameters."""
+    for start in range(0, len(values), 500):
+        yield values[start:start + 500]

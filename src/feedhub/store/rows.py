@@ -201,6 +201,19 @@ class FileState:
 
 
 @dataclass(frozen=True, slots=True)
+class CountedFile:
+    """An article file as its folder's house style counts it: its short
+    lines {key: text}, the story it is a version of (articles/stories.py),
+    and that story print's signature and band keys (empty: too short)."""
+
+    path: str
+    lines: dict[str, str]
+    story: str
+    signature: tuple[int, ...] = ()
+    bands: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class FolderState:
     """What ingest has read under an article folder."""
 

@@ -302,8 +302,26 @@ def sign_again(db: Database) -> None:
         last = batch[-1][0]
 
 
+def _house_stories(db: Database) -> None:
+    """House style counted per story, not per file (articles/stories.py):
+    each counted file's story and story print (signature, band keys), and
+    the band keys' index.  The counts so far were per file: they are
+    forgotten, and every article file is counted and read again at the next
+    pass."""
+    db.execute("ALTER TABLE house_files ADD COLUMN story TEXT")
+    db.execute("ALTER TABLE house_files ADD COLUMN signature TEXT")  # the print's values, space-separated
+    db.execute("ALTER TABLE house_files ADD COLUMN bands TEXT")  # its band keys, space-separated
+    db.execute("CREATE INDEX house_files_story ON house_files (story)")
+    db.execute(
+        "CREATE TABLE house_bands (band INTEGER NOT NULL, path TEXT NOT NULL, PRIMARY KEY (band, path)) WITHOUT ROWID"
+    )
+    for table in ("house_files", "house_lines", "house_folders"):
+        db.execute(f"DELETE FROM {table}")
+    db.execute("UPDATE article_files SET rules = NULL")
+
+
 MIGRATIONS = [
     _v1, _v2, _v3, _blocked, _full_text_pages, _retention, _media, _search, _article_metadata, _leases, _search_order,
-    _fewer_bands,
+    _fewer_bands, _house_stories,
 ]
 
