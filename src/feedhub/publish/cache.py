@@ -23,7 +23,7 @@ import brotli
 
 from ..config import Config
 from ..model import from_iso
-from ..store import CategoryState, Store, StoredItem
+from ..store import CategoryState, DeletedEntry, Store, StoredItem
 from . import access, feeds
 
 CODINGS = ("br", "gzip")
@@ -93,10 +93,11 @@ class FeedCache:
         Rebuilt when any category changes (the store's data version)."""
 
         def render() -> Rendered | None:
-            state, name, items = store.tag_feed(slug, list(access.readable(self.config, None)), self.config.feed_size)
+            state, name, items, deleted = store.tag_feed(
+                slug, list(access.readable(self.config, None)), self.config.feed_size)
             if name is None:
                 return None
-            return self._render_view(state, feeds.tag_channel(self.config, slug, name), items, fmt)
+            return self._render_view(state, feeds.tag_channel(self.config, slug, name), items, fmt, deleted=deleted)
 
         return self._cached((f"tag/{slug}", fmt, 1), store.data_version, render)
 
@@ -149,19 +150,20 @@ class FeedCache:
         size = self.config.feed_size
         if page > MAX_PAGE:  # no category is that long, and SQLite offsets are 64-bit
             return None
-        state, items, total = store.feed_page(category, limit=size, offset=(page - 1) * size)
+        state, items, total, deleted = store.feed_page(category, limit=size, offset=(page - 1) * size)
         last = feeds.page_count(total, size)
         if page > last:
             return None
         channel = feeds.category_channel(self.config, category)
-        return self._render_view(state, channel, items, fmt, feeds.Page(page, last))
+        return self._render_view(state, channel, items, fmt, feeds.Page(page, last), deleted)
 
     def _render_view(
         self, state: CategoryState, channel: feeds.Channel, items: list[StoredItem], fmt: str,
-        page: feeds.Page = feeds.Page(),
+        page: feeds.Page = feeds.Page(), deleted: list[DeletedEntry] | None = None,
     ) -> Rendered:
-        """A page of a feed from `items`, read at `state` (version, changed)."""
-        body = feeds.build(self.config, channel, items, fmt, page)
+        """A page of a feed from `items` (and the `deleted` entries it names),
+        read at `state` (version, changed)."""
+        body = feeds.build(self.config, channel, items, fmt, page, deleted or [])
         self.renders += 1
         # The document changes with its items and with feeds.yaml (titles,
         # links): it was last modified at the later of the two.

@@ -4,6 +4,9 @@ RSS 2.0, Atom 1.0 and JSON Feed 1.1 documents.
 Each document is one RFC 5005 page of the category: page 1 is the newest
 ``feed_size`` items (what readers subscribe to), and every page links to the
 first, last, previous and next ones so a subscriber can read further back.
+Page 1 of an Atom feed also names the category's recently withdrawn items as
+RFC 6721 deleted entries; RSS 2.0 and JSON Feed have no such element, and a
+withdrawn item simply leaves them.
 RSS and Atom are made with feedgen; the links feedgen's RSS writer leaves out
 (hub and paging) are added by a small feedgen extension.  Output depends only
 on the configuration and the stored rows, so every server process renders
@@ -26,7 +29,7 @@ from lxml import etree
 from .. import __version__, media
 from ..config import Config
 from ..model import Enclosure, Person, from_iso
-from ..store import Preview, Store, StoredItem
+from ..store import DeletedEntry, Preview, Store, StoredItem
 
 FORMATS = {
     "rss": "application/rss+xml; charset=utf-8",
@@ -35,6 +38,8 @@ FORMATS = {
 }
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ATOM_NS = "http://www.w3.org/2005/Atom"
+TOMBSTONES_NS = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721
+DELETED_COMMENT = "This story was withdrawn."
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 # Characters XML 1.0 forbids; one stray control character from a source feed
 # must not make a whole feed unparseable (or unrenderable: lxml refuses them).
@@ -132,13 +137,17 @@ def render(config: Config, store: Store, category: str, fmt: str) -> bytes:
     return build(config, category, items, fmt, Page(1, last))
 
 
-def build(config: Config, feed: str | Channel, items: list[StoredItem], fmt: str, page: Page = Page()) -> bytes:
-    """One page of a feed (a category's key, or a Channel), `items` newest first."""
+def build(
+    config: Config, feed: str | Channel, items: list[StoredItem], fmt: str, page: Page = Page(),
+    deleted: Sequence[DeletedEntry] = (),
+) -> bytes:
+    """One page of a feed (a category's key, or a Channel), `items` newest
+    first; `deleted`: the withdrawn items it names as deleted (Atom only)."""
     channel = feed if isinstance(feed, Channel) else category_channel(config, feed)
     clean = [_clean(row) for row in items]
     if fmt == "json":
         return _json_feed(config, channel, clean, page)
-    return _xml_feed(config, channel, clean, fmt, page)
+    return _xml_feed(config, channel, clean, fmt, page, deleted)
 
 
 # -- RSS 2.0 and Atom 1.0 -------------------------------------------------------
@@ -166,11 +175,35 @@ class _ExtraLinks(BaseExtension):  # type: ignore[misc]
         return rss
 
 
+class _DeletedEntries(BaseExtension):  # type: ignore[misc]  # feedgen's base: Any, as above
+    """RFC 6721 at:deleted-entry elements, one per withdrawn item: `ref` the
+    entry's id, `when` its withdrawal, a comment saying what happened (never
+    why: a reason may be a legal matter), and the link it had."""
+
+    def __init__(self) -> None:
+        self.entries: Sequence[DeletedEntry] = ()
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"at": TOMBSTONES_NS}
+
+    def extend_atom(self, feed: etree._Element) -> etree._Element:
+        for gone in self.entries:
+            when = from_iso(gone.withdrawn).isoformat().replace("+00:00", "Z")
+            element = etree.SubElement(feed, f"{{{TOMBSTONES_NS}}}deleted-entry", ref=f"urn:uuid:{gone.id}", when=when)
+            etree.SubElement(element, f"{{{TOMBSTONES_NS}}}comment").text = DELETED_COMMENT
+            if gone.link:
+                # feedgen's Atom elements are unqualified under a default xmlns.
+                etree.SubElement(element, "link", rel="alternate", href=gone.link)
+        return feed
+
+
 class _Nothing(BaseExtension):  # type: ignore[misc]  # feedgen's base: Any, as above
     """Feed level of an extension that only adds to entries."""
 
 
-def _xml_feed(config: Config, channel: Channel, items: list[StoredItem], fmt: str, page: Page) -> bytes:
+def _xml_feed(
+    config: Config, channel: Channel, items: list[StoredItem], fmt: str, page: Page, deleted: Sequence[DeletedEntry]
+) -> bytes:
     site = config.site
     pages = links(config, channel.path, fmt, page)
     fg = FeedGenerator()
@@ -178,6 +211,9 @@ def _xml_feed(config: Config, channel: Channel, items: list[StoredItem], fmt: st
     fg.load_extension("media", atom=True, rss=True)
     fg.register_extension("feedhub_entry", _Nothing, _EntryLinks, atom=True, rss=False)
     fg.register_extension("feedhub_links", _ExtraLinks, atom=False, rss=True)
+    if deleted and fmt == "atom":  # the namespace only where it is used
+        fg.register_extension("feedhub_deleted", _DeletedEntries, atom=True, rss=False)
+        fg.feedhub_deleted.entries = deleted
     # The Atom id names the category's feed as a whole, the same on every page.
     fg.id(feed_url(config, channel.path, "atom"))
     fg.title(f"{site.title}: {channel.title}")
@@ -192,7 +228,8 @@ def _xml_feed(config: Config, channel: Channel, items: list[StoredItem], fmt: st
     fg.language(site.language)  # RSS <language>, Atom xml:lang
     fg.author({"name": site.title})
     fg.generator("feedhub", __version__)
-    fg.updated(max((_updated(row) for row in items), default=EPOCH))  # also RSS lastBuildDate
+    # The document changed when an item did, or when one was withdrawn.  Also RSS lastBuildDate.
+    fg.updated(max([*(_updated(row) for row in items), *(from_iso(gone.withdrawn) for gone in deleted)], default=EPOCH))
     for row in items:
         _add_entry(fg, site.title, row, fmt)
     document: bytes = fg.rss_str(pretty=False) if fmt == "rss" else fg.atom_str(pretty=False)

@@ -26,6 +26,9 @@ def iso(moment: datetime | None) -> str | None:
 
 
 MEDIA_COLUMNS = ("authors", "tags", "image", "enclosures", "comments")
+# The condition every route shows an item on: no keep/block rule holds it
+# back, it is not waiting for its embargo, and it was not withdrawn.
+SERVED = "items.blocked IS NULL AND items.embargo IS NULL AND items.withdrawn IS NULL"
 
 
 def media_columns(item: Item) -> dict[str, str | None]:
@@ -96,6 +99,10 @@ class StoredItem:
     image: str | None = None
     enclosures: str | None = None
     comments: str | None = None
+    embargo: str | None = None  # held back until then; None: not held (lifecycle.py)
+    withdrawn: str | None = None  # when it was withdrawn; None: it was not
+    deleted_entry: int = 0  # 1 while its category's Atom feeds carry its at:deleted-entry
+    shown_version: str | None = None  # the guid of the newer version it shows; None: its own
     duplicate_count: int | None = None  # copies it absorbed, where the query counts them (Store.items)
 
 
@@ -154,6 +161,33 @@ class Duplicate:
     first_seen: str
     last_seen: str
     detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """A row of `withdrawals`: an item taken down (action "withdraw") or
+    served again ("undo"), by whom, when and why."""
+
+    id: int
+    item_id: str
+    category: str
+    source: str
+    guid: str
+    title: str | None
+    link: str | None
+    action: str
+    who: str
+    reason: str | None
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedEntry:
+    """A withdrawn item as an Atom feed names it deleted (RFC 6721)."""
+
+    id: str
+    link: str | None
+    withdrawn: str  # the deleted entry's `when`
 
 
 @dataclass(frozen=True, slots=True)

@@ -320,8 +320,33 @@ def _house_stories(db: Database) -> None:
     db.execute("UPDATE article_files SET rules = NULL")
 
 
+def _story_life(db: Database) -> None:
+    """A story's life after it is filed (issue 26, lifecycle.py).
+
+    items.embargo: held back until then (UTC), NULL once served; a held
+    item is filed like any other but on no route.  items.withdrawn: when it
+    was killed or withdrawn (NULL: it was not); items.deleted_entry: 1 while
+    its category's Atom feeds carry its RFC 6721 at:deleted-entry.
+    items.shown_version: the guid (same source) of the newer version of the
+    story the item shows, NULL for its own.  withdrawals: every withdrawal
+    and undo, who, when and why, kept when the item is long gone."""
+    db.execute("ALTER TABLE items ADD COLUMN embargo TEXT")
+    db.execute("ALTER TABLE items ADD COLUMN withdrawn TEXT")
+    db.execute("ALTER TABLE items ADD COLUMN deleted_entry INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE items ADD COLUMN shown_version TEXT")
+    db.execute("CREATE INDEX items_held ON items (embargo) WHERE embargo IS NOT NULL")
+    db.execute("CREATE INDEX items_deleted_entries ON items (category, withdrawn) WHERE deleted_entry = 1")
+    db.execute(
+        "CREATE TABLE withdrawals (id INTEGER PRIMARY KEY, item_id TEXT NOT NULL, category TEXT NOT NULL,"
+        " source TEXT NOT NULL, guid TEXT NOT NULL, title TEXT, link TEXT, action TEXT NOT NULL, who TEXT NOT NULL,"
+        " reason TEXT, at TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX withdrawals_item ON withdrawals (item_id)")
+    db.execute("CREATE INDEX withdrawals_at ON withdrawals (at)")
+
+
 MIGRATIONS = [
     _v1, _v2, _v3, _blocked, _full_text_pages, _retention, _media, _search, _article_metadata, _leases, _search_order,
-    _fewer_bands, _house_stories,
+    _fewer_bands, _house_stories, _story_life,
 ]
 

@@ -165,8 +165,12 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     @app.get("/articles/<slug>")
     def article(slug: str) -> str | tuple[str, int]:
         config = current()
-        row = store().article_by_link(f"{config.site.link}/articles/{slug}")
+        link = f"{config.site.link}/articles/{slug}"
+        row = store().article_by_link(link)
         if row is None or row.category not in gate.visible_categories():
+            gone = store().withdrawn_article(link)
+            if gone is not None and gone.category in gate.visible_categories():
+                return render_template("gone.html", item=gone), 410
             return not_found("There is no article at this address.")
         return render_template("article.html", item=row, meta=config.categories.get(row.category), **article_extras(row))
 

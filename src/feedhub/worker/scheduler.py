@@ -39,7 +39,7 @@ from ..model import from_iso, utcnow
 from ..publish import static
 from ..remote import websub
 from ..store import Store, backup
-from . import claims, retention
+from . import claims, release, retention
 
 log = logging.getLogger(__name__)
 WATCH_EVERY = 5  # seconds between looks at feeds.yaml's mtime
@@ -79,6 +79,9 @@ class Worker:
                                name="heartbeat", executor="housekeeping", next_run_time=utcnow())
         self.scheduler.add_job(self.watch, IntervalTrigger(seconds=WATCH_EVERY), id="watch-config",
                                name="watch-config", executor="housekeeping")
+        # Embargoes lift within seconds, whatever the folders' intervals.
+        self.scheduler.add_job(self.release, IntervalTrigger(seconds=release.RELEASE_EVERY), id="release",
+                               name="release", executor="housekeeping", next_run_time=utcnow())
         if config.static_dir:  # static publishing: every public feed once at the start
             self.scheduler.add_job(self.write_static, id="static-feeds", name="static-feeds",
                                    executor="housekeeping", next_run_time=utcnow())
@@ -279,6 +282,12 @@ class Worker:
             # A pruned category's first page keeps its items, but its paging
             # links (the last page) change.
             self.write_static_changes(store)
+
+    def release(self) -> None:
+        """Publish the stories whose embargo is up, and stop naming old withdrawals as deleted entries."""
+        with Store(self.config.database) as store:
+            if release.run(self.config, store):
+                self.write_static_changes(store)
 
     def beat(self) -> None:
         with Store(self.config.database) as store:

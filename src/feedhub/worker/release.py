@@ -1,0 +1,40 @@
+"""The worker's release job: embargoed stories go out at their time, and
+withdrawn ones stop being named as deleted entries once that has been said
+long enough.
+
+It runs every RELEASE_EVERY seconds, so a story goes out within about that
+much of its embargo, without waiting for its folder's next pass.  Any number
+of workers may run it at once: each item is released once (the store only
+changes rows still held), and each change is announced to the WebSub hubs
+once (Store.claim_announcements).  Static files are written by the caller."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from ..config import Config
+from ..model import utcnow
+from ..remote import websub
+from ..store import Store
+
+log = logging.getLogger(__name__)
+RELEASE_EVERY = 1  # seconds between the worker's looks for embargoes that are up
+# How long a withdrawn item stays named in its category's Atom feeds as an
+# RFC 6721 deleted entry: long enough for every poller and aggregator to see it.
+DELETED_ENTRIES_FOR = timedelta(days=30)
+
+
+def run(config: Config, store: Store, now: datetime | None = None) -> list[str]:
+    """Release what is due and expire old deleted entries; returns the
+    categories whose feeds changed (their hubs have been pinged)."""
+    now = now or utcnow()
+    before = store.category_versions()
+    released = store.release_due(now)
+    expired = store.expire_deleted_entries(now - DELETED_ENTRIES_FOR)
+    for category in released:
+        log.info("embargo lifted: stories released", extra={"category": category})
+    changed = sorted({*released, *expired})
+    if changed:
+        websub.announce(config, store, before)
+    return changed
