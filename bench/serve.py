@@ -80,7 +80,7 @@ http {{
 
 def start_nginx(root: Path, published: Path, tmp: Path, port: int, static_port: int) -> subprocess.Popen:
     """nginx on loopback serving `root` bare on `port`, and feedhub's static
-    feeds in `published` with README's snippet on `static_port`, from a
+    feeds in `published` with the snippet of docs/static.md (examples/nginx-static-feeds.conf) on `static_port`, from a
     config written into `tmp`."""
     snippet = (REPO / "examples" / "nginx-static-feeds.conf").read_text().replace("/srv/feedhub/static/", f"{published}/")
     conf = tmp / "nginx.conf"

@@ -626,9 +626,9 @@ def test_the_bundled_examples_and_the_real_export_shape_still_parse_as_before():
         assert not any("Join Now" in text or "Back to top" in text for _, text in parsed.blocks)
 
 
-def test_the_readme_example_file_reads_as_the_readme_says():
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    example = readme.split("## Article files", 1)[1].split("```\n")[1]
+def test_the_docs_example_file_reads_as_the_docs_say():
+    page = (REPO / "docs" / "articles.md").read_text(encoding="utf-8")
+    example = page.split("## One file with every kind of line", 1)[1].split("```\n")[1]
     parsed = parse_text(example, Path("example.txt"), Rules(extra=["coastline herald politics desk"]))
     assert parsed.headline == "Parliament Backs Harbour Flood Levy After Late-Night Vote"
     assert parsed.authors == ["Mara Okafor", "Jonas Lindqvist"] and parsed.tags == ["Elections", "Parliament"]

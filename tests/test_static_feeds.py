@@ -1,7 +1,7 @@
 """Static publishing (feeds.yaml's static_dir): the worker writes each public
-feed and its gzip and brotli forms to a folder, and nginx with the README's
-snippet (examples/nginx-static-feeds.conf) serves the same bytes, Content-Type
-and Cache-Control as the web app."""
+feed and its gzip and brotli forms to a folder, and nginx with the snippet
+docs/static.md gives (examples/nginx-static-feeds.conf) serves the same bytes,
+Content-Type and Cache-Control as the web app."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import brotli
 import httpx
 import pytest
-from helpers import EXAMPLES, story, write_config
+from helpers import EXAMPLES, REPO, story, write_config
 
 from feedhub.config import load_config
 from feedhub.publish import static
@@ -143,6 +143,12 @@ def serve_with_nginx(folder: Path, work: Path) -> tuple[subprocess.Popen, str]:
                 process.kill()
                 raise AssertionError(f"nginx did not start: {process.stderr.read().decode()}")
             time.sleep(0.1)
+
+
+def test_the_docs_page_gives_the_snippet_this_file_tests_word_for_word():
+    snippet = (EXAMPLES / "nginx-static-feeds.conf").read_text()
+    page = (REPO / "docs" / "static.md").read_text(encoding="utf-8")
+    assert f"```nginx\n{snippet}```\n" in page
 
 
 def test_nginx_serves_the_same_bytes_type_and_cache_control_as_the_app(site, tmp_path):
