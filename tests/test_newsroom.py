@@ -636,3 +636,16 @@ def test_the_docs_example_file_reads_as_the_docs_say():
                                                   datetime(2026, 12, 3, 10, 15, tzinfo=timezone.utc))
     assert (parsed.image, parsed.credit) == ("https://cdn.example.org/harbour.jpg", "Photo: AFP")
     assert [kind for kind, _ in parsed.blocks] == ["p", "h", "ul", "ol", "p"]
+
+
+def test_a_story_is_released_at_its_embargo_or_its_published_time_whichever_is_later(tmp_path):
+    def released(head: str, now: datetime) -> datetime | None:
+        return parse_text(f"WORLD\n{head}\nHarbour Wall Vote\n\n{BODY}", tmp_path / "a.txt").release(now)
+
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=timezone.utc)
+    embargo, published = "Embargo: 4 Dec 2026, 06:00 GMT", "Published: 4 Dec 2026, 07:00 GMT"
+    assert released(embargo, now) == datetime(2026, 12, 4, 6, 0, tzinfo=timezone.utc)
+    assert released(published, now) == datetime(2026, 12, 4, 7, 0, tzinfo=timezone.utc), "a future Published: holds it"
+    assert released(f"{embargo}\n{published}", now) == datetime(2026, 12, 4, 7, 0, tzinfo=timezone.utc)
+    assert released(embargo, datetime(2026, 12, 4, 6, 0, tzinfo=timezone.utc)) is None, "due: out at once"
+    assert released("Published: 1 Dec 2026, 07:00 GMT", now) is None

@@ -59,6 +59,15 @@ class Enclosure:
     medium: str = ""
 
 
+@dataclass(frozen=True)
+class Takedown:
+    """An input's own order to take its story down (an article file's
+    Status: killed line): who gave it, for the record, and why."""
+
+    who: str  # "file <path>:<line>"
+    reason: str = ""
+
+
 @dataclass
 class Item:
     category: str
@@ -79,11 +88,16 @@ class Item:
     image: str = ""  # the item's picture (absolute http(s) URL), "" when none
     enclosures: tuple[Enclosure, ...] = ()  # media files, the best one first
     comments: str = ""  # link to the item's comments page
+    # A story's life (issue 26): served from then on, not before (its
+    # published time is then too); None: at once.
+    embargo: datetime | None = None
+    takedown: Takedown | None = None  # the input says: withdraw it
     id: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.published = as_utc(self.published)
         self.updated = as_utc(self.updated) if self.updated else None
+        self.embargo = as_utc(self.embargo) if self.embargo else None
         self.id = item_id(self.source, self.guid)
 
 

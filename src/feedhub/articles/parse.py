@@ -102,6 +102,13 @@ class Article:
     def summary(self) -> str:
         return self.paragraphs[0]
 
+    def release(self, now: datetime) -> datetime | None:
+        """When the story may first be served, if that is after `now`: its
+        embargo, or its published time when that is later still (a story is
+        never out before the time it says it was published).  None: at once."""
+        release = max(filter(None, (self.embargo, self.published)), default=None)
+        return release if release and release > now else None
+
     def revised(self, written: datetime) -> datetime | None:
         """When this version of the story was last changed: the later of its
         Updated: line and its corrections' own dates, or, when it carries a
