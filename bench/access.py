@@ -22,6 +22,7 @@ from pathlib import Path
 from common import sized, write_config
 
 from feedhub.config import load_config
+from feedhub.ingest import filing
 from feedhub.model import Item, utcnow
 from feedhub.publish.access import hash_key
 from feedhub.store import Store
@@ -42,7 +43,7 @@ def main(n: int) -> None:
         with Store(config.database) as store:
             for i in range(50):
                 for category in ("world", "wire"):
-                    store.add(Item(category=category, source="feed:bench", guid=f"{category}-{i}",
+                    filing.add(store, Item(category=category, source="feed:bench", guid=f"{category}-{i}",
                                    title=f"Story {i}", link=f"http://bench.test/{category}/{i}", summary="s",
                                    content="<p>c</p>", text=f"{category} story {i} in its own words",
                                    published=utcnow()))

@@ -38,7 +38,7 @@ from common import write_config  # noqa: E402
 from feedhub.articles import boilerplate  # noqa: E402
 from feedhub.articles.parse import ArticleError, parse_article  # noqa: E402
 from feedhub.config import load_config  # noqa: E402
-from feedhub.ingest import run_cycle  # noqa: E402
+from feedhub.ingest.cycle import run_cycle  # noqa: E402
 from feedhub.store import Store  # noqa: E402
 
 CORPUS = REPO / "bench" / "data" / "articles"
@@ -84,7 +84,7 @@ def main() -> None:
                 summaries[house] = dict(run_cycle(config, store).counts[f"articles:{house}"])
                 counts[house] = store.house_lines(str(root / house / house), 1)
                 total, lines = counts[house]
-                rules = boilerplate.Rules(house=boilerplate.learned(lines, total))
+                rules = boilerplate.HouseStyle(house=boilerplate.learned(lines, total))
                 for name in [n for n in expected["files"] if n.startswith(f"{house}/")]:
                     row = store.file_state(str(root / house / name))
                     try:
@@ -124,7 +124,7 @@ def main() -> None:
                 for name, expect in expected["files"].items():
                     house = name.split("/")[0]
                     total, lines = counts[house]
-                    rules = boilerplate.Rules(house=boilerplate.learned(lines, total, min_files, min_share))
+                    rules = boilerplate.HouseStyle(house=boilerplate.learned(lines, total, min_files, min_share))
                     path = root / house / name
                     try:
                         dropped = {number for number, _, _ in parse_article(path, rules).dropped}

@@ -4,7 +4,7 @@
     .venv/bin/python bench/dedup.py --quick    # 1k and 10k only
     .venv/bin/python bench/dedup.py --postgres postgresql://user@host/any   # the scale part on PostgreSQL
 
-1. Quality.  Every pair of bench/near_dups.py goes through the real Store.add:
+1. Quality.  Every pair of bench/near_dups.py goes through the real filing step (ingest.filing.add):
    the stored copy first, then the arriving one, each pair in a category of its
    own (categories never meet, so pairs cannot disturb each other).  Printed:
    precision and recall at the default threshold, recall per kind of rewrite,
@@ -12,7 +12,7 @@
 2. Scale.  Synthetic stories (Zipf-distributed words from a made-up
    vocabulary, all in ONE category: the worst case) are bulk-loaded to 1k,
    10k and 100k items; at each size, probes (half new stories, half rewrites of
-   stored ones) are timed through Store.add, which does the whole check (exact
+   stored ones) are timed through filing.add, which does the whole check (exact
    keys, LSH band lookup, exact scoring of candidates) and files the result.
    Each size has its own database; probe rounds go round the sizes in turn,
    so load from other processes on the machine hits every size alike.  Other
@@ -37,7 +37,9 @@ from common import drop_database, fresh_database, sized  # noqa: E402
 from near_dups import Copy, Pair, pairs  # noqa: E402
 
 from feedhub.config import Category  # noqa: E402
-from feedhub.dedup import similarity, story_shingles  # noqa: E402
+from feedhub.dedup.decide import Thresholds, similarity  # noqa: E402
+from feedhub.dedup.fingerprint import story_shingles  # noqa: E402
+from feedhub.ingest import filing  # noqa: E402
 from feedhub.model import DUPLICATE  # noqa: E402
 from feedhub.model import Item  # noqa: E402
 from feedhub.store import Store  # noqa: E402
@@ -64,8 +66,8 @@ def scores(evaluation: list[Pair], threshold: float) -> list[float]:
     with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "eval.db") as store:
         for n, pair in enumerate(evaluation):
             category = f"pair-{n}"
-            store.add(item(category, "stored", n, pair.stored), threshold)
-            outcome = store.add(item(category, "arriving", n, pair.arriving), threshold)
+            filing.add(store, item(category, "stored", n, pair.stored), Thresholds(threshold))
+            outcome = filing.add(store, item(category, "arriving", n, pair.arriving), Thresholds(threshold))
             if outcome.status != DUPLICATE:
                 found.append(0.0)
                 continue
@@ -153,7 +155,7 @@ class Synthetic:
 
 
 def probe(store: Store, synthetic: Synthetic, stored: list[Copy], size: int = 100) -> tuple[float, int, int]:
-    """Median seconds per Store.add over `size` probes, how many of the
+    """Median seconds per filing.add over `size` probes, how many of the
     rewrites were caught and how many new stories were taken for duplicates."""
     originals = [stored[i] for i in synthetic.rng.choice(len(stored), size=size // 2, replace=False)]
     rewrites = synthetic.items([synthetic.rewrite(c) for c in originals], "feed:rewrites")
@@ -161,7 +163,7 @@ def probe(store: Store, synthetic: Synthetic, stored: list[Copy], size: int = 10
     times, caught, wrong = [], 0, 0
     for probe_item in [x for pair in zip(rewrites, fresh) for x in pair]:
         start = time.perf_counter()
-        outcome = store.add(probe_item, DEFAULT)
+        outcome = filing.add(store, probe_item, Thresholds(DEFAULT))
         times.append(time.perf_counter() - start)
         duplicate = outcome.status == DUPLICATE
         caught += duplicate and probe_item.source == "feed:rewrites"

@@ -35,7 +35,7 @@ from loopback import FeedServer  # noqa: E402
 
 from feedhub.remote import fulltext  # noqa: E402
 from feedhub.config import load_config  # noqa: E402
-from feedhub.ingest import run_cycle  # noqa: E402
+from feedhub.ingest.cycle import run_cycle  # noqa: E402
 from feedhub.sanitize import clean_html  # noqa: E402
 from feedhub.store import Store  # noqa: E402
 

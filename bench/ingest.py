@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import bundled_categories, python_startup_seconds, run_feedhub, sized, write_config  # noqa: E402
 
 from feedhub.articles.parse import parse_article  # noqa: E402
+from feedhub.articles.to_item import article_item  # noqa: E402
 from feedhub.config import load_config  # noqa: E402
-from feedhub.dedup import SIGNATURES  # noqa: E402
-from feedhub.ingest import article_item  # noqa: E402
+from feedhub.dedup.fingerprint import SIGNATURES  # noqa: E402
 
 SIZES = sized([1000, 10_000, 50_000], [60])
 BAND_ITEMS = sized(10_000, 400)  # items the band-row floor is timed on

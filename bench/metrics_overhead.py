@@ -18,7 +18,7 @@ import yaml
 from common import sized
 
 from feedhub.config import load_config
-from feedhub.ingest import run_cycle
+from feedhub.ingest.cycle import run_cycle
 from feedhub.store import Store
 from feedhub.web import create_app
 

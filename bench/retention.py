@@ -9,7 +9,7 @@ tombstone_days: 90}` pruned
 daily by feedhub's pruning pass, one keeping everything (the baseline).
 
 Printed per simulated month: database size (after a WAL checkpoint) and
-ingest cost per item (Store.add, the whole dedup path, a day's entries per
+ingest cost per item (filing.add, the whole dedup path, a day's entries per
 transaction as ingest files a feed), in CPU time of this process (SQLite
 works in it, on /dev/shm): on a VM shared with other work, wall time swung
 3x from month to month with the machine's load.  The last lines are, for each database,
@@ -36,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import sized, write_config  # noqa: E402
 
+from feedhub.ingest import filing  # noqa: E402
 import feedhub.store  # noqa: E402
 from feedhub.config import load_config  # noqa: E402
 from feedhub.model import NEW  # noqa: E402
@@ -111,9 +112,9 @@ def main() -> None:
                 started = time.process_time()
                 with store.transaction():  # as ingest files a feed's entries: one commit per fetch
                     for item in todays + copies:
-                        store.add(item)
+                        filing.add(store, item)
                 cost[name][day // MONTH].append((time.process_time() - started) / (len(todays) + len(copies)))
-                outcomes = [store.add(item).status for item in reoffer]
+                outcomes = [filing.add(store, item).status for item in reoffer]
                 if name == "retention":
                     republished += outcomes.count(NEW)
                 retention.prune(config, store, clock[0])

@@ -98,6 +98,7 @@ def nginx_binary() -> str:
 
 def make_database(folder: Path) -> Path:
     """feeds.yaml and a database holding one category of ITEMS articles."""
+    from feedhub.ingest import filing
     from feedhub.model import Item
     from feedhub.store import Store
 
@@ -116,7 +117,7 @@ def make_database(folder: Path) -> Path:
     with Store(folder / "hub.db") as store:
         for n in range(ITEMS):
             paragraphs = [" ".join(words.choices(WORDS, k=60)).capitalize() + "." for _ in range(6)]
-            outcome = store.add(Item(
+            outcome = filing.add(store, Item(
                 category="bench", source="feed:bench", guid=f"urn:bench:{n}", title=f"Story {n}: {paragraphs[0][:60]}",
                 link=f"https://news.example.com/{n}", summary=paragraphs[0],
                 content="".join(f"<p>{p}</p>" for p in paragraphs), text=" ".join(paragraphs),

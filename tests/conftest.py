@@ -17,7 +17,9 @@ from helpers import EXAMPLES, HOSTILE_SUMMARY, HOSTILE_TITLE, write_config
 from loopback import FeedServer
 
 from feedhub.config import load_config
-from feedhub.ingest import ingest_folder, ingest_source
+from feedhub.ingest import filing
+from feedhub.ingest.feeds import ingest_source
+from feedhub.ingest.folders import ingest_folder
 from feedhub.model import Item
 from feedhub.store import Store
 from feedhub.store.engine import is_postgres
@@ -173,7 +175,7 @@ def demo_site(tmp_path_factory, databases):
         for source in config.sources:
             if source.name != "night-desk":  # configured, not fetched yet
                 ingest_source(config, store, source)
-        store.add(Item(
+        filing.add(store, Item(
             category="international", source="feed:world-wire", guid="urn:test:hostile",
             title=HOSTILE_TITLE, link="javascript:alert(3)", summary=HOSTILE_SUMMARY,
             content="<p>x</p>", text="a hostile entry from a compromised feed",

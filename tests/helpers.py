@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator, Sequence
 import httpx
 import yaml
 
+from feedhub.ingest import filing
 from feedhub.model import Item
 from feedhub.store import Store
 from feedhub.store.engine import is_postgres
@@ -69,7 +70,7 @@ def config_holding(make_config, items, **overrides):
     config = make_config(**overrides)
     with Store(config.database) as store:
         for item in items:
-            store.add(item)
+            filing.add(store, item)
     return config
 
 

@@ -18,6 +18,7 @@ from helpers import gunicorn, story, write_config
 from lxml import etree
 
 from feedhub.config import ConfigError, load_config
+from feedhub.ingest import filing
 from feedhub.publish.access import client_address, hash_key
 from feedhub.store import Store
 
@@ -39,7 +40,7 @@ def site(folder: Path, database: str, **overrides) -> Path:
     path = write_config(folder, database, categories=CATEGORIES, **overrides)
     with Store(load_config(path).database) as store:
         for n, category in enumerate(CATEGORIES, 1):
-            store.add(story(n, category=category, title=f"{category} story {n}"))
+            filing.add(store, story(n, category=category, title=f"{category} story {n}"))
     return path
 
 

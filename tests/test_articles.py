@@ -10,7 +10,7 @@ import pytest
 from helpers import EXAMPLES
 
 from feedhub.articles.parse import ArticleError, parse_article
-from feedhub.dedup import words
+from feedhub.dedup.fingerprint import words
 
 BUNDLED = sorted((EXAMPLES / "articles").glob("*.txt"))
 BOILERPLATE = re.compile(r"join now|back to top", re.IGNORECASE)

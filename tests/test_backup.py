@@ -22,6 +22,7 @@ from test_concurrency import write_articles
 
 from feedhub.cli import main
 from feedhub.config import load_config
+from feedhub.ingest import filing
 from feedhub.publish.cache import FeedCache
 from feedhub.store import MIGRATIONS, Store, backup
 from feedhub.web import create_app
@@ -73,7 +74,7 @@ def test_a_backup_under_load_restores_to_the_feeds_the_source_served_at_that_mom
         with Store(config.database) as store:
             n = 0
             while not stop.is_set():
-                store.add(story(n, category="wire", source="feed:wire", guid=f"urn:wire:{n}"))
+                filing.add(store, story(n, category="wire", source="feed:wire", guid=f"urn:wire:{n}"))
                 renders = {fmt: cache.get(store, "wire", fmt) for fmt in FORMATS}
                 served_at[renders["rss"].version] = {fmt: f'"{r.etag}"' for fmt, r in renders.items()}
                 n += 1
@@ -149,13 +150,13 @@ def test_restore_refuses_a_corrupt_truncated_foreign_or_newer_file_and_changes_n
     assert f"{database}: no database to back up" in capsys.readouterr().err and not config.database.exists()
     with Store(config.database) as store:
         for n in range(200):
-            store.add(story(n, text=f"story number {n} " * 30))
+            filing.add(store, story(n, text=f"story number {n} " * 30))
     good = tmp_path / "good.db"
     assert main(["--config", str(path), "backup", str(good)]) == 0
     assert "200 items (business 200)" in capsys.readouterr().out
     with Store(config.database) as store:
         for n in range(200, 210):
-            store.add(story(n))
+            filing.add(store, story(n))
     data = good.read_bytes()
     cases = {
         "truncated.db": (data[: len(data) // 2], "not a usable SQLite database (database disk image is malformed)"),
@@ -224,7 +225,7 @@ def test_scheduled_backups_rotate(make_config, tmp_path: Path):
     config = make_config(backup={"path": "backups", "every": "1h", "keep": 2})
     assert config.backup.path == tmp_path / "backups" and config.backup.every == 3600
     with Store(config.database) as store:
-        store.add(story(1))
+        filing.add(store, story(1))
     start = datetime(2026, 12, 1, tzinfo=timezone.utc)
     for hour in range(3):
         backup.scheduled(config, start + timedelta(hours=hour))
@@ -262,12 +263,12 @@ def test_the_restored_database_serves_what_the_backup_holds(make_config, tmp_pat
     config = make_config(feed_size=5)
     with Store(config.database) as store:
         for n in range(12):
-            store.add(story(n))
+            filing.add(store, story(n))
     client = create_app(config).test_client()
     before = {fmt: client.get(f"/feeds/business.{fmt}?page=2").headers["ETag"] for fmt in FORMATS}
     backup.backup(config.database, tmp_path / "b.db")
     with Store(config.database) as store:
-        store.add(story(50))
+        filing.add(store, story(50))
     backup.restore(tmp_path / "b.db", tmp_path / "elsewhere.db")
     other = create_app(config.model_copy(update={"database": tmp_path / "elsewhere.db"})).test_client()
     assert {fmt: other.get(f"/feeds/business.{fmt}?page=2").headers["ETag"] for fmt in FORMATS} == before

@@ -16,7 +16,9 @@ import pytest
 from helpers import rows, write_config
 
 from feedhub.config import load_config
-from feedhub.ingest import FILE_BATCH, run_cycle
+from feedhub.ingest import filing
+from feedhub.ingest.cycle import run_cycle
+from feedhub.ingest.folders import FILE_BATCH
 from feedhub.model import Item
 from feedhub.store import Store
 
@@ -64,12 +66,12 @@ def test_a_failing_write_inside_a_batch_is_undone_alone(database: str):
 
     with Store(database) as store:
         with store.transaction():
-            store.add(item(1))
+            filing.add(store, item(1))
             with pytest.raises(ZeroDivisionError):
                 with store.transaction():
-                    store.add(item(2))
+                    filing.add(store, item(2))
                     1 / 0
-            store.add(item(3))
+            filing.add(store, item(3))
         guids = [row["guid"] for row in rows(store, "SELECT guid FROM items ORDER BY guid")]
         keys_of_2 = store.count("item_keys", item_id=item(2).id)
     assert guids == ["guid-1", "guid-3"] and keys_of_2 == 0
@@ -84,21 +86,21 @@ def test_a_category_version_moves_once_per_transaction_and_not_for_undone_work(d
                     text=f"Body {n} " + "word " * n, published=datetime(2026, 11, 20, tzinfo=timezone.utc))
 
     with Store(database) as store:
-        store.add(item(0, "business"))
-        store.add(item(1, "world"))
+        filing.add(store, item(0, "business"))
+        filing.add(store, item(1, "world"))
         before = store.category_versions()
         with store.transaction():
             for n in range(2, 12):
-                store.add(item(n, "business"))
-            store.add(item(12, "sport"))
+                filing.add(store, item(n, "business"))
+            filing.add(store, item(12, "sport"))
             with pytest.raises(ZeroDivisionError):
                 with store.transaction():
-                    store.add(item(13, "world"))
+                    filing.add(store, item(13, "world"))
                     1 / 0
         after = store.category_versions()
         with pytest.raises(ZeroDivisionError):
             with store.transaction():
-                store.add(item(14, "world"))
+                filing.add(store, item(14, "world"))
                 1 / 0
         unchanged = store.category_versions()
     assert before == {"business": 1, "world": 1}

@@ -20,6 +20,7 @@ from helpers import HOSTILE_TITLE, REPO, story
 from loopback import FeedServer
 from werkzeug.serving import make_server
 
+from feedhub.ingest import filing
 from feedhub.store import Store
 from feedhub.web import create_app
 
@@ -263,9 +264,9 @@ def pictured_site(make_config, tmp_path):
     pictures.overrides["/harbour.svg"] = (200, {"Content-Type": "image/svg+xml"}, PICTURE)
     config = make_config()
     with Store(config.database) as store:
-        store.add(story(1, title="Cranes work through the night", image=f"{pictures.url}/harbour.svg",
+        filing.add(store, story(1, title="Cranes work through the night", image=f"{pictures.url}/harbour.svg",
                         tags=("north sea", "Ports")))
-        store.add(story(2, title="Ferry timetable changes", category="international", tags=("North Sea",)))
+        filing.add(store, story(2, title="Ferry timetable changes", category="international", tags=("North Sea",)))
     server = make_server("127.0.0.1", 0, create_app(config), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from helpers import write_config
 
-from feedhub.ingest import FILE_BATCH
+from feedhub.ingest.folders import FILE_BATCH
 
 SEED = 6
 KILLS = 15

@@ -10,6 +10,7 @@ import feedparser
 import pytest
 from helpers import story
 
+from feedhub.ingest import filing
 from feedhub.publish.access import hash_key
 from feedhub.store import Store
 from feedhub.web import create_app
@@ -29,11 +30,11 @@ def site(make_config):
         searches={"harbour": {"query": "harbour"}, "wire-only": {"query": "harbour", "categories": ["wire"]}},
     )
     with Store(config.database) as store:
-        store.add(story(1, title="Harbour opens to the public", text="harbour news everyone may read",
+        filing.add(store, story(1, title="Harbour opens to the public", text="harbour news everyone may read",
                         tags=("North Sea",)))
-        store.add(story(2, category="wire", title="Harbour embargoed wire copy", text="harbour news for partners only",
+        filing.add(store, story(2, category="wire", title="Harbour embargoed wire copy", text="harbour news for partners only",
                         tags=("North Sea",)))
-        store.add(story(3, title="Harbour advertorial", text="harbour sponsored placement", tags=("North Sea",)))
+        filing.add(store, story(3, title="Harbour advertorial", text="harbour sponsored placement", tags=("North Sea",)))
         store.mark_blocked(story(3).id, 'block "sponsored" (site)')
     return create_app(config).test_client()
 

@@ -1,11 +1,12 @@
-"""dedup.decide on its own: candidates in, a decision out, no database."""
+"""dedup.decide.decide on its own: candidates in, a decision out, no database."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from feedhub import dedup
-from feedhub.dedup import DUPLICATE, NEW, REPLACE, Candidates, KeyOwner, NearCandidate, Rules, decide
+from feedhub.dedup.candidates import Candidates, KeyOwner, NearCandidate
+from feedhub.dedup.decide import DUPLICATE, EXACT_REASONS, NEW, REPLACE, Decision, Thresholds, decide
+from feedhub.dedup.fingerprint import fingerprint
 from feedhub.model import Item
 
 STORY = ("The harbour authority closed the northern pier on Tuesday after divers found cracks in three of its"
@@ -26,77 +27,77 @@ def near(item_id: str, text: str, hits: int = 5, priority: int | None = 100, tit
 
 
 def test_no_candidates_is_new() -> None:
-    assert decide(Candidates({}, []), item(), Rules()) == dedup.Decision(NEW)
+    assert decide(Candidates({}, []), item(), Thresholds()) == Decision(NEW)
 
 
 def test_exact_keys_in_order_guid_then_url_then_text() -> None:
     owners = {"text": KeyOwner("by-text", 100), "url": KeyOwner("by-url", 100), "guid": KeyOwner("by-guid", 100)}
-    decision = decide(Candidates(owners, []), item(), Rules())
+    decision = decide(Candidates(owners, []), item(), Thresholds())
     assert decision.action == DUPLICATE
     assert (decision.match.item_id, decision.match.reason, decision.match.score) == ("by-guid", "guid", 1.0)
-    assert decision.match.detail == dedup.EXACT_REASONS["guid"]
+    assert decision.match.detail == EXACT_REASONS["guid"]
     del owners["guid"]
-    assert decide(Candidates(owners, []), item(), Rules()).match.item_id == "by-url"
+    assert decide(Candidates(owners, []), item(), Thresholds()).match.item_id == "by-url"
     del owners["url"]
-    assert decide(Candidates(owners, []), item(), Rules()).match.reason == "text"
+    assert decide(Candidates(owners, []), item(), Thresholds()).match.reason == "text"
 
 
 def test_an_exact_key_wins_over_a_closer_near_candidate() -> None:
     candidates = Candidates({"url": KeyOwner("by-url", 100)}, [near("same-text", STORY)])
-    assert decide(candidates, item(), Rules()).match.item_id == "by-url"
+    assert decide(candidates, item(), Thresholds()).match.item_id == "by-url"
 
 
 def test_near_candidate_at_or_above_the_threshold_is_a_copy() -> None:
     candidates = Candidates({}, [near("rewrite", REWRITE, hits=7)])
-    decision = decide(candidates, item(), Rules(near_threshold=0.3))
+    decision = decide(candidates, item(), Thresholds(near_threshold=0.3))
     assert decision.action == DUPLICATE and decision.match.reason == "near"
     assert 0.3 <= decision.match.score < 1.0
     assert decision.match.detail.endswith("; 7 LSH bands shared")
     # The same pair, with the bar set above its score: a story of its own.
     above = decision.match.score + 0.01
-    assert decide(candidates, item(), Rules(near_threshold=above)).action == NEW
+    assert decide(candidates, item(), Thresholds(near_threshold=above)).action == NEW
 
 
 def test_unrelated_candidates_are_not_copies() -> None:
-    assert decide(Candidates({}, [near("other", OTHER)]), item(), Rules()).action == NEW
+    assert decide(Candidates({}, [near("other", OTHER)]), item(), Thresholds()).action == NEW
 
 
 def test_the_best_scoring_near_candidate_wins() -> None:
     candidates = Candidates({}, [near("rewrite", REWRITE, hits=9), near("other", OTHER), near("same", STORY, hits=2)])
-    decision = decide(candidates, item(), Rules(near_threshold=0.3))
+    decision = decide(candidates, item(), Thresholds(near_threshold=0.3))
     assert (decision.match.item_id, decision.match.score) == ("same", 1.0)
 
 
 def test_equal_scores_keep_the_first_candidate() -> None:
     candidates = Candidates({}, [near("first", STORY), near("second", STORY)])
-    assert decide(candidates, item(), Rules()).match.item_id == "first"
+    assert decide(candidates, item(), Thresholds()).match.item_id == "first"
 
 
 def test_given_fingerprint_is_used() -> None:
     # A fingerprint of other words: the candidate is scored against it, not
     # against the item's own text.
-    other = dedup.fingerprint(item(OTHER))
+    other = fingerprint(item(OTHER))
     candidates = Candidates({}, [near("same", STORY)])
-    assert decide(candidates, item(), Rules(), other).action == NEW
-    assert decide(candidates, item(), Rules()).action == DUPLICATE
+    assert decide(candidates, item(), Thresholds(), other).action == NEW
+    assert decide(candidates, item(), Thresholds()).action == DUPLICATE
 
 
 def test_too_short_to_compare_is_new() -> None:
     short = item("Read more", title="Pier")
-    assert dedup.fingerprint(short) is None
-    assert decide(Candidates({}, [near("same", "Read more", title="Pier")]), short, Rules()).action == NEW
+    assert fingerprint(short) is None
+    assert decide(Candidates({}, [near("same", "Read more", title="Pier")]), short, Thresholds()).action == NEW
 
 
 def test_a_later_copy_wins_only_from_a_strictly_better_priority() -> None:
     for owner_priority, arriving, action in [(100, 10, REPLACE), (10, 10, DUPLICATE), (10, 100, DUPLICATE),
                                              (None, 1, DUPLICATE)]:
         exact = Candidates({"url": KeyOwner("stored", owner_priority)}, [])
-        assert decide(exact, item(priority=arriving), Rules()).action == action, (owner_priority, arriving)
+        assert decide(exact, item(priority=arriving), Thresholds()).action == action, (owner_priority, arriving)
         close = Candidates({}, [near("stored", STORY, priority=owner_priority)])
-        assert decide(close, item(priority=arriving), Rules()).action == action, (owner_priority, arriving)
+        assert decide(close, item(priority=arriving), Thresholds()).action == action, (owner_priority, arriving)
 
 
 def test_replacement_names_the_stored_copy() -> None:
-    decision = decide(Candidates({}, [near("stored", REWRITE, priority=50)]), item(priority=1), Rules(0.3))
+    decision = decide(Candidates({}, [near("stored", REWRITE, priority=50)]), item(priority=1), Thresholds(0.3))
     assert decision.action == REPLACE
     assert decision.match.item_id == "stored" and decision.match.reason == "near"

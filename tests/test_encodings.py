@@ -12,7 +12,7 @@ import pytest
 from helpers import rows
 
 
-from feedhub.ingest import run_cycle
+from feedhub.ingest.cycle import run_cycle
 from feedhub.store import Store
 from feedhub.web import create_app
 

@@ -1,5 +1,5 @@
 """A pass with many new feed documents reads them in worker processes
-(ingest.FeedReaders): the store must come out exactly as when the fetch
+(ingest.feeds.FeedReaders): the store must come out exactly as when the fetch
 threads read them, and a bad document or entry must fail as it does there."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from helpers import write_config
 from test_fetch_pool import write_feed
 from test_parallel_read import stored
 
-from feedhub import ingest
 from feedhub.config import Source, load_config
-from feedhub.ingest import FeedReader, pool, run_cycle
+from feedhub.ingest import feeds, pool
+from feedhub.ingest.cycle import run_cycle
+from feedhub.ingest.feeds import FeedReader
 from feedhub.remote import to_item
 from feedhub.remote.fetch import Document
 from feedhub.store import Store
@@ -42,7 +43,7 @@ def ingest_with(folder: Path, database: str, server, monkeypatch, read_apart_fro
         calls.append(task[0].name)
         return WORKERS_CALL(self, task)
 
-    monkeypatch.setattr(ingest, "READ_APART_FROM", read_apart_from)
+    monkeypatch.setattr(feeds, "READ_APART_FROM", read_apart_from)
     monkeypatch.setattr(pool, "spare_cores", lambda: 1)  # workers even on one core
     monkeypatch.setattr(pool.Workers, "__call__", spy)
     folder.mkdir()

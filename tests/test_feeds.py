@@ -15,7 +15,8 @@ import pytest
 from helpers import config_holding, story
 from lxml import etree
 
-from feedhub.ingest import run_cycle
+from feedhub.ingest import filing
+from feedhub.ingest.cycle import run_cycle
 from feedhub.publish import opml
 from feedhub.store import Store
 from feedhub.web import create_app
@@ -37,8 +38,8 @@ def client(make_config, articles_dir: Path):
     config = make_config(articles=[{"path": str(articles_dir)}], hubs=["http://hub.test/"])
     with Store(config.database) as store:
         run_cycle(config, store)
-        store.add(story(1, **AWKWARD))
-        store.add(story(2, link="", content="", author=""))  # no link, no HTML: text content needed
+        filing.add(store, story(1, **AWKWARD))
+        filing.add(store, story(2, link="", content="", author=""))  # no link, no HTML: text content needed
     return create_app(config).test_client()
 
 

@@ -10,7 +10,7 @@ from email.utils import formatdate
 
 from helpers import rows, wait_until
 
-from feedhub.ingest import run_cycle
+from feedhub.ingest.cycle import run_cycle
 from feedhub.store import Store
 
 

@@ -12,7 +12,7 @@ from helpers import write_config
 from loopback import FeedServer
 
 from feedhub.config import ConfigError, Source, load_config
-from feedhub.ingest import run_cycle
+from feedhub.ingest.cycle import run_cycle
 from feedhub.model import SourceState
 from feedhub.remote.fetch import FetchError, fetch
 from feedhub.remote.fetchguard import Policy, refusal

@@ -16,7 +16,7 @@ from loopback import FeedServer
 
 from feedhub.cli import main
 from feedhub.config import load_config
-from feedhub.ingest import run_cycle
+from feedhub.ingest.cycle import run_cycle
 from feedhub.model import Item
 from feedhub.remote import fetchguard, fulltext
 from feedhub.store import Store
@@ -258,7 +258,7 @@ def test_a_teaser_a_block_rule_matches_costs_no_page_fetch(tmp_path: Path, datab
 
 
 def test_the_scheduler_job_of_one_source_completes_teasers_too(tmp_path: Path, database: str, valley):
-    from feedhub.ingest import ingest_source
+    from feedhub.ingest.feeds import ingest_source
 
     config = load_config(configure(tmp_path, database, valley, ["library"]))
     with Store(config.database) as store:

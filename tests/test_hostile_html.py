@@ -14,7 +14,7 @@ import lxml.etree
 import lxml.html
 import pytest
 
-from feedhub.ingest import run_cycle
+from feedhub.ingest.cycle import run_cycle
 from feedhub.sanitize import clean_html
 from feedhub.store import Store
 from feedhub.web import create_app

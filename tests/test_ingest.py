@@ -10,8 +10,8 @@ from helpers import rows, write_config
 
 from feedhub.articles.parse import parse_article
 from feedhub.cli import main
-from feedhub.dedup import canonical_url
-from feedhub.ingest import run_cycle
+from feedhub.dedup.fingerprint import canonical_url
+from feedhub.ingest.cycle import run_cycle
 from feedhub.store import Store
 from feedhub.web import create_app
 

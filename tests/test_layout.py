@@ -7,6 +7,9 @@
   (httpx, feedparser, trafilatura).
 - Data flows one way, inputs -> store -> feeds: the store imports neither the
   inputs (remote/) nor the web side.
+- The store persists, the decision decides: the store may import what it
+  indexes (dedup/fingerprint.py, dedup/candidates.py), never dedup/decide.py
+  or the ingest side that runs it (ingest/filing.py).
 """
 
 from __future__ import annotations
@@ -92,15 +95,38 @@ def test_the_store_does_not_reach_back_to_inputs_or_feeds():
     assert reached == []
 
 
-def module_graph() -> dict[str, set[str]]:
+def store_reaches_the_decision(graph: dict[str, set[str]]) -> list[str]:
+    """Every import by a store module of dedup.decide, of the ingest side, or
+    of the bare dedup package (whose attributes reach the decision once
+    anything has imported it); TYPE_CHECKING imports count too."""
+    return sorted(f"{name} imports {module}" for name, found in graph.items() if name.split(".")[0] == "store"
+                  for module in found if module in ("dedup", "dedup.decide") or module.split(".")[0] == "ingest")
+
+
+def test_the_store_never_imports_the_decision():
+    assert store_reaches_the_decision(module_graph()) == []
+    # The rule catches each way of spelling such an import.
+    for spelling, reached in [("from ..dedup.decide import decide", "dedup.decide"),
+                              ("from ..dedup import decide", "dedup.decide"),
+                              ("import feedhub.dedup.decide", "dedup.decide"),
+                              ("from .. import dedup", "dedup"),
+                              ("from ..ingest.filing import add", "ingest.filing"),
+                              ("from ..ingest import filing", "ingest.filing")]:
+        graph = module_graph(extra={"store.items": spelling})
+        assert store_reaches_the_decision(graph) == [f"store.items imports {reached}"], spelling
+
+
+def module_graph(extra: dict[str, str] | None = None) -> dict[str, set[str]]:
     """Module -> the package's modules it imports.  `from . import x` imports
-    the module x when there is one, else a name of the package itself."""
+    the module x when there is one, else a name of the package itself.
+    `extra`: module -> source added to its own (to test the rules)."""
     names = modules()
     graph: dict[str, set[str]] = {}
     for name, path in names.items():
         package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
         found = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        source = path.read_text(encoding="utf-8") + "\n" + (extra or {}).get(name, "")
+        for node in ast.walk(ast.parse(source)):
             targets = []
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]

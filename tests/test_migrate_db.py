@@ -15,7 +15,8 @@ from helpers import REPO, rows, story, write_config
 
 from feedhub.cli import main
 from feedhub.config import load_config
-from feedhub.ingest import ingest_source
+from feedhub.ingest import filing
+from feedhub.ingest.feeds import ingest_source
 from feedhub.model import DUPLICATE, NEW
 from feedhub.store import Store
 from feedhub.web import create_app
@@ -122,19 +123,19 @@ def test_after_the_move_copies_are_caught_and_new_rows_are_numbered_past_the_cop
     config = make_config(database=str(tmp_path / "hub.db"))
     with Store(config.database) as store:
         for n in range(1, 6):
-            assert store.add(story(n, text=long(n))).status == NEW
-        assert store.add(story(1, source="feed:other", guid="urn:other:1", text=long(1))).status == DUPLICATE
+            assert filing.add(store, story(n, text=long(n))).status == NEW
+        assert filing.add(store, story(1, source="feed:other", guid="urn:other:1", text=long(1))).status == DUPLICATE
         copied = {row["id"] for row in rows(store, "SELECT id FROM duplicates")}
         numbers = {row["num"] for row in rows(store, "SELECT num FROM near_signatures")}
     assert main(["--config", str(config.database.parent / "feeds.yaml"), "migrate-db", "--to", postgres_url]) == 0
 
     with Store(postgres_url) as store:
         # The same link (its dedup key came across)...
-        by_link = store.add(story(2, source="feed:other", guid="urn:other:2", text=long(2)))
+        by_link = filing.add(store, story(2, source="feed:other", guid="urn:other:2", text=long(2)))
         # ...and a rewrite under another link and title (its LSH signature came across).
-        near = store.add(story(3, source="feed:third", guid="urn:third:3", link="http://elsewhere.test/x",
+        near = filing.add(store, story(3, source="feed:third", guid="urn:third:3", link="http://elsewhere.test/x",
                                title="A different headline", text=long(3) + " one more sentence"))
-        fresh = store.add(story(9, text=long(9)))
+        fresh = filing.add(store, story(9, text=long(9)))
         duplicates = rows(store, "SELECT id, guid, reason FROM duplicates")
         signatures = {row["num"] for row in rows(store, "SELECT num FROM near_signatures")}
     assert by_link.status == DUPLICATE and near.status == DUPLICATE, (by_link, near)
@@ -174,7 +175,7 @@ def test_a_source_that_is_not_an_sqlite_feedhub_database_is_refused(tmp_path: Pa
 
     (tmp_path / "hub.db").unlink()
     with Store(tmp_path / "hub.db") as store:
-        store.add(story(1))
+        filing.add(store, story(1))
     with sqlite3.connect(tmp_path / "hub.db") as conn:
         conn.execute("PRAGMA user_version = 3")
     code, _, err = run(capsys, config, "migrate-db", "--to", target)
@@ -185,10 +186,10 @@ def test_a_target_that_holds_rows_is_refused_unless_replace_is_given(tmp_path: P
     config = make_config(database=str(tmp_path / "hub.db"))
     path = config.database.parent / "feeds.yaml"
     with Store(config.database) as store:
-        store.add(story(1))
+        filing.add(store, story(1))
     with Store(postgres_url) as store:
-        store.add(story(7))
-        store.add(story(8))
+        filing.add(store, story(7))
+        filing.add(store, story(8))
 
     code, _, err = run(capsys, path, "migrate-db", "--to", postgres_url)
     assert code == 1 and "already holds rows (" in err and "items" in err and "--replace" in err
@@ -204,8 +205,8 @@ def test_a_target_that_holds_rows_is_refused_unless_replace_is_given(tmp_path: P
 def test_counts_that_differ_fail_the_migration_and_leave_the_target_empty(tmp_path: Path, make_config, postgres_url: str, capsys):
     config = make_config(database=str(tmp_path / "hub.db"))
     with Store(config.database) as store:
-        store.add(story(1, tags=["Harbours"]))
-        store.add(story(2, tags=["Harbours", "Rail"]))
+        filing.add(store, story(1, tags=["Harbours"]))
+        filing.add(store, story(2, tags=["Harbours", "Rail"]))
     with Store(postgres_url) as store:  # the schema, and a rule that silently loses tag rows
         store.db.execute("CREATE RULE lose_tags AS ON INSERT TO item_tags DO INSTEAD NOTHING")
 
@@ -227,7 +228,7 @@ def test_a_target_of_another_schema_version_or_not_postgresql_is_refused(tmp_pat
     config = make_config(database=str(tmp_path / "hub.db"))
     path = config.database.parent / "feeds.yaml"
     with Store(config.database) as store:
-        store.add(story(1))
+        filing.add(store, story(1))
     code, _, err = run(capsys, path, "migrate-db", "--to", str(config.database.parent / "other.db"))
     assert code == 1 and "expected a postgresql:// URL" in err
     with Store(postgres_url) as store:

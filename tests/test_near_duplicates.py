@@ -9,7 +9,8 @@ from pathlib import Path
 from helpers import rows, values, write_config
 
 from feedhub.articles.parse import parse_article
-from feedhub.ingest import run_cycle
+from feedhub.ingest import filing
+from feedhub.ingest.cycle import run_cycle
 from feedhub.model import DUPLICATE, NEW, Item
 from feedhub.store import Store
 
@@ -101,14 +102,14 @@ def feed_item(guid: str, title: str, text: str, category: str = "international",
 def test_signatures_survive_a_restart_without_a_rebuild(database: str, articles_dir: Path):
     article = parse_article(articles_dir / LEVY)
     with Store(database) as store:
-        assert store.add(feed_item("levy", article.headline, article.text)).status == NEW
+        assert filing.add(store, feed_item("levy", article.headline, article.text)).status == NEW
         bands = store.count("near_bands")
     assert bands == 18  # 12 bands of the whole story, 6 of its opening
     with Store(database) as store:
         # The reopened store still finds the story; nothing was re-signed.
         assert store.count("near_bands") == bands and store.count("near_signatures") == 1
         summary = rewrites(articles_dir / LEVY)["summary"].split("\n\n")
-        outcome = store.add(feed_item("levy-short", summary[0], summary[1], source="feed:partner"))
+        outcome = filing.add(store, feed_item("levy-short", summary[0], summary[1], source="feed:partner"))
         assert store.count("near_signatures") == 1
     assert outcome.status == DUPLICATE and outcome.reason == "near"
 
@@ -124,10 +125,10 @@ def test_a_better_priority_source_takes_the_stored_copys_place(make_config, arti
     echo = feed_item("levy-echo", article.headline, article.text + " Reporting by our Lisbon desk.", source="feed:blog")
     better = feed_item("levy-wire", "Ports to Charge Ships for Dirty Fuel", article.text, source="feed:wire", priority=10)
     with Store(config.database) as store:
-        store.add(first)
-        assert store.add(echo).status == DUPLICATE
+        filing.add(store, first)
+        assert filing.add(store, echo).status == DUPLICATE
         version = store.category_state("international").version
-        outcome = store.add(better)
+        outcome = filing.add(store, better)
         assert outcome.status == NEW and outcome.replaced == first.id
         assert [r["id"] for r in rows(config, "SELECT id FROM items")] == [better.id]
         moved = {d["guid"]: d for d in rows(config, "SELECT * FROM duplicates WHERE item_id = ?", [better.id])}
@@ -135,14 +136,14 @@ def test_a_better_priority_source_takes_the_stored_copys_place(make_config, arti
         assert moved["levy"]["source"] == "feed:partner" and moved["levy"]["reason"] == "text"
         assert store.category_state("international").version > version
         # The replaced copy seen again, or a copy of its link, lands on the kept one.
-        assert store.add(first).item_id == better.id
+        assert filing.add(store, first).item_id == better.id
         relinked = feed_item("levy-2", "Other", "unrelated words " * 20, source="feed:partner")
         relinked.link = first.link
-        again = store.add(relinked)
+        again = filing.add(store, relinked)
         assert (again.reason, again.item_id) == ("url", better.id)
         # A worse-priority copy arriving later stays a duplicate.
         late = feed_item("levy-late", article.headline, article.text, source="feed:late", priority=200)
-        assert store.add(late).item_id == better.id
+        assert filing.add(store, late).item_id == better.id
         feed = feedparser.parse(render(config, store, "international", "atom"))
     assert [e.id for e in feed.entries] == [f"urn:uuid:{better.id}"]
 
@@ -179,13 +180,13 @@ def test_duplicates_command_lists_copies_and_why(tmp_path: Path, database: str, 
 
 
 def test_a_link_python_cannot_parse_is_still_filed(database: str):
-    from feedhub.dedup import canonical_url
+    from feedhub.dedup.fingerprint import canonical_url
 
     assert canonical_url(" http://example.org:port/a ") == "http://example.org:port/a"
     with Store(database) as store:
         odd = feed_item("odd", "A story with an odd link", "words of a story " * 10)
         odd.link = "http://example.org:port/a"
-        assert store.add(odd).status == NEW
+        assert filing.add(store, odd).status == NEW
 
 
 def test_source_priority_from_feeds_yaml_decides_the_kept_copy(make_config, feed_server):
@@ -210,7 +211,7 @@ def test_source_priority_from_feeds_yaml_decides_the_kept_copy(make_config, feed
 
 
 def test_a_huge_body_is_compared_on_its_first_words_only():
-    from feedhub.dedup import MAX_WORDS, fingerprint
+    from feedhub.dedup.fingerprint import MAX_WORDS, fingerprint
 
     body = " ".join(f"word{n}" for n in range(60000))
     found = fingerprint(feed_item("huge", "A very long story", body))
@@ -221,12 +222,12 @@ def test_a_huge_body_is_compared_on_its_first_words_only():
 def test_an_edited_story_is_compared_as_it_now_reads(database: str, articles_dir: Path):
     levy, protest = parse_article(articles_dir / LEVY), parse_article(articles_dir / PROTEST)
     with Store(database) as store:
-        store.add(feed_item("story", levy.headline, levy.text))
+        filing.add(store, feed_item("story", levy.headline, levy.text))
         # The source replaces the entry's whole text (the wrong story was posted).
-        assert store.add(feed_item("story", protest.headline, protest.text)).status == "updated"
-        copy = store.add(feed_item("protest-copy", "Boats Block the Tagus", protest.text + " More soon.", source="feed:partner"))
+        assert filing.add(store, feed_item("story", protest.headline, protest.text)).status == "updated"
+        copy = filing.add(store, feed_item("protest-copy", "Boats Block the Tagus", protest.text + " More soon.", source="feed:partner"))
         # A copy of the withdrawn text is no longer this story.
-        old = store.add(feed_item("levy-copy", "Levy Agreed", levy.text + " Updated.", source="feed:other"))
+        old = filing.add(store, feed_item("levy-copy", "Levy Agreed", levy.text + " Updated.", source="feed:other"))
     assert (copy.status, copy.reason) == (DUPLICATE, "near")
     assert old.status == NEW
 
@@ -267,7 +268,7 @@ def test_shingle_hashes_stay_those_stored_in_existing_databases():
     # shingles() must still hash every run of three words the same way.
     from zlib import crc32
 
-    from feedhub.dedup import shingles
+    from feedhub.dedup.fingerprint import shingles
 
     prime = (1 << 31) - 1
     assert shingles(["harbour", "council", "votes", "today"]) == {
@@ -280,7 +281,7 @@ def test_items_signed_under_the_old_band_parameters_are_signed_again(databases, 
                                                                      articles_dir: Path):
     from array import array
 
-    from feedhub import dedup
+    from feedhub.dedup import fingerprint as fingerprints
     from feedhub.store import connection, schema
 
     levy, protest = parse_article(articles_dir / LEVY), parse_article(articles_dir / PROTEST)
@@ -294,13 +295,13 @@ def test_items_signed_under_the_old_band_parameters_are_signed_again(databases, 
         # The feedhub before: its schema, and its bands of 3 values, 20 + 10 of them.
         with monkeypatch.context() as before:
             before.setattr(connection, "MIGRATIONS", schema.MIGRATIONS[: schema.MIGRATIONS.index(schema._fewer_bands)])
-            before.setattr(dedup, "ROWS", 3)
-            before.setattr(dedup, "SIGNATURES", {"full": 20, "lead": 10})
-            before.setattr(dedup, "_A", dedup._coefficients(60)[0])
-            before.setattr(dedup, "_B", dedup._coefficients(60)[1])
+            before.setattr(fingerprints, "ROWS", 3)
+            before.setattr(fingerprints, "SIGNATURES", {"full": 20, "lead": 10})
+            before.setattr(fingerprints, "_A", fingerprints._coefficients(60)[0])
+            before.setattr(fingerprints, "_B", fingerprints._coefficients(60)[1])
             with Store(location) as store:
                 for item in (kept, draft, edited, brief):
-                    store.add(item)
+                    filing.add(store, item)
                 store.block(blocked, "a rule")
                 old_bands = {band for (band,) in values(store, "SELECT band FROM near_bands")}
                 # levy, and protest twice (its draft's signature stays when it is edited).
@@ -315,7 +316,7 @@ def test_items_signed_under_the_old_band_parameters_are_signed_again(databases, 
             assert store.count("near_signatures") == 2 and store.count("near_bands") == 36
             assert sorted(signed) == sorted([kept.id, edited.id])  # neither the brief one nor the blocked one
             for item in (kept, edited):
-                assert signed[item.id] == dedup.fingerprint(item).bands and len(signed[item.id]) == 18
+                assert signed[item.id] == fingerprints.fingerprint(item).bands and len(signed[item.id]) == 18
                 assert filed[item.id] == sorted(signed[item.id])
             assert not old_bands & {band for bands in signed.values() for band in bands}, "every key changed"
             # Copies of the story stored before are still found, by the whole
@@ -324,7 +325,7 @@ def test_items_signed_under_the_old_band_parameters_are_signed_again(databases, 
                                     levy.text + " Reporting by our Lisbon desk.", source="feed:partner")
             summary = rewrites(articles_dir / LEVY)["summary"].split("\n\n")
             cut = feed_item("levy-short", summary[0], summary[1], source="feed:digest")
-            outcomes = [store.add(copy) for copy in (boilerplate, cut)]
+            outcomes = [filing.add(store, copy) for copy in (boilerplate, cut)]
             assert [(o.status, o.reason, o.item_id) for o in outcomes] == [(DUPLICATE, "near", kept.id)] * 2
     finally:
         databases.drop(location)
@@ -346,16 +347,16 @@ def test_a_near_copy_filed_in_the_same_transaction_is_caught_and_undone_work_lea
 
     with Store(database) as store:
         with store.transaction():
-            first = store.add(story(1, article.headline, article.paragraphs))
+            first = filing.add(store, story(1, article.headline, article.paragraphs))
             try:
                 with store.transaction():
-                    store.add(story(2, "Undone", [" ".join(f"ledger{n} entry{n % 7}" for n in range(80))]))
+                    filing.add(store, story(2, "Undone", [" ".join(f"ledger{n} entry{n % 7}" for n in range(80))]))
                     raise RuntimeError("undone")
             except RuntimeError:
                 pass
-            copy = store.add(story(3, "Ports to Charge Ships for Dirty Fuel Under Lisbon Deal",
+            copy = filing.add(store, story(3, "Ports to Charge Ships for Dirty Fuel Under Lisbon Deal",
                                    [NEW_LEAD, *article.paragraphs[1:]]))
-            other = store.add(story(4, protest.headline, protest.paragraphs))
+            other = filing.add(store, story(4, protest.headline, protest.paragraphs))
         bands, signatures = store.count("near_bands"), store.count("near_signatures")
         stray = values(store, "SELECT count(*) FROM near_bands WHERE num NOT IN (SELECT num FROM near_signatures)")
         per_item = values(store, "SELECT count(*) FROM near_bands b JOIN near_signatures s ON s.num = b.num"

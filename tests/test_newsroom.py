@@ -16,14 +16,14 @@ import pytest
 import yaml
 from helpers import REPO, rows, write_config
 
-from feedhub import ingest
-from feedhub.articles.boilerplate import FAMILIES, HouseLine, Rules, learned
+from feedhub.articles.boilerplate import FAMILIES, HouseStyle, learned
 from feedhub.articles.dates import DateUnreadable, parse_date
 from feedhub.articles.parse import ArticleError, parse_article, parse_text
 from feedhub.cli import main
 from feedhub.config import ConfigError, load_config
-from feedhub.ingest import pool, run_cycle
-from feedhub.store import Store
+from feedhub.ingest import folders, pool
+from feedhub.ingest.cycle import run_cycle
+from feedhub.store import HouseLine, Store
 from feedhub.web import create_app
 
 CORPUS = REPO / "bench" / "data" / "articles"
@@ -285,7 +285,7 @@ def test_body_sentences_that_resemble_boilerplate_are_kept(tmp_path):
 
 
 def test_operator_boilerplate_and_keep_lists(tmp_path):
-    rules = Rules(extra=[r"coastline herald politics desk"], keep=[r"related stories"])
+    rules = HouseStyle(extra=[r"coastline herald politics desk"], keep=[r"related stories"])
     parsed = parse_article(article(tmp_path, "WORLD\n\nHarbour Wall Vote\n\n" + BODY + "Coastline Herald Politics Desk\n\nRelated Stories\n\nAlso Read: Port Fees\n"), rules)
     assert parsed.blocks == [("p", BODY.strip()), ("p", "Related Stories")]
     assert [(line, why) for _, line, why in parsed.dropped] == [
@@ -293,7 +293,7 @@ def test_operator_boilerplate_and_keep_lists(tmp_path):
 
 
 def test_an_allow_listed_also_read_line_is_a_paragraph_never_a_heading(tmp_path):
-    parsed = parse_article(article(tmp_path, "WORLD\n\nHarbour Wall Vote\n\n" + BODY + "Also Read: Council Approves Budget\n"), Rules(keep=["also read:.*"]))
+    parsed = parse_article(article(tmp_path, "WORLD\n\nHarbour Wall Vote\n\n" + BODY + "Also Read: Council Approves Budget\n"), HouseStyle(keep=["also read:.*"]))
     assert parsed.blocks[-1] == ("p", "Also Read: Council Approves Budget")
 
 
@@ -463,7 +463,7 @@ def test_a_file_edited_into_another_story_takes_its_vote_back(tmp_path, database
 
 
 def test_house_lines_reach_the_worker_processes(tmp_path, database, monkeypatch):
-    monkeypatch.setattr(ingest, "PARALLEL_FROM", 5)
+    monkeypatch.setattr(folders, "PARALLEL_FROM", 5)
     monkeypatch.setattr(pool, "spare_cores", lambda: 1)
     folder, config = gazette_folder(tmp_path, database, range(1, 9))
     with Store(config.database) as store:
@@ -599,7 +599,7 @@ def test_the_labelled_corpus_is_read_as_labelled(tmp_path, make_database):
         with Store(config.database) as store:
             run_cycle(config, store)
             total, lines = store.house_lines(str(folder))
-            rules = Rules(house=learned(lines, total))
+            rules = HouseStyle(house=learned(lines, total))
             for name in [n for n in expected["files"] if n.startswith(f"{house}/")]:
                 expect, path = expected["files"][name], tmp_path / house / name
                 record = store.file_state(str(path))
@@ -629,7 +629,7 @@ def test_the_bundled_examples_and_the_real_export_shape_still_parse_as_before():
 def test_the_docs_example_file_reads_as_the_docs_say():
     page = (REPO / "docs" / "articles.md").read_text(encoding="utf-8")
     example = page.split("## One file with every kind of line", 1)[1].split("```\n")[1]
-    parsed = parse_text(example, Path("example.txt"), Rules(extra=["coastline herald politics desk"]))
+    parsed = parse_text(example, Path("example.txt"), HouseStyle(extra=["coastline herald politics desk"]))
     assert parsed.headline == "Parliament Backs Harbour Flood Levy After Late-Night Vote"
     assert parsed.authors == ["Mara Okafor", "Jonas Lindqvist"] and parsed.tags == ["Elections", "Parliament"]
     assert (parsed.published, parsed.updated) == (datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc),

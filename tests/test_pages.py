@@ -9,7 +9,8 @@ from html.parser import HTMLParser
 import pytest
 from helpers import HOSTILE_SUMMARY, HOSTILE_TITLE, config_holding, rows, story
 
-from feedhub.ingest import run_cycle
+from feedhub.ingest import filing
+from feedhub.ingest.cycle import run_cycle
 from feedhub.model import Item
 from feedhub.store import Store
 from feedhub.web import create_app
@@ -166,10 +167,10 @@ def test_also_reported_by_counts_distinct_other_sources(make_config):
                     text="dockworkers return after the port strike ends with a deal", published=moment)
 
     with Store(config.database) as store:
-        kept = store.add(story("feed:alpha", "urn:a:1")).item_id
+        kept = filing.add(store, story("feed:alpha", "urn:a:1")).item_id
         for source, guid in [("feed:beta", "urn:b:1"), ("feed:gamma", "urn:c:1"), ("feed:delta", "urn:d:1"),
                              ("feed:beta", "urn:b:2"), ("feed:alpha", "urn:a:2")]:
-            assert store.add(story(source, guid)).status == "duplicate"
+            assert filing.add(store, story(source, guid)).status == "duplicate"
         assert len(store.duplicates_of(kept)) == 5
     page = get(create_app(config).test_client(), "/c/business")
     # beta twice counts once; alpha's own second copy is not another source.
@@ -297,8 +298,8 @@ def test_a_feed_entry_cannot_pose_as_an_article_page(make_config, articles_dir):
         real = rows(store, "SELECT title, link FROM items WHERE category = 'business' LIMIT 1")[0]
         # A partner feed in another category links to our article, and one
         # claims an /articles/ address we never published.
-        store.add(story(1, category="sports", link=real["link"], title="Imposter"))
-        store.add(story(2, category="sports", link="http://feeds.test/articles/fake", title="Fake"))
+        filing.add(store, story(1, category="sports", link=real["link"], title="Imposter"))
+        filing.add(store, story(2, category="sports", link="http://feeds.test/articles/fake", title="Fake"))
     client = create_app(config).test_client()
     assert get(client, real["link"].removeprefix("http://feeds.test")).headings[0] == ("h1", real["title"])
     get(client, "/articles/fake", status=404)
@@ -320,7 +321,7 @@ def test_index_counts_follow_new_items(make_config):
     assert "3 items" in get(client, "/").text
     assert "3 items" in get(client, "/").text  # counted once, served again
     with Store(config.database) as store:
-        store.add(story(3))
+        filing.add(store, story(3))
     page = get(client, "/")
     assert "4 items" in page.text and human_time(story(3).published) in page.text
 

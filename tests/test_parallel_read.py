@@ -17,12 +17,13 @@ import pytest
 from helpers import values, write_config
 from test_batched_ingest import write_articles
 
-from feedhub import ingest
 from feedhub.config import load_config
-from feedhub.ingest import ArticleReader, pool, run_cycle
+from feedhub.ingest import folders, pool
+from feedhub.ingest.cycle import run_cycle
+from feedhub.ingest.folders import ArticleReader
 from feedhub.store import Store
 
-COUNT = ingest.PARALLEL_FROM + 150
+COUNT = folders.PARALLEL_FROM + 150
 ORDERED_MAP = pool.ordered_map
 
 pytestmark = pytest.mark.skipif(pool.spare_cores() < 1, reason="one core: ingest never starts workers")
@@ -57,7 +58,7 @@ def ingest_with(config_path: Path, monkeypatch, parallel_from: int) -> tuple[dic
         calls.append(args[3])
         return ORDERED_MAP(*args)
 
-    monkeypatch.setattr(ingest, "PARALLEL_FROM", parallel_from)
+    monkeypatch.setattr(folders, "PARALLEL_FROM", parallel_from)
     monkeypatch.setattr(pool, "ordered_map", spy)
     config = load_config(config_path)
     with Store(config.database) as store:
@@ -74,7 +75,7 @@ def test_workers_store_exactly_what_one_core_does(tmp_path, make_database, monke
     many_config = write_config(tmp_path / "many", make_database(), articles=[{"path": str(tmp_path / "many" / "articles")}])
     one, one_calls = ingest_with(one_config, monkeypatch, parallel_from=10**9)
     many, many_calls = ingest_with(many_config, monkeypatch, parallel_from=COUNT)
-    assert one_calls == [] and many_calls == [min(pool.spare_cores(), ingest.MAX_READERS)]
+    assert one_calls == [] and many_calls == [min(pool.spare_cores(), pool.MAX_READERS)]
     assert many["counts"] == one["counts"] == {"new": COUNT + 1, "duplicate": 3, "failed": 2}
     # Paths differ between the two folders; what was stored for them must not.
     relative = lambda rows, root: [(Path(p).relative_to(root).as_posix(), i, e and e.replace(str(root), "")) for p, i, e in rows]
@@ -95,7 +96,7 @@ class DyingReader(ArticleReader):
 def test_a_worker_that_dies_loses_nothing(tmp_path, database, monkeypatch, caplog):
     config_path = write_config(tmp_path, database, articles=[{"path": str(tmp_path / "articles")}])
     write_articles(tmp_path / "articles", COUNT)
-    monkeypatch.setattr(ingest, "ArticleReader", DyingReader)
+    monkeypatch.setattr(folders, "ArticleReader", DyingReader)
     config = load_config(config_path)
     with Store(config.database) as store:
         summary = run_cycle(config, store)
@@ -142,7 +143,7 @@ def test_killing_the_ingest_ends_its_workers(tmp_path, database):
         finally:
             process.wait()
     assert process.returncode == -signal.SIGKILL, "the ingest ended before it could be killed"
-    assert len(workers) >= min(pool.spare_cores(), ingest.MAX_READERS)
+    assert len(workers) >= min(pool.spare_cores(), pool.MAX_READERS)
     deadline = time.monotonic() + 10
     while any(map(running, workers)) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -13,7 +13,8 @@ from email.utils import format_datetime
 import pytest
 
 from feedhub.cli import main
-from feedhub.ingest import RETIRED, ingest_source
+from feedhub.ingest.feeds import ingest_source
+from feedhub.ingest.summary import RETIRED
 from feedhub.remote.politeness import backoff_delay, parse_retry_after
 from feedhub.store import Store
 from feedhub.worker.scheduler import Worker

@@ -16,6 +16,7 @@ from helpers import on_sqlite, values, write_config
 
 from feedhub.cli import main
 from feedhub.config import ConfigError, Retention, load_config
+from feedhub.ingest import filing
 from feedhub.model import NEW, UNCHANGED, Item
 from feedhub.store import Store
 from feedhub.web import create_app
@@ -48,9 +49,9 @@ def fill(config, count: int, copies: bool = True) -> None:
     """`count` stories, each also carried (same link) by a second source."""
     with Store(config.database) as store:
         for n in range(count):
-            assert store.add(news(n)).status == NEW
+            assert filing.add(store, news(n)).status == NEW
             if copies:
-                assert store.add(news(n, source="feed:copy", guid=f"copy-{n}")).status == "duplicate"
+                assert filing.add(store, news(n, source="feed:copy", guid=f"copy-{n}")).status == "duplicate"
 
 
 def test_retention_is_validated_and_a_category_overrides_the_site_default(tmp_path: Path, database: str):
@@ -97,11 +98,11 @@ def test_prune_removes_items_with_keys_signatures_bands_and_duplicates_leaving_t
 
     with Store(config.database) as store:
         # The sources still carry the pruned stories: none is published again.
-        again = [store.add(news(3)), store.add(news(3, source="feed:copy", guid="copy-3")),
-                 store.add(news(3, source="feed:third", guid="elsewhere-3"))]  # same link, new source
+        again = [filing.add(store, news(3)), filing.add(store, news(3, source="feed:copy", guid="copy-3")),
+                 filing.add(store, news(3, source="feed:third", guid="elsewhere-3"))]  # same link, new source
         assert [(outcome.status, outcome.item_id) for outcome in again] == [(UNCHANGED, None)] * 3
         assert store.count("items", category="business") == 10
-        assert store.add(news(31)).status == NEW  # a new story still is
+        assert filing.add(store, news(31)).status == NEW  # a new story still is
 
 
 def test_items_held_back_by_a_rule_do_not_count_as_the_first_page(make_config, clock):
@@ -121,13 +122,13 @@ def test_tombstones_expire_and_the_story_may_come_back(make_config, clock):
     clock[0] = T0 + timedelta(days=20)
     with Store(config.database) as store:
         assert retention.prune(config, store, clock[0]).removed == {"business": 7}  # 0..6; 7..11 are page 1
-        assert store.add(news(0)).status == UNCHANGED
+        assert filing.add(store, news(0)).status == UNCHANGED
         dry = retention.prune(config, store, clock[0] + timedelta(days=31), dry_run=True)
         assert dry.tombstones == {"business": 28, "international": 0, "technology": 0, "sports": 0}
         assert store.count("tombstones") == 28  # entry, guid, url and text keys of each
         retention.prune(config, store, clock[0] + timedelta(days=31))
         assert store.count("tombstones") == 0
-        assert store.add(news(0)).status == NEW
+        assert filing.add(store, news(0)).status == NEW
 
 
 def feed_links(body: bytes) -> dict[str, str]:
@@ -167,7 +168,7 @@ def test_prune_command_dry_run_changes_nothing_then_prunes(make_config, tmp_path
     config = load_config(path)
     with Store(config.database) as store:
         for n in range(12):  # story n is n * 5 days (and an hour) old: 6..11 are older than 30 days
-            store.add(news(n, published=now - timedelta(days=5 * n, hours=1)))
+            filing.add(store, news(n, published=now - timedelta(days=5 * n, hours=1)))
 
     assert main(["--config", str(path), "prune", "--dry-run"]) == 0
     out = capsys.readouterr().out
@@ -226,7 +227,7 @@ def test_the_worker_prunes_on_schedule(make_config):
     config = make_config(feed_size=5, retention={"days": 30})
     with Store(config.database) as store:
         for n in range(12):
-            store.add(news(n, published=now - timedelta(days=5 * n, hours=1)))
+            filing.add(store, news(n, published=now - timedelta(days=5 * n, hours=1)))
     worker = Worker(config)
     job = worker.scheduler.get_job("prune")
     assert job.trigger.interval.total_seconds() == retention.PRUNE_EVERY

@@ -13,7 +13,8 @@ from helpers import rows, story, write_config
 
 from feedhub.cli import main
 from feedhub.config import ConfigError, load_config
-from feedhub.ingest import rules, run_cycle
+from feedhub.ingest import rules
+from feedhub.ingest.cycle import run_cycle
 from feedhub.model import Person
 from feedhub.store import Store
 from feedhub.web import create_app

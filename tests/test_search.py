@@ -11,6 +11,7 @@ import pytest
 from helpers import on_sqlite, story, write_config
 
 from feedhub.config import ConfigError, load_config
+from feedhub.ingest import filing
 from feedhub.store import MIGRATIONS, Store
 from feedhub.store.engine import connect
 from feedhub.web import create_app
@@ -29,10 +30,10 @@ def titles(rows):
 def config(make_config):
     config = make_config(searches=SEARCHES, feed_size=10)
     with Store(config.database) as store:
-        store.add(story(1, title="Grain ships leave Odesa", text="ukraine exports grain through the black sea"))
-        store.add(story(2, title="Kyïv talks resume", category="international", text="delegations met again"))
-        store.add(story(3, title="Cup final", category="sports", text="ukraine beat the hosts"))
-        store.add(story(4, title="Harbour fees rise", text="ports charge more", tags=("Ports",)))
+        filing.add(store, story(1, title="Grain ships leave Odesa", text="ukraine exports grain through the black sea"))
+        filing.add(store, story(2, title="Kyïv talks resume", category="international", text="delegations met again"))
+        filing.add(store, story(3, title="Cup final", category="sports", text="ukraine beat the hosts"))
+        filing.add(store, story(4, title="Harbour fees rise", text="ports charge more", tags=("Ports",)))
     return config
 
 
@@ -50,15 +51,15 @@ def test_search_is_ranked_accent_and_case_blind_and_filters_categories(config):
 
 def test_the_index_follows_edits_replacements_and_new_items(config):
     with Store(config.database) as store:
-        store.add(story(1, title="Grain ships leave the port", text="exports through the black sea resume"))
+        filing.add(store, story(1, title="Grain ships leave the port", text="exports through the black sea resume"))
         assert titles(store.search("ukraine")) == ["Cup final"], "the edited words are gone from the index"
         assert titles(store.search("resume")) == ["Kyïv talks resume", "Grain ships leave the port"]
-        store.add(story(4, title="Harbour fees rise", text="ports charge more", tags=("Shipping",)))
+        filing.add(store, story(4, title="Harbour fees rise", text="ports charge more", tags=("Shipping",)))
         assert titles(store.search("tags:shipping")) == ["Harbour fees rise"] and not store.search("tags:ports")
         # A better source's copy of story 3 takes its place: the index follows.
         better = story(3, source="feed:better", title="Cup final: late winner", category="sports",
                        text="ukraine beat the hosts", priority=1)
-        assert store.add(better).replaced
+        assert filing.add(store, better).replaced
         assert titles(store.search("ukraine")) == ["Cup final: late winner"]
         assert store.count("items") == 4
         if on_sqlite(config):  # FTS5's rows, one per item
@@ -129,7 +130,7 @@ def test_search_feeds_are_cached_per_data_version_and_answer_304(config):
     assert client.get("/feeds/search/ukraine.atom", headers={"If-None-Match": etag}).status_code == 304
     assert client.get("/feeds/search/ukraine.atom", headers={"If-Modified-Since": first.headers["Last-Modified"]}).status_code == 304
     with Store(config.database) as store:
-        store.add(story(9, title="Kyiv metro extension opens", category="international"))
+        filing.add(store, story(9, title="Kyiv metro extension opens", category="international"))
     fresh = client.get("/feeds/search/ukraine.atom", headers={"If-None-Match": etag})
     assert fresh.status_code == 200
     assert feedparser.parse(fresh.data).entries[0].title == "Kyiv metro extension opens"
@@ -154,6 +155,6 @@ def test_ranking_looks_at_the_newest_matches_only(config, monkeypatch):
 
     monkeypatch.setattr(search, "RANK_WINDOW", 2)
     with Store(config.database) as store:
-        store.add(story(5, title="Ukraine budget", text="a budget"))  # filed last: in the window
+        filing.add(store, story(5, title="Ukraine budget", text="a budget"))  # filed last: in the window
         # Of the three body matches and one title match, the newest two are ranked.
         assert titles(store.search("ukraine")) == ["Ukraine budget", "Cup final"]

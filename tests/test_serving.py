@@ -21,6 +21,7 @@ import httpx
 import pytest
 from helpers import REPO, config_holding, gunicorn, story
 
+from feedhub.ingest import filing
 from feedhub.store import Store
 from feedhub.web import create_app
 
@@ -35,7 +36,7 @@ def config(make_config):
 
 def add(config, n):
     with Store(config.database) as store:
-        store.add(long_story(n))
+        filing.add(store, long_story(n))
 
 
 @pytest.mark.parametrize("fmt", ["rss", "atom", "json"])

@@ -20,6 +20,7 @@ import pytest
 from helpers import EXAMPLES, REPO, story, write_config
 
 from feedhub.config import load_config
+from feedhub.ingest import filing
 from feedhub.publish import static
 from feedhub.store import Store
 from feedhub.web import create_app
@@ -38,7 +39,7 @@ def site(tmp_path: Path, database: str) -> Path:
     path = write_config(tmp_path, database, categories=CATEGORIES, static_dir="public")
     with Store(load_config(path).database) as store:
         for n, category in enumerate(CATEGORIES, 1):
-            store.add(story(n, category=category, title=f"{category} story {n}"))
+            filing.add(store, story(n, category=category, title=f"{category} story {n}"))
     return path
 
 
@@ -76,7 +77,7 @@ def test_an_ingest_rewrites_the_category_it_changed(site):
         static.write_all(config, store)
         sports_before = (folder / "sports.rss").stat().st_mtime_ns
         before = store.category_versions()
-        store.add(story(9, title="A brand new business story"))
+        filing.add(store, story(9, title="A brand new business story"))
         assert static.write_changed(config, store, before) == ["business"]
     assert b"A brand new business story" in (folder / "business.rss").read_bytes()
     assert (folder / "sports.rss").stat().st_mtime_ns == sports_before, "an unchanged category is not rewritten"

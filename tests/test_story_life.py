@@ -16,7 +16,7 @@ import pytest
 from helpers import config_holding, rows, story
 from lxml import etree
 
-from feedhub.ingest import run_cycle
+from feedhub.ingest.cycle import run_cycle
 from feedhub.model import from_iso
 from feedhub.store import Store
 from feedhub.web import create_app

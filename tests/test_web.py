@@ -8,7 +8,8 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from feedhub.ingest import run_cycle
+from feedhub.ingest import filing
+from feedhub.ingest.cycle import run_cycle
 from feedhub.model import Item
 from feedhub.store import Store
 from feedhub.web import create_app
@@ -63,7 +64,7 @@ def test_feed_is_capped_at_the_configured_size(make_config):
     start = datetime(2026, 11, 1, tzinfo=timezone.utc)
     with Store(config.database) as store:
         for n in range(12):
-            store.add(Item(category="business", source="feed:t", guid=f"urn:t:{n}", title=f"Story {n}",
+            filing.add(store, Item(category="business", source="feed:t", guid=f"urn:t:{n}", title=f"Story {n}",
                            link=f"http://t.test/{n}", summary="s", content="<p>s</p>", text=f"story number {n} text",
                            published=start + timedelta(hours=n)))
     feed = feedparser.parse(create_app(config).test_client().get("/feeds/business.atom").data)

@@ -15,7 +15,8 @@ import pytest
 from helpers import gunicorn, rows, story, write_config
 
 from feedhub.config import load_config
-from feedhub.ingest import run_cycle
+from feedhub.ingest import filing
+from feedhub.ingest.cycle import run_cycle
 from feedhub.store import Store
 
 pytestmark = pytest.mark.slow
@@ -42,7 +43,7 @@ def test_two_web_nodes_serve_the_same_bytes_and_etags_and_new_items_at_once(tmp_
     with Store(database) as store:
         summary = run_cycle(worker_config, store)
         for n in range(1, 6):
-            store.add(story(n))
+            filing.add(store, story(n))
         articles = [row["link"] for row in rows(store, "SELECT link FROM items WHERE source LIKE 'articles:%'")]
     assert not summary.errors and articles
     # The web nodes are on other machines: the article files are not there.
@@ -55,7 +56,7 @@ def test_two_web_nodes_serve_the_same_bytes_and_etags_and_new_items_at_once(tmp_
         assert all(etag for path, (_, etag, _) in first.items() if path in PATHS)
 
         with Store(database) as store:  # a worker files a new story
-            store.add(story(6, title="Harbour reopens after the storm"))
+            filing.add(store, story(6, title="Harbour reopens after the storm"))
         after_a, after_b = answers(a, PATHS), answers(b, PATHS)
         assert after_a == after_b, "both nodes serve the new version from the next request on"
         assert b"Harbour reopens after the storm" in after_a["/feeds/business.rss"][2]

@@ -16,7 +16,7 @@ import yaml
 from helpers import gunicorn, write_config
 
 from feedhub.config import load_config
-from feedhub.ingest import run_cycle
+from feedhub.ingest.cycle import run_cycle
 from feedhub.store import Store
 from feedhub.web import app as web
 from feedhub.web import create_app

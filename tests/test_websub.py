@@ -11,7 +11,7 @@ import pytest
 from helpers import rows
 from loopback import FeedServer
 
-from feedhub.ingest import run_cycle
+from feedhub.ingest.cycle import run_cycle
 from feedhub.store import Store
 from feedhub.worker.scheduler import Worker
 

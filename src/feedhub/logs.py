@@ -1,6 +1,6 @@
 """Structured logging: one `key=value` line per event (logfmt).
 
-    time=2026-11-25T13:02:11Z level=warning logger=feedhub.ingest msg="source retired: HTTP 410 Gone" source=wire
+    time=2026-11-25T13:02:11Z level=warning logger=feedhub.ingest.feeds msg="source retired: HTTP 410 Gone" source=wire
 
 Anything passed as ``extra={...}`` to a logging call becomes more keys.  The
 level comes from --log-level, else $FEEDHUB_LOG_LEVEL, else feeds.yaml's

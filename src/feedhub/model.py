@@ -25,6 +25,17 @@ def as_utc(moment: datetime) -> datetime:
 
 
 @overload
+def iso(moment: datetime) -> str: ...
+@overload
+def iso(moment: None) -> None: ...
+@overload
+def iso(moment: datetime | None) -> str | None: ...
+def iso(moment: datetime | None) -> str | None:
+    """A time as the store writes it (ISO 8601, to the second)."""
+    return moment.isoformat(timespec="seconds") if moment else None
+
+
+@overload
 def from_iso(value: str) -> datetime: ...
 @overload
 def from_iso(value: str | None) -> datetime | None: ...
@@ -120,7 +131,7 @@ class Page:
     retry_after: str | None = None  # the Retry-After of a 429 or 503 (not stored)
 
 
-# Outcomes of Store.add, as counted in ingest summaries.
+# Outcomes of filing an item (ingest/filing.py), as counted in ingest summaries.
 NEW, UPDATED, UNCHANGED, DUPLICATE = "new", "updated", "unchanged", "duplicate"
 BLOCKED = "blocked"  # held back by a keep/block rule (see rules.py)
 

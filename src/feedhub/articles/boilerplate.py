@@ -11,8 +11,9 @@ Three layers, asked in this order:
    folding case and whitespace) in a large share of the folder's files
    (see ``learned``; the counts are kept in the store).
 
-``Rules.reason(line)`` says why a line is dropped, or None.  Everything here
-is pure: the counts come from the store, the decision is made here.
+A folder's ``HouseStyle`` holds all three; ``HouseStyle.reason(line)`` says
+why a line is dropped, or None.  Everything here is pure: the counts come
+from the store, the decision is made here.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..store.rows import HouseLine  # a line counted in a folder, as the store keeps it
 
 _NETWORKS = (
     r"facebook|twitter|x|instagram|linkedin|whatsapp|telegram|signal|youtube|tiktok|threads|"
@@ -130,17 +135,6 @@ def countable(line: str) -> bool:
     return 0 < len(line) <= MAX_HOUSE_LINE
 
 
-@dataclass(frozen=True)
-class HouseLine:
-    """A line counted in a folder: in `files` files, first seen when the
-    folder had `since` files counted; `text` as first written."""
-
-    text: str
-    files: int
-    since: int
-    learned: bool = False  # house style at the last pass
-
-
 def learned(lines: dict[str, HouseLine], total: int, min_files: int = MIN_FILES, min_share: float = MIN_SHARE) -> dict[str, str]:
     """{key: text} of the house lines among a folder's counted lines."""
     def share(line: HouseLine) -> float:
@@ -153,8 +147,10 @@ def learned(lines: dict[str, HouseLine], total: int, min_files: int = MIN_FILES,
 
 
 @dataclass
-class Rules:
-    """Everything that decides which lines of one folder's files are dropped."""
+class HouseStyle:
+    """A folder's house style: everything that decides which lines of its
+    files are dropped (feeds.yaml's lists, the curated families, the lines
+    learned from its files)."""
 
     extra: list[str] = field(default_factory=list)  # feeds.yaml boilerplate:
     keep: list[str] = field(default_factory=list)  # feeds.yaml keep:
@@ -184,6 +180,6 @@ class Rules:
 
     def version(self) -> str:
         """Changes whenever a rule does: stored articles read under another
-        version are read again (see ingest)."""
+        version are read again (see ingest/folders.py)."""
         parts = [*FAMILIES.items(), self.extra, self.keep, sorted(self.house)]
         return hashlib.blake2b(repr(parts).encode(), digest_size=8).hexdigest()

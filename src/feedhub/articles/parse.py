@@ -38,10 +38,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
-from ..dedup import words
+from ..dedup.fingerprint import words
 from ..remote import decoding
 from . import metalines
-from .boilerplate import CURATED, Rules, countable, line_key
+from .boilerplate import CURATED, HouseStyle, countable, line_key
 from .dates import DateUnreadable, parse_date
 
 EMBARGO_WORD = re.compile(r"^(embargo|hold)", re.IGNORECASE)
@@ -141,7 +141,7 @@ def _escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-DEFAULT_RULES = Rules()
+DEFAULT_RULES = HouseStyle()
 
 
 # A long feature is ~50 kB of text.  A file past this is something else (a log,
@@ -150,7 +150,7 @@ DEFAULT_RULES = Rules()
 MAX_ARTICLE_BYTES = 2 * 1024 * 1024
 
 
-def parse_article(path: Path, rules: Rules = DEFAULT_RULES, zone: tzinfo = timezone.utc) -> Article:
+def parse_article(path: Path, rules: HouseStyle = DEFAULT_RULES, zone: tzinfo = timezone.utc) -> Article:
     """Read one article file; ArticleError says which line is wrong and why.
     `zone` is the folder's: dates written without one are taken in it."""
     return parse_text(read_text(path), path, rules, zone)
@@ -182,7 +182,7 @@ def read_text(path: Path) -> str:
     return text
 
 
-def parse_text(text: str, path: Path, rules: Rules = DEFAULT_RULES, zone: tzinfo = timezone.utc) -> Article:
+def parse_text(text: str, path: Path, rules: HouseStyle = DEFAULT_RULES, zone: tzinfo = timezone.utc) -> Article:
     lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1)]
     lines = [(number, line) for number, line in lines if line]
     if not lines:
@@ -234,7 +234,7 @@ def parse_text(text: str, path: Path, rules: Rules = DEFAULT_RULES, zone: tzinfo
 class _Reader:
     """Files each line of one article where it belongs."""
 
-    def __init__(self, article: Article, rules: Rules, zone: tzinfo):
+    def __init__(self, article: Article, rules: HouseStyle, zone: tzinfo):
         self.article, self.rules, self.zone = article, rules, zone
 
     def is_aside(self, line: str) -> bool:

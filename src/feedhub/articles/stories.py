@@ -25,14 +25,14 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .. import dedup
+from ..dedup import fingerprint
 from .boilerplate import MAX_HOUSE_LINE
 
 # Signature values per file (dedup's hash functions): all are compared, the
-# first BANDS bands of dedup.ROWS values are the keys candidates are looked
+# first BANDS bands of fingerprint.ROWS values are the keys candidates are looked
 # up by (two files sharing 0.4 of their word triples share one of 16 bands of
 # 2 values 94% of the time).
-VALUES = dedup.MAX_HASHES
+VALUES = fingerprint.MAX_HASHES
 BANDS = 16
 # Estimated share of word triples two versions of a story have in common at
 # least.  Unrelated stories of the labelled corpus share none of their long
@@ -59,11 +59,11 @@ def story_print(text: str, folder: str) -> StoryPrint | None:
     body = [line for line in lines if line][2:]  # not the section and headline: updates rewrite headlines
     long_lines = [line for line in body if len(line) > MAX_HOUSE_LINE]
     for chosen in (long_lines, body):
-        hashes = dedup.shingles(dedup.words(" ".join(chosen))[: dedup.MAX_WORDS])
+        hashes = fingerprint.shingles(fingerprint.words(" ".join(chosen))[: fingerprint.MAX_WORDS])
         if len(hashes) >= MIN_SHINGLES:
-            signature = dedup.minhash(hashes, VALUES)
+            signature = fingerprint.minhash(hashes, VALUES)
             values = tuple(int(value) for value in signature)
-            bands = dedup.band_keys(folder, "story", signature[: BANDS * dedup.ROWS])
+            bands = fingerprint.band_keys(folder, "story", signature[: BANDS * fingerprint.ROWS])
             return StoryPrint(values, tuple(bands))
     return None
 

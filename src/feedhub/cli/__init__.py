@@ -12,7 +12,8 @@ from typing import Callable, Iterator
 
 from .. import logs
 from ..config import LOG_LEVELS, ArticleDir, Config, ConfigError, load_config
-from ..ingest import FAILED, RETIRED, Summary, run_cycle
+from ..ingest.cycle import run_cycle
+from ..ingest.summary import FAILED, RETIRED, Summary
 from ..model import BLOCKED, DUPLICATE, NEW, UNCHANGED, UPDATED, SourceState, from_iso, utcnow
 from ..remote.politeness import next_run, source_status
 from ..store import CategoryCounts, Duplicate, PageHealth, Store, StoredItem
@@ -252,7 +253,7 @@ def show_blocked(config: Config, args: argparse.Namespace) -> int:
 
 
 def recheck_rules(config: Config, args: argparse.Namespace) -> int:
-    from ..ingest import recheck
+    from ..ingest.filing import recheck
 
     with Store(config.database) as store:
         blocked, unblocked = recheck(config, store)
@@ -462,7 +463,7 @@ def show_dropped(config: Config, args: argparse.Namespace) -> int:
 
 
 def rerender_articles(config: Config, args: argparse.Namespace) -> int:
-    from ..ingest import ingest_folder
+    from ..ingest.folders import ingest_folder
 
     summary = Summary()
     with Store(config.database) as store:

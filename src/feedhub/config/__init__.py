@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..dedup import DEFAULT_THRESHOLD
+from ..dedup.decide import DEFAULT_THRESHOLD
 from ..store import search
 
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, where PyYAML was built with it

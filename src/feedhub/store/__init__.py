@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..dedup import Match
+from ..dedup.candidates import Match
 from ..model import BLOCKED, DUPLICATE, NEW, UNCHANGED, UPDATED, Lease, Outcome, PageState, SourceState
+from .blocked import Blocked
 from .counters import Counters
 from .files import ArticleFiles
 from .leases import Leases
@@ -30,10 +31,12 @@ from .rows import (
     FileState,
     FolderState,
     Heartbeat,
+    HouseLine,
     ItemCounts,
     PageHealth,
     Preview,
     StoredCounter,
+    StoredEntry,
     StoredItem,
     SubjectRow,
     Withdrawal,
@@ -45,10 +48,10 @@ from .sources import Sources
 from .views import Views
 
 
-class Store(Views, Pruning, Sources, ArticleFiles, Counters, Leases):
+class Store(Views, Blocked, Pruning, Sources, ArticleFiles, Counters, Leases):
     """The whole store on one connection: each base class is one part, in a
-    module of its own (Views reads on top of Items, which files them), and
-    all share ``transaction()``."""
+    module of its own (Views reads on top of Items, which files them; Blocked
+    holds back what rules block), and all share ``transaction()``."""
 
 
 if TYPE_CHECKING:
@@ -74,6 +77,7 @@ __all__ = [
     "FileState",
     "FolderState",
     "Heartbeat",
+    "HouseLine",
     "ItemCounts",
     "Lease",
     "Match",
@@ -84,6 +88,7 @@ __all__ = [
     "SourceState",
     "Store",
     "StoredCounter",
+    "StoredEntry",
     "StoredItem",
     "SubjectRow",
     "Withdrawal",

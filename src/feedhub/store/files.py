@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Iterator, TypeVar
+from typing import Iterable, Iterator, TypeVar
 
 from .connection import Connection
-from .rows import CountedFile, FileState, FolderState, clock, iso, one_of
-
-if TYPE_CHECKING:
-    from ..articles.boilerplate import HouseLine
+from .rows import CountedFile, FileState, FolderState, HouseLine, clock, iso, one_of
 
 
 class ArticleFiles(Connection):
@@ -150,8 +147,6 @@ class ArticleFiles(Connection):
     def house_lines(self, folder: str, min_files: int = 2) -> tuple[int, dict[str, HouseLine]]:
         """(files counted in the folder, {key: HouseLine}) for the lines in at
         least min_files of them."""
-        from ..articles.boilerplate import HouseLine
-
         row = self.db.execute("SELECT files FROM house_folders WHERE folder = ?", [folder]).fetchone()
         lines = {
             key: HouseLine(text, files, since, bool(learned))

@@ -3,11 +3,12 @@
 ``Store`` (SQLite) is the one engine today; a second one (PostgreSQL) must
 offer these methods with these signatures and row types (rows.py), and keep
 their promises: every write method is one transaction, kept whole or not at
-all, and nests inside ``transaction()`` as a part that fails alone; ``add``
-reads, decides (dedup.decide) and writes under one write lock; reads inside
-``snapshot()`` see one state of the data; a category's version grows with
-every change to its items.  mypy checks that ``Store`` satisfies it (see
-tests/test_store_protocol.py).
+all, and nests inside ``transaction()`` as a part that fails alone; the
+filing reads and writes are made inside the filing step's one transaction,
+its category locked (ingest/filing.py reads, runs dedup.decide, and writes
+under one write lock); reads inside ``snapshot()`` see one state of the data;
+a category's version grows with every change to its items.  mypy checks that
+``Store`` satisfies it (see tests/test_store_protocol.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
-from .. import dedup
+from ..dedup.candidates import KeyOwner, Match, NearCandidate
+from ..dedup.fingerprint import Fingerprint
 from ..model import Item, Lease, Outcome, PageState, SourceState
 from .rows import (
     CategoryCounts,
@@ -28,10 +30,12 @@ from .rows import (
     FileState,
     FolderState,
     Heartbeat,
+    HouseLine,
     ItemCounts,
     PageHealth,
     Preview,
     StoredCounter,
+    StoredEntry,
     StoredItem,
     SubjectRow,
     Withdrawal,
@@ -40,7 +44,6 @@ from .rows import (
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self from Python 3.11
 
-    from ..articles.boilerplate import HouseLine
     from ..model import Page
 
 
@@ -55,14 +58,20 @@ class StoreProtocol(Protocol):
     def lock_categories(self, categories: Iterable[str]) -> None: ...
     def count(self, table: str, **where: str) -> int: ...
 
-    # -- filing items ---------------------------------------------------------
-    def add(
-        self, item: Item, near_threshold: float = dedup.DEFAULT_THRESHOLD, prepared: dedup.Prepared | None = None
-    ) -> Outcome: ...
+    # -- filing items: reads and writes of the filing step (ingest/filing.py) --
+    def stored_entry(self, item_id: str) -> StoredEntry | None: ...
+    def known_copy(self, item: Item) -> str | None: ...
+    def buried(self, item: Item, item_keys: list[tuple[str, str]]) -> bool: ...
+    def key_owners(self, category: str, item_keys: list[tuple[str, str]]) -> dict[str, KeyOwner]: ...
+    def near_candidates(self, fingerprinted: Fingerprint) -> list[NearCandidate]: ...
+    def file_new(self, item: Item, item_keys: list[tuple[str, str]], fingerprinted: Fingerprint | None) -> None: ...
+    def record_copy(self, item: Item, match: Match) -> None: ...
+    def replace_kept(self, old_id: str, item: Item, match: Match) -> None: ...
+    def refresh(self, item: Item, stored: StoredEntry) -> Outcome: ...
     def insert_many(self, items: Iterable[Item]) -> int: ...
     def block(self, item: Item, reason: str) -> Outcome: ...
     def mark_blocked(self, item_id: str, reason: str) -> None: ...
-    def unblock(self, item_id: str, near_threshold: float = dedup.DEFAULT_THRESHOLD) -> None: ...
+    def unblock(self, item_id: str) -> Item | None: ...
     def blocked_items(self, limit: int = 1000) -> list[StoredItem]: ...
     def blocked_count(self) -> int: ...
     def rule_subjects(self, blocked_only: bool = False) -> Iterator[SubjectRow]: ...

@@ -8,22 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar, overload
+from typing import TypeVar
 
 from .. import media
 from ..model import Item, from_iso, utcnow
+from ..model import iso as iso  # how the store writes a time, for its modules
 from .engine import Cursor
-
-
-@overload
-def iso(moment: datetime) -> str: ...
-@overload
-def iso(moment: None) -> None: ...
-@overload
-def iso(moment: datetime | None) -> str | None: ...
-def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat(timespec="seconds") if moment else None
-
 
 MEDIA_COLUMNS = ("authors", "tags", "image", "enclosures", "comments")
 # The condition every route shows an item on: no keep/block rule holds it
@@ -104,6 +94,19 @@ class StoredItem:
     deleted_entry: int = 0  # 1 while its category's Atom feeds carry its at:deleted-entry
     shown_version: str | None = None  # the guid of the newer version it shows; None: its own
     duplicate_count: int | None = None  # copies it absorbed, where the query counts them (Store.items)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """An entry filed before, as filing compares the same entry again with it."""
+
+    title: str
+    link: str | None
+    content: str | None
+    updated: str | None
+    text: str | None
+    media: tuple[str | None, ...]  # the MEDIA_COLUMNS as stored
+    blocked: str | None  # the rule holding it back; None: served
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +234,19 @@ class FileState:
     error: str | None
     seen: str | None
     rules: str | None = None  # the boilerplate rules' version it was read under
-    parse: str | None = None  # JSON, see ingest.parse_record
+    parse: str | None = None  # JSON, see articles.to_item.parse_record
+
+
+@dataclass(frozen=True, slots=True)
+class HouseLine:
+    """A line counted in an article folder (articles/boilerplate.py): in
+    `files` files, first seen when the folder had `since` files counted;
+    `text` as first written."""
+
+    text: str
+    files: int
+    since: int
+    learned: bool = False  # house style at the last pass
 
 
 @dataclass(frozen=True, slots=True)

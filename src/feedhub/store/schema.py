@@ -6,8 +6,11 @@ SQLite's type names); where they differ, it asks ``db.dialect``."""
 
 from __future__ import annotations
 
+from ..dedup.fingerprint import fingerprint
+from ..model import Item, from_iso
 from . import search
 from .engine import Database
+from .signatures import file_bands, file_signature
 
 
 def _v1(db: Database) -> None:
@@ -202,7 +205,7 @@ def _article_metadata(db: Database) -> None:
     warnings) under which boilerplate rules; and each folder's house style:
     how many of its files each short line is in."""
     db.execute("ALTER TABLE article_files ADD COLUMN rules TEXT")  # Rules.version() it was read under
-    db.execute("ALTER TABLE article_files ADD COLUMN parse TEXT")  # JSON, see ingest.parse_record
+    db.execute("ALTER TABLE article_files ADD COLUMN parse TEXT")  # JSON, see articles.to_item.parse_record
     db.execute(
         "CREATE TABLE house_lines (folder TEXT NOT NULL, key TEXT NOT NULL, text TEXT NOT NULL,"
         " files INTEGER NOT NULL, since INTEGER NOT NULL, learned INTEGER NOT NULL DEFAULT 0,"
@@ -253,9 +256,9 @@ SIGN_BATCH = 2000
 
 def _fewer_bands(db: Database) -> None:
     """Near-duplicate bands of 2 signature values instead of 3, 12 + 6 bands
-    instead of 20 + 10 (dedup.ROWS, dedup.SIGNATURES): 18 band rows per item
-    instead of 30, with the same recall on bench/dedup.py.  Every band key
-    changed, so every stored item is signed again."""
+    instead of 20 + 10 (ROWS, SIGNATURES in dedup/fingerprint.py): 18 band
+    rows per item instead of 30, with the same recall on bench/dedup.py.
+    Every band key changed, so every stored item is signed again."""
     sign_again(db)
 
 
@@ -265,19 +268,13 @@ def sign_again(db: Database) -> None:
 
     Signed are the items that went through dedup: those with exact keys.  An
     item blocked as it arrived has none and stays unsigned until it is
-    unblocked (see Items._unblock).  Each is signed from its title and text as
+    unblocked (see Blocked.unblock).  Each is signed from its title and text as
     stored, which are those it was filed with.  An item that took the place
     of a copy, or was edited, kept the old texts' signatures too; now it has
     one, of its own text (a copy is scored against that text anyway).
 
     Processes of the feedhub before must not file items meanwhile: their band
     keys would be of the old parameters."""
-    # dedup (and numpy) only when there is signing to do: schema.py is
-    # imported by every command.
-    from .. import dedup
-    from ..model import Item, from_iso
-    from .signatures import file_bands, file_signature
-
     for table in ("near_bands", "near_band_lists", "near_signatures"):
         db.execute(f"DELETE FROM {table}")
     last = ""
@@ -294,9 +291,9 @@ def sign_again(db: Database) -> None:
             # Summary and content play no part in a signature.
             item = Item(category=category, source=source, guid=guid, title=title, link=link or "", summary="",
                         content="", text=text or "", published=from_iso(published))
-            fingerprint = dedup.fingerprint(item)
-            if fingerprint is not None:
-                rows += file_signature(db, item_id, fingerprint.bands)
+            fingerprinted = fingerprint(item)
+            if fingerprinted is not None:
+                rows += file_signature(db, item_id, fingerprinted.bands)
         # In key order: much less to write (see signatures.PendingBands).
         file_bands(db, sorted(rows))
         last = batch[-1][0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Iterable
 
-from .. import dedup
+from ..dedup.fingerprint import canonical_url
 from . import search
 from .items import Items
 from .lifecycle import Lifecycle
@@ -45,7 +45,7 @@ class Views(Items, Lifecycle):
             "SELECT * FROM items WHERE link = ? OR id IN ("
             " SELECT item_id FROM item_keys WHERE kind = 'url' AND value = ?"
             " UNION SELECT item_id FROM duplicates WHERE link = ?) ORDER BY category",
-            [ref, dedup.canonical_url(ref), ref],
+            [ref, canonical_url(ref), ref],
         ))
 
     def duplicates_of(self, item_id: str) -> list[Duplicate]:

@@ -34,7 +34,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from .. import logs, metrics
 from ..config import ArticleDir, Backup, Config, ConfigError, ConfigFile, Source, load_config
-from ..ingest import Summary, ingest_folder, ingest_source, recheck_if_rules_changed
+from ..ingest.feeds import ingest_source
+from ..ingest.filing import recheck_if_rules_changed
+from ..ingest.folders import ingest_folder
+from ..ingest.summary import Summary
 from ..model import from_iso, utcnow
 from ..publish import static
 from ..remote import websub

@@ -1,0 +1,149 @@
+"""Filing an item: keep/block rules, then deduplication, then the store.
+
+``add`` is the filing step: in one store transaction, with the item's
+category locked, it reads what the store holds (the entry stored before, a
+copy recorded before, a tombstone, the owners of the item's exact keys, its
+near-duplicate candidates), asks dedup.decide, and has the store apply the
+decision.  The store only reads and writes; what makes an item a copy, and
+which copy is kept, is decided here and in dedup/decide.py.
+
+``file_item`` checks the keep/block rules first, so a blocked entry never
+stands in for another source's copy of a story; ``recheck`` checks the stored
+items again when the rules change.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .. import metrics
+from ..config import Config
+from ..dedup import decide as dedup  # the decision: dedup.decide, its actions and thresholds
+from ..dedup.candidates import Candidates
+from ..dedup.fingerprint import Fingerprint, Prepared, prepare
+from ..model import DUPLICATE, NEW, UNCHANGED, Item, Outcome
+from ..store import Store
+from . import rules
+
+log = logging.getLogger(__name__)
+RULES_SETTING = "rules_fingerprint"
+
+
+def file_item(config: Config, store: Store, item: Item, source: str | None, prepared: Prepared | None = None) -> Outcome:
+    """Store an item, unless the keep/block rules for its source (a feeds.yaml
+    source name, None for articles) hold it back: checked before dedup, so a
+    blocked entry never stands in for another source's copy of the story."""
+    rule_set = rules.rules_for(config, item.category, source)
+    verdict = rules.decide(rules.item_subject(item), rule_set) if rule_set else rules.SERVED
+    if verdict.blocked:
+        log.info("entry blocked", extra={"input": item.source, "title": item.title, "rule": verdict.reason})
+        return store.block(item, verdict.reason)
+    return add(store, item, thresholds_for(config, item.category), prepared)
+
+
+def thresholds_for(config: Config, category: str) -> dedup.Thresholds:
+    """The category's dedup thresholds (the defaults for a category feeds.yaml no longer has)."""
+    known = config.categories.get(category)
+    return dedup.Thresholds(known.near_duplicate_threshold) if known else dedup.Thresholds()
+
+
+def add(store: Store, item: Item, thresholds: dedup.Thresholds = dedup.Thresholds(),
+        prepared: Prepared | None = None) -> Outcome:
+    """File an item in its category: new, an update of itself, or a duplicate.
+
+    The stored items under its exact keys and near-duplicate bands are read,
+    dedup.decide says whether it is a copy and which copy is kept (`thresholds`:
+    how similar a near copy must be), and the decision is filed, all in this
+    one transaction.  `prepared` is prepare(item) when the caller has worked
+    it out already."""
+    with store.transaction():
+        store.lock_categories([item.category])
+        stored = store.stored_entry(item.id)
+        if stored and stored.blocked is not None:  # blocked before, passing the rules now
+            unblock(store, item.id, thresholds)
+            stored = store.stored_entry(item.id)
+        if stored:
+            return store.refresh(item, stored)
+        kept = store.known_copy(item)
+        if kept is not None:
+            return Outcome(UNCHANGED, kept)
+        item_keys, fingerprinted = prepared or prepare(item)
+        if store.buried(item, item_keys):
+            return Outcome(UNCHANGED, None)  # pruned before: not published again
+        candidates = _candidates(store, item, item_keys, fingerprinted)
+        decision = dedup.decide(candidates, item, thresholds, fingerprinted)
+        return _apply(store, decision, item, item_keys, fingerprinted)
+
+
+def _candidates(
+    store: Store, item: Item, item_keys: list[tuple[str, str]], fingerprinted: Fingerprint | None
+) -> Candidates:
+    """What is filed under the item's exact keys, and under its LSH bands.
+    The bands are looked up only when no exact key is filed: an exact key
+    always wins (dedup.decide), so near candidates could not change the
+    decision, and most copies are exact ones."""
+    owners = store.key_owners(item.category, item_keys)
+    near = [] if owners or fingerprinted is None else store.near_candidates(fingerprinted)
+    return Candidates(owners, near)
+
+
+def _apply(
+    store: Store, decision: dedup.Decision, item: Item, item_keys: list[tuple[str, str]],
+    fingerprinted: Fingerprint | None,
+) -> Outcome:
+    """File the item as dedup.decide said: new, a copy, or the copy kept."""
+    match = decision.match
+    if decision.action == dedup.DUPLICATE:
+        assert match is not None
+        store.record_copy(item, match)
+        return Outcome(DUPLICATE, match.item_id, match.reason)
+    store.file_new(item, item_keys, fingerprinted)
+    if decision.action == dedup.REPLACE:
+        assert match is not None
+        store.replace_kept(match.item_id, item, match)
+    return Outcome(NEW, item.id, replaced=match.item_id if match else None)
+
+
+def unblock(store: Store, item_id: str, thresholds: dedup.Thresholds) -> None:
+    """Serve a blocked item again (the rule that blocked it is gone), in the
+    caller's transaction.  One blocked as it arrived was never compared with
+    other stories: it goes through deduplication now, as a new entry would."""
+    again = store.unblock(item_id)
+    if again is not None:
+        add(store, again, thresholds)
+
+
+def recheck_if_rules_changed(config: Config, store: Store) -> tuple[int, int] | None:
+    """recheck(), when the rules changed since stored items were last checked."""
+    if store.setting(RULES_SETTING) == rules.fingerprint(config):
+        return None
+    return recheck(config, store)
+
+
+def recheck(config: Config, store: Store) -> tuple[int, int]:
+    """Check every stored item against the rules in force: newly blocked
+    ones are marked (and leave the feeds), no longer blocked ones come back.
+    Returns (blocked, unblocked)."""
+    sources = {f"feed:{s.name}": s.name for s in config.sources}
+    sets: dict[tuple[str, str], rules.RuleSet] = {}
+    blocked = unblocked = 0
+    with store.transaction():
+        for row in list(store.rule_subjects(blocked_only=not rules.any_rules(config))):
+            key = (row.category, row.source)
+            if key not in sets:
+                sets[key] = rules.rules_for(config, row.category, sources.get(row.source))
+            verdict = rules.decide(rules.row_subject(row), sets[key])
+            if verdict.blocked and row.blocked is None:
+                store.mark_blocked(row.id, verdict.reason)
+                blocked += 1
+            elif verdict.blocked and row.blocked != verdict.reason:
+                store.mark_blocked(row.id, verdict.reason)  # still blocked, now by another rule
+            elif not verdict.blocked and row.blocked is not None:
+                with store.transaction():  # a savepoint: the item taken out and filed again, or neither
+                    unblock(store, row.id, thresholds_for(config, row.category))
+                unblocked += 1
+        store.set_setting(RULES_SETTING, rules.fingerprint(config))
+    if blocked or unblocked:
+        log.info("rules changed: stored items checked again", extra={"blocked": blocked, "unblocked": unblocked})
+        store.add_counts(metrics.recheck_counts(blocked))
+    return blocked, unblocked
