@@ -37,14 +37,20 @@ class Running:
         return httpx.get(self.url + path, timeout=10, **kwargs)  # type: ignore[arg-type]
 
 
-@contextlib.contextmanager
-def feedhub_run(config_path: Path, log: Path | None = None) -> Iterator[Running]:
-    """`python -m feedhub.cli --config config_path run` (one web worker),
-    yielded once /healthz answers 200 (the scheduler has beaten); stopped,
-    with every process it started, when the block ends."""
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def feedhub_run(config_path: Path, log: Path | None = None, port: int | None = None) -> Iterator[Running]:
+    """`python -m feedhub.cli --config config_path run` (one web worker) on
+    `port` (default: a free one), yielded once /healthz answers 200 (the
+    scheduler has beaten); stopped, with every process it started, when the
+    block ends."""
+    port = port or free_port()
     clock = config_path.parent / "clock-offset"
     clock.write_text("0", encoding="utf-8")
     env = {

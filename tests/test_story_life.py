@@ -7,14 +7,21 @@ waits a few seconds for a real embargo to lift."""
 
 from __future__ import annotations
 
-import json
+import os
 import re
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import SimpleNamespace
 
 import feedparser
+import httpx
 import pytest
-from helpers import config_holding, rows, story
+from helpers import REPO, config_holding, rows, story, wait_until, write_config
+from loopback import FeedServer
 from lxml import etree
+from running import feedhub_run, free_port
 
 from feedhub.ingest.cycle import run_cycle
 from feedhub.model import from_iso
@@ -26,6 +33,7 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 AT = "{http://purl.org/atompub/tombstones/1.0}"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 SEARCHES = {"harbour": {"query": "harbour", "title": "Harbour news"}}
+SRC = REPO / "src"
 
 
 def harbour_story(n: int, **fields):
@@ -109,15 +117,15 @@ def test_an_undone_withdrawal_serves_the_story_again_updated_after_its_deleted_e
 
 
 def test_deleted_entries_are_named_for_a_while_then_dropped_and_the_feed_moves(make_config):
-    config = config_holding(make_config, [harbour_story(n) for n in range(2)])
+    config = config_holding(make_config, [harbour_story(n) for n in range(2)], deleted_entries_for="7d")
     client = create_app(config).test_client()
     withdrawn = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
     with Store(config.database) as store:
         store.withdraw(store.stories("http://t.test/0")[0].id, "command (a)", "", withdrawn)
         etag = client.get("/feeds/business.atom").headers["ETag"]
-        assert release.run(config, store, withdrawn + release.DELETED_ENTRIES_FOR - timedelta(seconds=1)) == []
+        assert release.run(config, store, withdrawn + timedelta(days=7, seconds=-1)) == []
         assert client.get("/feeds/business.atom", headers={"If-None-Match": etag}).status_code == 304
-        assert release.run(config, store, withdrawn + release.DELETED_ENTRIES_FOR + timedelta(seconds=1)) == ["business"]
+        assert release.run(config, store, withdrawn + timedelta(days=7, seconds=1)) == ["business"]
     response = client.get("/feeds/business.atom", headers={"If-None-Match": etag})
     assert response.status_code == 200 and etree.fromstring(response.data).find(f"{AT}deleted-entry") is None
     assert b"purl.org/atompub/tombstones" not in response.data, "the namespace only where it is used"
@@ -137,3 +145,133 @@ def test_the_page_of_a_withdrawn_article_answers_410_gone(make_config, articles_
     text = page.get_data(as_text=True)
     assert "This story was withdrawn" in text and "3 Dec 2026, 10:00 UTC" in text and "legal" not in text
     assert client.get("/articles/no-such-story").status_code == 404
+
+
+# -- end to end: `feedhub run` (web and worker), over real HTTP --------------------------------
+
+HOUSE_LINE = "Harbour Gazette: the paper of the north quay since 1894"
+# Each story's own words (two stories sharing most of theirs would be one story).
+BODIES = {
+    "levy": ["Members of the harbour board voted eleven to four shortly after midnight to approve a levy on"
+             " every container landed at the north quay, ending weeks of argument over who pays for new sea walls.",
+             "The levy adds a small charge per container and is expected to raise about four million a year;"
+             " shipping agents said the cost would fall on the smallest operators first."],
+    "ferry": ["The island ferry will leave forty minutes earlier on weekdays from January, after commuters"
+              " complained that the last crossing left them stranded when evening trains ran late.",
+              "Saturday sailings stay as they are, and the operator promised a bus link from the terminal"
+              " to the hospital once the winter timetable is printed."],
+    "market": ["Stallholders at the covered fish market will pay lower rents next year after the council"
+               " agreed to share the cost of new refrigeration with the traders' cooperative.",
+               "The market's oldest trader, who has sold smoked herring there for fifty-one years, said the"
+               " deal would keep young families from giving up their pitches."],
+}
+
+
+def story_file(folder: Path, name: str, headline: str, lines: list[str], body: str = "levy",
+               section: str = "BUSINESS", before: list[str] = (), after: list[str] = (),
+               written: datetime | None = None) -> Path:
+    """An article file: section, headline, the metadata `lines`, paragraphs
+    `before`, the story's own body, paragraphs `after`, and the house line."""
+    path = folder / name
+    paragraphs = [*before, *BODIES[body], *after, HOUSE_LINE]
+    path.write_text("\n\n".join([section, "\n".join([headline, *lines]), *paragraphs]) + "\n", encoding="utf-8")
+    if written:
+        os.utime(path, (written.timestamp(), written.timestamp()))
+    return path
+
+
+@pytest.fixture
+def newsroom(tmp_path, database):
+    """A newsroom folder read every 10 s, two saved searches, static files, and a
+    WebSub hub that looks at the business feed each time it is pinged."""
+    folder, static_dir = tmp_path / "newsroom", tmp_path / "static"
+    folder.mkdir()
+    hub = FeedServer()
+    hub.overrides["/hub"] = (204, {}, b"")
+    config_path = write_config(
+        tmp_path, database, articles=[{"path": str(folder), "interval": "10s"}], static_dir=str(static_dir),
+        hubs=[f"{hub.url}/hub"], searches=SEARCHES, deleted_entries_for="2d",
+    )
+    site = SimpleNamespace(folder=folder, static=static_dir, hub=hub, config=config_path, seen_by_hub=[], port=free_port())
+    # Each time the hub is pinged, it reads the business feed, as a hub does.
+    hub.before["/hub"] = lambda: site.seen_by_hub.append(
+        httpx.get(f"http://127.0.0.1:{site.port}/feeds/business.json", timeout=10).text)
+    yield site
+    hub.close()
+
+
+ROUTES = ["/feeds/business.rss", "/feeds/business.atom", "/feeds/business.json", "/feeds/tag/harbour.json",
+          "/feeds/search/harbour.atom", "/c/business", "/t/harbour", "/search?q=harbour"]
+
+
+def business_count(run) -> str:
+    """How many business stories the index page counts."""
+    return re.search(r'href="/c/business".*?class="count">([^<]*)<', run.get("/").text, re.S).group(1)
+
+
+def shown_on(run, title: str) -> list[str]:
+    """The routes (and static files) that show `title`."""
+    found = [route for route in ROUTES if title in run.get(route).text]
+    return found
+
+
+def in_static_files(newsroom, title: str) -> list[str]:
+    return [path.name for path in sorted(newsroom.static.glob("business.*"))
+            if path.suffix in (".rss", ".atom", ".json") and title in path.read_text(encoding="utf-8")]
+
+
+def cli(config_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`feedhub` run as an operator runs it, beside the running site."""
+    return subprocess.run([sys.executable, "-m", "feedhub.cli", "--config", str(config_path), *args],
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(SRC)})
+
+
+@pytest.mark.slow
+def test_an_embargoed_story_shows_nowhere_until_its_time_then_goes_out_within_seconds(newsroom):
+    now = datetime.now(timezone.utc)
+    embargo = (now + timedelta(hours=2)).replace(second=0, microsecond=0)  # a wire writes the minute
+    story_file(newsroom.folder, "ferry.txt", "Ferry Timetable Changes", ["Tags: Harbour"], body="ferry")
+    story_file(newsroom.folder, "levy.txt", "Harbour Levy Vote Set for Friday",
+               [f"EMBARGOED UNTIL {embargo:%H:%M} GMT {embargo:%A %-d %B %Y}", "Tags: Harbour"])
+    with feedhub_run(newsroom.config, port=newsroom.port) as run:
+        assert wait_until(lambda: in_static_files(newsroom, "Ferry Timetable Changes") == [
+            "business.atom", "business.json", "business.rss"], 20), "the first pass is out"
+        assert shown_on(run, "Ferry Timetable Changes") == ROUTES
+        held = "Harbour Levy Vote"
+        assert shown_on(run, held) == [] and in_static_files(newsroom, held) == []
+        assert business_count(run) == "1 item"
+        assert run.get("/articles/levy").status_code == 404
+        # Operators see what waits, and when it goes out.
+        sources = run.get("/sources").text
+        assert held in sources and f"{embargo.day} {embargo:%b %Y, %H:%M} UTC" in sources
+        listed = cli(newsroom.config, "sources")
+        assert listed.returncode == 0 and "1 story waiting for their embargo:" in listed.stdout
+        assert f"goes out {embargo:%Y-%m-%d %H:%M}Z" in listed.stdout
+
+        pinged_before = len(newsroom.seen_by_hub)
+        assert pinged_before and not any(held in seen for seen in newsroom.seen_by_hub), "no ping showed it early"
+        run.move_clock((embargo - now).total_seconds() + 1)  # two hours on, in the worker and the web
+        assert wait_until(lambda: held in run.get("/feeds/business.json").text, 5), "out within seconds"
+        assert shown_on(run, held) == ROUTES and business_count(run) == "2 items"
+        feed = run.get("/feeds/business.json").json()
+        [item] = [item for item in feed["items"] if item["title"].startswith(held)]
+        assert item["date_published"] == embargo.isoformat(), "dated at its embargo time"
+        assert run.get("/articles/levy").status_code == 200
+        assert wait_until(lambda: in_static_files(newsroom, held) == ["business.atom", "business.json", "business.rss"], 5)
+        assert wait_until(lambda: any(held in seen for seen in newsroom.seen_by_hub[pinged_before:]), 5), "pinged"
+
+
+@pytest.mark.slow
+def test_a_real_embargo_lifts_on_time_while_the_site_runs(newsroom):
+    """The one test that waits: a few seconds, for a real embargo."""
+    embargo = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=10)
+    story_file(newsroom.folder, "levy.txt", "Harbour Levy Vote Set for Friday", [f"Embargo: {embargo.isoformat()}"])
+    with feedhub_run(newsroom.config, port=newsroom.port) as run:
+        assert wait_until(lambda: run.get("/feeds/business.json").status_code == 200, 10)
+        assert datetime.now(timezone.utc) < embargo, "the site started in time to check"
+        assert "Harbour Levy" not in run.get("/feeds/business.json").text
+        assert wait_until(lambda: "Harbour Levy" in run.get("/feeds/business.json").text, 30, every=0.2)
+        seen = datetime.now(timezone.utc)
+        [item] = run.get("/feeds/business.json").json()["items"]
+    assert embargo <= seen <= embargo + timedelta(seconds=4), (embargo, seen)
+    assert item["date_published"] == embargo.isoformat()

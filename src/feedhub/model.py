@@ -111,6 +111,11 @@ class Item:
         self.embargo = as_utc(self.embargo) if self.embargo else None
         self.id = item_id(self.source, self.guid)
 
+    @property
+    def version_time(self) -> datetime:
+        """When this version of the story was written: its updated time, else its published time."""
+        return self.updated or self.published
+
 
 @dataclass
 class Page:

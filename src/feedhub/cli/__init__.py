@@ -18,6 +18,7 @@ from ..model import BLOCKED, DUPLICATE, NEW, UNCHANGED, UPDATED, SourceState, fr
 from ..remote.politeness import next_run, source_status
 from ..store import CategoryCounts, Duplicate, PageHealth, Store, StoredItem
 from ..worker.claims import Holding, holding, job_name
+from . import lifecycle
 
 COLUMNS = [NEW, UPDATED, UNCHANGED, DUPLICATE, FAILED]
 
@@ -52,6 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     blocked = commands.add_parser("blocked", help="entries held back by keep/block rules: which rule, when, title, link")
     blocked.add_argument("--limit", type=int, default=100, help="show at most this many, newest first (default 100)")
     commands.add_parser("recheck", help="check every stored item against the keep/block rules now")
+    withdraw = commands.add_parser(
+        "withdraw", help="take a story off every feed and page now (a kill, a legal takedown), or back with --undo")
+    withdraw.add_argument("item", help="the item's id (urn:uuid:... as in the feeds), its link, or its article file")
+    withdraw.add_argument("--reason", help="why: kept in the record, never published (needed to withdraw)")
+    withdraw.add_argument("--undo", action="store_true", help="serve a withdrawn story again")
+    withdrawals = commands.add_parser("withdrawals", help="every withdrawal and undo: which story, who, when, why")
+    withdrawals.add_argument("--limit", type=int, default=100, help="show at most this many, newest first (default 100)")
     commands.add_parser("stats", help="items and duplicates per category, failing and retired sources")
     enable = commands.add_parser("enable", help="fetch a retired or backing-off source again from its feeds.yaml address")
     enable.add_argument("name")
@@ -170,6 +178,7 @@ def show_sources(config: Config, args: argparse.Namespace) -> int:
         states = {state.name: state for state in store.sources()}
         pages = {source.name: store.page_health(source.name) for source in config.sources if source.full_text}
         held = store.leases()
+        waiting = lifecycle.waiting_lines(store, now)
     rows = [("source", "status", "category", "last fetch", "next run", "failures")]
     details: dict[str, list[str]] = {}
     for source in config.sources:
@@ -194,6 +203,7 @@ def show_sources(config: Config, args: argparse.Namespace) -> int:
         print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
         for line in details[row[0]]:
             print(f"    {line}")
+    print("\n".join(["", *waiting]))
     return 0
 
 
@@ -485,6 +495,8 @@ OPERATIONS = {
     "stats": show_stats,
     "blocked": show_blocked,
     "recheck": recheck_rules,
+    "withdraw": lifecycle.withdraw_story,
+    "withdrawals": lifecycle.show_withdrawals,
     "enable": enable_source,
     "import-opml": import_sources,
     "export-opml": export_sources,

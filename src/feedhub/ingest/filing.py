@@ -10,6 +10,11 @@ which copy is kept, is decided here and in dedup/decide.py.
 ``file_item`` checks the keep/block rules first, so a blocked entry never
 stands in for another source's copy of a story; ``recheck`` checks the stored
 items again when the rules change.
+
+Versions of a story from one input (a wire's UPDATE 1 and UPDATE 2, an
+edited file) are shown in the stored story's place, the newest by its time
+(issue 26): a version read again is compared with the one shown.  An input's
+own kill order (Item.takedown) withdraws the story it was filed as.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from ..config import Config
 from ..dedup import decide as dedup  # the decision: dedup.decide, its actions and thresholds
 from ..dedup.candidates import Candidates
 from ..dedup.fingerprint import Fingerprint, Prepared, prepare
-from ..model import DUPLICATE, NEW, UNCHANGED, Item, Outcome
+from ..model import DUPLICATE, NEW, UNCHANGED, Item, Outcome, from_iso
 from ..store import Store
 from . import rules
 
@@ -58,21 +63,43 @@ def add(store: Store, item: Item, thresholds: dedup.Thresholds = dedup.Threshold
     it out already."""
     with store.transaction():
         store.lock_categories([item.category])
+        outcome = _file(store, item, thresholds, prepared)
+        if item.takedown and outcome.item_id:
+            store.withdraw(outcome.item_id, item.takedown.who, item.takedown.reason)
+        return outcome
+
+
+def _file(store: Store, item: Item, thresholds: dedup.Thresholds, prepared: Prepared | None) -> Outcome:
+    stored = store.stored_entry(item.id)
+    if stored and stored.blocked is not None:  # blocked before, passing the rules now
+        unblock(store, item.id, thresholds)
         stored = store.stored_entry(item.id)
-        if stored and stored.blocked is not None:  # blocked before, passing the rules now
-            unblock(store, item.id, thresholds)
-            stored = store.stored_entry(item.id)
-        if stored:
+    if stored:
+        if stored.shown_version is None or item.version_time > from_iso(stored.version):
             return store.refresh(item, stored)
-        kept = store.known_copy(item)
-        if kept is not None:
-            return Outcome(UNCHANGED, kept)
-        item_keys, fingerprinted = prepared or prepare(item)
-        if store.buried(item, item_keys):
-            return Outcome(UNCHANGED, None)  # pruned before: not published again
-        candidates = _candidates(store, item, item_keys, fingerprinted)
-        decision = dedup.decide(candidates, item, thresholds, fingerprinted)
-        return _apply(store, decision, item, item_keys, fingerprinted)
+        return Outcome(UNCHANGED, item.id)  # a newer version of it is shown
+    kept = store.known_copy(item)
+    if kept is not None:
+        return _known_version(store, item, kept)
+    item_keys, fingerprinted = prepared or prepare(item)
+    if store.buried(item, item_keys):
+        return Outcome(UNCHANGED, None)  # pruned before: not published again
+    candidates = _candidates(store, item, item_keys, fingerprinted)
+    decision = dedup.decide(candidates, item, thresholds, fingerprinted)
+    return _apply(store, decision, item, item_keys, fingerprinted)
+
+
+def _known_version(store: Store, item: Item, kept_id: str) -> Outcome:
+    """A copy recorded before, read again.  From the kept story's own input
+    it is one of its versions: shown again if it is the one shown (a rerender
+    reaches it), or if it is now newer than the one shown; else, as from any
+    other input, nothing changes."""
+    kept = store.stored_entry(kept_id)
+    if kept is not None and kept.source == item.source and (
+        kept.shown_version == item.guid or item.version_time > from_iso(kept.version)
+    ) and not (item.embargo and kept.embargo is None):
+        return store.show_version(kept_id, item, kept)
+    return Outcome(UNCHANGED, kept_id)
 
 
 def _candidates(
@@ -97,6 +124,14 @@ def _apply(
         assert match is not None
         store.record_copy(item, match)
         return Outcome(DUPLICATE, match.item_id, match.reason)
+    if decision.action == dedup.UPDATE:
+        assert match is not None
+        store.record_version(item, match)
+        kept = store.stored_entry(match.item_id)
+        assert kept is not None  # decide() matched a stored story, and the category is locked
+        shown = store.show_version(match.item_id, item, kept)
+        # A version with the text shown already (a file sent again) is just a copy.
+        return shown if shown.status != UNCHANGED else Outcome(DUPLICATE, match.item_id, match.reason)
     store.file_new(item, item_keys, fingerprinted)
     if decision.action == dedup.REPLACE:
         assert match is not None

@@ -107,6 +107,20 @@ class StoredEntry:
     text: str | None
     media: tuple[str | None, ...]  # the MEDIA_COLUMNS as stored
     blocked: str | None  # the rule holding it back; None: served
+    source: str = ""
+    published: str = ""
+    embargo: str | None = None  # held back until then; None: not held
+    withdrawn: str | None = None  # when it was withdrawn; None: it was not
+    shown_version: str | None = None  # the guid of the newer version it shows; None: its own
+
+    @property
+    def served(self) -> bool:
+        return self.blocked is None and self.embargo is None and self.withdrawn is None
+
+    @property
+    def version(self) -> str:
+        """When the version it shows was written (updated, else published)."""
+        return self.updated or self.published
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,11 +168,14 @@ class Views(Items, Lifecycle):
             return (self.data_state(), self.tag_name(slug, chosen), self.tagged(slug, chosen, limit),
                     self.tag_deleted_entries(slug, chosen))
 
-    def article_by_link(self, link: str) -> StoredItem | None:
-        """The newsroom article at one of this site's /articles/ addresses;
-        a feed entry claiming the same link is never shown in its place."""
+    def article_by_link(self, link: str, served: bool = True) -> StoredItem | None:
+        """The newsroom article at one of this site's /articles/ addresses
+        (with served=False: also one held, withdrawn or blocked, for its
+        operator page); a feed entry claiming the same link is never shown
+        in its place."""
         return one_of(StoredItem, self.db.execute(
-            f"SELECT * FROM items WHERE link = ? AND source LIKE 'articles:%' AND {SERVED} LIMIT 1", [link]
+            f"SELECT * FROM items WHERE link = ? AND source LIKE 'articles:%'{f' AND {SERVED}' if served else ''}"
+            " LIMIT 1", [link]
         ))
 
     def preview(self, category: str, limit: int, offset: int = 0) -> list[Preview]:

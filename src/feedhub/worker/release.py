@@ -20,18 +20,16 @@ from ..store import Store
 
 log = logging.getLogger(__name__)
 RELEASE_EVERY = 1  # seconds between the worker's looks for embargoes that are up
-# How long a withdrawn item stays named in its category's Atom feeds as an
-# RFC 6721 deleted entry: long enough for every poller and aggregator to see it.
-DELETED_ENTRIES_FOR = timedelta(days=30)
 
 
 def run(config: Config, store: Store, now: datetime | None = None) -> list[str]:
-    """Release what is due and expire old deleted entries; returns the
+    """Release what is due, and stop naming the items withdrawn more than
+    `deleted_entries_for` (feeds.yaml) ago as deleted entries; returns the
     categories whose feeds changed (their hubs have been pinged)."""
     now = now or utcnow()
     before = store.category_versions()
     released = store.release_due(now)
-    expired = store.expire_deleted_entries(now - DELETED_ENTRIES_FOR)
+    expired = store.expire_deleted_entries(now - timedelta(seconds=config.deleted_entries_for))
     for category in released:
         log.info("embargo lifted: stories released", extra={"category": category})
     changed = sorted({*released, *expired})
