@@ -18,11 +18,13 @@ from types import SimpleNamespace
 import feedparser
 import httpx
 import pytest
+import yaml
 from helpers import REPO, config_holding, rows, story, wait_until, write_config
 from loopback import FeedServer
 from lxml import etree
 from running import feedhub_run, free_port
 
+from feedhub.config import load_config
 from feedhub.ingest.cycle import run_cycle
 from feedhub.model import from_iso
 from feedhub.store import Store
@@ -264,14 +266,167 @@ def test_an_embargoed_story_shows_nowhere_until_its_time_then_goes_out_within_se
 @pytest.mark.slow
 def test_a_real_embargo_lifts_on_time_while_the_site_runs(newsroom):
     """The one test that waits: a few seconds, for a real embargo."""
-    embargo = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=10)
-    story_file(newsroom.folder, "levy.txt", "Harbour Levy Vote Set for Friday", [f"Embargo: {embargo.isoformat()}"])
+    story_file(newsroom.folder, "ferry.txt", "Ferry Timetable Changes", [], body="ferry")
     with feedhub_run(newsroom.config, port=newsroom.port) as run:
-        assert wait_until(lambda: run.get("/feeds/business.json").status_code == 200, 10)
-        assert datetime.now(timezone.utc) < embargo, "the site started in time to check"
+        assert wait_until(lambda: "Ferry" in run.get("/feeds/business.json").text, 20)
+        embargo = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=8)
+        story_file(newsroom.folder, "levy.txt", "Harbour Levy Vote Set for Friday", [f"Embargo: {embargo.isoformat()}"])
+        assert cli(newsroom.config, "ingest").returncode == 0  # read now, not at the folder's next pass
+        assert datetime.now(timezone.utc) < embargo, "read in time to check"
         assert "Harbour Levy" not in run.get("/feeds/business.json").text
         assert wait_until(lambda: "Harbour Levy" in run.get("/feeds/business.json").text, 30, every=0.2)
         seen = datetime.now(timezone.utc)
-        [item] = run.get("/feeds/business.json").json()["items"]
+        item = item_titled(run, "Harbour Levy")
     assert embargo <= seen <= embargo + timedelta(seconds=4), (embargo, seen)
     assert item["date_published"] == embargo.isoformat()
+
+
+LEDE = ("Shipping agents said on Tuesday they would take the levy to court, arguing that it breaks the terms"
+        " of their quay licences, which run until the end of the decade.")
+NEXT = ["What Happens Next", "The levy is collected from March, quarter by quarter."]
+
+
+def item_titled(run, prefix: str) -> dict | None:
+    items = [item for item in run.get("/feeds/business.json").json()["items"] if item["title"].startswith(prefix)]
+    assert len(items) <= 1, items
+    return items[0] if items else None
+
+
+def rewrite_config(newsroom, **settings) -> None:
+    """feeds.yaml again, with more (or other) settings, before the site starts."""
+    data = yaml.safe_load(newsroom.config.read_text(encoding="utf-8"))
+    newsroom.config.write_text(yaml.safe_dump({**data, **settings}, sort_keys=False), encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_wire_updates_and_a_correction_update_the_story_in_place(newsroom):
+    """Points 2, 3 and 5: versions from the folder update the story under its
+    id and link; a copy from another desk does not; a correction is a
+    marked note and moves the updated time; the versions' shared
+    sub-heading is the story's, never the house's."""
+    t0 = datetime(2026, 12, 5, 7, 40, tzinfo=timezone.utc)
+    desk = newsroom.folder.parent / "desk"
+    desk.mkdir()
+    rewrite_config(newsroom, articles=[{"path": str(newsroom.folder), "interval": "10s"},
+                                       {"path": str(desk), "interval": "10s"}])
+    story_file(newsroom.folder, "ferry.txt", "Ferry Timetable Changes", [f"Published: {t0.isoformat()}"], body="ferry")
+    story_file(newsroom.folder, "market.txt", "Fish Market Rents Cut", [f"Published: {t0.isoformat()}"], body="market")
+    for name in ("levy.txt", "levy-resent.txt"):  # the original, exported twice
+        story_file(newsroom.folder, name, "Harbour Levy Approved", [f"Published: {t0.isoformat()}"], after=NEXT)
+    with feedhub_run(newsroom.config, port=newsroom.port) as run:
+        assert wait_until(lambda: item_titled(run, "Harbour Levy"), 20)
+        first = item_titled(run, "Harbour Levy")
+        assert "<h2>What Happens Next</h2>" in first["content_html"], "the story keeps its sub-heading"
+        assert not any(HOUSE_LINE in item["content_html"] for item in run.get("/feeds/business.json").json()["items"])
+
+        updated = t0 + timedelta(hours=2)
+        story_file(newsroom.folder, "levy-update-1.txt", "UPDATE 1-Harbour Levy Approved, Agents to Sue",
+                   [f"Published: {t0.isoformat()} | Updated: {updated.isoformat()}"], before=[LEDE], after=NEXT)
+        story_file(desk, "levy-desk.txt", "Levy Approved at Harbour", [f"Published: {(t0 + timedelta(hours=3)).isoformat()}"])
+        assert wait_until(lambda: (item_titled(run, "UPDATE 1") or {}).get("id") == first["id"], 25), "in place"
+        item = item_titled(run, "UPDATE 1")
+        assert (item["url"], item["date_published"]) == (first["url"], first["date_published"])
+        assert item["date_modified"] == updated.isoformat() and LEDE in item["content_html"]
+        assert "<h2>What Happens Next</h2>" in item["content_html"]
+        assert [i["title"] for i in run.get("/feeds/business.json").json()["items"]].count(item["title"]) == 1
+        assert item_titled(run, "Levy Approved at Harbour") is None, "another desk's copy stays a duplicate"
+        atom = {e.id: e for e in feedparser.parse(run.get("/feeds/business.atom").content).entries}[first["id"]]
+        assert atom.title == item["title"] and atom.updated_parsed[:5] == (2026, 12, 5, 9, 40)
+        page = run.get(first["url"].removeprefix("http://feeds.test")).text
+        assert "UPDATE 1-Harbour Levy Approved" in page and "updated <time" in page and LEDE in page
+        versions = cli(newsroom.config, "duplicates", first["url"])
+        assert versions.returncode == 0, versions.stderr
+        assert "3 duplicates:" in versions.stdout and "newer version from the same input" in versions.stdout, versions.stdout
+        for name in ("levy-resent", "levy-update-1", "levy-desk"):
+            assert f"/articles/{name}" in versions.stdout
+
+        # A correction, written into the version shown, at 10:40.
+        corrected = t0 + timedelta(hours=3)
+        story_file(newsroom.folder, "levy-update-1.txt", "UPDATE 1-Harbour Levy Approved, Agents to Sue",
+                   [f"Published: {t0.isoformat()} | Updated: {updated.isoformat()}"], before=[LEDE],
+                   after=[*NEXT, "Correction: An earlier version of this story gave the vote as eleven to three."],
+                   written=corrected)
+        assert wait_until(lambda: "Correction:" in item_titled(run, "UPDATE 1")["content_html"], 25)
+        item = item_titled(run, "UPDATE 1")
+        assert ('<p class="note correction"><strong>Correction:</strong> An earlier version of this story gave the'
+                ' vote as eleven to three.</p>') in item["content_html"]
+        assert item["id"] == first["id"] and item["date_modified"] == corrected.isoformat()
+
+
+def file_seen(config_path: Path, path: Path) -> str | None:
+    """When the worker last read an article file (its record)."""
+    found = rows(load_config(config_path), "SELECT seen FROM article_files WHERE path = ?", [str(path)])
+    return found[0]["seen"] if found else None
+
+
+@pytest.mark.slow
+def test_a_killed_story_is_gone_from_everything_at_once_and_stays_gone_until_undone(newsroom):
+    """Point 4 for the newsroom's own file: Status: killed."""
+    t0 = datetime(2026, 12, 5, 7, 40, tzinfo=timezone.utc)
+    story_file(newsroom.folder, "ferry.txt", "Ferry Timetable Changes", ["Tags: Harbour"], body="ferry")
+    levy = story_file(newsroom.folder, "levy.txt", "Harbour Levy Approved", [f"Published: {t0.isoformat()}", "Tags: Harbour"])
+    title = "Harbour Levy Approved"
+    with feedhub_run(newsroom.config, port=newsroom.port) as run:
+        assert wait_until(lambda: len(in_static_files(newsroom, title)) == 3, 20)
+        assert shown_on(run, title) == ROUTES
+        item_id = item_titled(run, title)["id"]
+        pinged = len(newsroom.seen_by_hub)
+        story_file(newsroom.folder, "levy.txt", title, [f"Published: {t0.isoformat()}", "Tags: Harbour",
+                                                        "Status: killed - legal advice"])
+        assert wait_until(lambda: item_titled(run, title) is None, 25)
+        assert shown_on(run, title) == [] and in_static_files(newsroom, title) == []
+        assert shown_on(run, "Ferry Timetable Changes") == ROUTES
+        assert run.get("/articles/levy").status_code == 410
+        atom = etree.fromstring(run.get("/feeds/business.atom").content)
+        assert [gone.get("ref") for gone in atom.findall(f"{AT}deleted-entry")] == [item_id]
+        assert wait_until(lambda: len(newsroom.seen_by_hub) > pinged, 5), "the hub was told"
+        assert title not in newsroom.seen_by_hub[-1]
+        record = cli(newsroom.config, "withdrawals")
+        assert f"withdrawn: {title}" in record.stdout and f"by: file {levy}:6" in record.stdout  # its line
+        assert "why: legal advice" in record.stdout
+
+        # The file edited again, its Status line gone: a later read never brings the story back.
+        seen = file_seen(newsroom.config, levy)
+        story_file(newsroom.folder, "levy.txt", "Harbour Levy Approved, Vote Recounted",
+                   [f"Published: {t0.isoformat()}", "Tags: Harbour"])
+        assert wait_until(lambda: file_seen(newsroom.config, levy) != seen, 25), "read again"
+        assert shown_on(run, "Harbour Levy") == [] and run.get("/articles/levy").status_code == 410
+
+        # Until an operator undoes it: back at once, in every route and static file.
+        undone = cli(newsroom.config, "withdraw", "--undo", str(levy))
+        assert undone.returncode == 0 and "served again" in undone.stdout, undone.stderr
+        assert shown_on(run, "Harbour Levy Approved, Vote Recounted") == ROUTES
+        assert len(in_static_files(newsroom, "Vote Recounted")) == 3, "written by the command itself"
+        assert etree.fromstring(run.get("/feeds/business.atom").content).find(f"{AT}deleted-entry") is None
+        assert run.get("/articles/levy").status_code == 200
+
+
+@pytest.mark.slow
+def test_a_source_entry_is_taken_down_by_command_at_once_and_a_later_fetch_never_brings_it_back(newsroom, feed_server):
+    """Point 4 for a source feed's entry: a legal takedown with `feedhub withdraw`."""
+    rewrite_config(newsroom, sources=[{**feed_server.source("world-wire", "world-wire.rss", "business"), "interval": "10s"}])
+    title, link = "Rivers commission approves flood barrier plan", "https://news.example.com/world/2026/11/19/danube-flood-barriers"
+    with feedhub_run(newsroom.config, port=newsroom.port) as run:
+        assert wait_until(lambda: len(in_static_files(newsroom, title)) == 3, 20)
+        refused = cli(newsroom.config, "withdraw", link)
+        assert refused.returncode == 2 and "say why with --reason" in refused.stderr
+        assert title in run.get("/feeds/business.rss").text, "nothing done without a reason"
+        pinged = len(newsroom.seen_by_hub)
+        done = cli(newsroom.config, "withdraw", link, "--reason", "court order 2026/114")
+        assert done.returncode == 0 and "withdrawn" in done.stdout, done.stderr
+        # At once: no wait for any worker.
+        for url in ("/feeds/business.rss", "/feeds/business.atom", "/feeds/business.json", "/c/business"):
+            assert title not in run.get(url).text, url
+        assert in_static_files(newsroom, title) == [] and len(newsroom.seen_by_hub) > pinged
+        again = cli(newsroom.config, "withdraw", link, "--reason", "twice")
+        assert "already withdrawn" in again.stdout
+        # The source still carries it, changed: the worker fetches and files it again, and it stays down.
+        served = feed_server.root / "world-wire.rss"
+        served.write_text(served.read_text(encoding="utf-8").replace("lower Danube", "lower Danube river"), encoding="utf-8")
+        fetched = len(feed_server.requests)
+        assert wait_until(lambda: feed_server.statuses[200] >= 2 and len(feed_server.requests) > fetched, 25)
+        assert wait_until(lambda: rows(load_config(newsroom.config), "SELECT title FROM items WHERE link = ?",
+                                       [link])[0]["title"].endswith("river"), 10), "filed again"
+        assert title not in run.get("/feeds/business.rss").text and in_static_files(newsroom, title) == []
+    record = cli(newsroom.config, "withdrawals").stdout
+    assert "why: court order 2026/114" in record and "by: feedhub withdraw (" in record

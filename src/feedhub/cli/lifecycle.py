@@ -54,8 +54,8 @@ def find_stories(store: Store, ref: str) -> list[StoredItem]:
 def show_withdrawals(config: Config, args: argparse.Namespace) -> int:
     with Store(config.database) as store:
         records = store.withdrawals(limit=args.limit)
-    print(f"{len(records)} withdrawal{'s' if len(records) != 1 else ''} and undo{'s' if len(records) != 1 else ''}"
-          " recorded, newest first")
+    print(f"{len(records)} record{'s' if len(records) != 1 else ''} of stories withdrawn and served again,"
+          " newest first")
     for record in records:
         print(f"- {record.at} {'withdrawn' if record.action == 'withdraw' else 'served again'}: {record.title}\n"
               f"  urn:uuid:{record.item_id} ({record.source} in {record.category}), link: {record.link or '(none)'}\n"

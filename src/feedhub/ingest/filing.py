@@ -126,12 +126,14 @@ def _apply(
         return Outcome(DUPLICATE, match.item_id, match.reason)
     if decision.action == dedup.UPDATE:
         assert match is not None
-        store.record_version(item, match)
         kept = store.stored_entry(match.item_id)
         assert kept is not None  # decide() matched a stored story, and the category is locked
         shown = store.show_version(match.item_id, item, kept)
-        # A version with the text shown already (a file sent again) is just a copy.
-        return shown if shown.status != UNCHANGED else Outcome(DUPLICATE, match.item_id, match.reason)
+        if shown.status == UNCHANGED:  # the text shown already (a file sent again): just a copy
+            store.record_copy(item, match)
+            return Outcome(DUPLICATE, match.item_id, match.reason)
+        store.record_version(item, match)
+        return shown
     store.file_new(item, item_keys, fingerprinted)
     if decision.action == dedup.REPLACE:
         assert match is not None
