@@ -430,3 +430,65 @@ def test_a_source_entry_is_taken_down_by_command_at_once_and_a_later_fetch_never
         assert title not in run.get("/feeds/business.rss").text and in_static_files(newsroom, title) == []
     record = cli(newsroom.config, "withdrawals").stdout
     assert "why: court order 2026/114" in record and "by: feedhub withdraw (" in record
+
+
+# -- versions and holds, pass by pass (no server) ------------------------------------------
+
+
+def newsroom_config(tmp_path, database, folder: Path):
+    return load_config(write_config(tmp_path, database, articles=[{"path": str(folder)}]))
+
+
+def served(store, config) -> dict[str, dict]:
+    """The business feed as JSON, by title."""
+    client = create_app(config).test_client()
+    return {item["title"]: item for item in client.get("/feeds/business.json").json["items"]}
+
+
+def test_reading_every_version_again_keeps_the_newest_shown_and_reaches_its_text(tmp_path, database):
+    folder = tmp_path / "newsroom"
+    folder.mkdir()
+    t0 = datetime(2026, 12, 5, 7, 40, tzinfo=timezone.utc)
+    story_file(folder, "a.txt", "Harbour Levy Approved", [f"Published: {t0.isoformat()}"])
+    story_file(folder, "b-update.txt", "UPDATE 1-Harbour Levy Approved",
+               [f"Updated: {(t0 + timedelta(hours=2)).isoformat()}"], before=[LEDE])
+    config = newsroom_config(tmp_path, database, folder)
+    with Store(config.database) as store:
+        assert run_cycle(config, store).counts["articles:newsroom"] == {"new": 1, "updated": 1}
+        assert list(served(store, config)) == ["UPDATE 1-Harbour Levy Approved"]
+        # Every file read again (new rules): the original is older, it stays in the record only.
+        store.forget_rules(str(folder))
+        assert run_cycle(config, store).counts["articles:newsroom"] == {"unchanged": 2}
+        assert list(served(store, config)) == ["UPDATE 1-Harbour Levy Approved"]
+        # An edit of the version shown reaches the story.
+        story_file(folder, "b-update.txt", "UPDATE 1-Harbour Levy Approved, Agents Object",
+                   [f"Updated: {(t0 + timedelta(hours=2)).isoformat()}"], before=[LEDE],
+                   written=datetime(2026, 12, 6, tzinfo=timezone.utc))
+        assert run_cycle(config, store).counts["articles:newsroom"] == {"updated": 1, "unchanged": 1}
+        [(title, item)] = served(store, config).items()
+        assert title == "UPDATE 1-Harbour Levy Approved, Agents Object" and item["url"].endswith("/articles/a")
+
+
+def test_a_held_story_goes_out_at_once_when_its_file_drops_the_embargo_and_leaves_no_deleted_entry_if_killed(
+        tmp_path, database):
+    folder = tmp_path / "newsroom"
+    folder.mkdir()
+    later = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=1)
+    story_file(folder, "a.txt", "Harbour Levy Approved", [f"Embargo: {later.isoformat()}"])
+    story_file(folder, "b.txt", "Ferry Timetable Changes", [f"Embargo: {later.isoformat()}"], body="ferry")
+    config = newsroom_config(tmp_path, database, folder)
+    with Store(config.database) as store:
+        run_cycle(config, store)
+        version = store.category_version("business")
+        assert served(store, config) == {} and store.held_count() == 2
+        assert version == 0, "filing held stories moves no feed"
+        story_file(folder, "a.txt", "Harbour Levy Approved", [], written=datetime(2026, 12, 6, tzinfo=timezone.utc))
+        run_cycle(config, store)
+        assert list(served(store, config)) == ["Harbour Levy Approved"] and store.held_count() == 1
+        # Killed while held: gone, and never named deleted (no reader ever had it).
+        story_file(folder, "b.txt", "Ferry Timetable Changes", [f"Embargo: {later.isoformat()}", "Status: killed"],
+                   body="ferry", written=datetime(2026, 12, 6, tzinfo=timezone.utc))
+        run_cycle(config, store)
+        assert store.held_count() == 0 and store.deleted_entries("business") == []
+        assert [row.title for row in store.withdrawn_items()] == ["Ferry Timetable Changes"]
+        assert release.run(config, store, later + timedelta(seconds=1)) == [], "nor released at its time"

@@ -42,6 +42,8 @@ BANDS = 16
 SAME_STORY = 0.3
 # Too few word triples to tell a story by.
 MIN_SHINGLES = 8
+# Fewer words than this in its long lines: a story told in short paragraphs.
+MIN_WORDS = 40
 
 
 @dataclass(frozen=True)
@@ -57,15 +59,15 @@ def story_print(text: str, folder: str) -> StoryPrint | None:
     band key); None when it is too short to tell (it is a story of its own)."""
     lines = [line.strip() for line in text.splitlines()]
     body = [line for line in lines if line][2:]  # not the section and headline: updates rewrite headlines
-    long_lines = [line for line in body if len(line) > MAX_HOUSE_LINE]
-    for chosen in (long_lines, body):
-        hashes = fingerprint.shingles(fingerprint.words(" ".join(chosen))[: fingerprint.MAX_WORDS])
-        if len(hashes) >= MIN_SHINGLES:
-            signature = fingerprint.minhash(hashes, VALUES)
-            values = tuple(int(value) for value in signature)
-            bands = fingerprint.band_keys(folder, "story", signature[: BANDS * fingerprint.ROWS])
-            return StoryPrint(values, tuple(bands))
-    return None
+    chosen = fingerprint.words(" ".join(line for line in body if len(line) > MAX_HOUSE_LINE))
+    if len(chosen) < MIN_WORDS:  # short paragraphs: all its lines, furniture and all
+        chosen = fingerprint.words(" ".join(body))
+    hashes = fingerprint.shingles(chosen[: fingerprint.MAX_WORDS])
+    if len(hashes) < MIN_SHINGLES:
+        return None
+    signature = fingerprint.minhash(hashes, VALUES)
+    bands = fingerprint.band_keys(folder, "story", signature[: BANDS * fingerprint.ROWS])
+    return StoryPrint(tuple(signature.tolist()), tuple(bands))
 
 
 def story_name(path: str, found: StoryPrint | None) -> str:

@@ -36,16 +36,17 @@ class Lifecycle(Categories):
     def release_due(self, now: datetime) -> list[str]:
         """Serve every item whose embargo is past, dated at its embargo time;
         returns the categories they went out in.  Items another worker
-        released meanwhile are left alone (each goes out once)."""
+        released meanwhile are left alone (each goes out once), and withdrawn
+        ones stay held (an undo before the embargo leaves it to this job)."""
         # Asked every second by every worker: a read of the index, and the
         # write lock only when something is due.
-        if not self.db.execute("SELECT 1 FROM items WHERE embargo IS NOT NULL AND embargo <= ? LIMIT 1",
-                               [iso(now)]).fetchone():
+        if not self.db.execute("SELECT 1 FROM items WHERE embargo IS NOT NULL AND embargo <= ? AND withdrawn IS NULL"
+                               " LIMIT 1", [iso(now)]).fetchone():
             return []
         with self.transaction() as db:
             due = db.execute(
-                "SELECT id, category, embargo FROM items WHERE embargo IS NOT NULL AND embargo <= ? ORDER BY id",
-                [iso(now)]).fetchall()
+                "SELECT id, category, embargo FROM items WHERE embargo IS NOT NULL AND embargo <= ? AND withdrawn IS NULL"
+                " ORDER BY id", [iso(now)]).fetchall()
             if not due:
                 return []
             self.lock_categories(category for _, category, _ in due)
