@@ -228,12 +228,12 @@ def test_scheduled_backups_rotate(make_config, tmp_path: Path):
         filing.add(store, story(1))
     start = datetime(2026, 12, 1, tzinfo=timezone.utc)
     for hour in range(3):
-        backup.scheduled(config, start + timedelta(hours=hour))
+        backup.scheduled(config.database, config.backup.path, config.backup.keep, start + timedelta(hours=hour))
     assert sorted(p.name for p in config.backup.path.iterdir()) == [
         "feedhub-20261201T010000Z.db", "feedhub-20261201T020000Z.db"]
     assert integrity(config.backup.path / "feedhub-20261201T020000Z.db") == [("ok",)]
     # A worker started later takes the next one an interval after the newest.
-    newest = backup.scheduled(config)
+    newest = backup.scheduled(config.database, config.backup.path, config.backup.keep)
     assert newest.path.name.startswith("feedhub-2") and len(list(config.backup.path.iterdir())) == 2
     job = Worker(config).scheduler.get_job("backup")
     assert job.trigger.interval.total_seconds() == 3600
@@ -274,6 +274,7 @@ def test_the_restored_database_serves_what_the_backup_holds(make_config, tmp_pat
     assert {fmt: other.get(f"/feeds/business.{fmt}?page=2").headers["ETag"] for fmt in FORMATS} == before
 
 
+@pytest.mark.sqlite_only(FILE_BACKUP)  # with PostgreSQL, feeds.yaml's backup: is refused (tests/test_config_refusals.py)
 def test_a_backup_block_added_to_feeds_yaml_starts_the_job_without_a_restart(make_config):
     worker = Worker(make_config())
     assert worker.scheduler.get_job("backup") is None

@@ -17,6 +17,7 @@ from lxml import etree
 
 from feedhub.ingest import filing
 from feedhub.ingest.cycle import run_cycle
+from feedhub.model import Person
 from feedhub.publish import opml
 from feedhub.store import Store
 from feedhub.web import create_app
@@ -148,7 +149,8 @@ def test_json_feed_has_what_version_1_1_requires(client):
         assert RFC3339.match(item["date_published"]) and RFC3339.match(item["date_modified"])
         assert item["authors"][0]["name"]
     by_title = {item["title"]: item for item in feed["items"]}
-    assert by_title["Fish & Chips <b>tax</b> rises"]["authors"] == [{"name": "Jane Doe"}]
+    # JSON Feed has no address field: its spec lets the author's url be a mailto: link.
+    assert by_title["Fish & Chips <b>tax</b> rises"]["authors"] == [{"name": "Jane Doe", "url": "mailto:desk@news.test"}]
     assert by_title["Story 2"]["content_text"] == "Summary 2" and "url" not in by_title["Story 2"]
 
 
@@ -204,6 +206,85 @@ def test_an_empty_category_is_still_a_valid_feed(paged):
         parsed = feedparser.parse(paged.get(f"/feeds/sports.{fmt}").data)
         assert not parsed.bozo and parsed.entries == [] and parsed.feed.title
     assert json.loads(paged.get("/feeds/sports.json").data)["items"] == []
+
+
+MEDIA = "{http://search.yahoo.com/mrss/}"
+ITUNES = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
+# The W3C validator's own lists (feedvalidator/itunes.py, validators.py).
+APPLE_CATEGORIES = {"Arts", "Business", "Comedy", "Education", "Fiction", "Government", "History", "Health & Fitness",
+                    "Kids & Family", "Leisure", "Music", "News", "Religion & Spirituality", "Science", "Society & Culture",
+                    "Sports", "Technology", "True Crime", "TV & Film"}
+ITUNES_DURATION = re.compile(r"^\d+(:[0-5][0-9](:[0-5][0-9])?)?$")
+APPLE_FORMATS = {"m4a", "mp3", "mov", "mp4", "m4v", "pdf", "epub"}
+
+
+@pytest.fixture
+def podcast(make_config):
+    """Episodes, a gallery with captions and credits, a file without a type,
+    an awkward tag and title; a site that names its address."""
+    from feedhub.model import Enclosure, Episode
+
+    config = make_config(site={"title": "Test Hub", "link": "http://feeds.test", "language": "en",
+                               "email": "desk@feeds.test"})
+    with Store(config.database) as store:
+        filing.add(store, story(1, title="Use the <kbd> element & CSS", tags=("HTML & CSS", "F#"), episode=Episode(3, 1, "full", True),
+                        enclosures=(Enclosure("https://cdn.test/3.mp3", "audio/mpeg", 1000, duration=3012),),
+                        image="https://cdn.test/3.jpg", authors=(Person("Mira Kowal", "mira@news.test"),)))
+        filing.add(store, story(2, enclosures=(
+            Enclosure("https://cdn.test/a.jpg", "image/jpeg", medium="image", title="Noon", caption="Spray & <foam>",
+                      credits=("Ana Lindqvist", "Agency")),
+            Enclosure("https://cdn.test/b.jpg", medium="image", caption="Sandbags")), image="https://cdn.test/a.jpg"))
+        filing.add(store, story(3, enclosures=(Enclosure("https://cdn.test/talk.ogg", duration=95),)))
+    return create_app(config).test_client()
+
+
+def test_podcast_and_media_tags_follow_the_validator_rules(podcast):
+    rss = podcast.get("/feeds/business.rss").data
+    channel = etree.fromstring(rss).find("channel")
+    # A channel with iTunes tags has what the validator asks of it.
+    assert channel.find(f"{ITUNES}category").get("text") in APPLE_CATEGORIES
+    assert channel.findtext(f"{ITUNES}explicit") == "true" and channel.findtext("language") == "en"
+    assert channel.findtext(f"{ITUNES}owner/{ITUNES}email") == "desk@feeds.test"
+    items = {item.findtext("title"): item for item in channel.iter("item")}
+    episode = items["Use the <kbd> element & CSS"]
+    assert ITUNES_DURATION.match(episode.findtext(f"{ITUNES}duration"))
+    assert episode.findtext(f"{ITUNES}episode") == "3" and episode.findtext(f"{ITUNES}season") == "1"
+    assert episode.findtext(f"{ITUNES}episodeType") in ("full", "trailer", "bonus")
+    assert episode.findtext(f"{ITUNES}explicit") in ("true", "false")
+    assert episode.find(f"{ITUNES}image").get("href").startswith("https://")
+    for item in items.values():
+        if any(child.tag.startswith(ITUNES) for child in item):
+            # An episode's file is one Apple takes, by the validator's reading of its URL.
+            assert item.find("enclosure").get("url").split(".")[-1] in APPLE_FORMATS
+    assert not any(child.tag.startswith(ITUNES) for child in items["Story 3"]), "an .ogg is no Apple episode"
+    gallery = items["Story 2"]
+    for content in gallery.findall(f"{MEDIA}content"):
+        assert content.get("url") and "/" in content.get("type", "image/x")
+        for text in content.findall(f"{MEDIA}description") + content.findall(f"{MEDIA}title"):
+            assert text.get("type") == "plain"
+        assert not [credit for credit in content.findall(f"{MEDIA}credit") if credit.get("role")]
+    # Plain-text elements carry "&" and "<" as hexadecimal references (the RSS Profile's CharacterData rule).
+    for name in (b"title", b"category", b"media:description"):
+        for text in re.findall(rb"<" + name + rb"\b[^>]*>([^<]*)</", rss):
+            assert b"&lt;" not in text and b"&amp;" not in text, text
+    assert b"<title>Use the &#x3C;kbd&#x3E; element &#x26; CSS</title>" in rss
+    assert "Use the <kbd> element & CSS" in [entry.title for entry in feedparser.parse(rss).entries]
+    atom = etree.fromstring(podcast.get("/feeds/business.atom").data)
+    assert not list(atom.iter(f"{ITUNES}duration")), "the iTunes tags are RSS's"
+    types = {link.get("href"): link.get("type") for link in atom.iter(f"{ATOM}link") if link.get("rel") == "enclosure"}
+    assert types["https://cdn.test/talk.ogg"] == "audio/ogg" and types["https://cdn.test/b.jpg"] == "image/jpeg"
+
+
+def test_without_the_sites_address_rss_carries_no_itunes_tags(make_config):
+    from feedhub.model import Enclosure, Episode
+
+    config = make_config()
+    with Store(config.database) as store:
+        filing.add(store, story(1, episode=Episode(3), enclosures=(Enclosure("https://cdn.test/3.mp3", duration=60),)))
+    rss = create_app(config).test_client().get("/feeds/business.rss").data
+    assert b"itunes" not in rss  # the validator would ask for an itunes:owner address
+    [content] = etree.fromstring(rss).iter(f"{MEDIA}content")
+    assert content.get("duration") == "60", "the duration goes in Media RSS instead"
 
 
 def test_opml_lists_every_category_feed(client):

@@ -116,7 +116,8 @@ def test_teasers_are_served_with_the_article_extracted_from_their_page(tmp_path:
     assert f'href="{valley.url}/millbrook/boat"' in body, "links made absolute against the page"
     assert library.summary == "A short teaser for library."
     rss = served(config, "rss")["Volunteers replant a lost apple orchard"]
-    assert ARTICLES["orchard"][1][1] in rss.content[0].value and rss.summary == "A short teaser for orchard."
+    # RSS's description is HTML: the summary escaped, in a paragraph.
+    assert ARTICLES["orchard"][1][1] in rss.content[0].value and rss.summary == "<p>A short teaser for orchard.</p>"
     (robots,) = [h for path, h in valley.requests if path == "/robots.txt"]  # asked once for the host
     assert page_requests(valley, "library")[0]["User-Agent"].startswith("feedhub/")
     assert robots["User-Agent"].startswith("feedhub/")

@@ -59,7 +59,9 @@ def enclosures(row):
 def test_podcast_enclosure_itunes_image_author_tags_and_comments_are_stored(site):
     _, _, rows = site
     episode = rows[EPISODE_12]
-    assert enclosures(episode) == (Enclosure("https://cdn.harbour-hour.example/audio/ep12.mp3", "audio/mpeg", 48213760),)
+    # itunes:duration 00:50:12 is the enclosure's.
+    assert enclosures(episode) == (Enclosure("https://cdn.harbour-hour.example/audio/ep12.mp3", "audio/mpeg", 48213760,
+                                             duration=3012),)
     assert episode["image"] == "https://harbour-hour.example/art/ep12.jpg"  # itunes:image
     # feedparser alone would give "ple (Mira Kowal" at "producer@harbour-hour.exam".
     assert media.stored_people(episode["authors"]) == (Person("Mira Kowal", "producer@harbour-hour.example"),)
@@ -70,7 +72,7 @@ def test_podcast_enclosure_itunes_image_author_tags_and_comments_are_stored(site
 def test_javascript_enclosure_is_dropped_and_a_negative_length_is_unknown(site):
     _, _, rows = site
     assert enclosures(rows[EPISODE_11]) == (
-        Enclosure("https://cdn.harbour-hour.example/audio/ep11.m4a", "audio/x-m4a", None),
+        Enclosure("https://cdn.harbour-hour.example/audio/ep11.m4a", "audio/x-m4a", None, duration=2750),
     )
 
 
@@ -112,7 +114,7 @@ def test_json_feed_attachments_image_authors_tags_and_dates(site):
     _, _, rows = site
     row = rows[LAMP_ROOM]
     assert enclosures(row) == (
-        Enclosure("https://lighthouse-notes.example/audio/41.mp3", "audio/mpeg", 2048000),
+        Enclosure("https://lighthouse-notes.example/audio/41.mp3", "audio/mpeg", 2048000, duration=300),
         Enclosure("https://lighthouse-notes.example/docs/41.pdf", "application/pdf", None),  # relative, size -1
         Enclosure("https://lighthouse-notes.example/img/lamp-room.jpg", "image/jpeg", None),
     )
@@ -192,7 +194,8 @@ def test_json_feed_attachments_image_tags_and_authors(site):
     items = {item["title"]: item for item in json.loads(served(site, "json"))["items"]}
     lamp = items[LAMP_ROOM]
     assert lamp["attachments"] == [
-        {"url": "https://lighthouse-notes.example/audio/41.mp3", "mime_type": "audio/mpeg", "size_in_bytes": 2048000},
+        {"url": "https://lighthouse-notes.example/audio/41.mp3", "mime_type": "audio/mpeg", "size_in_bytes": 2048000,
+         "duration_in_seconds": 300},
         {"url": "https://lighthouse-notes.example/docs/41.pdf", "mime_type": "application/pdf"},
         {"url": "https://lighthouse-notes.example/img/lamp-room.jpg", "mime_type": "image/jpeg"},
     ]
@@ -201,7 +204,7 @@ def test_json_feed_attachments_image_tags_and_authors(site):
     assert lamp["authors"] == [{"name": "Jonas Berg", "url": "https://lighthouse-notes.example/jonas"}, {"name": "Elif Kaya"}]
     wall = items[SEA_WALL]
     assert wall["attachments"][0]["mime_type"] == "video/mp4" and wall["attachments"][0]["size_in_bytes"] == 73400320
-    assert items[EPISODE_12]["authors"] == [{"name": "Mira Kowal"}]
+    assert items[EPISODE_12]["authors"] == [{"name": "Mira Kowal", "url": "mailto:producer@harbour-hour.example"}]
 
 
 def test_an_edited_enclosure_updates_the_stored_item(make_config):
@@ -234,7 +237,8 @@ def test_a_database_from_before_media_is_migrated_and_served(tmp_path, make_conf
         assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         filing.add(store, story(2, tags=("Ports",)))
     items = {i["title"]: i for i in json.loads(create_app(config).test_client().get("/feeds/business.json").data)["items"]}
-    assert items["Old story"]["image"] == "https://t.test/old.jpg" and items["Old story"]["authors"] == [{"name": "Ann Lee"}]
+    assert items["Old story"]["image"] == "https://t.test/old.jpg"
+    assert items["Old story"]["authors"] == [{"name": "Ann Lee", "url": "mailto:ann@t.test"}]
     assert items["Story 2"]["tags"] == ["Ports"]
 
 

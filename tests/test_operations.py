@@ -185,6 +185,15 @@ def test_import_into_a_file_with_an_empty_source_list(tmp_path: Path, database: 
     assert [s.name for s in load_config(path).sources] == ["harbour-gazette", "wire-again", "soup", "chip-news"]
 
 
+def test_an_unreachable_database_is_one_line_not_a_traceback(tmp_path: Path):
+    # Port 1 on loopback: nothing listens there, the connection is refused at once.
+    path = write_config(tmp_path, "postgresql://feedhub@127.0.0.1:1/feedhub")
+    run = subprocess.run([sys.executable, "-m", "feedhub.cli", "--config", str(path), "sources"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.startswith("feedhub sources: cannot connect to postgresql://feedhub@127.0.0.1:1/feedhub:")
+
+
 def test_ingest_shows_a_progress_bar_only_on_a_terminal(tmp_path: Path, database: str, articles_dir: Path, capsys):
     path = write_config(tmp_path, database, articles=[{"path": str(articles_dir)}])
     assert main(["--config", str(path), "ingest"]) == 0

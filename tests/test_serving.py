@@ -7,6 +7,7 @@ import gzip
 import os
 import re
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -192,8 +193,9 @@ def test_the_procfiles_web_line_serves_feeds_and_304s(config, tmp_path):
     # that is not activated has it (PATH may hold another one, or none).
     command[0] = str(Path(sys.executable).with_name(command[0]))
     path = tmp_path / "feeds.yaml"
+    # Its own process group, so the teardown reaches granian's workers too.
     server = subprocess.Popen(command, env={**os.environ, "FEEDHUB_CONFIG": str(path)},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}/feeds/business.rss"
     try:
         deadline = time.monotonic() + 30
@@ -210,5 +212,9 @@ def test_the_procfiles_web_line_serves_feeds_and_304s(config, tmp_path):
         assert again.status_code == 304 and again.content == b""
         assert httpx.get(f"http://127.0.0.1:{port}/feeds/nothing.rss").status_code == 404
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # a loaded machine: never leave it running
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)

@@ -62,12 +62,34 @@ class Enclosure:
     """A media file that goes with an item: a podcast's audio, a photo, a video.
 
     ``length`` is the size in bytes, ``None`` when unknown; ``medium`` is MRSS's
-    word for what it is ("image", "audio", "video"), "" when not said."""
+    word for what it is ("image", "audio", "video"), "" when not said;
+    ``duration`` is in seconds.  ``title`` is the file's own name for itself
+    (media:title, a JSON Feed attachment's title), ``caption`` what it shows
+    in words (media:description, plain text), ``credits`` who made it
+    (media:credit), each as the source wrote them."""
 
     url: str
     type: str = ""
     length: int | None = None
     medium: str = ""
+    duration: int | None = None
+    title: str = ""
+    caption: str = ""
+    credits: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A podcast episode's number, season, kind ("full", "trailer", "bonus")
+    and explicit flag, as the iTunes tags say them; all unset for a story."""
+
+    number: int | None = None
+    season: int | None = None
+    kind: str = ""
+    explicit: bool | None = None
+
+    def __bool__(self) -> bool:
+        return self != Episode()
 
 
 @dataclass(frozen=True)
@@ -99,6 +121,10 @@ class Item:
     image: str = ""  # the item's picture (absolute http(s) URL), "" when none
     enclosures: tuple[Enclosure, ...] = ()  # media files, the best one first
     comments: str = ""  # link to the item's comments page
+    image_caption: str = ""  # what the picture shows, in words (plain text)
+    image_credit: str = ""  # who made the picture
+    episode: Episode = Episode()  # podcast episodes only
+    related: str = ""  # the page the item is about, elsewhere (JSON Feed's external_url)
     # A story's life (issue 26): served from then on, not before (its
     # published time is then too); None: at once.
     embargo: datetime | None = None

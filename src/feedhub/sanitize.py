@@ -11,6 +11,8 @@ shows the entry outside its site.
 
 from __future__ import annotations
 
+import html
+import re
 from urllib.parse import urljoin, urlsplit
 
 import nh3
@@ -19,6 +21,13 @@ import nh3
 URL_SCHEMES = {"http", "https", "mailto"}
 # nofollow: republished links must not lend our site's rank to spammers.
 LINK_REL = "noopener noreferrer nofollow"
+TAG = re.compile(r"<[^>]+>")
+# Tags become spaces so that "<p>a</p><p>b</p>" keeps its words apart; that
+# leaves "floods </a>." as "floods ." unless the space before punctuation goes.
+SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?)\]])")
+# Elements whose text is code, not words: dropped whole from plain text
+# (feedparser's sanitizer did it before; see remote/parse.PARSE_ONCE).
+ACTIVE = re.compile(r"<(script|style|applet)\b.*?(?:</\1\s*>|$)", re.I | re.S)
 
 
 def web_url(url: str | None, base: str | None = None) -> str:
@@ -53,3 +62,11 @@ def _drop_empty_urls(tag: str, attribute: str, value: str) -> str | None:
     # An empty href is what feedparser leaves of a javascript: link; resolved,
     # it would point at the feed itself.
     return None if attribute in ("href", "src") and not value.strip() else value
+
+
+def plain_text(fragment: str) -> str:
+    """An HTML fragment's words, without markup or code, on one line."""
+    if "<" in fragment:
+        fragment = ACTIVE.sub(" ", fragment)
+    text = " ".join(html.unescape(TAG.sub(" ", fragment)).split())
+    return SPACE_BEFORE_PUNCT.sub(r"\1", text)

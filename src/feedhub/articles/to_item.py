@@ -45,6 +45,8 @@ def article_item(
         authors=tuple(Person(name) for name in article.authors),
         tags=tuple(article.tags),
         image=article.image,
+        image_caption=article.caption,
+        image_credit=article.credit,
         embargo=release,
         takedown=takedown,
     )

@@ -15,6 +15,7 @@ from ..model import from_iso
 from ..publish import static
 from ..remote import websub
 from ..store import Store, StoredItem
+from .output import fail, when
 
 
 def withdraw_story(config: Config, args: argparse.Namespace) -> int:
@@ -22,14 +23,12 @@ def withdraw_story(config: Config, args: argparse.Namespace) -> int:
     the hubs and write the static feeds at once, and record who, when, why."""
     reason = (args.reason or "").strip()
     if not args.undo and not reason:
-        print('feedhub withdraw: say why with --reason "..." (kept in the record, never published)', file=sys.stderr)
-        return 2
+        return fail("withdraw", 'say why with --reason "..." (kept in the record, never published)')
     who = f"feedhub withdraw ({getpass.getuser()}@{socket.gethostname()})"
     with Store(config.database) as store:
         stories = find_stories(store, args.item)
         if not stories:
-            print(f"feedhub withdraw: no stored story with the id, link or file {args.item!r}", file=sys.stderr)
-            return 1
+            return fail("withdraw", f"no stored story with the id, link or file {args.item!r}", 1)
         before = store.category_versions()
         for story in stories:
             changed = (store.restore if args.undo else store.withdraw)(story.id, who, reason)
@@ -68,9 +67,5 @@ def waiting_lines(store: Store, now: datetime) -> list[str]:
     held = store.held_items()
     lines = [f"{len(held)} stor{'y' if len(held) == 1 else 'ies'} waiting for their embargo" + (":" if held else "")]
     for row in held:
-        assert row.embargo is not None  # held_items lists the held ones only
-        due = from_iso(row.embargo)
-        hours = (due - now).total_seconds() / 3600
-        when = f"in {hours:.1f}h" if hours > 0 else "due now"
-        lines.append(f"- {row.title}\n  {row.source} in {row.category}: goes out {due:%Y-%m-%d %H:%M}Z ({when})")
+        lines.append(f"- {row.title}\n  {row.source} in {row.category}: goes out {when(from_iso(row.embargo), now)}")
     return lines

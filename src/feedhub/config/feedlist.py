@@ -23,7 +23,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from ..publish import opml
-from . import KEY, Config, ConfigError, Source, load_config
+from .loading import ConfigError, load_config
+from .sections import Source
+from .settings import Config
+from .values import KEY
 
 
 @dataclass

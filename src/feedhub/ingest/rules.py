@@ -7,58 +7,26 @@ blocked by which rule.  Block rules are tried first, at every level; then
 each non-empty keep list (site, category, source) must have a rule that
 matches, or the entry is blocked for matching none of it.
 
-Patterns run on RE2 (google-re2), whose matching time is linear in the
-input: a pattern such as ``(a+)+$`` that makes a backtracking engine take
-years on a few dozen characters costs RE2 microseconds.  RE2 has no
-backreferences or lookaround; such a pattern is refused when feeds.yaml is
-loaded, with its file, line and key.
+Patterns run on RE2, in linear time (config/rulespecs.py: how feeds.yaml
+writes a rule, and the pattern it means).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
-import re2
-
 from .. import media
+from ..config import Config, RuleLists, RuleSpec
+from ..config.rulespecs import compile_pattern, words_pattern
 
 if TYPE_CHECKING:
-    from ..config import Config, Rules, RuleSpec
     from ..model import Item
     from ..store import SubjectRow
 
-FIELDS = ("title", "content", "author", "tags", "link")
 BLOCK, KEEP = "block", "keep"
-
-
-@functools.lru_cache(maxsize=4096)
-def compile_pattern(pattern: str) -> "re2._Regexp":
-    """The RE2 form of `pattern`; ValueError saying why it cannot be one."""
-    options = re2.Options()
-    options.log_errors = False  # the error is raised to the caller, not printed
-    try:
-        return re2.compile(pattern, options)
-    except re2.error as exc:
-        reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        raise ValueError(
-            f"invalid regular expression {pattern!r}: {reason} (rules use RE2: no backreferences or lookaround)"
-        ) from None
-
-
-def words_pattern(words: str) -> str:
-    """The pattern of a plain-string rule: its words in that order, any case,
-    any spacing, not inside longer words ("ad" does not match "advice")."""
-    parts = [re.escape(word) for word in words.split()]
-    if not parts:
-        raise ValueError("expected one or more words")
-    start = r"\b" if re.match(r"\w", words.strip()[0]) else ""
-    end = r"\b" if re.match(r"\w", words.strip()[-1]) else ""
-    return "(?i)" + start + r"\s+".join(parts) + end
 
 
 @dataclass(frozen=True)
@@ -87,7 +55,7 @@ def subject_of(title: str, text: str, summary: str, link: str, author: str = "",
 
 
 def item_subject(item: "Item") -> Subject:
-    """The Subject of an Item (see items.py)."""
+    """The Subject of an Item (see model.py)."""
     return subject_of(item.title, item.text, item.summary, item.link, item.author,
                       (person.name for person in item.authors), item.tags)
 
@@ -123,7 +91,7 @@ class Verdict:
 SERVED = Verdict(False)
 
 
-def rule_from_spec(kind: str, scope: str, spec: "RuleSpec") -> Rule:
+def rule_from_spec(kind: str, scope: str, spec: RuleSpec) -> Rule:
     if spec.words is not None:
         return Rule(kind, scope, ("title", "content"), words_pattern(spec.words), json.dumps(spec.words))
     assert spec.regex is not None  # RuleSpec's validator: words or a regex, never neither
@@ -145,10 +113,10 @@ class RuleSet:
 
 # Rule sets per configuration (by identity; a reload makes a new one) and
 # per (category, source): built once, not once per entry.
-_built: dict[int, tuple["Config", dict[tuple[str, str | None], RuleSet]]] = {}
+_built: dict[int, tuple[Config, dict[tuple[str, str | None], RuleSet]]] = {}
 
 
-def rules_for(config: "Config", category: str, source_name: str | None) -> RuleSet:
+def rules_for(config: Config, category: str, source_name: str | None) -> RuleSet:
     """The rules for entries of `source_name` (a feeds.yaml source, or None
     for an article folder) filed in `category`: site, category, source."""
     known = _built.get(id(config))
@@ -162,8 +130,8 @@ def rules_for(config: "Config", category: str, source_name: str | None) -> RuleS
     return known[1][key]
 
 
-def _rules_for(config: "Config", category: str, source_name: str | None) -> RuleSet:
-    levels: list[tuple[str, "Rules"]] = [("site", config)]
+def _rules_for(config: Config, category: str, source_name: str | None) -> RuleSet:
+    levels: list[tuple[str, RuleLists]] = [("site", config)]
     if category in config.categories:
         levels.append((f"category {category}", config.categories[category]))
     source = config.source(source_name) if source_name else None
@@ -178,7 +146,7 @@ def _rules_for(config: "Config", category: str, source_name: str | None) -> Rule
     return RuleSet(tuple(block), tuple(keep))
 
 
-def any_rules(config: "Config") -> bool:
+def any_rules(config: Config) -> bool:
     holders = [config, *config.categories.values(), *config.sources]
     return any(holder.block or holder.keep for holder in holders)
 
@@ -197,7 +165,7 @@ def decide(subject: Subject, rules: RuleSet) -> Verdict:
     return SERVED
 
 
-def fingerprint(config: "Config") -> str:
+def fingerprint(config: Config) -> str:
     """A hash of every rule and of which source files into which category:
     when it changes, stored items must be checked again."""
     parts = {
@@ -208,5 +176,5 @@ def fingerprint(config: "Config") -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _dump(specs: Iterable["RuleSpec"]) -> list[dict[str, Any]]:
+def _dump(specs: Iterable[RuleSpec]) -> list[dict[str, Any]]:
     return [spec.model_dump() for spec in specs]

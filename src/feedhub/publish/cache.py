@@ -163,11 +163,13 @@ class FeedCache:
     ) -> Rendered:
         """A page of a feed from `items` (and the `deleted` entries it names),
         read at `state` (version, changed)."""
-        body = feeds.build(self.config, channel, items, fmt, page, deleted or [])
-        self.renders += 1
         # The document changes with its items and with feeds.yaml (titles,
-        # links): it was last modified at the later of the two.
-        changed = max(from_iso(state.changed) or feeds.EPOCH, self.config_modified or feeds.EPOCH)
+        # links): it was last modified at the later of the two (unknown for
+        # a category never filed in, of a configuration not read from a file).
+        known = [moment for moment in (from_iso(state.changed), self.config_modified) if moment]
+        changed = max(known) if known else None
+        body = feeds.build(self.config, channel, items, fmt, page, changed, deleted or [])
+        self.renders += 1
         link_header = self._link_header(channel.path, fmt, page.number)
         return Rendered(body, feeds.FORMATS[fmt], changed, state.version, link_header)
 

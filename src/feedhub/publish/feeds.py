@@ -7,43 +7,47 @@ first, last, previous and next ones so a subscriber can read further back.
 Page 1 of an Atom feed also names the category's recently withdrawn items as
 RFC 6721 deleted entries; RSS 2.0 and JSON Feed have no such element, and a
 withdrawn item simply leaves them.
-RSS and Atom are made with feedgen; the links feedgen's RSS writer leaves out
-(hub and paging) are added by a small feedgen extension.  Output depends only
-on the configuration and the stored rows, so every server process renders
-the same bytes for the same category version.
+RSS and Atom are made with feedgen; what it cannot write (paging links in
+RSS, enclosure links in Atom, Media RSS, iTunes tags) by the extensions in
+feedgen_ext.py.  Output depends only on the configuration and the stored
+rows, so every server process renders the same bytes for the same category
+version.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass, fields, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Sequence
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
-from lxml import etree
 
 from .. import __version__, media
 from ..config import Config
-from ..model import Enclosure, Person, from_iso
-from ..store import DeletedEntry, Preview, Store, StoredItem
+from ..model import Enclosure, Person, from_iso, utcnow
+from ..store import DeletedEntry, Store, StoredItem
+from .extras import Extras
+from .feedgen_ext import AtomFeed, EntryMedia, RssChannel, episode_file
 
 FORMATS = {
     "rss": "application/rss+xml; charset=utf-8",
     "atom": "application/atom+xml; charset=utf-8",
     "json": "application/feed+json; charset=utf-8",
 }
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-ATOM_NS = "http://www.w3.org/2005/Atom"
-TOMBSTONES_NS = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721
-DELETED_COMMENT = "This story was withdrawn."
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 # Characters XML 1.0 forbids; one stray control character from a source feed
 # must not make a whole feed unparseable (or unrenderable: lxml refuses them).
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# RSS elements of plain text (not HTML): "&", "<" and ">" in them are written
+# as hexadecimal character references, the form the RSS Best Practices
+# Profile finds every aggregator reads as text (&lt; some take for markup).
+RSS_PLAIN_TEXT = re.compile(
+    rb"(<(title|category|dc:creator|itunes:author|media:title|media:description|media:credit)\b[^>]*>)([^<]*)(</\2>)")
+REFERENCES = {b"&lt;": b"&#x3C;", b"&gt;": b"&#x3E;", b"&amp;": b"&#x26;"}
 
 
 @dataclass(frozen=True)
@@ -93,7 +97,8 @@ def category_channel(config: Config, category: str) -> Channel:
 
 
 def tag_channel(config: Config, slug: str, name: str) -> Channel:
-    return Channel(f"tag/{slug}", f"Tagged {name}", f"Stories tagged {name}, in every category", tag_url(config, slug))
+    return Channel(f"tag/{quote(slug)}", f"Tagged {name}", f"Stories tagged {name}, in every category",
+                   tag_url(config, slug))
 
 
 def search_channel(config: Config, key: str) -> Channel:
@@ -111,8 +116,8 @@ def search_url(config: Config, query: str, categories: Sequence[str] = ()) -> st
 
 
 def tag_url(config: Config, slug: str) -> str:
-    """A tag's HTML page."""
-    return f"{config.site.link}/t/{slug}"
+    """A tag's HTML page (a slug is in any script, and may hold "#")."""
+    return f"{config.site.link}/t/{quote(slug)}"
 
 
 def links(config: Config, category: str, fmt: str, page: Page) -> dict[str, str]:
@@ -139,104 +144,77 @@ def render(config: Config, store: Store, category: str, fmt: str) -> bytes:
 
 def build(
     config: Config, feed: str | Channel, items: list[StoredItem], fmt: str, page: Page = Page(),
-    deleted: Sequence[DeletedEntry] = (),
+    changed: datetime | None = None, deleted: Sequence[DeletedEntry] = (),
 ) -> bytes:
     """One page of a feed (a category's key, or a Channel), `items` newest
-    first; `deleted`: the withdrawn items it names as deleted (Atom only)."""
+    first; `deleted`: the withdrawn items it names as deleted (Atom only).
+    The feed was updated when its newest item was, or an item was withdrawn;
+    a feed with neither when it last `changed` (its category, or feeds.yaml),
+    else now."""
     channel = feed if isinstance(feed, Channel) else category_channel(config, feed)
     clean = [_clean(row) for row in items]
     if fmt == "json":
         return _json_feed(config, channel, clean, page)
-    return _xml_feed(config, channel, clean, fmt, page, deleted)
+    times = [*(_updated(row) for row in clean), *(from_iso(gone.withdrawn) for gone in deleted)]
+    updated = max(times, default=None) or changed or utcnow().replace(microsecond=0)
+    return _xml_feed(config, channel, clean, fmt, page, updated, deleted)
 
 
 # -- RSS 2.0 and Atom 1.0 -------------------------------------------------------
 
 
-# feedgen ships no types, so its extension bases are Any to mypy.
-class _ExtraLinks(BaseExtension):  # type: ignore[misc]
-    """feedgen's RSS writer emits only the self atom:link; add the others."""
-
-    def __init__(self) -> None:
-        self.links: list[tuple[str, str]] = []
-
-    def extend_ns(self) -> dict[str, str]:
-        return {"atom": ATOM_NS}
-
-    def extend_rss(self, rss: etree._Element) -> etree._Element:
-        channel = rss.find("channel")
-        # feedgen's RSS always has its channel, and the self link _xml_feed gave it.
-        assert channel is not None
-        self_link = channel.find(f"{{{ATOM_NS}}}link")
-        assert self_link is not None
-        for offset, (rel, href) in enumerate(self.links, start=1):
-            link = etree.Element(f"{{{ATOM_NS}}}link", href=href, rel=rel)
-            channel.insert(channel.index(self_link) + offset, link)
-        return rss
-
-
-class _DeletedEntries(BaseExtension):  # type: ignore[misc]  # feedgen's base: Any, as above
-    """RFC 6721 at:deleted-entry elements, one per withdrawn item: `ref` the
-    entry's id, `when` its withdrawal, a comment saying what happened (never
-    why: a reason may be a legal matter), and the link it had."""
-
-    def __init__(self) -> None:
-        self.entries: Sequence[DeletedEntry] = ()
-
-    def extend_ns(self) -> dict[str, str]:
-        return {"at": TOMBSTONES_NS}
-
-    def extend_atom(self, feed: etree._Element) -> etree._Element:
-        for gone in self.entries:
-            when = from_iso(gone.withdrawn).isoformat().replace("+00:00", "Z")
-            element = etree.SubElement(feed, f"{{{TOMBSTONES_NS}}}deleted-entry", ref=f"urn:uuid:{gone.id}", when=when)
-            etree.SubElement(element, f"{{{TOMBSTONES_NS}}}comment").text = DELETED_COMMENT
-            if gone.link:
-                # feedgen's Atom elements are unqualified under a default xmlns.
-                etree.SubElement(element, "link", rel="alternate", href=gone.link)
-        return feed
-
-
-class _Nothing(BaseExtension):  # type: ignore[misc]  # feedgen's base: Any, as above
-    """Feed level of an extension that only adds to entries."""
-
-
 def _xml_feed(
-    config: Config, channel: Channel, items: list[StoredItem], fmt: str, page: Page, deleted: Sequence[DeletedEntry]
+    config: Config, channel: Channel, items: list[StoredItem], fmt: str, page: Page, updated: datetime,
+    deleted: Sequence[DeletedEntry],
 ) -> bytes:
     site = config.site
     pages = links(config, channel.path, fmt, page)
+    extras = [Extras.of(row) for row in items]
     fg = FeedGenerator()
     fg.load_extension("dc", atom=False, rss=True)
-    fg.load_extension("media", atom=True, rss=True)
-    fg.register_extension("feedhub_entry", _Nothing, _EntryLinks, atom=True, rss=False)
-    fg.register_extension("feedhub_links", _ExtraLinks, atom=False, rss=True)
-    if deleted and fmt == "atom":  # the namespace only where it is used
-        fg.register_extension("feedhub_deleted", _DeletedEntries, atom=True, rss=False)
-        fg.feedhub_deleted.entries = deleted
+    fg.register_extension("feedhub", RssChannel if fmt == "rss" else AtomFeed, EntryMedia,
+                          atom=fmt == "atom", rss=fmt == "rss")
     # The Atom id names the category's feed as a whole, the same on every page.
     fg.id(feed_url(config, channel.path, "atom"))
     fg.title(f"{site.title}: {channel.title}")
     fg.description(channel.description)  # RSS <description>, Atom <subtitle>
     fg.link(href=pages.pop("self"), rel="self", type=FORMATS[fmt].split(";")[0])
-    extra = [("hub", hub) for hub in hubs(config, channel.path)] + list(pages.items())
-    for rel, href in extra:
+    more_links = [("hub", hub) for hub in hubs(config, channel.path)] + list(pages.items())
+    for rel, href in more_links:
         fg.link(href=href, rel=rel)
-    fg.feedhub_links.links = extra
+    if fmt == "rss":
+        fg.feedhub.links = more_links
+        # Apple's podcast tags, when an item is an episode and the site names
+        # its owner's address (the validator asks it of a feed with them).
+        if site.email and any(episode_file(e) for e in extras):
+            fg.feedhub.owner = (site.title, site.email)
+            fg.feedhub.explicit = any(e.episode.explicit for e in extras)
+    else:
+        fg.feedhub.deleted = deleted
     # feedgen uses the last link as RSS's <channel><link>: the page, not the feed.
     fg.link(href=channel.page, rel="alternate", type="text/html")
     fg.language(site.language)  # RSS <language>, Atom xml:lang
     fg.author({"name": site.title})
     fg.generator("feedhub", __version__)
-    # The document changed when an item did, or when one was withdrawn.  Also RSS lastBuildDate.
-    fg.updated(max([*(_updated(row) for row in items), *(from_iso(gone.withdrawn) for gone in deleted)], default=EPOCH))
-    for row in items:
-        _add_entry(fg, site.title, row, fmt)
-    document: bytes = fg.rss_str(pretty=False) if fmt == "rss" else fg.atom_str(pretty=False)
-    return document
+    fg.updated(updated)  # also RSS lastBuildDate
+    for row, row_extras in zip(items, extras):
+        entry = _add_entry(fg, site.title, row, row_extras, fmt)
+        entry.feedhub.extras = row_extras
+        entry.feedhub.itunes = fmt == "rss" and fg.feedhub.owner is not None
+    if fmt == "atom":
+        document: bytes = fg.atom_str(pretty=False)
+        return document
+    return RSS_PLAIN_TEXT.sub(_references, fg.rss_str(pretty=False))
 
 
-def _add_entry(fg: FeedGenerator, site_title: str, row: StoredItem, fmt: str) -> None:
+def _references(match: re.Match[bytes]) -> bytes:
+    text = match[3]
+    for escaped, reference in REFERENCES.items():
+        text = text.replace(escaped, reference)
+    return match[1] + text + match[4]
+
+
+def _add_entry(fg: FeedGenerator, site_title: str, row: StoredItem, extras: Extras, fmt: str) -> Any:
     entry = fg.add_entry(order="append")
     entry.id(f"urn:uuid:{row.id}")
     entry.guid(f"urn:uuid:{row.id}", permalink=False)
@@ -246,68 +224,32 @@ def _add_entry(fg: FeedGenerator, site_title: str, row: StoredItem, fmt: str) ->
     entry.published(from_iso(row.published))
     entry.updated(_updated(row))
     if row.summary:
-        entry.summary(row.summary)  # RSS <description> too
+        # The summary is plain text: Atom's <summary> says so.  RSS's
+        # <description> is HTML, so there it is escaped ("<kbd>" is text),
+        # in a paragraph: readers that guess (podcastparser) take a
+        # description without tags for plain text and show "&lt;kbd&gt;".
+        entry.summary(f"<p>{html.escape(row.summary, quote=False)}</p>" if fmt == "rss" else row.summary)
     if row.content:
         entry.content(row.content, type="html")
     elif not row.link:
         # Atom: an entry with no alternate link must carry content.
         entry.content(row.summary or row.title, type="text")
-    extras = Extras.of(row)
     if fmt == "rss":
         # dc:creator per author, never also <author>: the validator warns
         # about the pair on one item, and <author> takes only one address.
         for person in extras.authors:
             entry.dc.dc_creator(person.name or person.email)
         if extras.enclosures:  # RSS allows one <enclosure>: the best; MRSS carries the rest
-            best, *rest = extras.enclosures
+            best = extras.enclosures[0]
             entry.enclosure(best.url, str(best.length or 0), media.served_type(best))
-            for other in rest:
-                entry.media.content(_media_content(other), group=None)
         if extras.comments:
             entry.comments(extras.comments)
     else:
         # Every Atom entry names an author; the site vouches for unsigned ones.
         entry.author([_atom_person(person) for person in extras.authors] or [{"name": site_title}])
-        entry.feedhub_entry.enclosures = extras.enclosures
-        entry.feedhub_entry.replies = extras.comments
-    if extras.image:
-        entry.media.thumbnail({"url": extras.image}, group=None)
     if extras.tags:
         entry.category([{"term": name} for name in extras.tags])
-
-
-@dataclass(frozen=True)
-class Extras:
-    """What a stored row carries beside its text, as it is served."""
-
-    authors: tuple[Person, ...]
-    tags: tuple[str, ...]
-    image: str
-    enclosures: tuple[Enclosure, ...]
-    comments: str
-
-    @classmethod
-    def of(cls, row: StoredItem | Preview) -> "Extras":
-        authors = media.stored_people(row.authors)
-        if not authors and row.author and row.author.strip():
-            authors = (media.person(row.author),)  # stored before authors were
-        return cls(
-            authors=authors,
-            tags=media.stored_tags(row.tags),
-            # An item with no picture of its own shows the first of its content.
-            image=row.image or media.first_image(row.content or ""),
-            enclosures=media.stored_enclosures(row.enclosures),
-            comments=row.comments or "",
-        )
-
-
-def _media_content(file: Enclosure) -> dict[str, str]:
-    found = {"url": file.url, "type": media.served_type(file)}
-    if file.length is not None:
-        found["fileSize"] = str(file.length)
-    if file.medium:
-        found["medium"] = file.medium
-    return found
+    return entry
 
 
 def _atom_person(person: Person) -> dict[str, str]:
@@ -317,26 +259,6 @@ def _atom_person(person: Person) -> dict[str, str]:
     if person.uri:
         found["uri"] = person.uri
     return found
-
-
-class _EntryLinks(BaseEntryExtension):  # type: ignore[misc]  # feedgen's base: Any, as above
-    """Atom links feedgen 1.0 cannot write: its entry links lose every
-    attribute but href, so enclosures (rel, type, length) and the comments
-    link (RFC 4685 rel="replies") are written here."""
-
-    def __init__(self) -> None:
-        self.enclosures: tuple[Enclosure, ...] = ()
-        self.replies = ""
-
-    def extend_atom(self, entry: etree._Element) -> etree._Element:
-        # feedgen's Atom elements are unqualified under a default xmlns.
-        for file in self.enclosures:
-            link = etree.SubElement(entry, "link", rel="enclosure", type=media.served_type(file), href=file.url)
-            if file.length is not None:
-                link.set("length", str(file.length))
-        if self.replies:
-            etree.SubElement(entry, "link", rel="replies", type="text/html", href=self.replies)
-        return entry
 
 
 # -- JSON Feed 1.1 --------------------------------------------------------------
@@ -382,6 +304,8 @@ def _json_item(site_title: str, row: StoredItem) -> dict[str, Any]:
         item["tags"] = list(extras.tags)
     if extras.image:
         item["image"] = extras.image
+    if extras.related:
+        item["external_url"] = extras.related
     if extras.enclosures:
         item["attachments"] = [_attachment(file) for file in extras.enclosures]
     return item
@@ -389,15 +313,20 @@ def _json_item(site_title: str, row: StoredItem) -> dict[str, Any]:
 
 def _json_person(person: Person) -> dict[str, str]:
     found = {"name": person.name or person.email}
-    if person.uri:
-        found["url"] = person.uri
+    # JSON Feed has no address field; its spec lets "url" be a mailto: link.
+    if person.uri or person.email:
+        found["url"] = person.uri or f"mailto:{person.email}"
     return found
 
 
 def _attachment(file: Enclosure) -> dict[str, str | int]:
     found: dict[str, str | int] = {"url": file.url, "mime_type": media.served_type(file)}
+    if file.title:
+        found["title"] = file.title
     if file.length is not None:
         found["size_in_bytes"] = file.length
+    if file.duration is not None:
+        found["duration_in_seconds"] = file.duration
     return found
 
 

@@ -69,6 +69,18 @@ def plausible_legacy(raw: bytes) -> bool:
     return mess_ratio(MARKUP.sub(" ", text), maximum_threshold=1.0) < MAX_MESS
 
 
+def detect(raw: bytes) -> tuple[str, str] | None:
+    """(text, encoding) of bytes in some legacy encoding (Shift_JIS, KOI8-R,
+    Windows-1251...) when charset-normalizer finds one they read plausibly
+    in; None when none does.  For documents that name no encoding at all."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw).best()
+    if best is None or best.chaos > MAX_MESS:
+        return None
+    return str(best), best.encoding
+
+
 def mostly_utf8(raw: bytes) -> bool:
     """UTF-8 with a few broken bytes (a bad paste, a truncated character):
     far more valid multi-byte characters than broken ones."""

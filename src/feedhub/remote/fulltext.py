@@ -33,9 +33,8 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from ..model import Item, Page, utcnow
-from ..sanitize import clean_html
+from ..sanitize import clean_html, plain_text
 from . import fetchguard, politeness
-from .to_item import plain_text
 
 if TYPE_CHECKING:
     from ..model import PageState

@@ -1,8 +1,9 @@
 """Reading JSON Feed 1.0/1.1 sources (https://www.jsonfeed.org/version/1.1/).
 
 feedparser 6 reads every XML dialect but not JSON Feed, so a JSON document is
-turned here into entries of the shape feedparser gives, and entries.to_item
-reads both alike.
+turned here into entries of the shape feedparser gives, with an
+extras.EntryExtras for what that shape has no place for (attachments' titles
+and durations, external_url), and to_item reads both alike.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from ..model import Person
 from ..sanitize import web_url
+from .extras import KEY, EntryExtras, RawMedia
 
 
 class NotJsonFeed(ValueError):
@@ -36,6 +39,8 @@ def entries(body: bytes, url: str | None) -> list[dict[str, Any]]:
         raise NotJsonFeed(f"line {line}: JSON Feed is not UTF-8 (byte 0x{body[exc.start]:02x})") from None
     except json.JSONDecodeError as exc:
         raise NotJsonFeed(f"line {exc.lineno}, column {exc.colno}: malformed JSON: {exc.msg}") from None
+    except RecursionError:  # arrays in arrays past Python's recursion limit
+        raise NotJsonFeed("JSON nested too deep") from None
     if not isinstance(document, dict) or not str(document.get("version", "")).startswith("https://jsonfeed.org/version/"):
         raise NotJsonFeed("not a JSON Feed: no https://jsonfeed.org/version/ \"version\"")
     items = document.get("items")
@@ -61,21 +66,29 @@ def _entry(item: dict[str, Any], base: str) -> dict[str, Any]:
     authors = item.get("authors")
     if not isinstance(authors, list):
         authors = [item.get("author")]  # 1.1 has "authors"; 1.0 had one "author".
-    entry["authors"] = [
-        {"name": _text(a.get("name")), "href": _text(a.get("url"))} for a in authors if isinstance(a, dict)
-    ]
     tags = _list(item.get("tags"))
     entry["tags"] = [{"term": _text(tag)} for tag in tags if isinstance(tag, str)]
-    attachments = _list(item.get("attachments"))
-    entry["links"] = [
-        {"rel": "enclosure", "href": _text(a.get("url")), "type": _text(a.get("mime_type")),
-         "length": a.get("size_in_bytes")}
-        for a in attachments if isinstance(a, dict)
-    ]
     image = _text(item.get("image")) or _text(item.get("banner_image"))
     if image:
         entry["image"] = {"href": image}
+    entry[KEY] = EntryExtras(
+        authors=tuple(_person(a) for a in authors if isinstance(a, dict)),
+        media=tuple(
+            RawMedia(_text(a.get("url")), _text(a.get("mime_type")), _text(a.get("size_in_bytes")), base=link or base,
+                     duration=_text(a.get("duration_in_seconds")), title=_text(a.get("title")))
+            for a in _list(item.get("attachments")) if isinstance(a, dict)
+        ),
+        related=web_url(_text(item.get("external_url")), link or base or None),
+    )
     return entry
+
+
+def _person(author: dict[str, Any]) -> Person:
+    # The spec lets an author's "url" be a mailto: link, their address.
+    url = _text(author.get("url"))
+    if url.lower().startswith("mailto:"):
+        return Person(_text(author.get("name")), url[len("mailto:"):])
+    return Person(_text(author.get("name")), uri=url)
 
 
 def _text(value: object) -> str:

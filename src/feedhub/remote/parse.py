@@ -4,9 +4,11 @@ its entries, safely.
 The bytes come from a stranger: a document built to exhaust the parser
 (too much markup, entities that expand) is refused before feedparser sees
 it, and a declared encoding that is wrong is caught, so the text is never
-mojibake.  feedparser knows every XML feed dialect and gives each entry as
-a dict; jsonfeed gives JSON Feed entries the same shape, and
-entries.to_item makes either into an Item.
+mojibake; a document that declares none is read in the legacy encoding it
+is plainly in (Shift_JIS, KOI8-R...).  feedparser knows every XML feed
+dialect and gives each entry as a dict, with what it gets wrong read again
+from the XML (extras.py); jsonfeed gives JSON Feed entries the same shape,
+and to_item makes either into an Item.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 import feedparser
 
-from . import decoding, jsonfeed
+from . import decoding, extras, jsonfeed
 
 log = logging.getLogger(__name__)
 # One entry, as feedparser gives it (a dict subclass) or jsonfeed maps it to
@@ -38,6 +40,15 @@ ENTITY = re.compile(rb"""<!ENTITY\s+(%\s*)?([^\s>]+)\s+(?:"([^"]*)"|'([^']*)')""
 CHARACTER_REFERENCE = re.compile(rb"&#(?:[0-9]+|x[0-9a-fA-F]+);")
 MAX_ENTITY_TEXT = 64
 WESTERN = {"windows-1252", "cp1252", "iso-8859-1", "latin-1", "latin1", "iso8859-1"}
+XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\sencoding\s*=\s*["']""")
+BLANK = b"\xef\xbb\xbf \t\r\n"  # a UTF-8 BOM and XML's white space
+# What may come before the root element, and what ends it.
+PROLOGUE = {b"<?": b"?>", b"<!--": b"-->", b"<!DOCTYPE": b">"}
+# expat's "<unknown>:9:17: " before its message: the line is said already.
+EXPAT_PLACE = re.compile(r"^<unknown>:\d+:\d+: ")
+# A document that starts with its XML declaration (in UTF-8 or UTF-16):
+# feedparser puts one line of its own before any other.
+STARTS_DECLARED = re.compile(rb"^(?:\xef\xbb\xbf|\xff\xfe|\xfe\xff)?\x00?<\x00?\?\x00?x")
 # feedparser's own HTML sanitizing and relative-URI rewriting are off: to_item
 # does both with nh3 (clean_html, against the entry's xml:base or link), and
 # titles and summaries become plain text, so doing them twice cost a third of
@@ -51,6 +62,8 @@ class ParseError(Exception):
 
 def parse(body: bytes, url: str | None, content_type: str | None) -> list[Entry]:
     """Entries of a feed document; ParseError if it is not a usable feed."""
+    if _empty(body):
+        raise ParseError("empty document")
     if jsonfeed.looks_like_json(body):
         try:
             return jsonfeed.entries(body, url)
@@ -63,30 +76,64 @@ def parse(body: bytes, url: str | None, content_type: str | None) -> list[Entry]
     if content_type:
         headers["content-type"] = content_type
     parsed = feedparser.parse(body, response_headers=headers, **PARSE_ONCE)
+    encoding: str | None = parsed.get("encoding")
     guessed = isinstance(parsed.get("bozo_exception"), feedparser.CharacterEncodingOverride)
-    if guessed or parsed.get("encoding", "").lower() in WESTERN:
+    if guessed or (encoding or "").lower() in WESTERN:
         # feedparser fell back to UTF-8 or Windows-1252 because the declared
         # encoding was wrong, or a Western single-byte encoding was declared
         # (the label most often wrong): make sure the text is not mojibake.
         try:
-            decoding.decode(body)
+            encoding = decoding.decode(body)[1]
         except decoding.Undecodable as exc:
-            if not decoding.mostly_utf8(body):
-                raise ParseError(f"line {exc.line}: not in its declared encoding; {exc}") from None
-            # UTF-8 with a few broken bytes: keep the text, each broken byte
-            # shown as U+FFFD, rather than read all of it as Windows-1252.
-            log.warning("feed %s: broken UTF-8 bytes from line %d replaced", url, exc.line)
-            fixed = body.decode("utf-8", "replace").encode("utf-8")
-            parsed = feedparser.parse(fixed, response_headers={**headers, "content-type": "application/xml; charset=utf-8"},
+            body = _as_utf8(body, content_type, exc, url)
+            encoding = "utf-8"
+            parsed = feedparser.parse(body, response_headers={**headers, "content-type": "application/xml; charset=utf-8"},
                                       **PARSE_ONCE)
     if parsed.bozo and not _harmless(parsed.bozo_exception):
-        line = getattr(parsed.bozo_exception, "getLineNumber", lambda: None)()
-        where = f" at line {line}" if line else ""
-        raise ParseError(f"malformed feed{where}: {parsed.bozo_exception}")
+        problem = parsed.bozo_exception
+        line = getattr(problem, "getLineNumber", lambda: None)()
+        if line and not STARTS_DECLARED.match(body):
+            line -= 1  # feedparser's declaration line is not the document's
+        column = getattr(problem, "getColumnNumber", lambda: None)()
+        where = f" at line {line}" + (f", column {column + 1}" if column is not None else "") if line else ""
+        raise ParseError(f"malformed feed{where}: {EXPAT_PLACE.sub('', str(problem))}")
     if not parsed.version:
         raise ParseError("not an RSS or Atom feed")
     entries: list[Entry] = parsed.entries
+    found = extras.read(body, encoding, url)
+    if found is not None and len(found) == len(entries):
+        for entry, extra in zip(entries, found):
+            entry[extras.KEY] = extra
     return entries
+
+
+def _as_utf8(body: bytes, content_type: str | None, exc: decoding.Undecodable, url: str | None) -> bytes:
+    """The document in UTF-8, when it is UTF-8 with a few broken bytes or
+    in a legacy encoding it does not name; ParseError when neither."""
+    if decoding.mostly_utf8(body):
+        # UTF-8 with a few broken bytes: keep the text, each broken byte
+        # shown as U+FFFD, rather than read all of it as Windows-1252.
+        log.warning("feed %s: broken UTF-8 bytes from line %d replaced", url, exc.line)
+        return body.decode("utf-8", "replace").encode("utf-8")
+    if XML_ENCODING.match(body.lstrip(BLANK)) or "charset=" in (content_type or "").lower():
+        raise ParseError(f"line {exc.line}: not in its declared encoding; {exc}")
+    detected = decoding.detect(body)
+    if detected is None:
+        raise ParseError(f"line {exc.line}: no encoding declared; {exc}")
+    text, encoding = detected
+    log.info("feed %s: no encoding declared; read as %s", url, encoding)
+    return text.encode("utf-8")
+
+
+def _empty(body: bytes) -> bool:
+    """Nothing but white space, an XML declaration, comments and a doctype."""
+    rest = body.lstrip(BLANK)
+    while start := next((start for start in PROLOGUE if rest.startswith(start)), None):
+        end = rest.find(PROLOGUE[start], len(start))
+        if end < 0:
+            return False
+        rest = rest[end + len(PROLOGUE[start]):].lstrip(BLANK)
+    return not rest
 
 
 def _refuse_expanding_entities(body: bytes) -> None:

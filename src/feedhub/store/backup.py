@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ..config import Config
 from ..model import utcnow
 from . import MIGRATIONS, Store
 from .engine import SQLiteDatabase
@@ -210,14 +209,11 @@ def next_due(names: list[str], every: int, now: datetime) -> datetime:
     return max(backups[-1][0] + timedelta(seconds=every), now) if backups else now
 
 
-def scheduled(config: Config, now: datetime | None = None) -> Contents:
-    """The worker's backup job: a new copy in the backup folder, the oldest
-    beyond `keep` deleted."""
-    settings = config.backup
-    assert settings is not None  # the worker schedules backups only when configured
-    folder = settings.path
-    contents_ = backup(config.database, folder / f"feedhub-{(now or utcnow()):{STAMP}}.db")
-    for name in expired(os.listdir(folder), settings.keep):
+def scheduled(database: Path | str, folder: Path, keep: int, now: datetime | None = None) -> Contents:
+    """The worker's backup job (feeds.yaml's ``backup:``): a new copy of
+    `database` in `folder`, the oldest beyond the newest `keep` deleted."""
+    contents_ = backup(database, folder / f"feedhub-{(now or utcnow()):{STAMP}}.db")
+    for name in expired(os.listdir(folder), keep):
         (folder / name).unlink(missing_ok=True)
         log.info("old backup deleted", extra={"backup": str(folder / name)})
     log.info("backup written", extra={"backup": str(contents_.path), "bytes": contents_.size,

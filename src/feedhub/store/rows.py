@@ -15,7 +15,7 @@ from ..model import Item, from_iso, utcnow
 from ..model import iso as iso  # how the store writes a time, for its modules
 from .engine import Cursor
 
-MEDIA_COLUMNS = ("authors", "tags", "image", "enclosures", "comments")
+MEDIA_COLUMNS = ("authors", "tags", "image", "enclosures", "comments", "image_caption", "image_credit", "episode", "related")
 # The condition every route shows an item on: no keep/block rule holds it
 # back, it is not waiting for its embargo, and it was not withdrawn.
 SERVED = "items.blocked IS NULL AND items.embargo IS NULL AND items.withdrawn IS NULL"
@@ -27,6 +27,8 @@ def media_columns(item: Item) -> dict[str, str | None]:
         # Every input's tags go through media.tags: one spelling per slug.
         "authors": media.to_json(item.authors), "tags": media.to_json(media.tags(item.tags)), "image": item.image or None,
         "enclosures": media.to_json(item.enclosures), "comments": item.comments or None,
+        "image_caption": item.image_caption or None, "image_credit": item.image_credit or None,
+        "episode": media.episode_json(item.episode), "related": item.related or None,
     }
 
 
@@ -39,6 +41,8 @@ def item_from_row(row: StoredItem) -> Item:
         author=row.author or "", priority=row.priority if row.priority is not None else 100,
         authors=media.stored_people(row.authors), tags=media.stored_tags(row.tags), image=row.image or "",
         enclosures=media.stored_enclosures(row.enclosures), comments=row.comments or "",
+        image_caption=row.image_caption or "", image_credit=row.image_credit or "",
+        episode=media.stored_episode(row.episode), related=row.related or "",
     )
 
 
@@ -89,6 +93,10 @@ class StoredItem:
     image: str | None = None
     enclosures: str | None = None
     comments: str | None = None
+    image_caption: str | None = None
+    image_credit: str | None = None
+    episode: str | None = None  # JSON, see media.episode_json
+    related: str | None = None
     embargo: str | None = None  # held back until then; None: not held (lifecycle.py)
     withdrawn: str | None = None  # when it was withdrawn; None: it was not
     deleted_entry: int = 0  # 1 while its category's Atom feeds carry its at:deleted-entry

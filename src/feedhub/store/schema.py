@@ -299,6 +299,16 @@ def sign_again(db: Database) -> None:
         last = batch[-1][0]
 
 
+def _pictures_and_episodes(db: Database) -> None:
+    """More of what an item carries beside its text (issue 25): its picture's
+    caption and credit, a podcast episode's number, season, kind and explicit
+    flag (JSON, see media.episode_json), and the page it is about elsewhere
+    (JSON Feed's external_url).  Captions, credits, titles and durations of
+    media files are in the enclosures JSON already."""
+    for column in ("image_caption", "image_credit", "episode", "related"):
+        db.execute(f"ALTER TABLE items ADD COLUMN {column} TEXT")
+
+
 def _house_stories(db: Database) -> None:
     """House style counted per story, not per file (articles/stories.py):
     each counted file's story and story print (signature, band keys), and
@@ -344,6 +354,6 @@ def _story_life(db: Database) -> None:
 
 MIGRATIONS = [
     _v1, _v2, _v3, _blocked, _full_text_pages, _retention, _media, _search, _article_metadata, _leases, _search_order,
-    _fewer_bands, _house_stories, _story_life,
+    _fewer_bands, _pictures_and_episodes, _house_stories, _story_life,
 ]
 

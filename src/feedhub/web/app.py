@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Callable
+from urllib.parse import quote
 
 from flask import Flask, Response, abort, redirect, request
 from flask.typing import ResponseReturnValue
@@ -118,7 +119,7 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
     def tag_feed(name: str, fmt: str) -> ResponseReturnValue:  # a feed, or a redirect to its slug
         slug = media.tag_slug(name)
         if slug and slug != name:  # "North Sea", "north_sea": one tag, one address
-            return redirect(f"/feeds/tag/{slug}.{fmt}", 301)
+            return redirect(f"/feeds/tag/{quote(slug)}.{fmt}", 301)  # any script; "#" as in F#
         rendered = app.extensions["feedhub.feeds"].get_tag(store(), slug, fmt) if slug else None
         if rendered is None:
             abort(Response(f"No story is tagged {name!r}.\n", 404, mimetype="text/plain"))

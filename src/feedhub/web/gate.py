@@ -1,6 +1,6 @@
 """Access control inside a web process: the current request's partner and
 categories, the operator-only guard, and the Gate middleware.  The decisions
-themselves are pure functions in feedhub.access."""
+themselves are pure functions in feedhub.publish.access."""
 
 from __future__ import annotations
 

@@ -26,6 +26,7 @@ from .. import __version__, media
 from ..config import ArticleDir, Config, Source
 from ..model import Lease, SourceState, as_utc, from_iso
 from ..publish import feeds
+from ..publish.extras import Extras
 from ..remote.politeness import next_run, source_status
 from ..store import CategoryCounts, FolderState, PageHealth, Preview, Store, StoredItem
 from ..store.search import SearchError
@@ -222,6 +223,8 @@ class ArticleExtras(TypedDict):
     authors: list[str]
     tags: list[str]
     image: str
+    caption: str  # what the picture shows ("" when the file did not say)
+    credit: str  # who made it ("Photo: AFP")
 
 
 class SourceHealth(TypedDict):
@@ -253,17 +256,16 @@ class FolderHealth(TypedDict):
 
 def article_extras(row: StoredItem) -> ArticleExtras:
     """The article's byline, tags and picture as its page shows them."""
-    from ..media import stored_people, stored_tags
-
-    return {"authors": [person.name for person in stored_people(row.authors)],
-            "tags": list(stored_tags(row.tags)), "image": row.image or ""}
+    return {"authors": [person.name for person in media.stored_people(row.authors)],
+            "tags": list(media.stored_tags(row.tags)), "image": row.image or "",
+            "caption": row.image_caption or "", "credit": row.image_credit or ""}
 
 
 def reader_view(config: Config, row: StoredItem | Preview) -> dict[str, object]:
     """An item as the category preview shows it."""
     names = row.other_source_names if isinstance(row, Preview) else None
     others = sorted(filter(None, (names or "").split(",")))
-    extras = feeds.Extras.of(row)
+    extras = Extras.of(row)
     return {
         **{column.name: getattr(row, column.name) for column in fields(row)},
         "href": safe_href(config, row.link),
@@ -271,6 +273,8 @@ def reader_view(config: Config, row: StoredItem | Preview) -> dict[str, object]:
         "other_sources": [source_label(name) for name in others],
         "image": extras.image,
         "tags": [(name, media.tag_slug(name)) for name in extras.tags],
+        # Every author's name, never an address (the raw `author` line may hold one).
+        "byline": extras.byline,
     }
 
 

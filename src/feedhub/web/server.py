@@ -17,6 +17,10 @@ import os
 import subprocess
 import sys
 
+from granian import Granian
+from granian.constants import Interfaces
+from granian.log import LogLevels
+
 from ..config import Config
 
 # The app factory each web worker calls; it reads $FEEDHUB_CONFIG.
@@ -25,10 +29,6 @@ THREADS = 4  # per worker, for the requests that wait on SQLite
 
 
 def serve(config: Config, config_path: str, host: str, port: int, workers: int, log_level: str | None) -> None:
-    from granian import Granian
-    from granian.constants import Interfaces
-    from granian.log import LogLevels
-
     # The path, not the loaded config: each web worker then follows edits
     # of feeds.yaml, as the scheduler does.
     os.environ["FEEDHUB_CONFIG"] = config_path

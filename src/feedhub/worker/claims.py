@@ -19,13 +19,8 @@ import os
 import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
-
-from ..model import from_iso
-
-if TYPE_CHECKING:
-    from ..config import ArticleDir, Source
-    from ..model import Lease
+from ..config import ArticleDir, Source
+from ..model import Lease, from_iso
 
 # How much of an interval before the holder's next run a job is due again.
 SLACK = 0.1
@@ -55,8 +50,6 @@ def next_due(now: datetime, interval: float, next_run: datetime | None) -> datet
 
 def job_name(target: ArticleDir | Source) -> str:
     """The scheduler's job for an input, and the name of its lease."""
-    from ..config import ArticleDir
-
     return f"articles:{target.path}" if isinstance(target, ArticleDir) else f"feed:{target.name}"
 
 

@@ -274,7 +274,7 @@ class Worker:
         if settings:
             with Store(self.config.database) as store, self.leased(store, "backup", settings.every) as mine:
                 if mine:  # one backup per interval, whichever worker takes it
-                    backup.scheduled(self.config)
+                    backup.scheduled(self.config.database, settings.path, settings.keep)
 
     def prune(self) -> None:
         config = self.config
