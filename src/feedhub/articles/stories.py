@@ -22,8 +22,10 @@ story a file joins is decided here.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+import numpy as np
 
 from ..dedup import fingerprint
 from .boilerplate import MAX_HOUSE_LINE
@@ -40,6 +42,10 @@ BANDS = 16
 # a paragraph to a story shares about 0.5, a corrected version or a
 # re-export 0.9 to 1.  With 64 values the estimate's spread is about 0.06.
 SAME_STORY = 0.3
+# Signatures a file is compared with per band it shares (the store reads as
+# many): versions are few, and files that all look alike (a template's)
+# must not make each new one compare with all of them.
+PER_BAND = 8
 # Too few word triples to tell a story by.
 MIN_SHINGLES = 8
 # Fewer words than this in its long lines: a story told in short paragraphs.
@@ -76,11 +82,6 @@ def story_name(path: str, found: StoryPrint | None) -> str:
     return f"{path}#{hashlib.blake2b(values.encode(), digest_size=6).hexdigest()}"
 
 
-def likeness(a: Sequence[int], b: Sequence[int]) -> float:
-    """The share of two signatures' values that agree."""
-    return sum(x == y for x, y in zip(a, b)) / max(len(a), 1)
-
-
 def assign(
     files: Iterable[tuple[str, StoryPrint | None]], known: Iterable[tuple[int, str, tuple[int, ...]]]
 ) -> dict[str, str]:
@@ -91,8 +92,8 @@ def assign(
     and print (so a file edited into another story never names the one it
     left, which may go on with its other versions).
     `known` is (band, story, signature) of the stored files sharing a band
-    with any of the files; each file given joins them once assigned, so
-    versions in one batch find each other."""
+    with any of the files (at most PER_BAND a band); each file given joins
+    them once assigned, so versions in one batch find each other."""
     by_band: dict[int, dict[str, list[tuple[int, ...]]]] = {}
     for band, story, values in known:
         by_band.setdefault(band, {}).setdefault(story, []).append(values)
@@ -100,17 +101,22 @@ def assign(
     for path, found in files:
         best, score = None, SAME_STORY
         if found is not None:
-            candidates: dict[str, list[tuple[int, ...]]] = {}
-            for band in found.bands:
-                for story, signatures in by_band.get(band, {}).items():
-                    candidates.setdefault(story, []).extend(signatures)
-            for story in sorted(candidates):
-                alike = max(likeness(found.values, other) for other in candidates[story])
-                if alike >= score and (best is None or alike > score):
-                    best, score = story, alike
+            candidates = [(story, signature) for band in found.bands
+                          for story, signatures in by_band.get(band, {}).items() for signature in signatures]
+            if candidates:
+                # All at once: the share of equal values of each candidate's signature.
+                shares = (np.array([signature for _, signature in candidates]) == np.array(found.values)).mean(axis=1)
+                alike: dict[str, float] = {}
+                for (story, _), share in zip(candidates, shares.tolist()):
+                    alike[story] = max(alike.get(story, 0.0), share)
+                for story in sorted(alike):
+                    if alike[story] >= score and (best is None or alike[story] > score):
+                        best, score = story, alike[story]
         story = best or story_name(path, found)
         stories[path] = story
         if found is not None:
             for band in found.bands:
-                by_band.setdefault(band, {}).setdefault(story, []).append(found.values)
+                filed = by_band.setdefault(band, {})
+                if sum(map(len, filed.values())) < PER_BAND:
+                    filed.setdefault(story, []).append(found.values)
     return stories

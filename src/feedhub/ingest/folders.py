@@ -80,7 +80,8 @@ def folder_rules(store: Store, folder: ArticleDir) -> HouseStyle:
     for batch in _batches(_in_order(FileCounter, (key,), _files_to_count(store, folder.path)), FILE_BATCH):
         counted = [file for file in batch if file is not None]
         # One vote per story: the batch's files are matched with the stories counted before, and each other.
-        known = store.story_candidates(band for _, _, found in counted if found for band in found.bands)
+        bands = [band for _, _, found in counted if found for band in found.bands]
+        known = store.story_candidates(bands, stories.PER_BAND)
         story = stories.assign([(path, found) for path, _, found in counted], known)
         store.count_house_lines(key, [
             CountedFile(path, lines, story[path], *((found.values, found.bands) if found else ()))

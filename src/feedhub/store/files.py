@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Iterable, Iterator, TypeVar
 
 from .connection import Connection
@@ -53,15 +54,19 @@ class ArticleFiles(Connection):
                 "UPDATE article_files SET rules = NULL WHERE path >= ? AND path < ?", [low, high]
             ).rowcount
 
-    def story_candidates(self, bands: Iterable[int]) -> list[tuple[int, str, tuple[int, ...]]]:
-        """(band, story, signature) of every counted file filed under one of
-        `bands` (a batch's story prints, see articles/stories.py)."""
+    def story_candidates(self, bands: Iterable[int], per_band: int) -> list[tuple[int, str, tuple[int, ...]]]:
+        """(band, story, signature) of the counted files filed under one of
+        `bands` (a batch's story prints, see articles/stories.py), at most
+        `per_band` of them per band (the first by path): files that all look
+        alike (a template's) must not make every lookup read them all."""
         found = []
         for chunk in _chunks(sorted(set(bands))):
             marks = ",".join("?" * len(chunk))
             for band, story, signature in self.db.execute(
-                    "SELECT b.band, f.story, f.signature FROM house_bands b JOIN house_files f ON f.path = b.path"
-                    f" WHERE b.band IN ({marks})", chunk):
+                    "SELECT band, story, signature FROM (SELECT b.band, f.story, f.signature,"
+                    "  row_number() OVER (PARTITION BY b.band ORDER BY b.path) AS place"
+                    "  FROM house_bands b JOIN house_files f ON f.path = b.path"
+                    f"  WHERE b.band IN ({marks})) AS filed WHERE place <= ?", [*chunk, per_band]):
                 found.append((band, story, tuple(int(value) for value in signature.split())))
         return found
 
@@ -80,32 +85,34 @@ class ArticleFiles(Connection):
                         f"SELECT path, story, bands FROM house_files WHERE path IN ({marks})", chunk):
                     earlier[path] = (story, [int(band) for band in (bands or "").split()])
             members = self._story_members({*(story for story, _ in earlier.values()), *(f.story for f in files)})
+            # Per story: how many of its files each line is in (a line is the story's while any has it).
+            lines_of = {story: Counter(key for keys in paths.values() for key in keys) for story, paths in members.items()}
             row = db.execute("SELECT files FROM house_folders WHERE folder = ?", [folder]).fetchone()
             total = row[0] if row else 0
-            delta: dict[str, int] = {}
+            delta: Counter[str] = Counter()
             first: dict[str, tuple[str, int]] = {}  # key: (text, stories counted before it first appeared)
 
-            def move(story: str, path: str, keys: set[str] | None) -> None:
-                """The file leaves (keys None) or joins the story; the story's lines change by the difference."""
+            def move(story: str, path: str, joins: bool) -> None:
+                """The file joins (or leaves) the story; a line new to (or gone from) the story moves its count."""
                 nonlocal total
-                files_of = members.setdefault(story, {})
-                before = set().union(*files_of.values())
+                files_of, counts = members.setdefault(story, {}), lines_of.setdefault(story, Counter())
+                keys = files_of[path] if not joins else file_keys[path]
                 total -= bool(files_of)
-                if keys is None:
-                    files_of.pop(path, None)
-                else:
+                if joins:
                     files_of[path] = keys
+                else:
+                    del files_of[path]
                 total += bool(files_of)
-                after = set().union(*files_of.values())
-                for key in before - after:
-                    delta[key] = delta.get(key, 0) - 1
-                for key in after - before:
-                    delta[key] = delta.get(key, 0) + 1
+                for key in keys:
+                    counts[key] += 1 if joins else -1
+                    if counts[key] == (1 if joins else 0):
+                        delta[key] += 1 if joins else -1
 
+            file_keys = {file.path: set(file.lines) for file in files}
             for file in files:
-                if file.path in earlier:
-                    move(earlier[file.path][0], file.path, None)
-                move(file.story, file.path, set(file.lines))
+                if file.path in earlier and file.path in members.get(earlier[file.path][0], {}):
+                    move(earlier[file.path][0], file.path, joins=False)
+                move(file.story, file.path, joins=True)
                 for key, text in file.lines.items():
                     first.setdefault(key, (text, total - 1))
             db.execute("INSERT INTO house_folders (folder, files) VALUES (?, ?)"
