@@ -80,15 +80,15 @@ def main(n: int) -> None:
 def gate_alone(config, n: int) -> float:
     """The partner variant's access work without Flask: the middleware over
     an app that only looks the key up and takes a token from each bucket."""
-    from feedhub.publish.access import partner_for
+    from feedhub.publish.access import key_owner
     from feedhub.web.gate import Gate
     from feedhub.web.ratelimit import Limiter
 
     limiter = Limiter(config.rate_limits)
 
     def app(environ, start_response):
-        partner = partner_for(config, environ.get("feedhub.key"))
-        limiter.check(partner, environ["REMOTE_ADDR"])
+        use = key_owner(config, environ.get("feedhub.key"), utcnow())
+        limiter.check(use.partner if use else None, environ["REMOTE_ADDR"])
         limiter.check(None, environ["REMOTE_ADDR"])
         return []
 

@@ -49,7 +49,7 @@ def drop_database(server: str, name: str) -> None:
     import psycopg
     from psycopg import sql
 
-    from feedhub.store.engine import close_pools
+    from feedhub.store.pgpool import close_pools
 
     close_pools()
     with psycopg.connect(server, autocommit=True) as admin:

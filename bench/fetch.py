@@ -47,18 +47,18 @@ class Feeds:
     With a folder, each is also written there as feed-N.rss, its mtime the
     feed's Last-Modified, for a FeedServer over that folder to serve."""
 
-    def __init__(self, folder: Path | None = None):
-        self.folder = folder
+    def __init__(self, folder: Path | None = None, sources: int = SOURCES, items: int = ITEMS):
+        self.folder, self.items = folder, items
         if folder:
             folder.mkdir(parents=True, exist_ok=True)
-        self.versions = [0] * SOURCES
-        self.documents = [self.render(n) for n in range(SOURCES)]
+        self.versions = [0] * sources
+        self.documents = [self.render(n) for n in range(sources)]
 
     def render(self, number: int) -> bytes:
         version = self.versions[number]
         first = version * NEW_ITEMS_WHEN_CHANGED
         items = []
-        for index in range(first + ITEMS - 1, first - 1, -1):  # newest first, ITEMS of them
+        for index in range(first + self.items - 1, first - 1, -1):  # newest first, self.items of them
             when = formatdate(BASE_TIME + index * 600, usegmt=True)
             link = f"https://source{number}.example/news/{index}"
             # Invented words, different for every story, so that no two are
@@ -77,7 +77,7 @@ class Feeds:
         if self.folder:
             path = self.folder / f"feed-{number}.rss"
             path.write_bytes(body)
-            modified = BASE_TIME + (first + ITEMS) * 600
+            modified = BASE_TIME + (first + self.items) * 600
             os.utime(path, (modified, modified))
         return body
 

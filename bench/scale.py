@@ -1,24 +1,33 @@
-"""Past one machine, on one machine: how fetching grows with workers, and what
-PostgreSQL costs next to SQLite.
+"""Past one machine: PostgreSQL on another host, next to SQLite on this one.
 
-    python bench/scale.py --postgres postgresql://user@127.0.0.1/any [--rounds 3]
+    python bench/scale.py [--postgres URL] [--rounds 3] [--latency 0 1] [--outage 20]
 
-1. Fetch throughput of 1, 2 and 4 `feedhub worker` processes sharing one
-   database, over SOURCES loopback sources that each answer after a 200 ms
-   delay (a slow publisher): sources fetched per second, from the first
-   request the server sees to the last.  Each worker runs up to 10 fetches at
-   once, so one worker is bound by the delay, and more workers should add up.
-2. Ingest per item: filing.add of ITEMS stories (a feed's entries, dedup
-   included), on PostgreSQL next to SQLite.
-3. Serve: requests per second of a category's RSS feed (cached per data
-   version: one small query a request) and of its HTML page (read from the
-   database each time), granian as in the Procfile, wrk -t2 -c16.
+PostgreSQL is reached through a latency proxy (tests/latency_proxy.py, in a
+process of its own) that delays each direction by half of --latency (ms a
+round trip: 0 is loopback, 1 two machines in one data centre) and counts
+round trips.  Each round goes through the cases in turn, SQLite and then
+PostgreSQL at each latency, so load from elsewhere on the machine hits all
+alike; a figure is the median of its rounds (min-max), and every ratio is
+taken within a round.
 
-Rounds go round the cases in turn (1, 2, 4 workers; SQLite, PostgreSQL), so
-load from elsewhere on the machine hits every case alike; each figure is the
-median of its rounds with the spread, and the ratios are taken within a round.
-Without --postgres, only SQLite is measured (the worker part on one SQLite
-file, which several processes of one machine may share).
+1. Filing: `feedhub ingest` (a child process, as a user runs it) of ARTICLES
+   newsroom files (bench/ingest.py's, about 1 in 50 a resent copy) and FEEDS
+   loopback feeds of ENTRIES entries (bench/fetch.py's) into a fresh
+   database: wall time, PostgreSQL/SQLite, and round trips per filed item.
+   Targets (issue 28): at most 1 round trip per item, and at 1 ms no more
+   than 1.5x SQLite's time.
+2. Serving: requests per second of a category's cached RSS feed and of its
+   HTML page (read from the database each time), granian as in the
+   Procfile, wrk -t2 -c16; and the round trips of POLLS conditional polls
+   of the cached feed (each a 304), per poll.
+3. Outage, at the highest latency: a web node serves, then the proxy is cut
+   (as a server that stops): how long /healthz, the cached feed and a page
+   take to answer, and with what; --outage seconds of a request every
+   second; then the proxy is restored: seconds until the page answers 200.
+4. migrate-db: rows per second copying an SQLite database of MIGRATE_ITEMS
+   stories into PostgreSQL.
+
+Without --postgres (or $FEEDHUB_TEST_DATABASE_URL) only SQLite is measured.
 """
 
 from __future__ import annotations
@@ -26,34 +35,40 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from datetime import datetime, timedelta, timezone
-from email.utils import formatdate
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import yaml
+import httpx
+import psycopg
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import drop_database, fresh_database, sized  # noqa: E402
+from common import drop_database, fresh_database, run_feedhub, sized, write_config  # noqa: E402
+from fetch import Feeds, totals  # noqa: E402
+from ingest import Newsroom  # noqa: E402
+from latency_proxy import ProxyProcess  # noqa: E402
 from loopback import FeedServer  # noqa: E402
-from serve import free_port, wait_until_up, wrk  # noqa: E402
+from serve import SERVERS, free_port, wait_until_up, wrk  # noqa: E402
 
-from feedhub.ingest import filing  # noqa: E402
-from feedhub.model import NEW  # noqa: E402
+from feedhub.metrics import HEARTBEAT  # noqa: E402
 from feedhub.model import Item  # noqa: E402
 from feedhub.store import Store  # noqa: E402
+from feedhub.store.migrate import migrate  # noqa: E402
 
-SOURCES = sized(400, 30)
-DELAY = 0.2  # seconds each source takes to answer
-WORKERS = sized([1, 2, 4], [1, 2])
-ITEMS = sized(500, 40)
+ARTICLES = sized(1500, 60)
+FEEDS, ENTRIES = sized(40, 3), sized(25, 5)
 SERVE_ITEMS = sized(200, 20)
+POLLS = sized(100, 20)
+MIGRATE_ITEMS = sized(5000, 100)
+CATEGORY = "business"
+FEED, PAGE = f"/feeds/{CATEGORY}.rss", f"/c/{CATEGORY}"
 WORDS = ("harbour council budget strike treaty market coast storm school bridge court ferry mill grain port "
          "minister talks election flood power line fire vaccine runner doping cabinet").split()
 START = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -61,144 +76,182 @@ START = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
 def story(n: int, rng: random.Random) -> Item:
     paragraphs = [" ".join(rng.choices(WORDS, k=50)).capitalize() + "." for _ in range(4)]
-    return Item(category="business", source="feed:bench", guid=f"urn:bench:{n}", title=f"Story {n}: {paragraphs[0][:50]}",
+    return Item(category=CATEGORY, source="feed:bench", guid=f"urn:bench:{n}", title=f"Story {n}: {paragraphs[0][:50]}",
                 link=f"https://news.example.com/{n}", summary=paragraphs[0],
                 content="".join(f"<p>{p}</p>" for p in paragraphs), text=" ".join(paragraphs),
                 published=START + timedelta(minutes=n))
 
 
-def write_config(folder: Path, database: str, **overrides: object) -> Path:
-    data = {
-        "site": {"title": "Scale Hub", "link": "http://127.0.0.1", "language": "en"},
-        "database": database,
-        "categories": {"business": {"title": "Business"}},
-        **overrides,
-    }
-    path = folder / "feeds.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-    return path
-
-
-class Databases:
-    """A fresh database per case: an SQLite file, or one on the PostgreSQL server."""
-
-    def __init__(self, tmp: Path, server: str | None):
-        self.tmp, self.server, self.made = tmp, server, 0
-
-    def fresh(self, engine: str) -> str:
-        self.made += 1
-        name = f"feedhub_bench_scale_{self.made}"
-        if engine == "postgresql":
-            assert self.server
-            return fresh_database(self.server, name)
-        return str(self.tmp / f"{name}.db")
-
-    def drop(self, location: str) -> None:
-        if location.startswith("postgresql://"):
-            assert self.server
-            drop_database(self.server, location.rsplit("/", 1)[1])
-
-
-# -- 1. workers ------------------------------------------------------------------
-
-
-def feed(number: int) -> str:
-    items = "".join(
-        f"<item><title>Source {number} story {i}</title><link>https://s{number}.example/{i}</link>"
-        f"<guid>urn:s{number}:{i}</guid><pubDate>{formatdate(1_790_000_000 + i * 60, usegmt=True)}</pubDate>"
-        f"<description>{' '.join(random.Random(number * 10 + i).choices(WORDS, k=30))}.</description></item>"
-        for i in range(2)
-    )
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Source {number}</title>'
-            f"<link>https://s{number}.example/</link><description>d</description>{items}</channel></rss>")
-
-
-def fetch_round(tmp: Path, server: FeedServer, database: str, workers: int) -> tuple[float, float]:
-    """Sources fetched per second by `workers` worker processes, first request
-    to last, and the workers' CPU seconds per source (start-up included)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    server.reset()
-    folder = tmp / f"workers-{workers}-{time.monotonic_ns()}"
-    folder.mkdir()
-    sources = [{"name": f"s{n}", "url": f"{server.url}/s{n}.rss", "category": "business", "interval": "1h"}
-               for n in range(SOURCES)]
-    config = write_config(folder, database, sources=sources, fetch_allow_networks=["127.0.0.0/8"])
-    seen: dict[str, float] = {}
-    for n in range(SOURCES):
-        def slow(path: str = f"/s{n}.rss") -> None:
-            seen.setdefault(path, time.monotonic())
-            time.sleep(DELAY)
-        server.before[f"/s{n}.rss"] = slow
-    processes = [subprocess.Popen([sys.executable, "-m", "feedhub.cli", "--config", str(config), "--log-level",
-                                   "WARNING", "worker"], env={**os.environ, "FEEDHUB_WORKER_NAME": f"w{i}"},
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(workers)]
-    try:
-        deadline = time.monotonic() + 120
-        while len(seen) < SOURCES and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(DELAY * 2)
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
-    if len(seen) < SOURCES:
-        raise SystemExit(f"{workers} workers fetched {len(seen)} of {SOURCES} sources in 120 s")
-    fetched = [path for path, _ in server.requests]
-    if len(fetched) != SOURCES:
-        raise SystemExit(f"{workers} workers made {len(fetched)} requests for {SOURCES} sources: some twice")
-    first, last = min(seen.values()), max(seen.values()) + DELAY
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return SOURCES / (last - first), cpu / SOURCES
-
-
-# -- 2. ingest ---------------------------------------------------------------------
-
-
-def ingest_round(location: str) -> float:
-    """Seconds per filing.add over ITEMS new stories."""
-    rng = random.Random(7)
-    items = [story(n, rng) for n in range(ITEMS)]
-    with Store(location) as store:
-        start = time.perf_counter()
-        for item in items:
-            if filing.add(store, item).status != NEW:
-                raise SystemExit(f"{item.guid} was not stored as new")
-        return (time.perf_counter() - start) / ITEMS
-
-
-# -- 3. serve ----------------------------------------------------------------------
-
-
-def serve_round(tmp: Path, location: str, seconds: int) -> dict[str, float]:
-    """Requests per second of the feed and the category page, from a database of SERVE_ITEMS stories."""
-    folder = tmp / f"serve-{time.monotonic_ns()}"
-    folder.mkdir()
-    config = write_config(folder, location, feed_size=50)
-    rng = random.Random(11)
-    with Store(location) as store:
-        store.insert_many(story(n, rng) for n in range(SERVE_ITEMS))
-    port = free_port()
-    command = [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-               "--workers", "2", "--blocking-threads", "4", "--log-level", "warning", "--factory",
-               "feedhub.web:create_app"]
-    process = subprocess.Popen(command, env={**os.environ, "FEEDHUB_CONFIG": str(config)})
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_up(f"{base}/healthz")
-        rates = {}
-        for name, path in (("feed", "/feeds/business.rss"), ("page", "/c/business")):
-            wrk(base + path, 1, {})  # warm: every worker has rendered it once
-            rates[name] = wrk(base + path, seconds, {})
-        return rates
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def spread(values: list[float], digits: int = 2) -> str:
     return f"{statistics.median(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
+class Case:
+    """SQLite, or PostgreSQL through a proxy adding `latency` ms a round trip."""
+
+    def __init__(self, server: str | None = None, latency: float | None = None):
+        self.server, self.latency = server, latency
+        self.proxy = ProxyProcess(urlsplit(server).port or 5432, latency / 2000) if server and latency is not None else None
+        self.name = "SQLite" if self.proxy is None else f"PostgreSQL at {latency:g} ms"
+        self.made = 0
+
+    def fresh(self, tmp: Path) -> str:
+        """A new empty database: an SQLite file, or a database on the server reached through the proxy."""
+        self.made += 1
+        name = f"feedhub_bench_scale_{os.getpid()}_{self.made}"
+        if self.proxy is None:
+            return str(tmp / f"{name}-{time.monotonic_ns()}.db")
+        assert self.server
+        return self.proxy.route(fresh_database(self.server, name))
+
+    def drop(self, location: str) -> None:
+        if self.proxy is not None and self.server:
+            drop_database(self.server, location.rsplit("/", 1)[1])
+
+    def round_trips(self) -> int:
+        """Round trips through the proxy since the last call."""
+        return self.proxy.reset()[0] if self.proxy else 0
+
+    def measured_latency(self, location: str) -> float:
+        """Milliseconds a `SELECT 1` takes through the proxy, as measured."""
+        with psycopg.connect(location, autocommit=True) as conn:
+            started = time.perf_counter()
+            for _ in range(50):
+                conn.execute("SELECT 1").fetchone()
+            return (time.perf_counter() - started) / 50 * 1000
+
+    def close(self) -> None:
+        if self.proxy:
+            self.proxy.close()
+
+
+# -- 1. filing --------------------------------------------------------------------
+
+
+def filing(tmp: Path, case: Case, articles: Path, sources: list[dict]) -> tuple[float, int, int]:
+    """Seconds of `feedhub ingest` of the corpus into a fresh database, items filed, round trips."""
+    location = case.fresh(tmp)
+    folder = Path(tempfile.mkdtemp(dir=tmp))
+    config = write_config(folder, database=location, articles=[{"path": str(articles)}], sources=sources,
+                          fetch_allow_networks=["127.0.0.0/8"])
+    case.round_trips()
+    run = run_feedhub(config, "ingest")
+    trips = case.round_trips()
+    if run.returncode != 0:
+        raise SystemExit(f"feedhub ingest on {case.name} failed ({run.returncode}):\n{run.stdout[-3000:]}")
+    counted = totals(run.stdout)
+    filed = counted["new"] + counted["updated"] + counted["unchanged"] + counted["duplicate"]
+    if filed != ARTICLES + FEEDS * ENTRIES:
+        raise SystemExit(f"{case.name}: {filed} items filed of {ARTICLES + FEEDS * ENTRIES}:\n{run.stdout[-3000:]}")
+    case.drop(location)
+    return run.seconds, filed, trips
+
+
+# -- 2. serving and 3. outage -----------------------------------------------------
+
+
+class Node:
+    """A web node (granian, as in the Procfile) over a database of SERVE_ITEMS stories."""
+
+    def __init__(self, tmp: Path, location: str, workers: int = 2):
+        folder = Path(tempfile.mkdtemp(dir=tmp))
+        config = write_config(folder, database=location, feed_size=50)
+        rng = random.Random(11)
+        with Store(location) as store:
+            store.insert_many(story(n, rng) for n in range(SERVE_ITEMS))
+            store.beat(HEARTBEAT, os.getpid())  # /healthz answers 200 only with a scheduler's heartbeat
+        port = free_port()
+        command = SERVERS["granian"](port)
+        command[command.index("--workers") + 1] = str(workers)
+        # Its log (an outage's errors) in a file: the figures stay the last lines.
+        self.log = (folder / "node.log").open("w")
+        self.process = subprocess.Popen(command, env={**os.environ, "FEEDHUB_CONFIG": str(config)},
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+        self.base = f"http://127.0.0.1:{port}"
+        wait_until_up(f"{self.base}/healthz")
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+def serving(tmp: Path, case: Case, seconds: int) -> dict[str, float]:
+    """Requests per second of the cached feed and of the page; round trips per conditional poll."""
+    location = case.fresh(tmp)
+    node = Node(tmp, location)
+    try:
+        rates = {}
+        for name, path in (("feed", FEED), ("page", PAGE)):
+            wrk(node.base + path, 1, {})  # warm: every worker has rendered it once
+            rates[name] = wrk(node.base + path, seconds, {})
+        with httpx.Client(base_url=node.base) as client:
+            etag = client.get(FEED).headers["ETag"]
+            case.round_trips()
+            for _ in range(POLLS):
+                if client.get(FEED, headers={"If-None-Match": etag}).status_code != 304:
+                    raise SystemExit(f"{case.name}: a conditional poll of an unchanged feed was not a 304")
+            rates["poll_trips"] = case.round_trips() / POLLS
+        return rates
+    finally:
+        node.close()
+        case.drop(location)
+
+
+def timed_get(url: str) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    response = httpx.get(url, timeout=120)
+    return response, time.monotonic() - started
+
+
+def outage(tmp: Path, case: Case, seconds: float) -> dict[str, object]:
+    """A web node through a cut: its answers, their times, and its recovery."""
+    assert case.proxy is not None
+    location = case.fresh(tmp)
+    node = Node(tmp, location, workers=1)
+    found: dict[str, object] = {}
+    try:
+        for path in (FEED, PAGE, FEED, PAGE):
+            if httpx.get(node.base + path, timeout=30).status_code != 200:
+                raise SystemExit(f"{case.name}: {path} does not answer 200 before the outage")
+        case.proxy.cut()
+        cut = time.monotonic()
+        for name, path in (("healthz", "/healthz"), ("feed", FEED), ("page", PAGE)):
+            response, took = timed_get(node.base + path)
+            found[name] = (response.status_code, took, response.headers.get("Cache-Status") or
+                           response.headers.get("Retry-After"))
+        slowest, statuses = 0.0, set()
+        while time.monotonic() - cut < seconds:
+            for path in (FEED, PAGE, "/healthz"):
+                response, took = timed_get(node.base + path)
+                slowest, statuses = max(slowest, took), statuses | {response.status_code}
+            time.sleep(1)
+        found["during"] = (slowest, sorted(statuses))
+        case.proxy.restore()
+        back = time.monotonic()
+        while timed_get(node.base + PAGE)[0].status_code != 200:
+            if time.monotonic() - back > 120:
+                raise SystemExit(f"{case.name}: the node did not serve again within 120 s of the server's return")
+            time.sleep(0.05)
+        found["recovery"] = time.monotonic() - back
+        return found
+    finally:
+        node.close()
+        case.drop(location)
+
+
+# -- 4. migrate-db ----------------------------------------------------------------
+
+
+def migrating(tmp: Path, case: Case, source: Path) -> float:
+    """Rows per second of copying `source` into a fresh PostgreSQL database."""
+    location = case.fresh(tmp)
+    Store(location).close()  # the schema first: only the copy is timed
+    started = time.perf_counter()
+    migrated = migrate(source, location)
+    seconds = time.perf_counter() - started
+    case.drop(location)
+    return sum(table.source for table in migrated.tables) / seconds
 
 
 def main() -> None:
@@ -206,55 +259,75 @@ def main() -> None:
     parser.add_argument("--postgres", metavar="URL", default=os.environ.get("FEEDHUB_TEST_DATABASE_URL"),
                         help="a PostgreSQL server to measure on (a database per case is made there and dropped)")
     parser.add_argument("--rounds", type=int, default=sized(3, 1))
+    parser.add_argument("--latency", type=float, nargs="+", default=sized([0.0, 1.0], [1.0]),
+                        help="round-trip latencies (ms) the proxy adds to PostgreSQL")
     parser.add_argument("--seconds", type=int, default=sized(3, 1), help="length of each wrk run")
+    parser.add_argument("--outage", type=float, default=sized(20, 2), help="seconds the server stays unreachable")
     args = parser.parse_args()
-    engines = ["sqlite", "postgresql"] if args.postgres else ["sqlite"]
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed for the serving part: apt-get install -y wrk")
-    fetch_engine = engines[-1]
-    rates: dict[int, list[float]] = {n: [] for n in WORKERS}
-    cpu: dict[int, list[float]] = {n: [] for n in WORKERS}
-    per_item: dict[str, list[float]] = {engine: [] for engine in engines}
-    served: dict[str, dict[str, list[float]]] = {engine: {"feed": [], "page": []} for engine in engines}
-    with tempfile.TemporaryDirectory() as tmp_name, FeedServer(Path(tmp_name) / "feeds") as server:
-        tmp = Path(tmp_name)
-        (tmp / "feeds").mkdir()
-        for n in range(SOURCES):
-            (tmp / "feeds" / f"s{n}.rss").write_text(feed(n), encoding="utf-8")
-        databases = Databases(tmp, args.postgres)
-        for _ in range(args.rounds):
-            for workers in WORKERS:
-                location = databases.fresh(fetch_engine)
-                rate, seconds = fetch_round(tmp, server, location, workers)
-                rates[workers].append(rate)
-                cpu[workers].append(seconds)
-                databases.drop(location)
-            for engine in engines:
-                location = databases.fresh(engine)
-                per_item[engine].append(ingest_round(location))
-                databases.drop(location)
-                location = databases.fresh(engine)
-                for name, rate in serve_round(tmp, location, args.seconds).items():
-                    served[engine][name].append(rate)
-                databases.drop(location)
-    print(f"{SOURCES} loopback sources answering after {DELAY * 1000:.0f} ms, workers on {fetch_engine}; "
-          f"{ITEMS} stories filed; {SERVE_ITEMS} stored for serving; {args.rounds} rounds on {os.cpu_count()} CPUs")
-    for workers in WORKERS:
-        ratios = [rate / one for rate, one in zip(rates[workers], rates[WORKERS[0]])]
-        # What the delay allows: each worker runs 10 fetches at once.
-        print(f"fetch throughput, {workers} worker(s): {spread(rates[workers], 1)} sources/s "
-              f"(the delay allows {workers * 10 / DELAY:.0f}), {spread(ratios)}x one worker; "
-              f"worker CPU {spread([s * 1000 for s in cpu[workers]], 1)} ms per source")
-    for engine in engines:
-        print(f"ingest per item on {engine}: {spread([s * 1000 for s in per_item[engine]])} ms; "
-              f"serve on {engine}: feed {spread(served[engine]['feed'], 0)} req/s, "
-              f"page {spread(served[engine]['page'], 0)} req/s")
-    if len(engines) == 2:
-        def ratio(values: dict[str, list[float]]) -> str:
-            return spread([pg / lite for pg, lite in zip(values["postgresql"], values["sqlite"])])
-        print(f"PostgreSQL/SQLite ingest time per item: {ratio(per_item)}")
-        print(f"PostgreSQL/SQLite serve rate: feed {ratio({e: served[e]['feed'] for e in engines})}, "
-              f"page {ratio({e: served[e]['page'] for e in engines})}")
+    cases = [Case()] + ([Case(args.postgres, latency) for latency in args.latency] if args.postgres else [])
+    figures: dict[str, dict[str, list[float]]] = {case.name: defaultdict(list) for case in cases}
+    outages: list[dict[str, object]] = []
+    latency: dict[str, float] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="feedhub-bench-scale-") as tmp_name:
+            tmp = Path(tmp_name)
+            Newsroom().write(tmp / "articles", 0, ARTICLES)
+            feeds = Feeds(tmp / "feeds", FEEDS, ENTRIES)
+            source = tmp / "migrate-source.db"
+            with Store(source) as store:
+                store.insert_many(story(n, random.Random(n)) for n in range(MIGRATE_ITEMS))
+            with FeedServer(tmp / "feeds") as server:
+                sources = [{"name": f"s{n}", "url": f"{server.url}/feed-{n}.rss", "category": CATEGORY}
+                           for n in range(len(feeds.documents))]
+                for _ in range(args.rounds):
+                    for case in cases:
+                        seconds, filed, trips = filing(tmp, case, tmp / "articles", sources)
+                        figures[case.name]["filing"].append(seconds)
+                        figures[case.name]["trips"].append(trips / filed)
+                    for case in cases:
+                        for name, value in serving(tmp, case, args.seconds).items():
+                            figures[case.name][name].append(value)
+                    for case in cases[1:]:
+                        figures[case.name]["migrate"].append(migrating(tmp, case, source))
+                    if len(cases) > 1:
+                        outages.append(outage(tmp, cases[-1], args.outage))
+            for case in cases[1:]:
+                location = case.fresh(tmp)
+                latency[case.name] = case.measured_latency(location)
+                case.drop(location)
+    finally:
+        for case in cases:
+            case.close()
+    report(cases, figures, outages, latency, args.rounds)
+
+
+def report(cases: list[Case], figures: dict[str, dict[str, list[float]]], outages: list[dict[str, object]],
+           latency: dict[str, float], rounds: int) -> None:
+    sqlite = figures["SQLite"]
+    print(f"filing: {ARTICLES} article files and {FEEDS} feeds x {ENTRIES} entries; serving: {SERVE_ITEMS} stories, "
+          f"wrk -t2 -c16; {POLLS} conditional polls; migrate-db of {MIGRATE_ITEMS} stories; {rounds} rounds on "
+          f"{os.cpu_count()} CPUs (load {os.getloadavg()[0]:.1f})")
+    for case in cases:
+        mine = figures[case.name]
+        measured = f" (SELECT 1 takes {latency[case.name]:.2f} ms through the proxy)" if case.name in latency else ""
+        print(f"{case.name}{measured}: filing {spread(mine['filing'])} s; serve feed {spread(mine['feed'], 0)} req/s, "
+              f"page {spread(mine['page'], 0)} req/s")
+    for case in cases[1:]:
+        mine = figures[case.name]
+        ratios = {key: spread([pg / lite for pg, lite in zip(mine[key], sqlite[key])])
+                  for key in ("filing", "feed", "page")}
+        print(f"{case.name}: round trips per filed item {spread(mine['trips'])} (target <= 1); "
+              f"per conditional poll {spread(mine['poll_trips'])} (target 0); migrate-db {spread(mine['migrate'], 0)} rows/s")
+        print(f"{case.name} / SQLite: filing time {ratios['filing']} (target <= 1.5 at 1 ms); "
+              f"serve rate feed {ratios['feed']}, page {ratios['page']}")
+    for n, found in enumerate(outages, 1):
+        slowest, statuses = found["during"]  # type: ignore[misc]
+        answers = "; ".join(f"{name} {found[name][0]} in {found[name][1]:.2f} s ({found[name][2] or '-'})"  # type: ignore[index]
+                            for name in ("healthz", "feed", "page"))
+        print(f"outage {n} ({cases[-1].name}): {answers}; during it the slowest answer {slowest:.2f} s, "
+              f"statuses {statuses}; serving again {found['recovery']:.2f} s after the server's return")
 
 
 if __name__ == "__main__":

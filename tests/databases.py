@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from feedhub import metrics
 from feedhub.store import engine
-from feedhub.store.engine import close_pools, is_postgres
+from feedhub.store.engine import is_postgres
 
 ENV = "FEEDHUB_TEST_DATABASE_URL"
 # Where tests that need PostgreSQL look for a server when the suite runs on
@@ -85,12 +85,16 @@ class Server:
     def drop(self, url: str) -> None:
         """Drop a database create() made, whoever is still connected to it
         (a worker a test started, this process's connection pool)."""
+        from feedhub.store.pgpool import close_pools
+
         name = urlsplit(url).path.lstrip("/")
         close_pools(url)  # only its own: a module's database, and its web app, live on
         self._sql("DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
         self.made.discard(name)
 
     def close(self) -> None:
+        from feedhub.store.pgpool import close_pools
+
         close_pools()
         for name in sorted(self.made):
             self._sql("DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
@@ -104,6 +108,8 @@ def migrate(url: str) -> None:
     for every migration again."""
     from feedhub.store import Store
 
+    from feedhub.store.pgpool import close_pools
+
     Store(url).close()
     close_pools(url)  # a template must have no connection left when it is copied
 
@@ -114,7 +120,9 @@ def reachable(url: str) -> str | None:
         import psycopg  # noqa: F401
     except ImportError:
         return "psycopg is not installed (pip install -e '.[test]')"
-    why = engine._why(url)  # the store's own check, in the server's words
+    from feedhub.store.pgpool import unreachable
+
+    why = unreachable(url)  # the store's own check, in the server's words
     return f"{engine.redacted(url)}: {why.splitlines()[0]}" if why else None
 
 

@@ -75,10 +75,12 @@ def config_holding(make_config, items, **overrides):
 
 
 @contextlib.contextmanager
-def gunicorn(config_path: Path, workers: int = 2, threads: int = 1, log: Path | None = None) -> Iterator[str]:
+def gunicorn(config_path: Path, workers: int = 2, threads: int = 1, log: Path | None = None,
+             ready: str = "/healthz") -> Iterator[str]:
     """`feedhub.web:create_app()` under a real gunicorn on 127.0.0.1 with
     `workers` processes of `threads` threads, serving config_path; yields its
-    base URL once it answers.  With `log`, everything gunicorn and the app
+    base URL once `ready` answers (/healthz: the database was opened; a
+    static file: it was not).  With `log`, everything gunicorn and the app
     write (the access log included, in gunicorn's default format) goes to
     that file."""
     with socket.socket() as probe:
@@ -95,7 +97,7 @@ def gunicorn(config_path: Path, workers: int = 2, threads: int = 1, log: Path | 
         deadline = time.monotonic() + 30
         while True:
             try:
-                httpx.get(f"{base}/healthz")
+                httpx.get(f"{base}{ready}")
                 break
             except httpx.TransportError:
                 assert server.poll() is None and time.monotonic() < deadline, "gunicorn did not start"

@@ -4,7 +4,9 @@ had at backup time; corrupt, truncated, foreign or newer files are refused."""
 
 from __future__ import annotations
 
+import contextlib
 import random
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -17,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlite_utils
-from helpers import gunicorn, story, write_config
+from helpers import gunicorn, story, values, wait_until, write_config
 from test_concurrency import write_articles
 
 from feedhub.cli import main
@@ -272,6 +274,111 @@ def test_the_restored_database_serves_what_the_backup_holds(make_config, tmp_pat
     backup.restore(tmp_path / "b.db", tmp_path / "elsewhere.db")
     other = create_app(config.model_copy(update={"database": tmp_path / "elsewhere.db"})).test_client()
     assert {fmt: other.get(f"/feeds/business.{fmt}?page=2").headers["ETag"] for fmt in FORMATS} == before
+
+
+def items_in(database: Path) -> int:
+    """Read with sqlite3 itself: the test process must not be one more user of the database."""
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        return conn.execute("SELECT count(*) FROM items").fetchone()[0]
+
+
+def feedhub(config: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "feedhub.cli", "--config", str(config), *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def answers(url: str) -> bool:
+    with contextlib.suppress(httpx.TransportError):
+        return httpx.get(url).status_code == 200
+    return False
+
+
+@pytest.fixture
+def eight_stories_and_a_backup_of_three(tmp_path: Path, database: str) -> tuple[Path, Path, Path]:
+    """feeds.yaml, its database holding 8 stories, and a backup of it holding 3."""
+    path = write_config(tmp_path, database)
+    config = load_config(path)
+    with Store(config.database) as store:
+        for n in range(3):
+            filing.add(store, story(n))
+    backup.backup(config.database, tmp_path / "three.db")
+    with Store(config.database) as store:
+        for n in range(3, 8):
+            filing.add(store, story(n))
+    return path, config.database, tmp_path / "three.db"
+
+
+@pytest.mark.slow
+@pytest.mark.sqlite_only(FILE_BACKUP)
+def test_restore_refuses_while_a_worker_or_a_web_server_runs_even_between_their_uses(
+        eight_stories_and_a_backup_of_three):
+    path, database, three = eight_stories_and_a_backup_of_three
+
+    def refused() -> None:
+        for _ in range(3):  # at different moments of the processes' lives
+            done = cli("restore", str(three), config=path)
+            assert done.returncode == 1, done.stdout
+            assert f"feedhub restore: {database} is in use by a running feedhub process" in done.stderr
+            assert "nothing was restored" in done.stderr
+            time.sleep(0.3)
+        assert items_in(database) == 8
+
+    # The worker opens the database per job (a heartbeat every 15 s, a look at feeds.yaml every 5 s).
+    worker = feedhub(path, "worker")
+    try:
+        assert wait_until(lambda: ("scheduler", worker.pid) in values(database, "SELECT name, pid FROM heartbeats"), 30)
+        refused()
+    finally:
+        worker.kill()  # SIGKILL: a process that dies without a word leaves nothing locked
+        worker.wait()
+    # A web server that has not opened the database yet (no request has needed it).
+    with gunicorn(path, workers=1, ready="/static/style.css"):
+        refused()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    run = feedhub(path, "run", "--port", str(port), "--workers", "1")
+    try:
+        assert wait_until(lambda: answers(f"http://127.0.0.1:{port}/static/style.css"), 30)
+        refused()
+    finally:
+        run.terminate()
+        run.wait(30)
+    done = cli("restore", str(three), config=path)
+    assert done.returncode == 0, done.stderr
+    assert items_in(database) == 3
+
+
+@pytest.mark.sqlite_only(FILE_BACKUP)
+def test_a_process_opening_the_database_during_a_restore_waits_and_reads_the_restored_file(
+        eight_stories_and_a_backup_of_three, monkeypatch):
+    _, database, three = eight_stories_and_a_backup_of_three
+    checked, go = threading.Event(), threading.Event()
+    check = backup._check
+
+    def check_then_hold(*args):  # the backup passed its checks; the switch has not happened yet
+        schema = check(*args)
+        checked.set()
+        assert go.wait(60)
+        return schema
+
+    monkeypatch.setattr(backup, "_check", check_then_hold)
+    restoring = threading.Thread(target=backup.restore, args=(three, database))
+    restoring.start()
+    try:
+        assert checked.wait(60)
+        reader = subprocess.Popen(
+            [sys.executable, "-c", "import sys\nfrom feedhub.store import Store\nprint('opening', flush=True)\n"
+             "with Store(sys.argv[1]) as store:\n    print(store.count('items'))", str(database)],
+            stdout=subprocess.PIPE, text=True)
+        assert reader.stdout.readline() == "opening\n"
+        with pytest.raises(subprocess.TimeoutExpired):  # it waits for the restore
+            reader.wait(timeout=3)
+    finally:
+        go.set()
+        restoring.join(60)
+    assert reader.communicate(timeout=30)[0] == "3\n", "it opened the restored file, not the old one"
+    assert items_in(database) == 3
 
 
 @pytest.mark.sqlite_only(FILE_BACKUP)  # with PostgreSQL, feeds.yaml's backup: is refused (tests/test_config_refusals.py)

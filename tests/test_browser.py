@@ -139,7 +139,7 @@ def test_pages_fit_a_phone_screen(browser, site):
     tab = context.new_page()
     try:
         for url, name in [("/", "index-phone.png"), ("/c/international", "category-phone.png"),
-                          ("/sources", "sources-phone.png"), ("/t/europe", "tag-phone.png"),
+                          ("/sources", "sources-phone.png"), ("/partners", "partners-phone.png"), ("/t/europe", "tag-phone.png"),
                           ("/search?q=flood*", "search-phone.png")]:
             tab.goto(site + url)
             # Nothing wider than the screen: no sideways scrolling to read.

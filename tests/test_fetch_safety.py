@@ -76,6 +76,82 @@ def test_non_public_addresses_are_refused_by_default(address, kind):
     assert kind in refusal(ipaddress.ip_address(address), Policy())
 
 
+@pytest.mark.parametrize(
+    "address, form, inner",
+    [
+        ("2002:7f00:1::", "6to4", "127.0.0.1"), ("2002:5db8:d822::1", "6to4", "93.184.216.34"),
+        ("64:ff9b::7f00:1", "NAT64", "127.0.0.1"), ("64:ff9b::a9fe:a9fe", "NAT64", "169.254.169.254"),
+        ("64:ff9b:1:7f00:0:100::", "NAT64", "127.0.0.1"), ("::7f00:1", "IPv4-compatible", "127.0.0.1"),
+        ("::ffff:0:7f00:1", "IPv4-translated", "127.0.0.1"),
+        # Teredo: the client 127.0.0.1 behind the server 65.54.227.120, both stored inverted or plain.
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", "Teredo", "127.0.0.1"),
+    ],
+)
+def test_every_ipv6_form_that_carries_an_ipv4_address_is_refused(address, form, inner):
+    reason = refusal(ipaddress.ip_address(address), Policy())
+    assert reason == f"{ipaddress.ip_address(address)} is a {form} address (it carries {inner})"
+    # Allowing the IPv4 network it carries does not open the IPv6 form of it.
+    assert refusal(ipaddress.ip_address(address), Policy(allow_networks=(ipaddress.ip_network(f"{inner}/32"),)))
+    # Allowing the IPv6 form opens it only where the address it carries is allowed too.
+    v6_allowed = (ipaddress.ip_network(address),)
+    assert refusal(ipaddress.ip_address(address), Policy(allow_networks=v6_allowed)) == (
+        None if inner == "93.184.216.34" else f"{ipaddress.ip_address(address)} is a {form} address of "
+        f"{refusal(ipaddress.ip_address(inner), Policy())}")
+
+
+def test_a_6to4_address_of_this_machine_is_refused_before_connecting(feed_server):
+    port = feed_server.url.rsplit(":", 1)[1]
+    with pytest.raises(FetchError) as refused:
+        fetch(source(f"http://[2002:7f00:1::]:{port}/world-wire.rss"), NEVER_FETCHED, policy=LOCAL)
+    assert str(refused.value) == (
+        "refused to connect to [2002:7f00:1::]: 2002:7f00:1:: is a 6to4 address (it carries 127.0.0.1) "
+        "(add its network to fetch_allow_networks in feeds.yaml to allow it)")
+
+
+LEGACY = ["0177.0.0.1", "0x7f.0.0.1", "0x7f000001", "2130706433", "017700000001", "127.1", "127.0.0.01",
+          "0177.0.0.1.", "0x7F.0.1"]
+
+
+@pytest.mark.parametrize("host", LEGACY)
+def test_legacy_spellings_of_an_ipv4_address_are_refused_before_connecting(feed_server, host):
+    # Even with 127.0.0.1 allowed: only four decimal numbers are read as an address.
+    port = feed_server.url.rsplit(":", 1)[1]
+    with pytest.raises(FetchError) as refused:
+        fetch(source(f"http://{host}:{port}/world-wire.rss"), NEVER_FETCHED, policy=LOCAL)
+    host = host.lower()  # as URLs read it
+    assert str(refused.value) == (f"refused to connect to {host}: {host} is 127.0.0.1 written the legacy way "
+                                  "(write an IPv4 address as four decimal numbers)")
+    assert feed_server.requests == []
+
+
+def test_a_numeric_host_that_is_no_address_is_refused_too(feed_server):
+    for host in ("999.1.1.1", "08.0.0.1", "1.2.3.4.5"):
+        with pytest.raises(FetchError, match=rf"^refused to connect to {host}: {host} is not an IPv4 address"):
+            fetch(source(f"http://{host}/feed"), NEVER_FETCHED, policy=LOCAL)
+
+
+def test_a_redirect_to_a_legacy_spelling_is_refused_like_any_other(make_config, feed_server):
+    port = feed_server.url.rsplit(":", 1)[1]
+    feed_server.overrides["/to-octal"] = (302, {"Location": f"http://0177.0.0.1:{port}/world-wire.rss"}, b"")
+    feed_server.overrides["/to-hex"] = (301, {"Location": f"http://0x7f.1:{port}/world-wire.rss"}, b"")
+    config = make_config(sources=[feed_server.source("octal", "to-octal", "international"),
+                                  feed_server.source("hex", "to-hex", "international"),
+                                  {"name": "given", "url": f"http://0177.0.0.1:{port}/world-wire.rss",
+                                   "category": "international"}])
+    with Store(config.database) as store:
+        run_cycle(config, store)
+        errors = {row.name: row.last_error for row in store.sources()}
+    assert errors == {
+        "octal": "refused to connect to 0177.0.0.1: 0177.0.0.1 is 127.0.0.1 written the legacy way "
+                 "(write an IPv4 address as four decimal numbers)",
+        "hex": "refused to connect to 0x7f.1: 0x7f.1 is 127.0.0.1 written the legacy way "
+               "(write an IPv4 address as four decimal numbers)",
+        "given": "refused to connect to 0177.0.0.1: 0177.0.0.1 is 127.0.0.1 written the legacy way "
+                 "(write an IPv4 address as four decimal numbers)",
+    }
+    assert sorted(path for path, _ in feed_server.requests) == ["/to-hex", "/to-octal"]
+
+
 def test_public_and_allowed_addresses_pass():
     assert refusal(ipaddress.ip_address("93.184.216.34"), Policy()) is None
     assert refusal(ipaddress.ip_address("2606:4700::1111"), Policy()) is None

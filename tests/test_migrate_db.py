@@ -207,8 +207,9 @@ def test_counts_that_differ_fail_the_migration_and_leave_the_target_empty(tmp_pa
     with Store(config.database) as store:
         filing.add(store, story(1, tags=["Harbours"]))
         filing.add(store, story(2, tags=["Harbours", "Rail"]))
-    with Store(postgres_url) as store:  # the schema, and a rule that silently loses tag rows
-        store.db.execute("CREATE RULE lose_tags AS ON INSERT TO item_tags DO INSTEAD NOTHING")
+    with Store(postgres_url) as store:  # the schema, and a trigger that silently loses tag rows (COPY fires it)
+        store.db.execute("CREATE FUNCTION lose_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$")
+        store.db.execute("CREATE TRIGGER lose_tags BEFORE INSERT ON item_tags FOR EACH ROW EXECUTE FUNCTION lose_row()")
 
     code, out, err = run(capsys, config.database.parent / "feeds.yaml", "migrate-db", "--to", postgres_url)
     assert code == 1 and "every count matches" not in out

@@ -14,7 +14,7 @@ from helpers import values
 import pytest
 
 from feedhub.store import MIGRATIONS, Store
-from feedhub.store.engine import connect
+from feedhub.store.connection import connect
 
 # Each process imports feedhub, then waits for the same moment to open the
 # database; its last migration takes a second longer, so the processes are

@@ -13,7 +13,7 @@ from helpers import on_sqlite, story, write_config
 from feedhub.config import ConfigError, load_config
 from feedhub.ingest import filing
 from feedhub.store import MIGRATIONS, Store
-from feedhub.store.engine import connect
+from feedhub.store.connection import connect
 from feedhub.web import create_app
 
 SEARCHES = {

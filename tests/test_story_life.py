@@ -29,7 +29,7 @@ from feedhub.ingest.cycle import run_cycle
 from feedhub.model import from_iso
 from feedhub.store import Store
 from feedhub.web import create_app
-from feedhub.worker import release
+from feedhub.worker import lifecycle
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 AT = "{http://purl.org/atompub/tombstones/1.0}"
@@ -125,9 +125,9 @@ def test_deleted_entries_are_named_for_a_while_then_dropped_and_the_feed_moves(m
     with Store(config.database) as store:
         store.withdraw(store.stories("http://t.test/0")[0].id, "command (a)", "", withdrawn)
         etag = client.get("/feeds/business.atom").headers["ETag"]
-        assert release.run(config, store, withdrawn + timedelta(days=7, seconds=-1)) == []
+        assert lifecycle.run(config, store, withdrawn + timedelta(days=7, seconds=-1)) == []
         assert client.get("/feeds/business.atom", headers={"If-None-Match": etag}).status_code == 304
-        assert release.run(config, store, withdrawn + timedelta(days=7, seconds=1)) == ["business"]
+        assert lifecycle.run(config, store, withdrawn + timedelta(days=7, seconds=1)) == ["business"]
     response = client.get("/feeds/business.atom", headers={"If-None-Match": etag})
     assert response.status_code == 200 and etree.fromstring(response.data).find(f"{AT}deleted-entry") is None
     assert b"purl.org/atompub/tombstones" not in response.data, "the namespace only where it is used"
@@ -491,4 +491,4 @@ def test_a_held_story_goes_out_at_once_when_its_file_drops_the_embargo_and_leave
         run_cycle(config, store)
         assert store.held_count() == 0 and store.deleted_entries("business") == []
         assert [row.title for row in store.withdrawn_items()] == ["Ferry Timetable Changes"]
-        assert release.run(config, store, later + timedelta(seconds=1)) == [], "nor released at its time"
+        assert lifecycle.run(config, store, later + timedelta(seconds=1)) == [], "nor released at its time"

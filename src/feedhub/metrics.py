@@ -25,6 +25,9 @@ import time
 from collections import Counter
 from typing import TYPE_CHECKING, Callable, Iterable
 
+from .model import PullOutcome, utcnow
+from .store.engine import DatabaseUnavailable
+
 if TYPE_CHECKING:
     from .model import Page
     from .store import Store
@@ -112,7 +115,9 @@ def fetch_counts(name: str, seconds: float, failed: bool) -> list[Count]:
 
 
 class RequestCounts:
-    """Counts made in this web process, added to SQLite within about a second.
+    """Counts made in this web process, added to the database within about
+    a second: counters (the table /metrics reads), and partners' feed
+    requests (store/partners.py).
 
     The flushing thread stops when there is nothing left to write and is
     started again by the next count, so idle processes hold no thread.
@@ -122,27 +127,43 @@ class RequestCounts:
         self.store = store  # the calling thread's Store
         self.lock = threading.Lock()
         self.pending: Counter[tuple[str, str]] = Counter()
+        self.pulls: Counter[tuple[str, PullOutcome]] = Counter()  # (partner, outcome)
         self.thread: threading.Thread | None = None
 
     def add(self, name: str, label_text: str) -> None:
         with self.lock:
             self.pending[(name, label_text)] += 1
-            if self.thread is None or not self.thread.is_alive():
-                self.thread = threading.Thread(target=self._run, name="feedhub-metrics", daemon=True)
-                self.thread.start()
+            self._flush_soon()
+
+    def pull(self, partner: str, outcome: PullOutcome) -> None:
+        """A feed request made with `partner`'s key, and what became of it."""
+        with self.lock:
+            self.pulls[(partner, outcome)] += 1
+            self._flush_soon()
+
+    def _flush_soon(self) -> None:
+        if self.thread is None or not self.thread.is_alive():
+            self.thread = threading.Thread(target=self._run, name="feedhub-metrics", daemon=True)
+            self.thread.start()
 
     def flush(self) -> bool:
         """Write what is pending; False when there was nothing to write."""
         with self.lock:
             pending, self.pending = self.pending, Counter()
-        if not pending:
+            pulls, self.pulls = self.pulls, Counter()
+        if not pending and not pulls:
             return False
         try:
-            self.store().add_counts([(name, text, n) for (name, text), n in pending.items()])
-        except Exception:
-            log.exception("could not save request counters; will retry")
+            store = self.store()
+            with store.transaction():
+                store.add_counts([(name, text, n) for (name, text), n in pending.items()])
+                store.add_partner_pulls(pulls, utcnow())
+        except Exception as exc:
+            if not isinstance(exc, DatabaseUnavailable):  # an outage is logged once, by the store
+                log.exception("could not save request counters; will retry")
             with self.lock:
                 self.pending.update(pending)
+                self.pulls.update(pulls)
         return True
 
     def _run(self) -> None:
@@ -150,6 +171,6 @@ class RequestCounts:
             time.sleep(1)
             if not self.flush():
                 with self.lock:  # a count that raced in after the flush restarts us
-                    if not self.pending:
+                    if not self.pending and not self.pulls:
                         self.thread = None
                         return

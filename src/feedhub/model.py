@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import overload
+from typing import Literal, overload
 
 # Item ids are UUIDv5 under this namespace, so the same (source, guid) always
 # gets the same id, across runs and machines, and feeds keep stable entry ids.
@@ -46,6 +46,13 @@ def from_iso(value: str | None) -> datetime | None:
 
 def item_id(source: str, guid: str) -> str:
     return str(uuid.uuid5(ITEM_NAMESPACE, f"{source}\n{guid}"))
+
+
+# What became of a feed request made with a partner's key, as the partner
+# statistics count it (store/partners.py): answered (200), not modified
+# (304), refused (the key expired, or its category is not the partner's),
+# rate-limited (429), or something else (a redirect, a bad page number).
+PullOutcome = Literal["ok", "not_modified", "refused", "limited", "other"]
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ run by a function in the module of its topic.
 - lifecycle.py: withdraw, withdrawals (and what `sources` says of embargoes)
 - articles.py: boilerplate, dropped, rerender
 - storage.py: backup, restore, migrate-db, prune
-- keys.py: hash-key
+- keys.py: hash-key, partners
 - output.py: how they print (tables, summaries, times, progress bars)
 """
 
@@ -102,6 +102,8 @@ COMMANDS: list[Command | Standalone] = [
         arg("--replace", action="store_true", help="delete what the target already holds first (refused without this)"))),
     Command("export-opml", "write the remote sources as OPML 2.0", sources.export_sources, (
         arg("-o", "--output", help="file to write (default: standard output)"),)),
+    Command("partners", "every partner: its keys and their expiry, and its feed requests over the last day",
+            keys.show_partners),
     Standalone("hash-key", "make a partner key (or take one) and print its hash for feeds.yaml", keys.hash_key_command, (
         arg("key", nargs="?", help="the key to hash; '-' reads it from standard input "
             "(kept out of shell history); without it a new random key is made"),)),

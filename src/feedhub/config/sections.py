@@ -5,14 +5,17 @@ partners, rate limits) and saved searches."""
 from __future__ import annotations
 
 import re
-from datetime import tzinfo
+from datetime import date, datetime, tzinfo
+from functools import cached_property
 from ipaddress import ip_network
 from pathlib import Path
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, IPvAnyNetwork, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, IPvAnyNetwork, field_validator, model_validator
 
 from ..dedup.decide import DEFAULT_THRESHOLD
+from ..model import as_utc
 from ..store import search
 from .rulespecs import RuleLists
 from .values import KEY, Duration, HttpUrl, Strict
@@ -172,31 +175,76 @@ class Operators(Strict):
     token: str | None = Field(default=None, min_length=16)
 
 
-class Partner(Strict):
-    """A partner's key (as `feedhub hash-key` prints its hash) and the
-    private categories it may read."""
+def _key_hash(value: str) -> str:
+    if not KEY_HASH.match(value):
+        raise ValueError("expected 'sha256:' and 64 hex digits, as `feedhub hash-key` prints")
+    return value
 
-    key_hash: str
+
+def _moment(value: Any) -> Any:
+    """'2027-02-01' (a date: 00:00 UTC that day), '2027-02-01T12:00:00+01:00'
+    or a YAML date or time -> an aware UTC datetime; a time without a zone is UTC."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"expected a date (2027-02-01) or a time (2027-02-01T12:00:00Z), got {value!r}") from None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    return as_utc(value) if isinstance(value, datetime) else value
+
+
+class PartnerKey(Strict):
+    """One of a partner's keys: its hash, and the moment it stops working
+    (none: never).  An expired key is refused like a wrong one."""
+
+    hash: Annotated[str, AfterValidator(_key_hash)]
+    expires: Annotated[datetime | None, BeforeValidator(_moment)] = None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires is not None and now >= self.expires
+
+
+class Partner(Strict):
+    """A partner's keys (as `feedhub hash-key` prints their hashes) and the
+    private categories they open: `key_hash` for one key that never expires,
+    or `keys`, each with an optional `expires` (to rotate a key, the old one
+    works until then)."""
+
+    key_hash: str | None = None
+    listed: list[PartnerKey] | None = Field(default=None, alias="keys", min_length=1)
     categories: list[str] = Field(min_length=1)
 
     @field_validator("key_hash")
     @classmethod
-    def _valid_hash(cls, value: str) -> str:
-        if not KEY_HASH.match(value):
-            raise ValueError("expected 'sha256:' and 64 hex digits, as `feedhub hash-key` prints")
-        return value
+    def _valid_hash(cls, value: str | None) -> str | None:
+        return None if value is None else _key_hash(value)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> "Partner":
+        if self.key_hash and self.listed:
+            raise ValueError("key_hash and keys both given: put every key under keys")
+        if not self.key_hash and not self.listed:
+            raise ValueError("give its key as key_hash, or its keys as keys: [{hash: ...}]")
+        return self
+
+    @cached_property
+    def keys(self) -> list[PartnerKey]:
+        """Every key of the partner, whichever way feeds.yaml gave them."""
+        return self.listed or [PartnerKey(hash=self.key_hash or "")]
 
 
 class RateLimit(Strict):
-    """At most `requests` feed requests per `per` seconds, refilled steadily."""
+    """At most `requests` requests per `per` seconds, refilled steadily."""
 
     requests: int = Field(ge=1)
     per: Duration
 
 
 class RateLimits(Strict):
-    address: RateLimit | None = None  # per client address, for requests without a valid key
-    key: RateLimit | None = None  # per partner key
+    address: RateLimit | None = None  # feed requests per client address, without a valid key
+    key: RateLimit | None = None  # feed requests per partner key
+    pages: RateLimit | None = None  # HTML page requests per partner key, or per client address without one
 
 
 class SavedSearch(Strict):

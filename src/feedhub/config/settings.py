@@ -36,7 +36,7 @@ class Config(RuleLists):
     # How long readers and proxies may reuse a served feed without asking again.
     feed_max_age: Duration = 300
     # How long a withdrawn story stays named in its category's Atom feeds as
-    # an RFC 6721 deleted entry (worker/release.py).
+    # an RFC 6721 deleted entry (worker/lifecycle.py).
     deleted_entries_for: Duration = 30 * 86400
     # WebSub hubs told about every category that changed in an ingest pass.
     hubs: list[HttpUrl] = Field(default_factory=list)
@@ -98,9 +98,9 @@ class Config(RuleLists):
             for key in partner.categories:
                 if key not in self.categories:
                     raise ValueError(f"partner {name!r}: category {key!r} is not one of {sorted(self.categories)}")
-        hashes = [partner.key_hash for partner in self.partners.values()]
+        hashes = [key.hash for partner in self.partners.values() for key in partner.keys]
         if len(set(hashes)) < len(hashes):
-            raise ValueError("two partners have the same key_hash: give each partner its own key")
+            raise ValueError("two partner keys have the same hash: give each key its own")
         for key, saved in self.searches.items():
             for category in saved.categories:
                 if category not in self.categories:

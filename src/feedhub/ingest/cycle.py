@@ -16,6 +16,7 @@ from ..publish import static
 from ..remote import websub
 from ..store import Store
 from .filing import recheck_if_rules_changed
+from .folders import ingest_folder
 from .summary import Summary
 
 
@@ -24,21 +25,15 @@ def run_cycle(config: Config, store: Store, progress: Callable[[str], None] | No
     summary = Summary()
     before = store.category_versions()
     recheck_if_rules_changed(config, store)
-    # Each pipeline is imported when the pass has work for it: every command
-    # imports this module.  Imported at module level, the feed side (httpx,
-    # feedparser, trafilatura) made `python -c "import feedhub.cli"` take
-    # 1.64x the CPU (quartiles 1.50-1.79, 31 interleaved runs; importtime:
-    # +138 ms on 203 ms) and 61 MB of memory instead of 51; the article side
-    # (the boilerplate and parser regexes) 1.07x (0.99-1.17; importtime:
-    # +34 ms on 284 ms) and 2 MB.
-    if config.articles:
-        from .folders import ingest_folder
-
-        for folder in config.articles:
-            summary.merge(ingest_folder(config, store, folder))
-            if progress:
-                progress(folder.path.name)
+    for folder in config.articles:
+        summary.merge(ingest_folder(config, store, folder))
+        if progress:
+            progress(folder.path.name)
     if config.sources:
+        # Imported when there are sources: every command imports this module,
+        # and at module level the feed side (httpx, feedparser, trafilatura)
+        # made `python -c "import feedhub.cli"` take 1.48x the CPU (quartiles
+        # 1.37-1.60, 31 interleaved runs) and 61 MB instead of 51.
         from .feeds import ingest_sources
 
         summary.merge(ingest_sources(config, store, config.sources, progress))

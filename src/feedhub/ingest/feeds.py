@@ -45,9 +45,9 @@ from ..remote.fetch import (
 )
 from ..remote.parse import Entry
 from ..remote.politeness import next_attempt
-from ..store import Store
+from ..store import DatabaseUnavailable, Store
 from . import pool, rules
-from .filing import file_item
+from .filing import file_batch, file_item
 from .summary import RETIRED, Summary
 
 log = logging.getLogger(__name__)
@@ -305,20 +305,7 @@ def _store_attempt(
     # then its validators, never saved without them.
     with store.transaction():
         store.record_pages(source.name, attempt.pages)
-        for index, entry in enumerate(entered, start=1):
-            error = entry.error
-            if error is not None:
-                log.error("entry %d of %s\n%s", index, source.name, entry.trace)
-            else:
-                assert entry.item is not None  # an entry without an error has its item
-                try:
-                    item = fulltext.with_page(entry.item, pages.get(entry.item.id)) if source.full_text else entry.item
-                    summary.count(name, file_item(config, store, item, source.name, entry.prepared).status)
-                except Exception as exc:
-                    log.exception("entry %d of %s", index, source.name)
-                    error = repr(exc)
-            if error is not None:
-                summary.fail(name, f"{source.name}: entry {index} ({entry.label}): {error}")
+        _file_entries(config, store, source, entered, pages, summary)
         if fetched.moved_to:
             log.info("source moved permanently", extra={"source": source.name, "url": fetched.moved_to})
         store.record_fetch(
@@ -337,6 +324,45 @@ def _store_attempt(
             + metrics.page_counts(name, attempt.pages)
         )
     return summary
+
+
+def _file_entries(config: Config, store: Store, source: Source, entered: list[Entered],
+                  pages: dict[str, PageState | Page], summary: Summary) -> None:
+    """File a feed's entries together (filing.file_batch); if that fails,
+    each alone, so a bad one fails by itself and is named."""
+    name = f"feed:{source.name}"
+    items: list[tuple[int, Item]] = []
+    for index, entry in enumerate(entered, start=1):
+        if entry.error is not None:
+            log.error("entry %d of %s\n%s", index, source.name, entry.trace)
+            summary.fail(name, f"{source.name}: entry {index} ({entry.label}): {entry.error}")
+        else:
+            assert entry.item is not None  # an entry without an error has its item
+            try:
+                items.append((index, fulltext.with_page(entry.item, pages.get(entry.item.id)) if source.full_text
+                              else entry.item))
+            except Exception as exc:
+                log.exception("entry %d of %s", index, source.name)
+                summary.fail(name, f"{source.name}: entry {index} ({entry.label}): {exc!r}")
+    try:
+        with store.transaction():  # a savepoint: every entry, or none
+            outcomes = file_batch(config, store, [(item, source.name, entered[index - 1].prepared)
+                                                  for index, item in items])
+    except DatabaseUnavailable:
+        raise
+    except Exception:
+        log.warning("the entries of %s failed together; filing them one by one", source.name, exc_info=True)
+        for index, item in items:
+            try:
+                summary.count(name, file_item(config, store, item, source.name, entered[index - 1].prepared).status)
+            except DatabaseUnavailable:
+                raise
+            except Exception as exc:
+                log.exception("entry %d of %s", index, source.name)
+                summary.fail(name, f"{source.name}: entry {index} ({entered[index - 1].label}): {exc!r}")
+        return
+    for outcome in outcomes:
+        summary.count(name, outcome.status)
 
 
 def _current_state(store: Store, source: Source) -> SourceState:

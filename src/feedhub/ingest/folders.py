@@ -4,7 +4,9 @@ Only the files new or changed since the last pass (or last read under other
 boilerplate rules) are read.  They are stored in batches of ``FILE_BATCH`` per
 transaction, each file with its own record of having been read, so a crash
 part-way through leaves every item whole or absent, and whatever was lost is
-simply read again on the next run.
+simply read again on the next run.  A batch's items are filed together
+(filing.file_batch); if that fails, each file is filed again alone, so a bad
+one fails by itself and is named.
 
 When a folder has many new files, they are read, parsed and fingerprinted in
 worker processes on the other cores (``pool``), while this process files the
@@ -32,15 +34,17 @@ from ..config import ArticleDir, Config
 from ..dedup.fingerprint import Prepared, prepare
 from ..model import UNCHANGED, Item
 from ..remote import decoding
-from ..store import CountedFile, Store
+from ..store import CountedFile, DatabaseUnavailable, FileRecord, FileState, Store
 from . import pool
-from .filing import file_item
+from .filing import file_batch
 from .summary import Summary
 
 log = logging.getLogger(__name__)
 # Files per transaction: large enough that commits stop mattering, small
 # enough that the write lock is never held for long and a crash loses little.
 FILE_BATCH = 200
+# Files whose records are looked up at once, as a folder is walked.
+STATE_BATCH = 500
 # A process pool takes ~0.3 s to start: below this many files to read, one
 # core does it all sooner.
 PARALLEL_FROM = 400
@@ -60,16 +64,31 @@ def ingest_folder(config: Config, store: Store, folder: ArticleDir) -> Summary:
     for batch in _batches(_read_all(config, folder, name, rules, files), FILE_BATCH):
         with store.transaction():
             store.lock_categories(read.item.category for read in batch if read.item)
-            for read in batch:
-                try:
-                    # A savepoint: the file's item and its record, or neither.
-                    with store.transaction():
-                        _file_article(config, store, name, read, summary, version)
-                except Exception as exc:  # a bug must not stop the other files
-                    log.exception("unexpected error ingesting %s", read.path)
-                    summary.fail(name, f"{read.path}: unexpected error: {exc!r}")
+            done = Summary()
+            try:
+                with store.transaction():  # a savepoint: the whole batch, or none of it
+                    _file_articles(config, store, name, batch, done, version)
+            except DatabaseUnavailable:
+                raise  # nothing to file one by one: the whole pass stops, and its files are read again next time
+            except Exception:  # which file? Each is filed again alone, and fails alone
+                log.warning("a batch of %d articles failed; filing them one by one", len(batch), exc_info=True)
+                done = Summary()
+                _file_one_by_one(config, store, name, batch, done, version)
+            summary.merge(done)
     store.add_counts(metrics.ingest_counts(name, summary.counts[name]))
     return summary
+
+
+def _file_one_by_one(config: Config, store: Store, name: str, batch: list[Read], summary: Summary, rules: str) -> None:
+    for read in batch:
+        try:
+            with store.transaction():  # a savepoint: the file's item and its record, or neither
+                _file_articles(config, store, name, [read], summary, rules)
+        except DatabaseUnavailable:
+            raise
+        except Exception as exc:  # a bug must not stop the other files
+            log.exception("unexpected error ingesting %s", read.path)
+            summary.fail(name, f"{read.path}: unexpected error: {exc!r}")
 
 
 def folder_rules(store: Store, folder: ArticleDir) -> HouseStyle:
@@ -121,14 +140,22 @@ def _files_to_count(store: Store, root: Path) -> Iterator[Path]:
     as they are now: new, changed, or to be read again (read before house
     styles were learned, or by `feedhub rerender`).  Counting one again is
     harmless: a file's lines count once however often it is counted."""
-    for path in article_files(root):
+    for path, seen in _with_states(store, article_files(root)):
         try:
             stat = path.stat()
         except OSError:
             continue
-        seen = store.file_state(str(path))
         if not seen or (seen.mtime_ns, seen.size) != (stat.st_mtime_ns, stat.st_size) or not seen.rules:
             yield path
+
+
+def _with_states(store: Store, paths: Iterable[Path]) -> Iterator[tuple[Path, FileState | None]]:
+    """Each path with its record as last read (None: never read), looked up
+    STATE_BATCH at a time."""
+    for batch in _batches(paths, STATE_BATCH):
+        states = store.file_states([str(path) for path in batch])
+        for path in batch:
+            yield path, states.get(str(path))
 
 
 def article_files(root: Path) -> Iterator[Path]:
@@ -176,13 +203,12 @@ def _files_to_read(store: Store, root: Path, name: str, summary: Summary, rules:
     boilerplate rules than `rules` (as Reads still to be done; None: only new
     or changed); the untouched ones are counted here, a known failure
     reported again."""
-    for path in article_files(root):
+    for path, seen in _with_states(store, article_files(root)):
         try:
             stat = path.stat()
         except OSError as exc:  # gone since the folder was listed
             summary.fail(name, f"{path}: cannot read: {exc.strerror}")
             continue
-        seen = store.file_state(str(path))
         if seen and seen.mtime_ns == stat.st_mtime_ns and seen.size == stat.st_size and (
             rules is None or seen.rules == rules
         ):
@@ -247,20 +273,27 @@ class ArticleReader:
         return read
 
 
-def _file_article(config: Config, store: Store, name: str, read: Read, summary: Summary, rules: str) -> None:
-    if read.crash:
-        # Not recorded as the file's error: the next pass tries it again.
-        log.error("unexpected error ingesting %s\n%s", read.path, read.crash)
-        summary.fail(name, f"{read.path}: unexpected error: {read.crash.strip().splitlines()[-1]}")
-        return
-    if read.error:
-        store.record_file(str(read.path), read.mtime_ns, read.size, None, read.error, rules, read.parse)
-        summary.fail(name, read.error)
-        return
-    assert read.item is not None and read.parse is not None  # a file read without an error has both
-    outcome = file_item(config, store, read.item, None, read.prepared)
-    store.record_file(str(read.path), read.mtime_ns, read.size, outcome.item_id, None, rules, read.parse)
-    summary.count(name, outcome.status)
-    for warning in json.loads(read.parse)["warnings"]:
-        summary.warnings.append(warning)
-        log.warning("%s", warning)
+def _file_articles(config: Config, store: Store, name: str, batch: list[Read], summary: Summary, rules: str) -> None:
+    """File the batch's items together (filing.file_batch), and record every
+    file as read, with its item or its error."""
+    filed = [read for read in batch if read.item is not None and not read.crash]
+    outcomes = dict(zip(map(id, filed), file_batch(config, store, [(read.item, None, read.prepared)
+                                                                   for read in filed if read.item])))
+    records: list[FileRecord] = []
+    for read in batch:
+        if read.crash:
+            # Not recorded as the file's error: the next pass tries it again.
+            log.error("unexpected error ingesting %s\n%s", read.path, read.crash)
+            summary.fail(name, f"{read.path}: unexpected error: {read.crash.strip().splitlines()[-1]}")
+        elif read.error:
+            records.append((str(read.path), read.mtime_ns, read.size, None, read.error, rules, read.parse))
+            summary.fail(name, read.error)
+        else:
+            assert read.parse is not None  # a file read without an error has its item and parse
+            outcome = outcomes[id(read)]
+            records.append((str(read.path), read.mtime_ns, read.size, outcome.item_id, None, rules, read.parse))
+            summary.count(name, outcome.status)
+            for warning in json.loads(read.parse)["warnings"]:
+                summary.warnings.append(warning)
+                log.warning("%s", warning)
+    store.record_files(records)

@@ -8,7 +8,8 @@ request carries, and every page asks here:
   not itself a trusted proxy.  A client writing its own X-Forwarded-For
   straight to feedhub (or through a proxy, which appends the real address)
   gains nothing.
-- May it open the operator pages (``@operator_only``: /sources, /metrics)?
+- May it open the operator pages (routes declared ``@audience(OPERATOR)`` in
+  web/, such as /sources and /metrics)?
   Its address must be in ``operators.allow_networks`` (loopback by default)
   and, when ``operators.token`` is set, it must send the token as the HTTP
   Basic password or a Bearer token.  Otherwise the page answers 404, like an
@@ -17,11 +18,14 @@ request carries, and every page asks here:
   and the private ones of the partner whose key it sends: ``?key=``, the
   X-Feedhub-Key header, or the Basic password / Bearer token.
 
-Keys are stored as SHA-256 hashes (``hash_key``).  A key is 32 random bytes
-made by ``feedhub hash-key`` (or one at least 20 characters long that an
-operator chose), far beyond guessing, so a slow password KDF (scrypt, PBKDF2)
-would add no protection, yet would cost tens of milliseconds on every feed
-poll and hand anyone sending wrong keys a way to burn the server's CPU.
+Keys are stored as SHA-256 hashes (``hash_key``), several per partner if
+need be, each with an optional expiry (``key_owner``): an expired key opens
+no more than a wrong one, so a key rotates without a moment the partner is
+cut off.  A key is 32 random bytes made by ``feedhub hash-key`` (or one at
+least 20 characters long that an operator chose), far beyond guessing, so a
+slow password KDF (scrypt, PBKDF2) would add no protection, yet would cost
+tens of milliseconds on every feed poll and hand anyone sending wrong keys a
+way to burn the server's CPU.
 
 The web side's ``Gate`` middleware (web/gate.py) runs before the app and
 before the server writes its access log line (granian and gunicorn log from
@@ -38,6 +42,8 @@ import hashlib
 import hmac
 import logging
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Iterable, Sequence
@@ -113,15 +119,24 @@ def new_key() -> str:
     return secrets.token_urlsafe(32)
 
 
-def partner_for(config: Config, key: str | None) -> str | None:
-    """The partner whose key this is, or None.  Every partner's hash is
-    compared, in constant time, whichever matches."""
+@dataclass(frozen=True)
+class KeyUse:
+    """A request's key is this partner's; an expired one is refused like a wrong one."""
+
+    partner: str
+    expired: bool
+
+
+def key_owner(config: Config, key: str | None, now: datetime) -> KeyUse | None:
+    """Whose key this is, and whether it has expired at `now`; None if it is
+    no partner's.  Every hash is compared, in constant time, whichever matches."""
     if not key:
         return None
     wanted, found = hash_key(key), None
     for name, partner in config.partners.items():
-        if hmac.compare_digest(partner.key_hash, wanted):
-            found = name
+        for held in partner.keys:
+            if hmac.compare_digest(held.hash, wanted):
+                found = KeyUse(name, expired=held.expired(now))
     return found
 
 

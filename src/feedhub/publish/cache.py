@@ -10,8 +10,10 @@ the ETag (a hash of those bytes) is the same whichever worker answers.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -23,9 +25,10 @@ import brotli
 
 from ..config import Config
 from ..model import from_iso
-from ..store import CategoryState, DeletedEntry, Store, StoredItem
+from ..store import CategoryState, DatabaseUnavailable, DeletedEntry, Store, StoredItem
 from . import access, feeds
 
+log = logging.getLogger(__name__)
 CODINGS = ("br", "gzip")
 MAX_PAGE = 10**9
 
@@ -45,6 +48,7 @@ class Rendered:
     modified: datetime | None  # None: no meaningful date (then no Last-Modified)
     version: int = 0  # the category version the bytes were rendered from
     link_header: str = ""  # WebSub discovery (hub and self) as an HTTP Link header
+    stale: bool = False  # served from the cache while the database cannot be read
     etag: str = field(init=False)  # the hash, unquoted
     last_modified: str | None = field(init=False)  # as an HTTP date
     _encoded: dict[str, bytes] = field(default_factory=dict, repr=False)
@@ -52,6 +56,10 @@ class Rendered:
     def __post_init__(self) -> None:
         self.etag = hashlib.sha256(self.body).hexdigest()[:32]
         self.last_modified = http_date(self.modified) if self.modified else None
+
+    def as_stale(self) -> Rendered:
+        """The same document, marked as possibly out of date (its compressed forms shared)."""
+        return dataclasses.replace(self, stale=True)
 
     def encoded(self, coding: str | None) -> bytes:
         """The body in a content coding, compressed once and then reused."""
@@ -80,6 +88,7 @@ class FeedCache:
         # locale while it writes dates, and a burst of requests for a changed
         # feed should build it once, not once per thread.
         self._render_lock = threading.Lock()
+        self._stale = False  # serving stale documents: the database cannot be read
 
     def get(self, store: Store, category: str, fmt: str, page: int = 1) -> Rendered | None:
         """The current document, or None when the category has no such page."""
@@ -119,7 +128,14 @@ class FeedCache:
     def _cached(
         self, key: tuple[str, str, int], version: Callable[[], int], render: Callable[[], Rendered | None]
     ) -> Rendered | None:
-        cached = self._lookup(key, version())
+        try:
+            current = version()
+        except DatabaseUnavailable as exc:
+            return self._stale_copy(key, exc)
+        if self._stale:
+            self._stale = False
+            log.warning("database readable again: cached feeds are checked against it as before")
+        cached = self._lookup(key, current)
         if cached is not None:
             return cached
         with self._render_lock:
@@ -133,6 +149,18 @@ class FeedCache:
                 while len(self._entries) > self.max_entries:
                     self._entries.popitem(last=False)
             return rendered
+
+    def _stale_copy(self, key: tuple[str, str, int], exc: DatabaseUnavailable) -> Rendered:
+        """While the database cannot be read, a document rendered before is
+        served as it was, said to be possibly stale; without one, the error."""
+        cached = self._entries.get(key)
+        if cached is None:
+            raise exc
+        if not self._stale:
+            self._stale = True  # said once per outage, not once a request
+            log.warning("database unreachable: serving the feeds cached in this process, marked stale "
+                        "(Cache-Status), until it can be read again", extra={"error": str(exc)})
+        return cached.as_stale()
 
     def _lookup(self, key: tuple[str, str, int], version: int) -> Rendered | None:
         cached = self._entries.get(key)

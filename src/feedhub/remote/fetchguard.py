@@ -11,6 +11,15 @@ office network, or a server that sends an endless body.  So:
   ``fetch_allow_networks`` contains them.  The check sits in the socket
   connect itself, so a name that resolves to a public address when checked
   and a private one when connected (DNS rebinding) cannot slip through;
+- an IPv6 address that carries an IPv4 one (6to4, NAT64, Teredo,
+  IPv4-compatible or -translated) is refused whatever it carries: no feed
+  is served from a transition address, and the IPv4 inside may be this
+  machine; allowing one takes its network *and* the IPv4 network inside it.
+  An IPv4-mapped address (::ffff:a.b.c.d) is the IPv4 address itself;
+- a host written as an IPv4 address in any form but four decimal numbers
+  (0177.0.0.1, 0x7f.1, 2130706433, 127.1) is refused, on every hop, before
+  anything resolves it: C's inet_aton reads those as addresses, and a check
+  that does not read them the same way can be walked around;
 - the body is read in chunks and abandoned past ``fetch_max_bytes`` (counted
   after gzip/deflate decoding, so a compression bomb stops there too) or
   once ``fetch_max_time`` has passed since the request started.
@@ -20,12 +29,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import ssl
 import ipaddress
+import re
 import socket
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Iterable
+from urllib.parse import urljoin, urlsplit
 
 import httpcore
 import httpx
@@ -46,11 +57,45 @@ class Policy:
     max_redirects: int = 5
 
 
+# IPv6 ranges whose addresses carry an IPv4 address, and where in the 128 bits.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the last 32 bits
+NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: bits 48-63 and 72-87 (a /48 prefix, RFC 6052 2.2)
+TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # RFC 2765 (SIIT): the last 32 bits
+COMPATIBLE = ipaddress.ip_network("::/96")  # RFC 4291, deprecated: the last 32 bits (:: and ::1 aside)
+
+
+def carried_ipv4(address: ipaddress.IPv6Address) -> tuple[str, ipaddress.IPv4Address] | None:
+    """The IPv4 address an IPv6 transition form carries, and the form's name."""
+    if address.sixtofour:
+        return "6to4", address.sixtofour
+    if address.teredo:
+        return "Teredo", address.teredo[1]  # the client; [0] is its Teredo server
+    last32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address in NAT64:
+        return "NAT64", last32
+    if address in NAT64_LOCAL:
+        packed = address.packed
+        return "NAT64", ipaddress.IPv4Address(packed[6:8] + packed[9:11])
+    if address in TRANSLATED:
+        return "IPv4-translated", last32
+    if address in COMPATIBLE and int(address) > 1:
+        return "IPv4-compatible", last32
+    return None
+
+
 def refusal(address: IPAddress, policy: Policy) -> str | None:
     """Why connecting to `address` is not allowed, or None if it is."""
     if address.version == 6 and address.ipv4_mapped:  # ::ffff:127.0.0.1 is 127.0.0.1
         address = address.ipv4_mapped
-    if any(address in network for network in policy.allow_networks):
+    allowed = any(address in network for network in policy.allow_networks)
+    carried = carried_ipv4(address) if isinstance(address, ipaddress.IPv6Address) else None
+    if carried:
+        form, inner = carried
+        if not allowed:
+            return f"{address} is a {form} address (it carries {inner})"
+        inner_refusal = refusal(inner, policy)
+        return f"{address} is a {form} address of {inner_refusal}" if inner_refusal else None
+    if allowed:
         return None
     # Most specific first: Python counts link-local and reserved as private too.
     for kind in ("loopback", "link_local", "multicast", "unspecified", "reserved", "private"):
@@ -78,8 +123,9 @@ class _CheckedBackend(httpcore.SyncBackend):
         reasons = [refusal(address, self.policy) for address in addresses]
         allowed = [address for address, reason in zip(addresses, reasons) if reason is None]
         if not allowed:
+            shown = f"[{host}]" if ":" in host else host  # an IPv6 address as URLs write it
             raise Refused(
-                f"refused to connect to {host}: {'; '.join(dict.fromkeys(r for r in reasons if r))} "
+                f"refused to connect to {shown}: {'; '.join(dict.fromkeys(r for r in reasons if r))} "
                 "(add its network to fetch_allow_networks in feeds.yaml to allow it)"
             )
         # Each allowed address in turn; the last one's error is the one raised.
@@ -110,9 +156,59 @@ def _checked_transport(policy: Policy, connections: int) -> httpx.HTTPTransport:
     return transport
 
 
-def _check_scheme(request: httpx.Request) -> None:
-    if request.url.scheme not in ("http", "https"):
-        raise Refused(f"refused {request.url}: only http and https are fetched")
+# A host of numbers alone, decimal, octal (a leading 0) or hex (0x), and
+# maybe a final dot: what C's inet_aton may read as an IPv4 address (one to
+# four of them), and never a host name (no top-level domain is a number).
+NUMERIC_HOST = re.compile(r"(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+))*\.?", re.IGNORECASE)
+
+
+def check_url(url: str) -> None:
+    """Refuse a URL that is not http(s), or whose host is a number spelt
+    other than as four decimal numbers (see the module's docstring)."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise Refused(f"refused {url}: only http and https are fetched")
+    host = parts.hostname or ""
+    if not NUMERIC_HOST.fullmatch(host):
+        return
+    with contextlib.suppress(ValueError):
+        ipaddress.IPv4Address(host)  # four decimal numbers, no leading zeros: one meaning everywhere
+        return
+    meant = legacy_ipv4(host)
+    shown = f"is {meant} written the legacy way" if meant else "is not an IPv4 address"
+    raise Refused(f"refused to connect to {host}: {host} {shown} (write an IPv4 address as four decimal numbers)")
+
+
+def legacy_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """The address inet_aton reads in a numeric host ('0177.1' -> 127.0.0.1),
+    or None if it reads none: each part is decimal, octal or hex, and the
+    last one fills the bytes the missing parts leave."""
+    parts = host.removesuffix(".").split(".")
+    if len(parts) > 4:
+        return None
+    try:
+        numbers = [int(part[2:] or "0", 16) if part[:2].lower() == "0x" else int(part, 8 if part[0] == "0" else 10)
+                   for part in parts]
+    except ValueError:  # 08, 09: not octal
+        return None
+    *leading, last = numbers
+    if any(number > 255 for number in leading) or last >= 256 ** (5 - len(numbers)):
+        return None
+    value = last
+    for position, number in enumerate(leading):
+        value += number << (24 - 8 * position)
+    return ipaddress.IPv4Address(value)
+
+
+def _check_request(request: httpx.Request) -> None:
+    check_url(str(request.url))
+
+
+def _check_redirect(response: httpx.Response) -> None:
+    # Before httpx reads the Location itself: it cannot parse every spelling
+    # (an octal host is "InvalidURL"), and must not resolve the ones it can.
+    if response.has_redirect_location:
+        check_url(urljoin(str(response.request.url), response.headers["Location"]))
 
 
 @dataclass
@@ -137,7 +233,7 @@ def client(policy: Policy, timeout: float, connections: int = 1) -> httpx.Client
         timeout=min(timeout, policy.max_seconds),
         follow_redirects=True,
         max_redirects=policy.max_redirects,
-        event_hooks={"request": [_check_scheme]},
+        event_hooks={"request": [_check_request], "response": [_check_redirect]},
         trust_env=False,  # a proxy would connect for us, past the address check
     )
 
@@ -146,7 +242,7 @@ def get(url: str, headers: dict[str, str], policy: Policy, timeout: float, share
     """GET `url` under `policy`, on `shared` (made by client() with the same
     policy) or a client of its own; Refused, or httpx errors for network trouble."""
     started = time.monotonic()
-    _check_scheme(httpx.Request("GET", url))
+    check_url(url)
     with contextlib.nullcontext(shared) if shared else client(policy, timeout) as http:
         with http.stream("GET", url, headers=headers, timeout=min(timeout, policy.max_seconds)) as response:
             body = _read_capped(response, policy, started)

@@ -18,8 +18,12 @@ from ..dedup.candidates import Match
 from ..model import BLOCKED, DUPLICATE, NEW, UNCHANGED, UPDATED, Lease, Outcome, PageState, SourceState
 from .blocked import Blocked
 from .counters import Counters
+from .engine import DatabaseUnavailable
 from .files import ArticleFiles
+from .filings import Filings
+from .items import entry_key, unchanged
 from .leases import Leases
+from .partners import Partners
 from .pruning import Pruning
 from .rows import (
     MEDIA_COLUMNS,
@@ -27,19 +31,24 @@ from .rows import (
     CategoryState,
     CountedFile,
     DeletedEntry,
+    Closer,
     Duplicate,
+    FileRecord,
     FileState,
     FolderState,
+    Found,
     Heartbeat,
     HouseLine,
     ItemCounts,
     PageHealth,
+    PartnerPulls,
     Preview,
     StoredCounter,
     StoredEntry,
     StoredItem,
     SubjectRow,
     Withdrawal,
+    Triple,
     iso,
     item_from_row,
 )
@@ -48,7 +57,7 @@ from .sources import Sources
 from .views import Views
 
 
-class Store(Views, Blocked, Pruning, Sources, ArticleFiles, Counters, Leases):
+class Store(Views, Blocked, Filings, Pruning, Sources, ArticleFiles, Counters, Leases, Partners):
     """The whole store on one connection: each base class is one part, in a
     module of its own (Views reads on top of Items, which files them; Blocked
     holds back what rules block), and all share ``transaction()``."""
@@ -73,9 +82,13 @@ __all__ = [
     "CategoryState",
     "CountedFile",
     "DeletedEntry",
+    "Closer",
+    "DatabaseUnavailable",
     "Duplicate",
+    "FileRecord",
     "FileState",
     "FolderState",
+    "Found",
     "Heartbeat",
     "HouseLine",
     "ItemCounts",
@@ -84,6 +97,7 @@ __all__ = [
     "Outcome",
     "PageHealth",
     "PageState",
+    "PartnerPulls",
     "Preview",
     "SourceState",
     "Store",
@@ -92,7 +106,10 @@ __all__ = [
     "StoredItem",
     "SubjectRow",
     "Withdrawal",
+    "Triple",
+    "entry_key",
     "index_queued",
     "iso",
     "item_from_row",
+    "unchanged",
 ]

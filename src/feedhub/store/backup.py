@@ -7,8 +7,11 @@ beside its final name and renamed into place, as a single file (not WAL), so
 a half-written backup never carries a backup's name.
 
 A restore is checked on a copy first (integrity_check, feedhub's schema
-version), migrated forward there, and only then renamed over the database,
-which must not be open in any process.
+version), migrated forward there, and only then renamed over the database.
+It holds the database alone from before the first check until after the
+rename (inuse.py): refused while any feedhub process uses it (a web server
+or worker even between requests and jobs), and a process that starts
+meanwhile waits, then opens the restored file.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ..model import utcnow
-from . import MIGRATIONS, Store
+from . import MIGRATIONS, Store, inuse
 from .engine import SQLiteDatabase
 
 log = logging.getLogger(__name__)
@@ -100,13 +103,23 @@ def backup(database: Path | str, target: Path) -> Contents:
 
 
 def restore(source: Path, database: Path | str) -> tuple[int, Contents]:
-    """Put the backup `source` in place of `database`, which nothing may have
-    open; returns the backup's schema version and what the database now holds."""
+    """Put the backup `source` in place of `database`, which no process may
+    be using; returns the backup's schema version and what the database now holds."""
     database = _sqlite_file(database)
     if not source.is_file():
         raise BackupError(f"{source}: no such file")
+    try:
+        with inuse.alone(database):
+            schema = _replace(source, database)
+    except inuse.InUse:
+        raise BackupError(f"{database} is in use by a running feedhub process (`feedhub run`, the worker, the web "
+                          "server, or a command such as ingest): stop them first; nothing was restored") from None
+    return schema, contents(database)
+
+
+def _replace(source: Path, database: Path) -> int:
+    """Check, migrate and rename a copy of `source` over `database`, held alone."""
     _refuse_if_in_use(database)
-    database.parent.mkdir(parents=True, exist_ok=True)
     work = database.with_name(f".{database.name}.restoring")
     _remove(work)
     shutil.copyfile(source, work)
@@ -124,7 +137,7 @@ def restore(source: Path, database: Path | str) -> tuple[int, Contents]:
         _durable(database.parent)
     finally:
         _remove(work)
-    return schema, contents(database)
+    return schema
 
 
 def _check(path: Path, named: Path) -> int:
@@ -150,7 +163,8 @@ def _check(path: Path, named: Path) -> int:
 
 
 def _refuse_if_in_use(database: Path) -> None:
-    """Raise unless no process has `database` open.
+    """Raise unless no process has `database` open: feedhub's own processes
+    are kept out by inuse.alone, this is for any other (the sqlite3 shell).
 
     Every open connection to a WAL database holds a shared lock on it (on
     its -shm file); a connection in exclusive locking mode cannot start a
@@ -164,14 +178,15 @@ def _refuse_if_in_use(database: Path) -> None:
         conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
         conn.execute("COMMIT")
     except sqlite3.OperationalError:
-        raise BackupError(f"{database} is in use (stop `feedhub run`, the worker and the web server first); "
+        raise BackupError(f"{database} is open in another program (the sqlite3 shell?): close it first; "
                           "nothing was restored") from None
     finally:
         conn.close()
 
 
 def _remove(path: Path, only_journals: bool = False) -> None:
-    for suffix in ("-wal", "-shm", "-journal") if only_journals else ("", "-wal", "-shm", "-journal"):
+    # A work file's lock file goes with it; the database's never does (inuse.py).
+    for suffix in ("-wal", "-shm", "-journal") if only_journals else ("", "-wal", "-shm", "-journal", "-lock"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 

@@ -43,10 +43,24 @@ class Categories(Connection):
         found = one_of(CategoryState, self.db.execute("SELECT version, changed FROM categories WHERE key = ?", [category]))
         return found or CategoryState(0, None)
 
+    def _after_commit(self, changed: set[str]) -> None:
+        watch = self.db.watch(start=False)
+        if watch is not None and changed:
+            watch.forget(changed)  # its notices may still be on their way
+        super()._after_commit(changed)
+
     def category_version(self, category: str) -> int:
-        """The category's version alone: asked on every feed request, so kept cheap."""
+        """The category's version alone: asked on every feed request, so kept
+        cheap (on PostgreSQL, known without asking: watch.py)."""
+        watch = self.db.watch()
+        known = watch.version(category) if watch else None
+        if known is not None:
+            return known
         row = self.db.execute("SELECT version FROM categories WHERE key = ?", [category]).fetchone()
-        return int(row[0]) if row else 0
+        version = int(row[0]) if row else 0
+        if watch:
+            watch.learn(category, version)
+        return version
 
     def category_versions(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT key, version FROM categories"))
@@ -61,6 +75,10 @@ class Categories(Connection):
         return CategoryState(version, changed)
 
     def data_version(self) -> int:
+        watch = self.db.watch()
+        known = watch.total() if watch else None
+        if known is not None:
+            return known
         return int(self.db.execute("SELECT CAST(coalesce(sum(version), 0) AS BIGINT) FROM categories").fetchone()[0])
 
     def category_counts(self) -> dict[str, CategoryCounts]:

@@ -6,7 +6,8 @@ import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
 
-from .engine import Database, connect
+from . import inuse
+from .engine import Database, SQLiteDatabase, is_postgres
 from .schema import MIGRATIONS, index_queued
 from .signatures import PendingBands
 
@@ -30,19 +31,38 @@ WRITER_CHECKPOINT_PAGES = 10_000
 MIGRATION_LOCK = 0x66656564687562
 
 
+def connect(location: str | Path) -> Database:
+    """The database at `location`: a PostgreSQL URL, or an SQLite file path."""
+    if is_postgres(location):
+        try:
+            from .pgpool import PostgresDatabase  # psycopg is an optional dependency (the postgresql extra)
+        except ImportError:
+            raise RuntimeError("a postgresql:// database needs psycopg: pip install 'feedhub[postgresql]'") from None
+        return PostgresDatabase(str(location))
+    return SQLiteDatabase(Path(location))
+
+
 class Connection(object):
     def __init__(self, location: str | Path):
-        self.db: Database = connect(location)
+        # Until close(), this process uses the database: restore refuses meanwhile (inuse.py).
+        self._in_use = inuse.announce(location)
+        try:
+            self.db: Database = connect(location)
+        except BaseException:
+            self._in_use()
+            raise
         # Categories whose items the open transaction changed: their versions
         # move once, as it commits (Categories._before_commit), not once per
         # item filed.
         self.changed: set[str] = set()
         # Likewise the LSH band rows it filed: inserted together as it commits.
         self.bands = PendingBands()
+        # Categories whose lock the open transaction holds (lock_categories).
+        self.locked: set[str] = set()
         try:
             self._migrate()
         except BaseException:
-            self.db.close()
+            self.close()
             raise
 
     def use_writer_cache(self) -> None:
@@ -54,6 +74,7 @@ class Connection(object):
 
     def close(self) -> None:
         self.db.close()
+        self._in_use()
 
     def __enter__(self) -> Self:
         return self
@@ -69,19 +90,20 @@ class Connection(object):
         # block has run, can differ (mypy would narrow them all to this one).
         db, nested = self.db, self.db.in_transaction
         if nested:
-            changed, filed = set(self.changed), len(self.bands.rows)
-            db.execute("SAVEPOINT nested")
+            changed, filed, locked = set(self.changed), len(self.bands.rows), set(self.locked)
+            db.defer("SAVEPOINT nested")  # sent with the first statement inside (PostgreSQL)
             try:
                 yield db
             except BaseException:
-                self.changed = changed
+                # A savepoint undone releases the locks taken after it (PostgreSQL).
+                self.changed, self.locked = changed, locked
                 self.bands.undo(filed)
                 # in_transaction is False if SQLite itself already rolled back.
                 if db.in_transaction:
                     db.execute("ROLLBACK TO nested")
-                    db.execute("RELEASE nested")
+                    db.defer("RELEASE nested")
                 raise
-            db.execute("RELEASE nested")
+            db.defer("RELEASE nested")
             return
         db.begin()
         try:
@@ -92,15 +114,20 @@ class Connection(object):
             db.end(commit=False)
             raise
         finally:
-            self.changed.clear()
+            changed, self.changed = self.changed, set()
+            self.locked = set()
             self.bands.clear()
         db.end(commit=True)
+        self._after_commit(changed)
 
     def _before_commit(self, db: Database) -> None:
         """Work kept for the end of a transaction, done in it just before it commits."""
         self.bands.flush(db)
         if db.dialect == "sqlite":
             index_queued(db)  # the search index (see schema._search)
+
+    def _after_commit(self, changed: set[str]) -> None:
+        """Told once the transaction committed, with the categories it changed."""
 
     def lock_categories(self, categories: Iterable[str]) -> None:
         """Serialize filing in these categories until this transaction ends:
@@ -109,8 +136,13 @@ class Connection(object):
         order, so two of them never wait for each other (a deadlock).  On
         SQLite the write lock (BEGIN IMMEDIATE) serializes every writer."""
         if self.db.dialect == "postgresql":
-            for category in sorted(set(categories)):
-                self.db.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", [category])
+            wanted = sorted(set(categories) - self.locked)  # held until the transaction ends
+            if not wanted:
+                return
+            with self.db.pipeline():  # taken in this order, in one round trip
+                for category in wanted:
+                    self.db.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", [category])
+            self.locked.update(wanted)
 
     def _insert_row(self, table: str, row: Mapping[str, object]) -> None:
         # Plain SQL rather than Table.insert, which looks up the table's
@@ -130,6 +162,8 @@ class Connection(object):
         )
 
     def _migrate(self) -> None:
+        if self.db.migrated == len(MIGRATIONS):  # by this process already (PostgreSQL)
+            return
         # The version is read under a lock: two processes opening a new
         # database at once must not both create the tables.
         with self.transaction() as db:
@@ -148,6 +182,7 @@ class Connection(object):
                     db.execute("INSERT INTO schema_version (version) VALUES (?)", [len(MIGRATIONS)])
                 else:
                     db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+        self.db.migrated = len(MIGRATIONS)
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[None]:

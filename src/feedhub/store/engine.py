@@ -8,35 +8,23 @@ placeholders into psycopg's and maps the few schema words SQLite spells its
 own way (see ``PostgresDatabase.translate``); a query that cannot be shared
 asks ``db.dialect``.
 
-On PostgreSQL every process keeps one connection pool per database: a
-transaction (or a snapshot) holds one connection from BEGIN to COMMIT, and a
-single statement outside them borrows one for as long as it runs, so a web
-process with many threads needs only as many connections as it has
-statements running at once.
+PostgreSQL's side, its connection pools and what they do when the server
+goes away, is pgpool.py.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
 import re
 import sqlite3
-import threading
 import time
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Protocol, Sequence
-
-if TYPE_CHECKING:
-    import psycopg
-    import psycopg_pool
+from typing import Any, ContextManager, Iterable, Iterator, Literal, Protocol, Sequence
 
 Dialect = Literal["sqlite", "postgresql"]
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
-# Connections each process may hold to one PostgreSQL database: a worker's
-# job threads and housekeeping, or a web process's server threads.
-POOL_MAX = int(os.environ.get("FEEDHUB_POOL_MAX", "20"))
-CONNECT_TIMEOUT = 30  # seconds a process waits for its first connection
 # How often a connection tries to switch a new SQLite database to WAL, 50 ms
 # apart (see SQLiteDatabase._enable_wal).
 WAL_SWITCH_TRIES = 100
@@ -58,27 +46,47 @@ class Cursor(Protocol):
     def __iter__(self) -> Iterator[Any]: ...
 
 
+class Versions(Protocol):
+    """What a process knows of the categories' versions without asking the
+    database (PostgreSQL's watch.py); None from one means: ask it."""
+
+    def version(self, category: str) -> int | None: ...
+    def total(self) -> int | None: ...
+    def learn(self, category: str, version: int) -> None: ...
+    def forget(self, categories: Iterable[str]) -> None: ...
+
+
 class Database(Protocol):
     dialect: Dialect
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor: ...
     def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None: ...
+    # Rows known to be new, into `columns` of `table`, as fast as the engine
+    # takes them (PostgreSQL's COPY: a stream, not a statement per row).
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None: ...
+    # Statements executed inside go to the server without waiting for each
+    # other's answers (PostgreSQL's pipeline mode: one round trip for all,
+    # when a transaction is open); a cursor's rows are read after the block.
+    def pipeline(self) -> ContextManager[None]: ...
+    # Run `sql`, which returns no rows (SAVEPOINT, RELEASE), with the next
+    # statement: in its round trip on PostgreSQL, at once on SQLite.
+    def defer(self, sql: str) -> None: ...
     @property
     def in_transaction(self) -> bool: ...
     def begin(self, mode: str = "") -> None: ...
     def end(self, commit: bool) -> None: ...
     def close(self) -> None: ...
-
-
-def connect(location: str | Path) -> Database:
-    """The database at `location`: a PostgreSQL URL, or an SQLite file path."""
-    if is_postgres(location):
-        return PostgresDatabase(str(location))
-    return SQLiteDatabase(Path(location))
+    # The schema version this connection (SQLite) or this process (PostgreSQL:
+    # a Store opened after the first costs no round trip) brought it to; 0: none.
+    migrated: int
+    # The process's category versions kept current by the server (PostgreSQL's
+    # NOTIFY, watch.py), started on first use unless not `start`; None on SQLite.
+    def watch(self, start: bool = True) -> Versions | None: ...
 
 
 class SQLiteDatabase:
     dialect: Dialect = "sqlite"
+    migrated = 0
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -115,6 +123,16 @@ class SQLiteDatabase:
     def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
         self.conn.executemany(sql, rows)
 
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+        self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                              rows)
+
+    def pipeline(self) -> ContextManager[None]:
+        return contextlib.nullcontext()  # in the same process: no round trip to save
+
+    def defer(self, sql: str) -> None:
+        self.conn.execute(sql)
+
     @property
     def in_transaction(self) -> bool:
         return self.conn.in_transaction
@@ -133,52 +151,13 @@ class SQLiteDatabase:
     def close(self) -> None:
         self.conn.close()
 
-
-_pools: dict[tuple[int, str], psycopg_pool.ConnectionPool[Any]] = {}
-_pools_lock = threading.Lock()
-
-
-def pool(url: str) -> psycopg_pool.ConnectionPool[Any]:
-    """This process's pool for `url` (a forked web worker makes its own)."""
-    key = (os.getpid(), url)
-    with _pools_lock:
-        found = _pools.get(key)
-    if found is not None:
-        return found
-    # Made outside the lock: a server that is slow to answer for one
-    # database must not hold up the threads using another.
-    made = _open_pool(url)
-    with _pools_lock:
-        found = _pools.setdefault(key, made)
-    if found is not made:  # another thread made one meanwhile
-        made.close()
-    return found
-
-
-def _open_pool(url: str) -> psycopg_pool.ConnectionPool[Any]:
-    try:
-        from psycopg_pool import ConnectionPool
-    except ImportError:
-        raise RuntimeError("a postgresql:// database needs psycopg: pip install 'feedhub[postgresql]'") from None
-    # One connection first: a wrong password or database name is said at
-    # once, in the server's words, not after the pool's wait.
-    reason = _why(url)
-    if reason:
-        raise DatabaseUnavailable(f"cannot connect to {redacted(url)}: {reason}")
-    # autocommit: the store opens its transactions itself, as on SQLite.
-    made: psycopg_pool.ConnectionPool[Any] = ConnectionPool(
-        url, min_size=1, max_size=POOL_MAX, kwargs={"autocommit": True}, open=True, name=f"feedhub-{os.getpid()}")
-    try:
-        made.wait(timeout=CONNECT_TIMEOUT)
-    except Exception:
-        made.close()
-        reason = _why(url) or f"no connection within {CONNECT_TIMEOUT} s"
-        raise DatabaseUnavailable(f"cannot connect to {redacted(url)}: {reason}") from None
-    return made
+    def watch(self, start: bool = True) -> None:
+        return None  # one machine: reading the version is as cheap
 
 
 class DatabaseUnavailable(RuntimeError):
-    """The PostgreSQL server named in feeds.yaml or $DATABASE_URL cannot be reached."""
+    """The PostgreSQL server named in feeds.yaml or $DATABASE_URL cannot be
+    reached (or has no free connection): an answer to give later, not a bug."""
 
 
 def redacted(url: str) -> str:
@@ -187,81 +166,6 @@ def redacted(url: str) -> str:
     if parts.password is None:
         return url
     return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
-
-
-def _why(url: str) -> str:
-    """Why a connection to `url` fails, in the server's words; "" if it does not."""
-    import psycopg
-
-    try:
-        psycopg.connect(url, connect_timeout=10).close()
-    except psycopg.Error as exc:
-        return str(exc).strip() or type(exc).__name__
-    return ""
-
-
-def close_pools(url: str | None = None) -> None:
-    """Close this process's pools, or only its pool of `url` (tests dropping
-    their databases, shutdown)."""
-    with _pools_lock:
-        for key in [key for key in _pools if key[0] == os.getpid() and url in (None, key[1])]:
-            _pools.pop(key).close()
-
-
-class PostgresDatabase:
-    dialect: Dialect = "postgresql"
-
-    def __init__(self, url: str):
-        self.pool = pool(url)
-        self.held: psycopg.Connection[Any] | None = None  # the connection of the open transaction
-
-    def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor:
-        if self.held is not None:
-            return self.held.execute(translate(sql), params)
-        # Outside a transaction: the connection goes back to the pool as soon
-        # as the statement ran; its rows are already on this side.
-        with self.pool.connection() as conn:
-            cursor: Cursor = conn.execute(translate(sql), params)
-            return cursor
-
-    def executemany(self, sql: str, rows: Iterable[Sequence[object]]) -> None:
-        rows = list(rows)
-        if not rows:
-            return
-        if self.held is not None:
-            self.held.cursor().executemany(translate(sql), rows)
-            return
-        with self.pool.connection() as conn:
-            conn.cursor().executemany(translate(sql), rows)
-
-    @property
-    def in_transaction(self) -> bool:
-        return self.held is not None
-
-    def begin(self, mode: str = "") -> None:
-        conn = self.pool.getconn()
-        try:
-            # A snapshot reads one state of the whole database, as SQLite's
-            # read transaction does; writers see each other's commits and
-            # are serialized where it matters by row and advisory locks.
-            conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if mode == "read" else "BEGIN")
-        except BaseException:
-            self.pool.putconn(conn)
-            raise
-        self.held = conn
-
-    def end(self, commit: bool) -> None:
-        conn, self.held = self.held, None
-        if conn is None:
-            return
-        try:
-            conn.execute("COMMIT" if commit else "ROLLBACK")
-        finally:
-            self.pool.putconn(conn)
-
-    def close(self) -> None:
-        if self.held is not None:
-            self.end(commit=False)
 
 
 # What SQLite's schema spells its own way, in PostgreSQL's words.  Text

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, Iterator, TypeVar
+from typing import Iterable, Iterator, Sequence, TypeVar
 
 from .connection import Connection
-from .rows import CountedFile, FileState, FolderState, HouseLine, clock, iso, one_of
+from .rows import CountedFile, FileRecord, FileState, FolderState, HouseLine, clock, iso, one_of
 
 
 class ArticleFiles(Connection):
@@ -30,17 +30,35 @@ class ArticleFiles(Connection):
         ).fetchall()
         return FolderState(files, last_read, [(path, error) for path, error in errors])
 
+    def file_states(self, paths: Sequence[str]) -> dict[str, FileState]:
+        """The records of those of the files read before, in one query, by
+        path; without what each was read into (parse is None)."""
+        if not paths:
+            return {}
+        found = self.db.execute(
+            "SELECT path, mtime_ns, size, item_id, error, seen, rules FROM article_files"
+            f" WHERE path IN ({','.join('?' * len(paths))})", list(paths))
+        return {row[0]: FileState(*row) for row in found}
+
     def record_file(
         self, path: str, mtime_ns: int, size: int, item_id: str | None, error: str | None,
         rules: str | None = None, parse: str | None = None,
     ) -> None:
-        with self.transaction():
-            self._upsert(
-                "article_files",
-                {"path": path, "mtime_ns": mtime_ns, "size": size, "item_id": item_id,
-                 "error": error, "seen": iso(clock()), "rules": rules, "parse": parse},
-                pk="path",
-            )
+        self.record_files([(path, mtime_ns, size, item_id, error, rules, parse)])
+
+    def record_files(self, files: Sequence[FileRecord]) -> None:
+        """Record article files as read: (path, mtime_ns, size, item_id, error,
+        rules, parse) each, in one statement."""
+        if not files:
+            return
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO article_files (path, mtime_ns, size, item_id, error, seen, rules, parse)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET mtime_ns = excluded.mtime_ns,"
+                " size = excluded.size, item_id = excluded.item_id, error = excluded.error, seen = excluded.seen,"
+                " rules = excluded.rules, parse = excluded.parse",
+                [(path, mtime_ns, size, item_id, error, iso(clock()), rules, parse)
+                 for path, mtime_ns, size, item_id, error, rules, parse in files])
 
     def article_file(self, item_id: str) -> FileState | None:
         """The record of the file an item was read from."""

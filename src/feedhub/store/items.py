@@ -10,14 +10,14 @@ locked, and asks dedup.decide in between.  Blocked items are in blocked.py."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from .. import media
 from ..dedup.candidates import MAX_CANDIDATES, KeyOwner, Match, NearCandidate, Standing
 from ..dedup.fingerprint import Fingerprint, fingerprint, item_words, keys, prepare
 from ..model import UNCHANGED, UPDATED, Item, Outcome, from_iso
 from .categories import Categories
-from .rows import MEDIA_COLUMNS, StoredEntry, StoredItem, clock, iso, media_columns, one_of
+from .rows import LIFE_COLUMNS, MEDIA_COLUMNS, StoredEntry, StoredItem, clock, iso, media_columns, one_of
 from .signatures import file_signature
 
 
@@ -25,7 +25,8 @@ from .signatures import file_signature
 STANDING = "i.source, coalesce(i.updated, i.published), i.withdrawn IS NOT NULL, i.embargo IS NOT NULL"
 
 
-def _standing(source: str, version: str, withdrawn: object, held: object) -> Standing:
+def standing(source: str, version: str, withdrawn: object, held: object) -> Standing:
+    """A Standing from the STANDING columns."""
     return Standing(source, from_iso(version), bool(withdrawn), bool(held))
 
 
@@ -40,14 +41,10 @@ class Items(Categories):
         story a copy was recorded for), if it was."""
         row = self.db.execute(
             f"SELECT title, link, content, updated, text, {', '.join(MEDIA_COLUMNS)}, blocked,"
-            " source, published, embargo, withdrawn, shown_version FROM items WHERE id = ?",
+            f" {', '.join(LIFE_COLUMNS)} FROM items WHERE id = ?",
             [item_id],
         ).fetchone()
-        if row is None:
-            return None
-        title, link, content, updated, text, *stored_media, blocked, source, published, embargo, withdrawn, shown = row
-        return StoredEntry(title, link, content, updated, text, tuple(stored_media), blocked, source, published,
-                           embargo, withdrawn, shown)
+        return None if row is None else entry_of(row)
 
     def known_copy(self, item: Item) -> str | None:
         """The kept story's id if this entry was recorded as a copy of it
@@ -60,7 +57,7 @@ class Items(Categories):
 
     def buried(self, item: Item, item_keys: list[tuple[str, str]]) -> bool:
         """True if the item, or a story it shares a key with, was pruned."""
-        keys = [("entry", f"{item.source}\n{item.guid}"), *item_keys]
+        keys = [entry_key(item), *item_keys]
         terms = " OR ".join(["(category = ? AND kind = ? AND value = ?)"] * len(keys))
         return self.db.execute(
             f"SELECT 1 FROM tombstones WHERE {terms} LIMIT 1",
@@ -77,8 +74,8 @@ class Items(Categories):
         # IN (VALUES ...) would scan the whole category.
         terms = " OR ".join(["(k.category = ? AND k.kind = ? AND k.value = ?)"] * len(item_keys))
         return {
-            kind: KeyOwner(item_id, priority, _standing(*standing))
-            for kind, item_id, priority, *standing in self.db.execute(
+            kind: KeyOwner(item_id, priority, standing(*life))
+            for kind, item_id, priority, *life in self.db.execute(
                 f"SELECT k.kind, k.item_id, i.priority, {STANDING} FROM item_keys k JOIN items i ON i.id = k.item_id"
                 f" WHERE {terms}",
                 [part for kind, value in item_keys for part in (category, kind, value)],
@@ -108,9 +105,9 @@ class Items(Categories):
             f"SELECT i.id, i.title, i.text, i.priority, {STANDING} FROM items i WHERE i.id IN ({marks})",
             [item_id for item_id, _ in best])}
         return [
-            NearCandidate(item_id, title, text, count, priority, _standing(*standing))
+            NearCandidate(item_id, title, text, count, priority, standing(*life))
             for item_id, count in best
-            for title, text, priority, *standing in [texts[item_id]]
+            for title, text, priority, *life in [texts[item_id]]
         ]
 
     # -- what filing writes -------------------------------------------------------
@@ -168,10 +165,8 @@ class Items(Categories):
         # version's if it has one.  A story that is out is never held again.
         embargo = (iso(item.embargo) if own or item.embargo else stored.embargo) if held else None
         link = item.link if own else stored.link
-        same_text = (item.title, link, item.content) == (stored.title, stored.link, stored.content)
-        same_text = same_text and tuple(media_columns(item).values()) == stored.media and embargo == stored.embargo
-        # An entry without its own updated date keeps the one we stamped on it.
-        if same_text and (not own or item.updated is None or iso(item.updated) == stored.updated):
+        shown = (item.title, item.content, tuple(media_columns(item).values()), embargo)
+        if unchanged(item, stored) if own else shown == (stored.title, stored.content, stored.media, stored.embargo):
             return Outcome(UNCHANGED, item_id)
         if own:
             published, updated = iso(item.published), iso(item.updated or clock())
@@ -221,17 +216,21 @@ class Items(Categories):
         self, item: Item, item_keys: list[tuple[str, str]], fingerprinted: Fingerprint | None
     ) -> list[tuple[int, int]]:
         """Store a new item and its keys; returns its band rows, still to be filed."""
-        row = {
+        self._insert_row("items", self._item_row(item))
+        self._file_tags(item)
+        self._file_keys(item, item_keys)
+        return self._signature(item.id, fingerprinted)
+
+    @staticmethod
+    def _item_row(item: Item) -> dict[str, object]:
+        """The item's row in the items table, first seen now."""
+        return {
             "id": item.id, "category": item.category, "source": item.source, "guid": item.guid,
             "title": item.title, "link": item.link, "summary": item.summary, "content": item.content,
             "text": item.text, "author": item.author, "published": iso(item.published),
             "updated": iso(item.updated), "first_seen": iso(clock()), "priority": item.priority,
             "embargo": iso(item.embargo), **media_columns(item),
         }
-        self._insert_row("items", row)
-        self._file_tags(item)
-        self._file_keys(item, item_keys)
-        return self._signature(item.id, fingerprinted)
 
     def _file_tags(self, item: Item, item_id: str | None = None, published: str | None = None) -> None:
         """The item's tags, filed for `item_id` (default: its own) at `published` (default: its own)."""
@@ -259,11 +258,36 @@ class Items(Categories):
     def _record_duplicate(self, copy: Mapping[str, str | None], kept_id: str, match: Match, first_seen: str | None = None) -> None:
         """Remember `copy` (category, source, guid, title, link) as a duplicate
         of the kept item; first seen now unless it was stored before."""
+        self._insert_row("duplicates", self._duplicate_row(copy, kept_id, match, first_seen))
+
+    @staticmethod
+    def _duplicate_row(copy: Mapping[str, str | None], kept_id: str, match: Match,
+                       first_seen: str | None = None) -> dict[str, object]:
         now = iso(clock())
-        self._insert_row(
-            "duplicates",
-            {
-                "item_id": kept_id, **copy, "reason": match.reason, "score": match.score,
-                "detail": match.detail, "first_seen": first_seen or now, "last_seen": now,
-            },
-        )
+        return {"item_id": kept_id, **copy, "reason": match.reason, "score": match.score, "detail": match.detail,
+                "first_seen": first_seen or now, "last_seen": now}
+
+
+def entry_of(row: Sequence[object]) -> StoredEntry:
+    """A StoredEntry from a row of (title, link, content, updated, text, the
+    MEDIA_COLUMNS, blocked, the LIFE_COLUMNS)."""
+    media_end = 5 + len(MEDIA_COLUMNS)
+    title, link, content, updated, text = row[:5]
+    blocked, source, published, embargo, withdrawn, shown = row[media_end:]
+    return StoredEntry(title, link, content, updated, text, tuple(row[5:media_end]), blocked,  # type: ignore[arg-type]
+                       source, published, embargo, withdrawn, shown)  # type: ignore[arg-type]
+
+
+def unchanged(item: Item, stored: StoredEntry) -> bool:
+    """Whether the entry is as it was filed (refresh would write nothing):
+    its text shown (not a newer version's), held until the same time if held."""
+    same_text = (item.title, item.link, item.content) == (stored.title, stored.link, stored.content)
+    same_text = same_text and tuple(media_columns(item).values()) == stored.media and stored.shown_version is None
+    same_text = same_text and (iso(item.embargo) if stored.embargo else None) == stored.embargo
+    # An entry without its own updated date keeps the one we stamped on it.
+    return same_text and (item.updated is None or iso(item.updated) == stored.updated)
+
+
+def entry_key(item: Item) -> tuple[str, str]:
+    """The tombstone key of an entry itself, its source and guid (pruning.py files it)."""
+    return ("entry", f"{item.source}\n{item.guid}")

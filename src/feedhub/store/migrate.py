@@ -22,9 +22,10 @@ import sqlite_utils
 from . import MIGRATIONS, Store
 from .engine import Database, SQLiteDatabase, is_postgres
 
-# Rows sent to PostgreSQL per executemany: large enough that round trips do
-# not dominate, small enough that a batch of article bodies stays a few MB.
-BATCH = 1000
+# Rows read from SQLite, and sent to PostgreSQL, per COPY: large enough that
+# round trips do not dominate, small enough that a batch of article bodies
+# stays a few MB.
+BATCH = 5000
 # SQLite's full-text index (FTS5's tables, its row numbers and write queue):
 # on PostgreSQL the search index is an expression index over items that the
 # server builds itself, so there is nothing to copy.
@@ -160,11 +161,9 @@ def columns_in_target(db: Database) -> dict[str, set[str]]:
 
 
 def copy_table(source: Database, target: Database, table: str, columns: list[str], progress: Progress | None) -> None:
-    names = ", ".join(columns)
-    insert = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
-    for rows in batches(source.execute(f"SELECT {names} FROM {table}")):
+    for rows in batches(source.execute(f"SELECT {', '.join(columns)} FROM {table}")):
         try:
-            target.executemany(insert, rows)
+            target.copy_rows(table, columns, rows)  # COPY: ~10x the rows a second of INSERTs
         except Exception as exc:  # psycopg's errors: the table named, the transaction undone
             raise MigrateError(f"copying {table}: {exc}; nothing was kept in the target") from exc
         if progress:

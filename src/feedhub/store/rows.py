@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Optional, Tuple, TypeVar
 
 from .. import media
+from ..dedup.candidates import KeyOwner, Standing
 from ..model import Item, from_iso, utcnow
 from ..model import iso as iso  # how the store writes a time, for its modules
 from .engine import Cursor
@@ -19,6 +20,8 @@ MEDIA_COLUMNS = ("authors", "tags", "image", "enclosures", "comments", "image_ca
 # The condition every route shows an item on: no keep/block rule holds it
 # back, it is not waiting for its embargo, and it was not withdrawn.
 SERVED = "items.blocked IS NULL AND items.embargo IS NULL AND items.withdrawn IS NULL"
+# What filing reads of an entry's life beside its text (StoredEntry's last fields, in order).
+LIFE_COLUMNS = ("source", "published", "embargo", "withdrawn", "shown_version")
 
 
 def media_columns(item: Item) -> dict[str, str | None]:
@@ -245,6 +248,10 @@ class PageHealth:
     last_error: str | None
 
 
+# An article file as read, to record: path, mtime_ns, size, item_id, error, rules, parse.
+FileRecord = Tuple[str, int, int, Optional[str], Optional[str], Optional[str], Optional[str]]
+
+
 @dataclass(frozen=True, slots=True)
 class FileState:
     """A row of `article_files`: an article file as last read."""
@@ -303,7 +310,43 @@ class StoredCounter:
 
 
 @dataclass(frozen=True, slots=True)
+class PartnerPulls:
+    """A partner's feed requests over a time (partner_pulls summed)."""
+
+    partner: str
+    requests: int
+    pulls: int  # answered: 200 or 304
+    not_modified: int  # 304
+    refused: int
+    limited: int  # 429
+    last_pull: str | None  # the newest answered request's time, over every hour kept
+
+
+@dataclass(frozen=True, slots=True)
 class Heartbeat:
     name: str
     beat: str
     pid: int | None
+
+
+Triple = tuple[str, str, str]  # (category, kind, value): a key, or a tombstone
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What is stored under a batch's items, as the filing step asks it."""
+
+    entries: dict[str, StoredEntry]  # item id -> the entry as filed before
+    buried: set[Triple]  # the keys (and "entry" keys, source and guid) with a tombstone
+    owners: dict[Triple, KeyOwner]  # exact key -> the item filed under it
+    bands: dict[int, list[str]]  # LSH band key -> the items filed under it, a row each
+    nums: list[int]  # signature numbers reserved for the batch's new items
+
+
+@dataclass(frozen=True, slots=True)
+class Closer:
+    """The second look: copies recorded before (now seen again), candidates' texts."""
+
+    copies: dict[tuple[str, str, str], str]  # (category, source, guid) -> the kept item's id
+    texts: dict[str, tuple[str, str, int | None, Standing]]  # item id -> title, text, priority, standing
+    kept_sources: dict[tuple[str, str, str], str]  # (category, source, guid) of a copy -> its kept story's source

@@ -309,6 +309,38 @@ def _pictures_and_episodes(db: Database) -> None:
         db.execute(f"ALTER TABLE items ADD COLUMN {column} TEXT")
 
 
+def _partner_pulls(db: Database) -> None:
+    """Each partner's feed requests, per hour (see partners.py): all of them,
+    the answered ones (200 or 304), the 304s, refusals, 429s, and the last
+    answered one's time.  Rows older than partners.KEEP_DAYS go (by hour)."""
+    db.execute(
+        "CREATE TABLE partner_pulls (partner TEXT NOT NULL, hour TEXT NOT NULL, requests INTEGER NOT NULL,"
+        " pulls INTEGER NOT NULL, not_modified INTEGER NOT NULL, refused INTEGER NOT NULL,"
+        " limited INTEGER NOT NULL, last_pull TEXT, PRIMARY KEY (partner, hour))"
+    )
+    db.execute("CREATE INDEX partner_pulls_hour ON partner_pulls (hour)")
+
+
+def _version_notices(db: Database) -> None:
+    """PostgreSQL: every change of a category's version is announced to the
+    processes listening (NOTIFY, sent as its transaction commits), so a web
+    node knows its cached feeds are current without asking (watch.py).  The
+    payload: "<version> <key>", or "- <key>" when the row is deleted."""
+    if db.dialect != "postgresql":
+        return
+    db.execute(
+        "CREATE FUNCTION feedhub_version_notice() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        f" IF TG_OP = 'DELETE' THEN PERFORM pg_notify('{VERSION_CHANNEL}', '- ' || OLD.key); RETURN OLD; END IF;"
+        " IF TG_OP = 'INSERT' OR NEW.version IS DISTINCT FROM OLD.version THEN"
+        f" PERFORM pg_notify('{VERSION_CHANNEL}', NEW.version || ' ' || NEW.key); END IF;"
+        " RETURN NEW; END $$")
+    db.execute("CREATE TRIGGER categories_version_notice AFTER INSERT OR UPDATE OR DELETE ON categories"
+               " FOR EACH ROW EXECUTE FUNCTION feedhub_version_notice()")
+
+
+# The NOTIFY channel of category versions (_version_notices).
+VERSION_CHANNEL = "feedhub_versions"
+
 def _house_stories(db: Database) -> None:
     """House style counted per story, not per file (articles/stories.py):
     each counted file's story and story print (signature, band keys), and
@@ -354,6 +386,6 @@ def _story_life(db: Database) -> None:
 
 MIGRATIONS = [
     _v1, _v2, _v3, _blocked, _full_text_pages, _retention, _media, _search, _article_metadata, _leases, _search_order,
-    _fewer_bands, _pictures_and_episodes, _house_stories, _story_life,
+    _fewer_bands, _pictures_and_episodes, _partner_pulls, _version_notices, _house_stories, _story_life,
 ]
 

@@ -7,6 +7,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Callable
 from urllib.parse import quote
@@ -16,13 +17,12 @@ from flask.typing import ResponseReturnValue
 
 from .. import logs, media
 from ..config import Config, ConfigError, ConfigFile, load_config
-from ..metrics import labels
 from ..publish import access, opml
 from ..publish.cache import FeedCache, Rendered
-from ..store import Store
+from ..store import DatabaseUnavailable, Store, inuse
 from . import exposition, gate, pages
 from .delivery import respond
-from .fastfeed import REFUSED, FastFeeds
+from .fastfeed import FastFeeds
 from .ratelimit import Limiter
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 # Seconds between a server process's looks at feeds.yaml (a stat, on the
 # first request after the time is up).
 WATCH_EVERY = 1.0
+# Seconds a client is asked to wait (Retry-After) while the database cannot be
+# reached; the node itself tries again every half second (store/pgpool.py).
+RETRY_AFTER = 5
 
 
 def create_app(config: Config | str | Path | None = None) -> Flask:
@@ -46,7 +49,7 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
     if not logging.getLogger().handlers:
         # Under a bare WSGI server (the Procfile's web line runs granian): log as `feedhub run` does.
         logs.setup(config.log_level, os.environ.get("FEEDHUB_LOG_LEVEL"))
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # pages.py serves static/ (a route with its audience)
     local = threading.local()
 
     def current() -> Config:
@@ -76,6 +79,16 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
             app.extensions["feedhub.limits"] = Limiter(config.rate_limits)
         app.config["FEEDHUB"] = config
         pages.use_config(app, config)
+        if config.database not in in_use:  # from now on, not from the first request that opens it
+            try:
+                in_use[config.database] = inuse.announce(config.database)
+            except OSError as exc:  # the server starts all the same: /healthz says what is wrong
+                log.error("cannot use the database: %s", exc)
+
+    # The databases this app serves, announced for its life: `feedhub
+    # restore` refuses while it runs (store/inuse.py).
+    in_use: dict[Path | str, Callable[[], None]] = {}
+    weakref.finalize(app, lambda: [release() for release in in_use.values()])
 
     serve(config)
     follow = _follow(app, watched, serve) if watched else lambda: None
@@ -93,8 +106,8 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
         return key
 
     @app.get("/feeds/<name>.<any(rss, atom, json):fmt>")
+    @gate.audience(gate.PARTNER, limit=gate.FEEDS)
     def feed(name: str, fmt: str) -> Response:
-        limited(gate.request_partner(), request.remote_addr or "")
         key = category_or_404(name)
         page = _page_number(request.args.get("page", "1"))
         rendered = app.extensions["feedhub.feeds"].get(store(), key, fmt, page)
@@ -102,20 +115,8 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
             abort(Response(f"Category {key!r} has no page {page}; page 1 is the newest.\n", 404, mimetype="text/plain"))
         return respond(request, rendered, current().feed_max_age, private=current().categories[key].private)
 
-    def limited(partner: str | None, address: str) -> None:
-        """Answer 429 when the request's key or address is over its rate limit."""
-        limiter: Limiter = app.extensions["feedhub.limits"]
-        # The fast path may have asked already (and taken the token).
-        refused = request.environ.get(REFUSED) or limiter.check(partner, address)
-        if refused is None:
-            return
-        scope, wait = refused
-        app.extensions["feedhub_request_counts"].add(
-            "feedhub_rate_limited", labels(scope=scope, partner=partner or ""))
-        abort(Response(f"Too many requests: {limiter.describe(scope)}. Try again in {wait} s.\n", 429,
-                       headers={"Retry-After": str(wait)}, mimetype="text/plain"))
-
     @app.get("/feeds/tag/<name>.<any(rss, atom, json):fmt>")
+    @gate.audience(gate.PUBLIC, limit=gate.FEEDS)  # public categories' stories only, whoever asks
     def tag_feed(name: str, fmt: str) -> ResponseReturnValue:  # a feed, or a redirect to its slug
         slug = media.tag_slug(name)
         if slug and slug != name:  # "North Sea", "north_sea": one tag, one address
@@ -126,6 +127,7 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
         return respond(request, rendered, current().feed_max_age)
 
     @app.get("/feeds/search/<key>.<any(rss, atom, json):fmt>")
+    @gate.audience(gate.PUBLIC, limit=gate.FEEDS)  # likewise
     def search_feed(key: str, fmt: str) -> Response:
         if key not in current().searches:
             known = ", ".join(sorted(current().searches)) or "none"
@@ -134,6 +136,7 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
         return respond(request, rendered, current().feed_max_age)
 
     @app.get("/opml")
+    @gate.audience(gate.PARTNER, limit=gate.FEEDS)  # for feed readers, as the feeds are
     def subscription_list() -> Response:
         partner = gate.request_partner()
         if partner is None:
@@ -145,6 +148,12 @@ def create_app(config: Config | str | Path | None = None) -> Flask:
                        current().feed_max_age, private=True)
 
     pages.register(app, store)
+
+    @app.errorhandler(DatabaseUnavailable)
+    def database_unavailable(exc: DatabaseUnavailable) -> Response:
+        # Said in the log once, by the store, as it goes down; not once a request.
+        return Response(f"The database cannot be reached just now; try again in {RETRY_AFTER} s.\n", 503,
+                        headers={"Retry-After": str(RETRY_AFTER)}, mimetype="text/plain")
 
     @app.after_request
     def keep_partners_pages_private(response: Response) -> Response:

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
 
+STALE = 'feedhub; hit; detail="database unreachable, possibly stale"'
+
+
 def respond(request: Request, rendered: Rendered, max_age: int, private: bool = False) -> Response:
     """`private`: only for the one who asked (a partner's feed), never for a shared cache."""
     status, headers, body = answer(request.environ, rendered, max_age, private)
@@ -38,6 +41,8 @@ def answer(environ: WSGIEnvironment, rendered: Rendered, max_age: int, private: 
     ]
     if rendered.link_header:
         headers.append(("Link", rendered.link_header))
+    if rendered.stale:  # RFC 9211: served by this cache without being checked against its origin
+        headers.append(("Cache-Status", STALE))
     if not_modified(environ, rendered):
         # No representation metadata on a 304 (RFC 9110 15.4.5), as werkzeug does.
         return 304, headers, b""

@@ -20,9 +20,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from ..config import Config
 from ..metrics import BUCKETS, COUNTERS, FETCH_SECONDS, HEARTBEAT, HEARTBEAT_STALE, RequestCounts, labels, le
 from ..model import SourceState, from_iso, utcnow
+from ..publish import partners
 from ..remote.politeness import source_status
-from ..store import ItemCounts, Store
-from .gate import operator_only
+from ..store import DatabaseUnavailable, ItemCounts, Store
+from .gate import FEEDS, OPERATOR, PUBLIC, audience, key_use, limit_of
 
 log = logging.getLogger(__name__)
 FEED_FORMATS = {"rss", "atom", "json"}
@@ -70,11 +71,43 @@ class Collector:
             blocked.add_metric([key], count.blocked)
         yield items
         yield blocked
+        yield from self._partners()
         age = heartbeat_age(self.store)
         if age is not None:
             yield GaugeMetricFamily(
                 "feedhub_scheduler_heartbeat_age_seconds", "Seconds since the scheduler last said it was alive", age
             )
+
+    def _partners(self) -> Iterable[Metric]:
+        """Each partner's feed requests over the last day (publish/partners.py)."""
+        now = utcnow()
+        reports = partners.report(self.config, self.store.partner_pulls(partners.since(now)), now)
+        families = {
+            "requests": GaugeMetricFamily("feedhub_partner_requests_last_day",
+                                          "Feed requests with the partner's keys over the last day", labels=["partner"]),
+            "not_modified_share": GaugeMetricFamily(
+                "feedhub_partner_not_modified_ratio_last_day",
+                "Share of the partner's answered feed requests over the last day that were 304 Not Modified",
+                labels=["partner"]),
+            "refused": GaugeMetricFamily(
+                "feedhub_partner_refusals_last_day",
+                "Feed requests refused over the last day: an expired key, or a category not the partner's",
+                labels=["partner"]),
+            "limited": GaugeMetricFamily("feedhub_partner_rate_limited_last_day",
+                                         "Feed requests with the partner's keys answered 429 over the last day",
+                                         labels=["partner"]),
+            "last_pull": GaugeMetricFamily("feedhub_partner_last_pull_timestamp_seconds",
+                                           "When the partner's last answered feed request was (Unix time)",
+                                           labels=["partner"]),
+        }
+        for report in reports:
+            for field, family in families.items():
+                value = getattr(report, field)
+                if isinstance(value, datetime):
+                    value = value.timestamp()
+                if value is not None:  # no answered pull: no share, no time
+                    family.add_metric([report.name], value)
+        yield from families.values()
 
 
 def heartbeat_age(store: Store, now: datetime | None = None) -> float | None:
@@ -110,8 +143,16 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
             requests.add("feedhub_feed_requests", labels(category=category, format=fmt, status=str(response.status_code)))
         return response
 
+    @app.after_request
+    def count_partner_pull(response: Response) -> Response:
+        # The feed routes' requests with a partner's key: /partners and the partner gauges.
+        use = key_use()
+        if use and request.url_rule and limit_of(app.view_functions[request.url_rule.endpoint]) == FEEDS:
+            requests.pull(use.partner, partners.outcome(response.status_code, use.expired))
+        return response
+
     @app.get("/metrics")
-    @operator_only
+    @audience(OPERATOR)
     def prometheus_metrics() -> Response:
         requests.flush()  # this worker's own latest counts, not a second late
         registry = CollectorRegistry(auto_describe=False)
@@ -119,9 +160,12 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz")
+    @audience(PUBLIC)  # for load balancers: says only whether the database and the worker are alive
     def healthz() -> tuple[Response, int]:
         try:
             age = heartbeat_age(store())
+        except DatabaseUnavailable:  # said in the log by the store, once as it went down
+            return jsonify(status="unhealthy", reason="database: cannot be reached"), 503
         except Exception:  # any database failure is the answer here
             # Open to anyone: the details (paths, errors) go to the log only.
             log.exception("health check: the database cannot be read")

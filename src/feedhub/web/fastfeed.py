@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from flask import Flask
 
 from .. import metrics
+from ..store import DatabaseUnavailable
 from .delivery import answer
 from .ratelimit import Limiter
 
@@ -69,7 +70,10 @@ class FastFeeds:
             if refused is not None:  # the Flask route answers (and counts) the 429
                 environ[REFUSED] = refused
                 return self.app(environ, start_response)
-        rendered = extensions["feedhub.feeds"].get(self.store(), key, fmt, 1)
+        try:
+            rendered = extensions["feedhub.feeds"].get(self.store(), key, fmt, 1)
+        except DatabaseUnavailable:  # and nothing cached: the Flask route's 503
+            return self.app(environ, start_response)
         if rendered is None:
             return self.app(environ, start_response)
         status, headers, body = answer(environ, rendered, config.feed_max_age)

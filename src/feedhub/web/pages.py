@@ -17,18 +17,21 @@ from pathlib import Path
 from typing import Callable, TypedDict
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, make_response, redirect, render_template, request, url_for
+from flask import (
+    Flask, Response, abort, make_response, redirect, render_template, request, send_from_directory, url_for,
+)
 from flask.typing import ResponseReturnValue
 from jinja2 import StrictUndefined
 from werkzeug.exceptions import HTTPException
 
 from .. import __version__, media
 from ..config import ArticleDir, Config, Source
-from ..model import Lease, SourceState, as_utc, from_iso
-from ..publish import feeds
+from ..model import Lease, SourceState, as_utc, from_iso, utcnow
+from ..publish import feeds, partners
 from ..publish.extras import Extras
 from ..remote.politeness import next_run, source_status
 from ..store import CategoryCounts, FolderState, PageHealth, Preview, Store, StoredItem
+from ..store.partners import KEEP_DAYS
 from ..store.search import SearchError
 from ..worker.claims import Holding, holding, job_name
 from . import gate
@@ -40,6 +43,7 @@ FEED_LINKS = [
 ]
 NEWSROOM = "newsroom"
 BLOCKED_SHOWN = 50  # blocked entries listed on /sources, most recent first
+STATIC = Path(__file__).parent / "static"
 
 
 def use_config(app: Flask, config: Config) -> None:
@@ -86,6 +90,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         return counted[0][1]
 
     @app.get("/")
+    @gate.audience(gate.PARTNER, limit=gate.PAGES)
     def index() -> str:
         config = current()
         stats = category_counts()
@@ -97,6 +102,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         return render_template("index.html", cards=cards, opml_url=f"{config.site.link}/opml")
 
     @app.get("/c/<name>")
+    @gate.audience(gate.PARTNER, limit=gate.PAGES)
     def category(name: str) -> str | tuple[str, int]:
         config = current()
         key = config.category_key(name)
@@ -109,6 +115,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         return render_template("category.html", key=key, meta=meta, items=items, page=number, pages=pages)
 
     @app.get("/t/<name>")
+    @gate.audience(gate.PARTNER, limit=gate.PAGES)
     def tag(name: str) -> ResponseReturnValue:
         slug = media.tag_slug(name)
         if slug and slug != name:  # "North Sea", "north_sea": one tag, one address
@@ -125,6 +132,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         return render_template("tag.html", slug=slug, title=title, items=items, page=number, pages=pages)
 
     @app.get("/search")
+    @gate.audience(gate.PARTNER, limit=gate.PAGES)
     def search_page() -> str | tuple[str, int]:
         config = current()
         query = request.args.get("q", "").strip()
@@ -145,7 +153,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         return (page, 400) if error else page
 
     @app.get("/sources")
-    @gate.operator_only
+    @gate.audience(gate.OPERATOR)
     def sources() -> str:
         config = current()
         states = {state.name: state for state in store().sources()}
@@ -167,7 +175,17 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
                                waiting_total=store().held_count(), withdrawn=withdrawn,
                                all_categories=config.categories)
 
+    @app.get("/partners")
+    @gate.audience(gate.OPERATOR)
+    def partners_page() -> str:
+        """Each partner's keys and feed requests over the last day (publish/partners.py)."""
+        config, now = current(), utcnow()
+        reports = partners.report(config, store().partner_pulls(partners.since(now)), now)
+        return render_template("partners.html", partners=reports, all_categories=config.categories,
+                               keep_days=KEEP_DAYS)
+
     @app.get("/articles/<slug>")
+    @gate.audience(gate.PARTNER, limit=gate.PAGES)
     def article(slug: str) -> str | tuple[str, int]:
         config = current()
         link = f"{config.site.link}/articles/{slug}"
@@ -180,6 +198,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         return render_template("article.html", item=row, meta=config.categories.get(row.category), **article_extras(row))
 
     @app.get("/articles/<slug>/source")
+    @gate.audience(gate.OPERATOR)
     def article_source(slug: str) -> str | tuple[str, int]:
         """For operators: what the file was read into and every line left out, and why."""
         config = current()
@@ -188,6 +207,11 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         if not record or not record.parse:
             return not_found("There is no article file read at this address.")
         return render_template("article_source.html", item=row, record=record, parse=json.loads(record.parse))
+
+    @app.get("/static/<path:filename>")
+    @gate.audience(gate.PUBLIC)  # the stylesheet, the copy button's script, the icon
+    def static(filename: str) -> Response:
+        return send_from_directory(STATIC, filename)
 
     def preview_page(
         title: str, total: int, rows: Callable[[int, int], list[Preview]]
@@ -214,6 +238,11 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         if error.response is not None:
             return error.response
         return not_found("There is nothing at this address.")
+
+    @app.errorhandler(405)
+    def _wrong_method(error: HTTPException) -> ResponseReturnValue:
+        # An operator page answers another method as no page at all, too.
+        return not_found("There is nothing at this address.") if gate.hidden_page() else error
 
 
 # -- what a row becomes on a page ---------------------------------------------

@@ -1,8 +1,8 @@
-"""Rate limits for feed requests: token buckets per partner key and per
-client address.
+"""Rate limits: token buckets per partner key and per client address, for
+feed requests, and in buckets of their own for HTML pages.
 
 A bucket holds up to `requests` tokens and refills at `requests` per `per`
-seconds; each feed request takes one, and a request finding less than one
+seconds; each request takes one, and a request finding less than one
 token is refused with the seconds until one is back (429, Retry-After).
 So a reader polling at the limit's pace is never refused, and a burst of
 `requests` is allowed after a quiet spell.
@@ -64,23 +64,33 @@ class Buckets:
 
 
 class Limiter:
-    """The configured limits: a request with a partner key counts against
-    that key's bucket, any other against its address's."""
+    """The configured limits.  A feed request with a partner key counts
+    against that key's bucket, any other against its address's; an HTML page
+    request against the pages limit's bucket of its key, or of its address."""
 
     def __init__(self, limits: RateLimits, clock: Callable[[], float] = time.monotonic):
         self.limits = limits
         self.by_key = Buckets(limits.key, clock) if limits.key else None
         self.by_address = Buckets(limits.address, clock) if limits.address else None
+        self.pages = Buckets(limits.pages, clock) if limits.pages else None
 
-    def check(self, partner: str | None, address: str) -> tuple[str, int] | None:
-        """None if the request may go on, else (which limit, whole seconds to wait)."""
-        scope, buckets, who = ("key", self.by_key, partner) if partner else ("address", self.by_address, address)
+    def check(self, partner: str | None, address: str, limit: str = "feeds") -> tuple[str, int] | None:
+        """None if the request may go on, else (which limit, whole seconds to
+        wait); `limit` is "feeds" or "pages"."""
+        if limit == "pages":
+            scope, buckets, who = "pages", self.pages, f"key {partner}" if partner else address
+        elif partner:
+            scope, buckets, who = "key", self.by_key, partner
+        else:
+            scope, buckets, who = "address", self.by_address, address
         if buckets is None:
             return None
         wait = buckets.take(who)
         return (scope, max(1, math.ceil(wait))) if wait else None
 
-    def describe(self, scope: str) -> str:
-        limit = self.limits.key if scope == "key" else self.limits.address
+    def describe(self, scope: str, keyed: bool) -> str:
+        """The limit a refusal met, in words; `keyed`: the request had a valid key."""
+        limit = {"key": self.limits.key, "address": self.limits.address, "pages": self.limits.pages}[scope]
         assert limit is not None  # only a scope check() named, so one that is set
-        return f"at most {limit.requests} feed requests per {limit.per} s per {scope}"
+        what = "page" if scope == "pages" else "feed"
+        return f"at most {limit.requests} {what} requests per {limit.per} s per {'key' if keyed else 'address'}"

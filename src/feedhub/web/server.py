@@ -22,6 +22,7 @@ from granian.constants import Interfaces
 from granian.log import LogLevels
 
 from ..config import Config
+from ..store import inuse
 
 # The app factory each web worker calls; it reads $FEEDHUB_CONFIG.
 TARGET = "feedhub.web:create_app"
@@ -29,6 +30,9 @@ THREADS = 4  # per worker, for the requests that wait on SQLite
 
 
 def serve(config: Config, config_path: str, host: str, port: int, workers: int, log_level: str | None) -> None:
+    # From start to end, as each web worker and the scheduler does too:
+    # `feedhub restore` refuses meanwhile (store/inuse.py).
+    inuse.announce(config.database)
     # The path, not the loaded config: each web worker then follows edits
     # of feeds.yaml, as the scheduler does.
     os.environ["FEEDHUB_CONFIG"] = config_path

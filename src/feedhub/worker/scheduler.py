@@ -21,10 +21,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
@@ -41,8 +40,8 @@ from ..ingest.summary import Summary
 from ..model import from_iso, utcnow
 from ..publish import static
 from ..remote import websub
-from ..store import Store, backup
-from . import claims, release, retention
+from ..store import DatabaseUnavailable, Store, backup, inuse
+from . import claims, lifecycle, retention
 
 log = logging.getLogger(__name__)
 WATCH_EVERY = 5  # seconds between looks at feeds.yaml's mtime
@@ -62,9 +61,10 @@ class Worker:
         self.file = ConfigFile(config_path) if config_path else None
         self.targets: dict[str, ArticleDir | Source] = {}
         self.name = claims.worker_name()
+        self.unreleased: dict[str, datetime] = {}  # job -> when it is due again, released when the database is back
         # The category versions this worker's static feed files show.
-        self.written: dict[str, int] = {}
-        self._static_lock = threading.Lock()
+        self.statics = static.Writer()
+        self.release: Callable[[], None] = lambda: None  # the database, announced by start()
         self.scheduler = scheduler_class(
             timezone=timezone.utc,
             # Heartbeat and reload get their own threads: slow fetches filling
@@ -82,18 +82,20 @@ class Worker:
                                name="heartbeat", executor="housekeeping", next_run_time=utcnow())
         self.scheduler.add_job(self.watch, IntervalTrigger(seconds=WATCH_EVERY), id="watch-config",
                                name="watch-config", executor="housekeeping")
-        # Embargoes lift within seconds, whatever the folders' intervals.
-        self.scheduler.add_job(self.release, IntervalTrigger(seconds=release.RELEASE_EVERY), id="release",
-                               name="release", executor="housekeeping", next_run_time=utcnow())
+        self.scheduler.add_job(self.release_embargoes, IntervalTrigger(seconds=lifecycle.RELEASE_EVERY), id="release",
+                               name="release", executor="housekeeping", next_run_time=utcnow())  # within seconds
         if config.static_dir:  # static publishing: every public feed once at the start
             self.scheduler.add_job(self.write_static, id="static-feeds", name="static-feeds",
                                    executor="housekeeping", next_run_time=utcnow())
 
     def start(self, paused: bool = False) -> None:
+        # While it runs, between its jobs too: `feedhub restore` refuses meanwhile (store/inuse.py).
+        self.release = inuse.announce(self.config.database)
         self.scheduler.start(paused=paused)
 
     def shutdown(self) -> None:
         self.scheduler.shutdown()
+        self.release()
 
     # -- feeds.yaml ---------------------------------------------------------
 
@@ -204,6 +206,9 @@ class Worker:
     def leased(self, store: Store, job_id: str, interval: float) -> Iterator[bool]:
         """Claim the job for this worker around the block (True: it is ours
         to run), and release it when the block ends, however it ends."""
+        if job_id in self.unreleased:  # the last run's release, which the database could not take then
+            store.release(job_id, self.name, self.unreleased[job_id])
+            del self.unreleased[job_id]
         now = utcnow()
         # Read before the run: a backoff may move the job (see _postpone).  A
         # scheduler not started yet has no times (None: one interval from now).
@@ -217,7 +222,13 @@ class Worker:
         try:
             yield True
         finally:
-            store.release(job_id, self.name, due)
+            try:
+                store.release(job_id, self.name, due)
+            except DatabaseUnavailable:
+                # Held by this worker until it can be released: at the job's
+                # next run, which must not wait out the lease (worker_lease).
+                self.unreleased[job_id] = due
+                raise
 
     def _postpone(self, job_id: str, due: datetime) -> None:
         # modify_job waits for the scheduler's job store lock, so this lands
@@ -241,12 +252,9 @@ class Worker:
                 self.write_static_changes(store)
 
     def write_static(self) -> None:
-        config = self.config
-        if config.static_dir:
-            with self._static_lock, Store(config.database) as store:
-                versions = store.category_versions()
-                static.write_all(config, store)
-                self.written = versions
+        if self.config.static_dir:
+            with Store(self.config.database) as store:
+                self.statics.write_all(self.config, store)
 
     def write_static_changes(self, store: Store) -> None:
         """Write the static feeds of every category whose version moved since
@@ -255,10 +263,11 @@ class Worker:
         within WATCH_EVERY, and on a shared one a render that lands after a
         newer one is written over at the next look."""
         if self.config.static_dir:
-            with self._static_lock:
-                versions = store.category_versions()  # read first: a change while writing is caught next time
-                static.write_changed(self.config, store, self.written)
-                self.written = versions
+            self.statics.write_changed(self.config, store)
+
+    def release_embargoes(self) -> None:  # and old deleted entries dropped: worker/lifecycle.py
+        with Store(self.config.database) as store:
+            lifecycle.run(self.config, store, then=self.write_static_changes)
 
     def _schedule_backup(self, settings: Backup | None) -> None:
         if self.scheduler.get_job("backup"):
@@ -285,12 +294,6 @@ class Worker:
             # A pruned category's first page keeps its items, but its paging
             # links (the last page) change.
             self.write_static_changes(store)
-
-    def release(self) -> None:
-        """Publish the stories whose embargo is up, and stop naming old withdrawals as deleted entries."""
-        with Store(self.config.database) as store:
-            if release.run(self.config, store):
-                self.write_static_changes(store)
 
     def beat(self) -> None:
         with Store(self.config.database) as store:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Callable
 
 from ..config import Config
 from ..model import utcnow
@@ -22,10 +23,13 @@ log = logging.getLogger(__name__)
 RELEASE_EVERY = 1  # seconds between the worker's looks for embargoes that are up
 
 
-def run(config: Config, store: Store, now: datetime | None = None) -> list[str]:
+def run(
+    config: Config, store: Store, now: datetime | None = None, then: Callable[[Store], object] = lambda store: None
+) -> list[str]:
     """Release what is due, and stop naming the items withdrawn more than
     `deleted_entries_for` (feeds.yaml) ago as deleted entries; returns the
-    categories whose feeds changed (their hubs have been pinged)."""
+    categories whose feeds changed (their hubs have been pinged, and
+    then(store) called: the worker writes its static files)."""
     now = now or utcnow()
     before = store.category_versions()
     released = store.release_due(now)
@@ -35,4 +39,5 @@ def run(config: Config, store: Store, now: datetime | None = None) -> list[str]:
     changed = sorted({*released, *expired})
     if changed:
         websub.announce(config, store, before)
+        then(store)
     return changed
