@@ -119,7 +119,10 @@ INTERVAL = 15  # seconds: a round of 100 sources by 3 workers fits well inside, 
 @pytest.mark.slow
 def test_three_workers_fetch_each_of_100_sources_once_per_interval(tmp_path: Path, server, database):
     guids = [guid for n in range(100) for guid in write_feed(server.root / f"s{n:03}.rss", n)]
-    times = timed(server, [f"/s{n:03}.rss" for n in range(100)])
+    # Each answer takes 0.1 s, as a real source's does: a round is then longer
+    # than the other workers' start-up, so the first to start cannot claim
+    # every source before they claim theirs.
+    times = timed(server, [f"/s{n:03}.rss" for n in range(100)], hold=lambda: time.sleep(0.1))
     config = write_config(tmp_path, database=database, sources=[
         {**server.source(f"s{n:03}", f"s{n:03}.rss", CATEGORIES[n % 4]), "interval": f"{INTERVAL}s"}
         for n in range(100)])

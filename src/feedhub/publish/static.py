@@ -118,3 +118,25 @@ def _replace(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+class Writer:
+    """The static feeds one process keeps current: every category's at once,
+    or those whose version moved since it last wrote them (a lock keeps the
+    process's threads from writing over each other)."""
+
+    def __init__(self) -> None:
+        self.written: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def write_all(self, config: Config, store: Store) -> None:
+        with self.lock:
+            versions = store.category_versions()
+            write_all(config, store)
+            self.written = versions
+
+    def write_changed(self, config: Config, store: Store) -> None:
+        with self.lock:
+            versions = store.category_versions()  # read first: a change while writing is caught next time
+            write_changed(config, store, self.written)
+            self.written = versions

@@ -6,7 +6,7 @@ It runs every RELEASE_EVERY seconds, so a story goes out within about that
 much of its embargo, without waiting for its folder's next pass.  Any number
 of workers may run it at once: each item is released once (the store only
 changes rows still held), and each change is announced to the WebSub hubs
-once (Store.claim_announcements).  Static files are written by the caller."""
+once (Store.claim_announcements); the caller writes the static files."""
 
 from __future__ import annotations
 
