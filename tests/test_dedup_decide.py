@@ -123,6 +123,10 @@ def test_a_newer_version_from_the_same_input_updates_the_story_an_older_one_is_a
     later = item()
     later.updated = T0 + timedelta(hours=2)
     assert decide(owner(Standing("feed:b", T0 + timedelta(hours=1))), later, Thresholds()).action == UPDATE
+    # The same words under the same headline: a file sent again, a copy.
+    assert decide(owner(Standing("feed:b", T0, title="Northern pier closed")), item(), Thresholds()).action == UPDATE
+    same = Candidates({"text": KeyOwner("stored", 100, Standing("feed:b", T0, title="Northern pier closed"))}, [])
+    assert decide(same, item(), Thresholds()).action == DUPLICATE
     # By a near match too; and from another input, today's rule (the first copy stays).
     close = Candidates({}, [near("stored", REWRITE, standing=Standing("feed:b", T0))])
     assert decide(close, item(), Thresholds(0.3)).action == UPDATE

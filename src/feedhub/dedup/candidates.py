@@ -33,6 +33,7 @@ class Standing:
     version: datetime | None = None  # its updated time, else its published time
     withdrawn: bool = False
     held: bool = False
+    title: str = ""  # the headline it shows
 
 
 @dataclass(frozen=True)

@@ -94,14 +94,18 @@ def decide(
         match, owner = _nearest(candidates.near, found, thresholds.near_threshold) if found else (None, None)
     if match is None or owner is None:
         return Decision(NEW)
-    return Decision(_action(item, owner.priority, owner.standing), match)
+    return Decision(_action(item, match, owner.priority, owner.standing), match)
 
 
-def _action(item: Item, priority: int | None, stored: Standing) -> Literal["duplicate", "replace", "update"]:
+def _action(
+    item: Item, match: Match, priority: int | None, stored: Standing
+) -> Literal["duplicate", "replace", "update"]:
     early = item.embargo is not None and not stored.held  # held text for a story that is out
     if stored.source == item.source:
         newer = stored.version is None or item.version_time >= stored.version
-        return UPDATE if newer and not early else DUPLICATE
+        # The same headline over the same words: a file sent again, nothing new to show.
+        again = match.reason == "text" and item.title == stored.title
+        return UPDATE if newer and not early and not again else DUPLICATE
     if stored.withdrawn or early:
         return DUPLICATE
     if priority is not None and item.priority < priority:

@@ -154,7 +154,7 @@ class _Run:
     def _add(self, item: Item, prepared: Prepared) -> None:
         num = next(self.nums) if prepared.fingerprint else None
         self.new.append((item, prepared, num))
-        filed = Standing(item.source, item.version_time)  # served: held items are filed alone
+        filed = Standing(item.source, item.version_time, title=item.title)  # served: held items are filed alone
         for kind, value in prepared.keys:
             self.owners.setdefault((item.category, kind, value), KeyOwner(item.id, item.priority, filed))
         for band in prepared.fingerprint.bands if prepared.fingerprint else ():

@@ -22,12 +22,12 @@ from .signatures import file_signature
 
 
 # What decide() needs of a stored story's life (dedup.candidates.Standing), as columns of `items i`.
-STANDING = "i.source, coalesce(i.updated, i.published), i.withdrawn IS NOT NULL, i.embargo IS NOT NULL"
+STANDING = "i.source, coalesce(i.updated, i.published), i.withdrawn IS NOT NULL, i.embargo IS NOT NULL, i.title"
 
 
-def standing(source: str, version: str, withdrawn: object, held: object) -> Standing:
+def standing(source: str, version: str, withdrawn: object, held: object, title: str) -> Standing:
     """A Standing from the STANDING columns."""
-    return Standing(source, from_iso(version), bool(withdrawn), bool(held))
+    return Standing(source, from_iso(version), bool(withdrawn), bool(held), title)
 
 
 class Items(Categories):
