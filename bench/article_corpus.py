@@ -4,9 +4,13 @@ bench/data/articles/expected.json.
     python bench/article_corpus.py          # into bench/data/articles
     python bench/article_corpus.py FOLDER   # elsewhere (the smoke run: tests/test_bench_smoke.py)
 
-Six invented houses, each a different CMS export: byline above or below the
-headline, datelines in different formats and zones, different footers, tags,
-images, credits and lists.  The stories are bench/data/article_stories.yaml.
+Eight invented houses, each a different CMS export: byline above or below
+the headline, datelines in different formats and zones, different footers,
+tags, images, credits and lists.  Two of them keep several versions of some
+stories: a wire's UPDATE 1 and UPDATE 2 with a new first paragraph and a
+correction, and a small paper's original, re-export and update of one story
+(whose sub-heading and list, in three of its six files, must not be learned
+as its house style).  The stories are bench/data/article_stories.yaml.
 Every line is labelled as it is written (section, headline, body, metadata or
 boilerplate), and each file's expected parse (authors, dates, tags, image,
 credit, blocks, warnings) is made from what was put in, never from what
@@ -38,6 +42,16 @@ HOUSES = {
     "meridian": ("America/New_York", range(3, 14)),
     "pacific": ("Australia/Sydney", [*range(10, 18), *range(0, 3)]),
     "metro": ("Europe/London", [*range(5, 16)]),
+    "harbourwire": ("UTC", [0, 2, 4, 6, 8, 9, 11, 12]),
+    "islandpost": ("Europe/Dublin", [8, 3, 16, 13]),
+}
+# Houses that keep versions of a story: (story, version) per file, in the
+# folder's order; version 0 is the story as first filed, "export" a second
+# export of it, n its n-th update (the story's `versions` in the YAML).
+VERSIONS = {
+    "harbourwire": [(0, 0), (0, 1), (0, 2), (2, 0), (2, "export"), (4, 0), (6, 0), (8, 0), (8, 1), (9, 0),
+                    (11, 0), (12, 0), (12, 1)],
+    "islandpost": [(8, 0), (8, "export"), (8, 1), (3, 0), (16, 0), (13, 0)],
 }
 
 
@@ -267,8 +281,69 @@ def metro(f: File, n: int, other: dict) -> None:
     f.add("Back to top", "boilerplate")
 
 
+def harbourwire(f: File, n: int, other: dict, version: int | str = 0) -> None:
+    """A wire service: UPDATE n- headlines, each update's new paragraph first,
+    a correction in some, the network's new name in its share line."""
+    s = f.story
+    number = version if isinstance(version, int) else 0
+    update = s["versions"][number - 1] if number else {}
+    author = AUTHORS[(n + 6) % len(AUTHORS)]
+    published = when(n, "UTC", 7, 40)
+    f.add(s["section"], "section")
+    f.add(f"UPDATE {number}-{s['headline']}" if number else s["headline"], "headline")
+    f.add(f"By {author}", "meta")
+    f.expect["authors"] = [author]
+    stamp = f"Published: {published:%Y-%m-%dT%H:%M:%SZ}"
+    f.expect["published"] = utc(published)
+    if number:
+        updated = published + timedelta(hours=2 * number)
+        stamp += f" | Updated: {updated:%Y-%m-%dT%H:%M:%SZ}"
+        f.expect["updated"] = utc(updated)
+    f.add(stamp, "meta")
+    f.blank()
+    for earlier in reversed(s.get("versions", [])[:number]):  # the newest news first
+        f.body("p", earlier["lede"])
+        f.blank()
+    f.story_body()
+    if update.get("correction"):
+        f.body("note", f"Correction: {update['correction']}")
+        f.blank()
+    f.add("Share via X (formerly Twitter)", "boilerplate")
+    f.add("More from this section", "boilerplate")
+    f.add("Harbour Wire: an independent news agency since 1931", "boilerplate")
+    tags = tags_for(s)
+    f.add("Tags: " + ", ".join(tags), "meta")
+    f.expect["tags"] = tags
+
+
+def islandpost(f: File, n: int, other: dict, version: int | str = 0) -> None:
+    """A small paper: one story kept as first written, re-exported, and updated
+    under a new headline; its sub-heading and list are in three files of six."""
+    s = f.story
+    number = version if isinstance(version, int) else 0
+    update = s["versions"][number - 1] if number else {}
+    published = when(n, "Europe/Dublin", 18, 15)
+    f.add(s["section"], "section")
+    f.blank()
+    f.add(update.get("headline") or s["headline"], "headline")
+    f.add(f"Posted {published:%-d %B %Y, %H:%M} GMT", "meta")
+    f.expect["published"] = utc(published)
+    if number:
+        updated = published + timedelta(days=1, hours=1)
+        f.add(f"Updated {updated:%-d %B %Y, %H:%M} GMT", "meta")
+        f.expect["updated"] = utc(updated)
+    f.blank()
+    if update:
+        f.body("p", update["lede"])
+        f.blank()
+    f.story_body(boilerplate_after={0: ["Share via X (formerly Twitter)"]})
+    f.add("Island Post: your island, your news", "boilerplate")
+    f.add("More from this section", "boilerplate")
+
+
 WRITERS = {"coastline": coastline, "deccan": deccan, "nordbladet": nordbladet,
-           "meridian": meridian, "pacific": pacific, "metro": metro}
+           "meridian": meridian, "pacific": pacific, "metro": metro,
+           "harbourwire": harbourwire, "islandpost": islandpost}
 
 
 def main(out: Path) -> None:
@@ -278,16 +353,23 @@ def main(out: Path) -> None:
     for house, (zone, stories) in HOUSES.items():
         (out / house).mkdir(parents=True)
         expected["houses"][house] = {"timezone": zone}
-        for n, index in enumerate(stories):
+        files = VERSIONS.get(house) or [(index, 0) for index in stories]
+        for place, (index, version) in enumerate(files, start=1):
             story = STORIES[index]
             other = STORIES[(index + 5) % len(STORIES)]
             file = File(story, zone)
-            WRITERS[house](file, n, other)
-            name = f"{house}/{n + 1:02d}-{slug(story['headline'])}.txt"
+            n = stories.index(index)
+            if house in VERSIONS:
+                WRITERS[house](file, n, other, version)
+            else:
+                WRITERS[house](file, n, other)
+            suffix = "" if version == 0 else f"-{version}" if version == "export" else f"-update-{version}"
+            name = f"{house}/{place:02d}-{slug(story['headline'])}{suffix}.txt"
             (out / name).write_text(file.text(), encoding="utf-8")
             labels = [label for text, label in file.lines if text]
-            expected["files"][name] = {**file.expect, "section": story["section"],
-                                       "headline": story["headline"], "labels": labels}
+            headline = next(text for text, label in file.lines if label == "headline")
+            expected["files"][name] = {**file.expect, "section": story["section"], "headline": headline,
+                                       "story": index, "version": version, "labels": labels}
     (out / "expected.json").write_text(json.dumps(expected, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"{len(expected['files'])} files in {len(HOUSES)} houses under {out}")
 

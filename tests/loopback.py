@@ -32,8 +32,9 @@ class FeedServer:
     Knobs, all keyed by request path (without the query string for files):
     - overrides: a fixed Answer instead of the file (redirects, errors, bodies
       a test makes up); POSTs are answered from here too, or 404;
-    - before: a function called before answering (to hold an answer back, or
-      to see the order requests arrive in);
+    - before: a function called before answering a GET or a POST (to hold an
+      answer back, to see the order requests arrive in, or to look at what a
+      hub is pinged about);
     - raw: a function given the request handler that writes the whole answer
       itself, status line included (endless, slow or lying bodies).
 
@@ -79,6 +80,8 @@ class FeedServer:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 server.posted.append((self.path, dict(self.headers), body))
+                if self.path in server.before:
+                    server.before[self.path]()
                 self._send(*server.overrides.get(self.path, (404, {}, b"not found")))
 
             def _answer(self) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from feedhub.dedup.candidates import Candidates, KeyOwner, NearCandidate
-from feedhub.dedup.decide import DUPLICATE, EXACT_REASONS, NEW, REPLACE, Decision, Thresholds, decide
+from feedhub.dedup.candidates import Candidates, KeyOwner, NearCandidate, Standing
+from feedhub.dedup.decide import DUPLICATE, EXACT_REASONS, NEW, REPLACE, UPDATE, Decision, Thresholds, decide
 from feedhub.dedup.fingerprint import fingerprint
 from feedhub.model import Item
 
@@ -22,8 +22,9 @@ def item(text: str = STORY, priority: int = 100, title: str = "Northern pier clo
                 content="", text=text, published=datetime(2026, 11, 25, tzinfo=timezone.utc), priority=priority)
 
 
-def near(item_id: str, text: str, hits: int = 5, priority: int | None = 100, title: str = "Northern pier closed") -> NearCandidate:
-    return NearCandidate(item_id, title, text, hits, priority)
+def near(item_id: str, text: str, hits: int = 5, priority: int | None = 100, title: str = "Northern pier closed",
+         standing: Standing = Standing()) -> NearCandidate:
+    return NearCandidate(item_id, title, text, hits, priority, standing)
 
 
 def test_no_candidates_is_new() -> None:
@@ -101,3 +102,51 @@ def test_replacement_names_the_stored_copy() -> None:
     decision = decide(Candidates({}, [near("stored", REWRITE, priority=50)]), item(priority=1), Thresholds(0.3))
     assert decision.action == REPLACE
     assert decision.match.item_id == "stored" and decision.match.reason == "near"
+
+
+# -- a story's life (issue 26) -------------------------------------------------------
+
+T0 = datetime(2026, 11, 25, tzinfo=timezone.utc)
+
+
+def owner(standing: Standing, priority: int | None = 100) -> Candidates:
+    return Candidates({"url": KeyOwner("stored", priority, standing)}, [])
+
+
+def test_a_newer_version_from_the_same_input_updates_the_story_an_older_one_is_a_copy() -> None:
+    """item() is feed:b's, published T0: what it is to a story feed:b filed before."""
+    for shown, action in [(T0 - timedelta(hours=1), UPDATE), (T0, UPDATE), (T0 + timedelta(hours=1), DUPLICATE),
+                          (None, UPDATE)]:
+        decision = decide(owner(Standing("feed:b", shown)), item(), Thresholds())
+        assert decision.action == action and decision.match.item_id == "stored", shown
+    # Its updated time, when it has one, is the version's time.
+    later = item()
+    later.updated = T0 + timedelta(hours=2)
+    assert decide(owner(Standing("feed:b", T0 + timedelta(hours=1))), later, Thresholds()).action == UPDATE
+    # The same words under the same headline: a file sent again, a copy.
+    assert decide(owner(Standing("feed:b", T0, title="Northern pier closed")), item(), Thresholds()).action == UPDATE
+    same = Candidates({"text": KeyOwner("stored", 100, Standing("feed:b", T0, title="Northern pier closed"))}, [])
+    assert decide(same, item(), Thresholds()).action == DUPLICATE
+    # By a near match too; and from another input, today's rule (the first copy stays).
+    close = Candidates({}, [near("stored", REWRITE, standing=Standing("feed:b", T0))])
+    assert decide(close, item(), Thresholds(0.3)).action == UPDATE
+    assert decide(owner(Standing("feed:a", T0 - timedelta(hours=1))), item(), Thresholds()).action == DUPLICATE
+
+
+def test_nothing_takes_a_withdrawn_storys_place() -> None:
+    withdrawn = Standing("feed:a", T0, withdrawn=True)
+    assert decide(owner(withdrawn, priority=200), item(priority=1), Thresholds()).action == DUPLICATE
+    # Its own input's newer version still updates it (it stays withdrawn: the store's part).
+    assert decide(owner(Standing("feed:b", T0, withdrawn=True)), item(), Thresholds()).action == UPDATE
+
+
+def test_held_text_never_replaces_or_updates_a_story_that_is_out() -> None:
+    held = item(priority=1)
+    held.embargo = T0 + timedelta(hours=5)
+    assert decide(owner(Standing("feed:a", T0), priority=200), held, Thresholds()).action == DUPLICATE
+    assert decide(owner(Standing("feed:b", T0 - timedelta(hours=1))), held, Thresholds()).action == DUPLICATE
+    # A story still held itself may be replaced or updated by held text.
+    assert decide(owner(Standing("feed:a", T0, held=True), priority=200), held, Thresholds()).action == REPLACE
+    assert decide(owner(Standing("feed:b", T0, held=True)), held, Thresholds()).action == UPDATE
+    # And text that is out may take a held story's place (its source published it).
+    assert decide(owner(Standing("feed:a", T0, held=True), priority=200), item(priority=1), Thresholds()).action == REPLACE

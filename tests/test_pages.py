@@ -222,7 +222,7 @@ def source_sections(page: Page) -> dict[str, str]:
 def test_sources_page_shows_every_configured_source_and_its_status(client, demo_site):
     page = get(client, "/sources")
     cards = source_sections(page)
-    assert page.h2s() == ["Feeds", "Article folders", "Blocked entries"]
+    assert page.h2s() == ["Feeds", "Article folders", "Waiting for their embargo", "Withdrawn stories", "Blocked entries"]
     assert list(cards) == [s.name for s in demo_site.sources] + ["articles"]
     assert cards["world-wire"].endswith("OK") and cards["tech-daily"].endswith("OK")
     assert cards["broken-wire"].endswith("Failing")

@@ -28,7 +28,8 @@ def test_one_job_per_input_at_its_interval(make_config, articles_dir: Path):
     scheduler.start(paused=True)  # job defaults apply once the scheduler starts
     jobs = {job.id: job for job in scheduler.get_jobs()}
     scheduler.shutdown()
-    assert set(jobs) == {f"articles:{articles_dir}", "feed:a", "feed:b", "heartbeat", "watch-config", "prune"}
+    assert set(jobs) == {f"articles:{articles_dir}", "feed:a", "feed:b", "heartbeat", "watch-config", "prune", "release"}
+    assert jobs["release"].trigger.interval.total_seconds() == 1, "embargoes lift within seconds"
     assert jobs["feed:a"].trigger.interval.total_seconds() == 900
     assert jobs["feed:b"].trigger.interval.total_seconds() == 3600
     assert jobs[f"articles:{articles_dir}"].trigger.interval.total_seconds() == 120

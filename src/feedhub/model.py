@@ -99,6 +99,15 @@ class Episode:
         return self != Episode()
 
 
+@dataclass(frozen=True)
+class Takedown:
+    """An input's own order to take its story down (an article file's
+    Status: killed line): who gave it, for the record, and why."""
+
+    who: str  # "file <path>:<line>"
+    reason: str = ""
+
+
 @dataclass
 class Item:
     category: str
@@ -123,12 +132,22 @@ class Item:
     image_credit: str = ""  # who made the picture
     episode: Episode = Episode()  # podcast episodes only
     related: str = ""  # the page the item is about, elsewhere (JSON Feed's external_url)
+    # A story's life (issue 26): served from then on, not before (its
+    # published time is then too); None: at once.
+    embargo: datetime | None = None
+    takedown: Takedown | None = None  # the input says: withdraw it
     id: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.published = as_utc(self.published)
         self.updated = as_utc(self.updated) if self.updated else None
+        self.embargo = as_utc(self.embargo) if self.embargo else None
         self.id = item_id(self.source, self.guid)
+
+    @property
+    def version_time(self) -> datetime:
+        """When this version of the story was written: its updated time, else its published time."""
+        return self.updated or self.published
 
 
 @dataclass

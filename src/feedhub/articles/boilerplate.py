@@ -31,17 +31,19 @@ _NETWORKS = (
     r"mastodon|bluesky|reddit|pinterest|snapchat|viber|wechat|line|koo|flipboard|google\s+news|"
     r"email|e-mail|messenger|discord"
 )
+# A network, and the name it had before if the line gives it: "X (formerly Twitter)".
+_NETWORK = rf"({_NETWORKS})(\s*\(\s*(formerly|previously|ex|once)(\s+known\s+as)?\s+({_NETWORKS})\s*\))?"
 # Each family: a name an operator reads in `feedhub dropped`, and whole-line
 # patterns (matched case-insensitively).
 FAMILIES: dict[str, list[str]] = {
     "share/follow prompt": [
-        rf"(share|post|tweet|send)(\s+(this|the))?(\s+(article|story|post|page))?(\s+(on|via|to|with)\s+({_NETWORKS}))?\s*:?",
-        rf"share\s+on\s+({_NETWORKS})(\s*(,|/|\||and|or)\s*({_NETWORKS}))*",
-        rf"({_NETWORKS})\s+(group|channel|community)\s+join\s+now",
+        rf"(share|post|tweet|send)(\s+(this|the))?(\s+(article|story|post|page))?(\s+(on|via|to|with)\s+{_NETWORK})?\s*:?",
+        rf"share\s+on\s+{_NETWORK}(\s*(,|/|\||and|or)\s*{_NETWORK})*",
+        rf"{_NETWORK}\s+(group|channel|community)\s+join\s+now",
         r"(click\s+here\s+to\s+)?(join|follow|like)\s+(us|our)\b.{0,60}",
         rf"(click\s+here\s+to\s+)?(join|follow|subscribe\s+to)\s+(the|our)\s+.{{0,40}}\b({_NETWORKS}|channel|group|community)\b.{{0,30}}",
         r"(follow|find)\s+us\s+on\s+.{0,60}",
-        rf"({_NETWORKS})(\s*(,|/|\||·)\s*({_NETWORKS}))+",
+        rf"{_NETWORK}(\s*(,|/|\||·)\s*{_NETWORK})+",
         r"tweet|print|print\s+this\s+(article|page)|copy\s+link|link\s+copied|comments?(\s*\(\d+\))?",
     ],
     "related link": [
@@ -50,6 +52,7 @@ FAMILIES: dict[str, list[str]] = {
         r"(related|recommended|more|latest|trending|top|popular)\s+(stories|articles|news|reads|videos)"
         r"(\s+(from|on|in)\s+.{0,40})?",
         r"you\s+(may|might)\s+also\s+(like|be\s+interested\s+in)|read\s+more|continue\s+reading|click\s+here\s+to\s+read\s+more.{0,40}",
+        r"more\s+(from|in|on)\s+(this|the|our)\s+(section|category|topic|series|author|writer|columnist|desk|site|page)",
     ],
     "app prompt": [
         r"(download|get|install)\s+(the|our)\s+.{0,60}\bapps?\b.{0,80}",

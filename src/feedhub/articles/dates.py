@@ -7,6 +7,7 @@
     Dec. 3, 2026 at 9:05 a.m. EST   abbreviations with dots, "at", a.m./p.m.
     Wednesday, 3 December 2026      a weekday, no time (midnight)
     11:15 IST, 3 Dec 2026           the time first
+    0001 GMT on Friday 4 Dec 2026   a wire's four-digit time before its zone, "on"
 
 A zone is an abbreviation from ZONES, a numeric offset (+0530, +05:30,
 GMT+1, UTC-3) or none: then the folder's own zone (``timezone:`` in
@@ -40,6 +41,8 @@ OFFSET = re.compile(r"(?:\b(?:UTC|GMT))?\s*([+-])(\d{1,2})(?::?(\d{2}))?\s*$|(?:
 DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]+)\.?\s+(\d{4})$", re.I)
 MONTH_DAY_YEAR = re.compile(r"^([a-z]+)\.?\s+(\d{1,2})(?:st|nd|rd|th)?\s+(\d{4})$", re.I)
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+WIRE_TIME = re.compile(r"^([01]\d|2[0-3])[0-5]\d$")
+YEAR = re.compile(r"^\d{4}$")
 
 
 class DateUnreadable(ValueError):
@@ -68,8 +71,12 @@ def _parse_words(text: str, default_zone: tzinfo) -> datetime:
     words = rest.split()
     named = [i for i, word in enumerate(words) if word.strip("(),") in ZONES and len(word.strip("(),")) > 1]
     if named:
-        zone = _fixed(ZONES[words[named[-1]].strip("(),")])
-        rest = " ".join(words[: named[-1]] + words[named[-1] + 1:])
+        at = named[-1]
+        zone = _fixed(ZONES[words[at].strip("(),")])
+        before = words[at - 1] if at else ""
+        if WIRE_TIME.match(before) and sum(bool(YEAR.match(word.strip(","))) for word in words) > 1:
+            words[at - 1] = f"{before[:2]}:{before[2:]}"  # "0001 GMT": a time, the year is elsewhere
+        rest = " ".join(words[:at] + words[at + 1:])
     elif match := OFFSET.search(rest):
         sign, hours, minutes = _offset_parts(match)
         zone = _fixed((1 if sign == "+" else -1) * (int(hours) + int(minutes or 0) / 60))
@@ -85,7 +92,7 @@ def _parse_words(text: str, default_zone: tzinfo) -> datetime:
                 raise DateUnreadable(f"{text!r}: hour {hour} with a.m./p.m.")
             hour = hour % 12 + (12 if meridiem[0].lower() == "p" else 0)
         rest = rest[: match.start()] + " " + rest[match.end():]
-    rest = re.sub(r"\bat\b|[,|]", " ", rest, flags=re.I)
+    rest = re.sub(r"\b(at|on)\b|[,|]", " ", rest, flags=re.I)
     rest = " ".join(rest.split()).strip(" -–—")
     day = month = year = None
     if match := DAY_MONTH_YEAR.match(rest):

@@ -7,11 +7,16 @@
     Tags: Elections, Parliament                     tags (also Keywords:, Topics:)
     Image: https://cdn.example/x.jpg | Caption | Photo: AFP
     Photo: AFP                                      a credit line, kept as the credit
+    Embargo: 4 Dec 2026, 06:00 CET                  an embargo (also EMBARGOED UNTIL ...,
+                                                    Hold for release until ...)
+    Status: killed - legal advice                   a kill (also withdrawn), with its reason
 
 ``read(line, zone)`` says what a line is (a ``Meta``) or None; which lines are
 asked (the head and tail of the file, see articles.py) is the reader's call.
 A line that is plainly meant as metadata but cannot be read comes back with
-``problem`` set and whatever could be read.
+``problem`` set and whatever could be read; an embargo or status line that
+cannot be read comes back with ``refusal`` set: misreading one would publish
+a story that must not be out, so the file is refused instead.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ MAX_META_LINE = 400
 LABELLED = re.compile(
     r"^\(?\s*(tags|keywords|topics|tagged|filed|image|photo|picture|img|lead|main|pic|illustration|graphic|video|"
     r"file|representational|first|published|last|updated|modified|posted|dated?|written|reported|story|words|text|"
-    r"author|reporter|byline)", re.IGNORECASE)
+    r"author|reporter|byline|embargo|hold\s+for|status)", re.IGNORECASE)
 DATE_LABEL = re.compile(
     r"^(?P<label>(first\s+)?published(\s+on|\s+at)?|(last\s+)?updated(\s+on|\s+at)?|modified(\s+on)?|"
     r"posted(\s+on|\s+at)?|date|dated|filed(\s+on|\s+at)?)\s*:?\s*(?P<value>.+)$",
@@ -53,6 +58,16 @@ CREDIT = re.compile(
 ROLE_WORDS = {"editor", "correspondent", "reporter", "writer", "columnist", "contributor", "staff",
               "bureau", "chief", "senior", "desk", "analyst", "producer", "intern", "news"}
 NAME_PARTICLES = {"van", "von", "de", "der", "den", "da", "di", "du", "la", "le", "bin", "al", "el", "ibn", "dos", "del", "y"}
+EMBARGO = re.compile(
+    r"^(embargo(ed)?|hold\s+for\s+release)(\s*:|\s+(until|till)\b\s*:?)\s*(?P<value>.{0,60}?)\.?$", re.IGNORECASE)
+BARE_EMBARGO = re.compile(r"^(embargo|embargoed)\s*[.!]?$", re.IGNORECASE)
+# An embargo line that says there is none.
+NO_EMBARGO = {"none", "no", "nil", "n/a", "-", "lifted"}
+# One word, then the reason if any: "Status: killed - legal advice", "Status: withdrawn (duplicate)".
+STATUS = re.compile(r"^status\s*:\s*(?P<value>[\w-]+)\s*($|[-–—:,(]\s*(?P<reason>.*?)\)?\.?$)", re.IGNORECASE)
+# What a Status: line may say: the story is taken down, or (the default) it is out.
+WITHDRAWN_WORDS = {"killed", "kill", "withdrawn", "withdraw", "retracted", "spiked"}
+LIVE_WORDS = {"published", "live", "active", "ok"}
 ISO_ISH = re.compile(r"\d{4}-\d{2}-\d{2}|\b\d{1,2}(st|nd|rd|th)?\s+[A-Za-z]{3,9}\.?,?\s+\d{4}|\b[A-Za-z]{3,9}\.?\s+\d{1,2}(st|nd|rd|th)?,?\s+\d{4}")
 
 
@@ -67,7 +82,11 @@ class Meta:
     image: str = ""
     caption: str = ""
     credit: str = ""
+    embargo: datetime | None = None  # not to be published before
+    withdrawn: bool = False  # Status: killed / withdrawn
+    reason: str = ""  # why, as the Status line says
     problem: str = ""  # what could not be read, for the operator
+    refusal: str = ""  # what makes the file unpublishable (an unreadable embargo or status)
 
 
 def read(line: str, zone: tzinfo = timezone.utc, loose: bool = True) -> Meta | None:
@@ -76,6 +95,12 @@ def read(line: str, zone: tzinfo = timezone.utc, loose: bool = True) -> Meta | N
     of a file, where a story's own sentences do not look like them)."""
     if len(line) > MAX_META_LINE or not (loose or LABELLED.match(line)):
         return None
+    if match := STATUS.match(line):
+        return _status(match.group("value"), match.group("reason") or "")
+    if match := EMBARGO.match(line):
+        return _embargo(match.group("value"), zone)
+    if BARE_EMBARGO.match(line):
+        return _embargo("", zone)
     if match := TAGS.match(line):
         return Meta(tags=_tags(match.group("value")))
     if match := IMAGE.match(line):
@@ -116,6 +141,28 @@ def _field(part: str, zone: tzinfo, loose: bool) -> Meta | None:
         except DateUnreadable:
             return None
     return None
+
+
+def _status(value: str, reason: str) -> Meta:
+    word = value.casefold()
+    if word in WITHDRAWN_WORDS:
+        return Meta(withdrawn=True, reason=reason.strip())
+    if word in LIVE_WORDS:
+        return Meta()
+    return Meta(refusal=f"unknown status {value!r}: write Status: killed (or withdrawn) to take the story down, "
+                        "or remove the line")
+
+
+def _embargo(value: str, zone: tzinfo) -> Meta:
+    if value.strip().casefold() in NO_EMBARGO:
+        return Meta()
+    if not value.strip():
+        return Meta(refusal="an embargo line without its time (write it like Embargo: 3 Dec 2026, 06:00 CET)")
+    try:
+        return Meta(embargo=parse_date(value, zone))
+    except DateUnreadable:
+        return Meta(refusal=f"cannot read the embargo time {value!r} (write it like 2026-12-03T06:00:00Z or "
+                            "3 Dec 2026, 06:00 CET); the story is held back")
 
 
 def _names(text: str) -> list[str]:

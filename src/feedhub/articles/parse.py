@@ -9,14 +9,19 @@
     First paragraph ...                <- paragraphs, separated by blank lines
     A Short Title Case Line            <- sub-heading
     • A bullet / 1. a numbered line    <- lists
+    Correction: An earlier version ... <- a marked note (also Clarification:), kept in place
     WhatsApp Group Join Now            <- boilerplate (boilerplate.py), dropped
     Updated: 3 Dec 2026, 11:15 CET     <- metadata at the tail too
+    Embargo: 4 Dec 2026, 06:00 CET     <- held back until then (also EMBARGOED UNTIL ...)
+    Status: killed - legal advice      <- taken down (also withdrawn), with the reason
 
 Bylines and bare date lines are only taken at the head (before the first
 paragraph) and the tail (after the last); labelled lines (Tags:, Updated:,
-Image:, Photo: AFP) anywhere.  Every line that does not reach the body is kept
-in ``Article.dropped`` with the reason, for the operator.  A metadata line
-that cannot be read is a warning with its line; the article is still read.
+Image:, Photo: AFP, Embargo:, Status:) anywhere.  Every line that does not
+reach the body is kept in ``Article.dropped`` with the reason, for the
+operator.  A metadata line that cannot be read is a warning with its line; the
+article is still read.  But an embargo or status line that cannot be read is an
+ArticleError: guessing could publish a story that must not be out.
 
 Files are read as UTF-8 (a BOM is allowed), else as Windows-1252 / ISO-8859-1
 when that reads plausibly (see decoding.py).  A file in another encoding, or
@@ -37,13 +42,20 @@ from ..dedup.fingerprint import words
 from ..remote import decoding
 from . import metalines
 from .boilerplate import CURATED, HouseStyle, countable, line_key
+from .dates import DateUnreadable, parse_date
 
+EMBARGO_WORD = re.compile(r"^(embargo|hold)", re.IGNORECASE)
 SENTENCE_END = re.compile(r"[.!?:;,\"'”’)…]$")
 BULLET = re.compile(r"^[•·▪◦●*\-–]\s+(?P<text>\S.*)$")
 NUMBERED = re.compile(r"^\d{1,2}[.)]\s+(?P<text>\S.*)$")
 log = logging.getLogger(__name__)
 SMALL_WORDS = {"a", "an", "and", "as", "at", "but", "by", "for", "in", "of", "on", "or", "the", "to", "vs", "with", "from", "into", "over"}
 HTML_TAGS = {"p": "p", "h": "h2"}
+# A correction or clarification: "Correction: ...", "CLARIFICATION (4 Dec 2026): ...",
+# "Correction, 4 Dec 2026 - ...".  Kept in the story as a marked note.
+NOTE = re.compile(
+    r"^(?P<label>correction|clarification)\s*(\((?P<date>[^()]{1,60})\)|,\s*(?P<date2>[^:–—]{1,60}?))?"
+    r"\s*(:|\s[-–—])\s*(?P<text>\S.*)$", re.IGNORECASE)
 
 
 class ArticleError(ValueError):
@@ -56,10 +68,15 @@ class Article:
     section: str
     headline: str
     # ("p", text) paragraphs, ("h", text) sub-headings, ("ul" / "ol", the
-    # items one per line) lists, in order.
+    # items one per line) lists, ("note", "Correction: text") corrections
+    # and clarifications, in order.
     blocks: list[tuple[str, str]] = field(default_factory=list)
     published: datetime | None = None  # None: the file did not say
     updated: datetime | None = None
+    embargo: datetime | None = None  # not to be published before (an Embargo: line)
+    withdrawn: int = 0  # the line number of a Status: killed / withdrawn line; 0: none
+    withdrawn_reason: str = ""  # what that line gives as the reason
+    corrected: datetime | None = None  # the latest date a correction or clarification gives
     authors: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     image: str = ""
@@ -78,8 +95,29 @@ class Article:
         return [text for kind, text in self.blocks if kind == "h"]
 
     @property
+    def notes(self) -> list[str]:
+        return [text for kind, text in self.blocks if kind == "note"]
+
+    @property
     def summary(self) -> str:
         return self.paragraphs[0]
+
+    def release(self, now: datetime) -> datetime | None:
+        """When the story may first be served, if that is after `now`: its
+        embargo, or its published time when that is later still (a story is
+        never out before the time it says it was published).  None: at once."""
+        release = max(filter(None, (self.embargo, self.published)), default=None)
+        return release if release and release > now else None
+
+    def revised(self, written: datetime) -> datetime | None:
+        """When this version of the story was last changed: the later of its
+        Updated: line and its corrections' own dates, or, when it carries a
+        correction without a date, `written` (the file's time) if later.
+        None: the file says nothing of a change."""
+        times = [moment for moment in (self.updated, self.corrected) if moment]
+        if self.notes and self.corrected is None:
+            times.append(written)
+        return max(times, default=None)
 
     @property
     def text(self) -> str:
@@ -90,6 +128,9 @@ class Article:
         for kind, text in self.blocks:
             if kind in HTML_TAGS:
                 parts.append(f"<{HTML_TAGS[kind]}>{_escape(text)}</{HTML_TAGS[kind]}>")
+            elif kind == "note":
+                label, _, rest = text.partition(": ")
+                parts.append(f'<p class="note {label.lower()}"><strong>{label}:</strong> {_escape(rest)}</p>')
             else:
                 items = "".join(f"<li>{_escape(item)}</li>" for item in text.split("\n"))
                 parts.append(f"<{kind}>{items}</{kind}>")
@@ -167,8 +208,11 @@ def parse_text(text: str, path: Path, rules: HouseStyle = DEFAULT_RULES, zone: t
     end = len(rest)
     while end > position and reader.is_aside(rest[end - 1][1]):
         end -= 1
+    head_blocks, reader.article.blocks = reader.article.blocks, []
     for number, line in rest[end:]:
         reader.aside(number, line, loose=True)
+    # The tail was read first: its notes go after the body, where they were.
+    tail_blocks, reader.article.blocks = reader.article.blocks, head_blocks
     headline_words = set(words(reader.article.headline))
     for number, line in rest[position:end]:
         if reader.aside(number, line, loose=False):
@@ -178,6 +222,7 @@ def parse_text(text: str, path: Path, rules: HouseStyle = DEFAULT_RULES, zone: t
             continue
         reader.body(line)
     article = reader.article
+    article.blocks += tail_blocks
     article.dropped.sort()
     # Only "Updated:" given: that is the first time the story was out.
     article.published = article.published or article.updated
@@ -193,15 +238,18 @@ class _Reader:
         self.article, self.rules, self.zone = article, rules, zone
 
     def is_aside(self, line: str) -> bool:
-        """Metadata or boilerplate (asked of the tail, from the end)."""
+        """Metadata, a note or boilerplate (asked of the tail, from the end)."""
         if self.rules.kept(line):
             return False
-        return bool(metalines.read(line, self.zone, loose=True) or self.rules.reason(line))
+        return bool(NOTE.match(line) or metalines.read(line, self.zone, loose=True) or self.rules.reason(line))
 
     def aside(self, number: int, line: str, loose: bool) -> bool:
-        """File a metadata or boilerplate line; False for a line of the story."""
+        """File a metadata, note or boilerplate line; False for a line of the story."""
         if self.rules.kept(line):
             return False
+        if match := NOTE.match(line):
+            self.note(number, match)
+            return True
         meta = metalines.read(line, self.zone, loose)
         if meta is None:
             reason = self.rules.reason(line)
@@ -210,6 +258,8 @@ class _Reader:
             self.article.dropped.append((number, line, reason))
             return True
         article = self.article
+        if meta.refusal:
+            raise ArticleError(f"{article.path}:{number}: {meta.refusal}")
         article.authors += [name for name in meta.authors if name not in article.authors]
         article.tags += [tag for tag in meta.tags if tag.casefold() not in {t.casefold() for t in article.tags}]
         article.published = article.published or meta.published
@@ -217,12 +267,30 @@ class _Reader:
         article.image = article.image or meta.image
         article.caption = article.caption or meta.caption
         article.credit = article.credit or meta.credit
+        article.embargo = max(filter(None, (article.embargo, meta.embargo)), default=None)
+        if meta.withdrawn and not article.withdrawn:
+            article.withdrawn, article.withdrawn_reason = number, meta.reason
         if meta.problem:
             article.warnings.append(f"{article.path}:{number}: {meta.problem}; the article is published without it")
         kind = ("image" if meta.image or meta.caption else "byline" if meta.authors else "tags" if meta.tags
-                else "dateline" if meta.published or meta.updated or meta.problem else "credit")
+                else "dateline" if meta.published or meta.updated or meta.problem else "credit" if meta.credit
+                else "embargo" if meta.embargo or EMBARGO_WORD.match(line) else "status")
         article.dropped.append((number, line, f"metadata: {kind}"))
         return True
+
+    def note(self, number: int, match: re.Match[str]) -> None:
+        """A correction or clarification: a block of its own, "Label: text"."""
+        article = self.article
+        label, written = match.group("label").capitalize(), match.group("date") or match.group("date2")
+        article.blocks.append(("note", f"{label}: {match.group('text')}"))
+        if written:
+            try:
+                moment = parse_date(written, self.zone)
+            except DateUnreadable:
+                article.warnings.append(f"{article.path}:{number}: cannot read the date {written!r} of the "
+                                        f"{label.lower()}; the note is published without it")
+            else:
+                article.corrected = max(filter(None, (article.corrected, moment)))
 
     def body(self, line: str) -> None:
         blocks = self.article.blocks

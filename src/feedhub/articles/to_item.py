@@ -8,16 +8,28 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..model import Item, Person, iso
+from ..model import Item, Person, Takedown, iso, utcnow
 from .parse import Article
 
 
-def article_item(article: Article, category: str, site_link: str, source: str, root: Path, mtime: float) -> Item:
+def article_item(
+    article: Article, category: str, site_link: str, source: str, root: Path, mtime: float,
+    now: datetime | None = None,
+) -> Item:
     """The article as an Item of `category` from `source` (the folder,
     "articles:<name>"), its guid and link made from its path under `root`;
-    dated by the file's `mtime` when the article carries no date."""
+    dated by the file's `mtime` when the article carries no date.  Held
+    until its embargo (or a Published: time) if that is after `now`, and
+    dated then; updated when its last correction says, or when the file was
+    written if the correction does not say."""
     relative = article.path.relative_to(root).with_suffix("")
     slug = re.sub(r"[^a-z0-9]+", "-", relative.as_posix().lower()).strip("-")
+    written = datetime.fromtimestamp(mtime, tz=timezone.utc)
+    release = article.release(now or utcnow())
+    updated = article.revised(written)
+    if release and updated and updated <= release:
+        updated = None  # changed before it was ever out: it is first published then
+    takedown = Takedown(f"file {article.path}:{article.withdrawn}", article.withdrawn_reason) if article.withdrawn else None
     return Item(
         category=category,
         source=source,
@@ -27,14 +39,16 @@ def article_item(article: Article, category: str, site_link: str, source: str, r
         summary=article.summary,
         content=article.html(),
         text=article.text,
-        published=article.published or article.updated or datetime.fromtimestamp(mtime, tz=timezone.utc),
-        updated=article.updated,
+        published=release or article.published or article.updated or written,
+        updated=updated,
         author=", ".join(article.authors),
         authors=tuple(Person(name) for name in article.authors),
         tags=tuple(article.tags),
         image=article.image,
         image_caption=article.caption,
         image_credit=article.credit,
+        embargo=release,
+        takedown=takedown,
     )
 
 
@@ -45,5 +59,6 @@ def parse_record(article: Article) -> str:
     return json.dumps({
         "authors": article.authors, "published": iso(article.published), "updated": iso(article.updated),
         "tags": article.tags, "image": article.image, "caption": article.caption, "credit": article.credit,
+        "embargo": iso(article.embargo), "withdrawn": bool(article.withdrawn), "notes": article.notes,
         "dropped": article.dropped, "warnings": article.warnings,
     }, ensure_ascii=False)

@@ -4,6 +4,7 @@ run by a function in the module of its topic.
 - running.py: run, worker, ingest, check-config
 - sources.py: sources, enable, import-opml, export-opml
 - items.py: duplicates, stats, blocked, recheck
+- lifecycle.py: withdraw, withdrawals (and what `sources` says of embargoes)
 - articles.py: boilerplate, dropped, rerender
 - storage.py: backup, restore, migrate-db, prune
 - keys.py: hash-key, partners
@@ -21,7 +22,7 @@ from typing import Any, Callable
 from .. import logs
 from ..config import LOG_LEVELS, Config, ConfigError, load_config
 from ..store.engine import DatabaseUnavailable
-from . import articles, items, keys, running, sources, storage
+from . import articles, items, keys, lifecycle, running, sources, storage
 from .output import fail
 
 # One argument of a command: its flags and argparse's options for it.
@@ -73,6 +74,13 @@ COMMANDS: list[Command | Standalone] = [
     Command("blocked", "entries held back by keep/block rules: which rule, when, title, link", items.show_blocked, (
         arg("--limit", type=int, default=100, help="show at most this many, newest first (default 100)"),)),
     Command("recheck", "check every stored item against the keep/block rules now", items.recheck_rules),
+    Command("withdraw", "take a story off every feed and page now (a kill, a legal takedown), or back with --undo",
+            lifecycle.withdraw_story, (
+                arg("item", help="the item's id (urn:uuid:... as in the feeds), its link, or its article file"),
+                arg("--reason", help="why: kept in the record, never published (needed to withdraw)"),
+                arg("--undo", action="store_true", help="serve a withdrawn story again"))),
+    Command("withdrawals", "every withdrawal and undo: which story, who, when, why", lifecycle.show_withdrawals, (
+        arg("--limit", type=int, default=100, help="show at most this many, newest first (default 100)"),)),
     Command("stats", "items and duplicates per category, failing and retired sources", items.show_stats),
     Command("enable", "fetch a retired or backing-off source again from its feeds.yaml address",
             sources.enable_source, (arg("name"),)),

@@ -12,6 +12,7 @@ from ..model import SourceState, from_iso, utcnow
 from ..remote.politeness import next_run, source_status
 from ..store import Store
 from ..worker.claims import holding, job_name
+from . import lifecycle
 from .output import describe_holding, describe_pages, fail, table, when
 
 
@@ -21,6 +22,7 @@ def show_sources(config: Config, args: argparse.Namespace) -> int:
         states = {state.name: state for state in store.sources()}
         pages = {source.name: store.page_health(source.name) for source in config.sources if source.full_text}
         held = store.leases()
+        waiting = lifecycle.waiting_lines(store, now)
     rows = [("source", "status", "category", "last fetch", "next run", "failures")]
     details: list[list[str]] = []
     for source in config.sources:
@@ -45,6 +47,7 @@ def show_sources(config: Config, args: argparse.Namespace) -> int:
         print(line)
         for text in detail:
             print(f"    {text}")
+    print("\n".join(["", *waiting]))
     return 0
 
 

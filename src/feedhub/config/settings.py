@@ -35,6 +35,9 @@ class Config(RuleLists):
     log_level: LogLevel = "INFO"
     # How long readers and proxies may reuse a served feed without asking again.
     feed_max_age: Duration = 300
+    # How long a withdrawn story stays named in its category's Atom feeds as
+    # an RFC 6721 deleted entry (worker/lifecycle.py).
+    deleted_entries_for: Duration = 30 * 86400
     # WebSub hubs told about every category that changed in an ingest pass.
     hubs: list[HttpUrl] = Field(default_factory=list)
     # Items kept forever unless set; see Retention.

@@ -5,6 +5,7 @@ of a match: the types that pass between the store and the decision
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 # Candidates scored per new item, best band matches first: bounds the work
 # when many stored stories share phrases.
@@ -22,11 +23,26 @@ class Match:
 
 
 @dataclass(frozen=True)
+class Standing:
+    """Where a stored story stands in its life: which input filed it, the
+    time of the version it shows, and whether it is withdrawn or held for
+    its embargo (issue 26: a newer version from the same input updates it in
+    place; nothing takes a withdrawn story's place)."""
+
+    source: str = ""
+    version: datetime | None = None  # its updated time, else its published time
+    withdrawn: bool = False
+    held: bool = False
+    title: str = ""  # the headline it shows
+
+
+@dataclass(frozen=True)
 class KeyOwner:
     """The stored item filed under one of the new item's exact keys."""
 
     item_id: str
     priority: int | None  # its source's priority (None: stored without one)
+    standing: Standing = Standing()
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,7 @@ class NearCandidate:
     text: str
     hits: int  # LSH bands shared
     priority: int | None
+    standing: Standing = Standing()
 
 
 @dataclass(frozen=True)

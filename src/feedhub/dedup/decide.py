@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from ..model import Item
-from .candidates import Candidates, KeyOwner, Match, NearCandidate
+from .candidates import Candidates, KeyOwner, Match, NearCandidate, Standing
 from .fingerprint import Fingerprint, fingerprint, story_shingles
 
 # The share of the shorter text's shingles that must be in the other, unless
@@ -54,54 +54,83 @@ class Thresholds:
 NEW: Final = "new"
 DUPLICATE: Final = "duplicate"
 REPLACE: Final = "replace"
+UPDATE: Final = "update"
 
 
 @dataclass(frozen=True)
 class Decision:
     """NEW: file the item as a story of its own.  DUPLICATE: record it as a
     copy of match.item_id.  REPLACE: file it, and make the stored match.item_id
-    one of its copies (the new one's source has the better priority)."""
+    one of its copies (the new one's source has the better priority).
+    UPDATE: record it as a version of match.item_id, and show its text there,
+    under the stored story's id and link (a newer version from the same input)."""
 
-    action: Literal["new", "duplicate", "replace"]
+    action: Literal["new", "duplicate", "replace", "update"]
     match: Match | None = None
 
 
 def decide(
     candidates: Candidates, item: Item, thresholds: Thresholds, fingerprinted: Fingerprint | None = None
 ) -> Decision:
-    """Whether `item` is a new story, a copy of a stored one, or the better
-    copy of a stored one.  Exact keys are tried first, in the order keys()
-    gives them (guid, url, text); then the most similar near candidate at or
-    above the threshold.  Of two copies the first seen stays, unless the later
-    one comes from a source with a strictly better (lower) priority.
+    """Whether `item` is a new story, a copy of a stored one, the better
+    copy of a stored one, or a newer version of it.  Exact keys are tried
+    first, in the order keys() gives them (guid, url, text); then the most
+    similar near candidate at or above the threshold.  Then:
+
+    - a match from the item's own input (a folder, a source feed) is a version
+      of the story: the newer one (by updated, else published time) is shown,
+      in place (UPDATE); an older one, or one still under an embargo while the
+      story is out, is only recorded (DUPLICATE);
+    - from another input, the first seen stays, unless the later one comes
+      from a source with a strictly better (lower) priority; but nothing
+      takes the place of a withdrawn story, and a story held for its embargo
+      never takes the place of one that is out.
+
     `fingerprinted` is fingerprint(item) when the caller has it already."""
-    match, priority = _exact(candidates.keys)
+    owner: KeyOwner | NearCandidate | None
+    match, owner = _exact(candidates.keys)
     if match is None and candidates.near:
         found = fingerprinted or fingerprint(item)
-        match, priority = _nearest(candidates.near, found, thresholds.near_threshold) if found else (None, None)
-    if match is None:
+        match, owner = _nearest(candidates.near, found, thresholds.near_threshold) if found else (None, None)
+    if match is None or owner is None:
         return Decision(NEW)
+    return Decision(_action(item, match, owner.priority, owner.standing), match)
+
+
+def _action(
+    item: Item, match: Match, priority: int | None, stored: Standing
+) -> Literal["duplicate", "replace", "update"]:
+    early = item.embargo is not None and not stored.held  # held text for a story that is out
+    if stored.source == item.source:
+        newer = stored.version is None or item.version_time >= stored.version
+        # The same headline over the same words: a file sent again, nothing new to show.
+        again = match.reason == "text" and item.title == stored.title
+        return UPDATE if newer and not early and not again else DUPLICATE
+    if stored.withdrawn or early:
+        return DUPLICATE
     if priority is not None and item.priority < priority:
-        return Decision(REPLACE, match)
-    return Decision(DUPLICATE, match)
+        return REPLACE
+    return DUPLICATE
 
 
-def _exact(owners: dict[str, KeyOwner]) -> tuple[Match | None, int | None]:
+def _exact(owners: dict[str, KeyOwner]) -> tuple[Match | None, KeyOwner | None]:
     for kind, reason in EXACT_REASONS.items():  # their order is the order keys are tried in
         owner = owners.get(kind)
         if owner:
-            return Match(owner.item_id, kind, 1.0, reason), owner.priority
+            return Match(owner.item_id, kind, 1.0, reason), owner
     return None, None
 
 
-def _nearest(near: list[NearCandidate], found: Fingerprint, threshold: float) -> tuple[Match | None, int | None]:
+def _nearest(
+    near: list[NearCandidate], found: Fingerprint, threshold: float
+) -> tuple[Match | None, NearCandidate | None]:
     """The most similar candidate at or above the threshold, scored on the real
     texts (the first of equals, as the candidates come best band match first)."""
-    best, priority = None, None
+    best, owner = None, None
     for candidate in near:
         other = story_shingles(candidate.title, candidate.text or "")
         score = similarity(found.shingles, other)
         if score >= threshold and (best is None or score > best.score):
             why = f"{explain(found.shingles, other)}; {candidate.hits} LSH bands shared"
-            best, priority = Match(candidate.item_id, "near", round(score, 3), why), candidate.priority
-    return best, priority
+            best, owner = Match(candidate.item_id, "near", round(score, 3), why), candidate
+    return best, owner

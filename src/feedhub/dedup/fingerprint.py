@@ -182,7 +182,11 @@ def _coefficients(count: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array(a, dtype=np.uint64), np.array(b, dtype=np.uint64)
 
 
-_A, _B = _coefficients(max(SIGNATURES.values()) * ROWS)
+# Enough for dedup's signatures and for the story prints of house-style
+# learning (articles/stories.py: 64); each function is fixed by its index, so
+# adding more changes none of the band keys above.
+MAX_HASHES = 64
+_A, _B = _coefficients(max(max(SIGNATURES.values()) * ROWS, MAX_HASHES))
 
 
 def shingles(tokens: list[str]) -> set[int]:

@@ -15,6 +15,13 @@ items again when the rules change.
 reads for all of them at once and writes them together: on PostgreSQL a
 batch costs a few round trips instead of a dozen per item.  Article folders
 and feeds file their items this way.
+
+Versions of a story from one input (a wire's UPDATE 1 and UPDATE 2, an
+edited file) are shown in the stored story's place, the newest by its time
+(issue 26): a version read again is compared with the one shown.  An input's
+own kill order (Item.takedown) withdraws the story it was filed as.  What a
+batch cannot settle from its reads alone (a version to show, an embargo, a
+kill) is filed by file_item, alone.
 """
 
 from __future__ import annotations
@@ -26,9 +33,9 @@ from typing import Mapping, Optional, Sequence, Tuple
 from .. import metrics
 from ..config import Config
 from ..dedup import decide as dedup  # the decision: dedup.decide, its actions and thresholds
-from ..dedup.candidates import MAX_CANDIDATES, Candidates, KeyOwner, Match, NearCandidate
+from ..dedup.candidates import MAX_CANDIDATES, Candidates, KeyOwner, Match, NearCandidate, Standing
 from ..dedup.fingerprint import Fingerprint, Prepared, prepare
-from ..model import DUPLICATE, NEW, UNCHANGED, Item, Outcome
+from ..model import DUPLICATE, NEW, UNCHANGED, Item, Outcome, from_iso
 from ..store import Closer, Found, Store, Triple, entry_key, unchanged
 from . import rules
 
@@ -105,19 +112,20 @@ class _Run:
         self.ids: set[str] = set()
         self.owners: dict[Triple, KeyOwner] = {}
         self.bands: dict[int, list[str]] = {}
-        self.texts: dict[str, tuple[str, str, int | None]] = {}
+        self.texts: dict[str, tuple[str, str, int | None, Standing]] = {}
 
     def decide(self, config: Config, item: Item, prepared: Prepared, stored_hits: Counter[str]) -> Outcome | None:
         """The item's outcome, as add() would file it after the run's items
         before it; None when it must be filed alone."""
-        if item.id in self.ids:
-            return None  # the same entry twice in the batch
+        if item.id in self.ids or item.embargo or item.takedown:
+            return None  # the same entry twice in the batch; a story held, or killed
         stored = self.found.entries.get(item.id)
         if stored is not None:
             return Outcome(UNCHANGED, item.id) if stored.blocked is None and unchanged(item, stored) else None
-        kept = self.closer.copies.get((item.category, item.source, item.guid))
-        if kept is not None:
-            return Outcome(UNCHANGED, kept)
+        copy = (item.category, item.source, item.guid)
+        kept = self.closer.copies.get(copy)
+        if kept is not None:  # a version of a story from the same input may be shown now: alone
+            return None if self.closer.kept_sources.get(copy) == item.source else Outcome(UNCHANGED, kept)
         if any((item.category, kind, value) in self.found.buried for kind, value in [entry_key(item), *prepared.keys]):
             return Outcome(UNCHANGED, None)  # pruned before: not published again
         # Stored items and the run's own own different keys (a new story owned none of its keys).
@@ -130,7 +138,7 @@ class _Run:
             assert decision.match is not None
             self.copies.append((item, decision.match))
             return Outcome(DUPLICATE, decision.match.item_id, decision.match.reason)
-        if decision.action == dedup.REPLACE:
+        if decision.action in (dedup.REPLACE, dedup.UPDATE):
             return None
         self._add(item, prepared)
         return Outcome(NEW, item.id)
@@ -140,17 +148,18 @@ class _Run:
         the item, best first, with their texts, as Store.near_candidates gives them."""
         assert prepared.fingerprint is not None
         hits = stored_hits + _hits(self.bands, prepared)
-        return [NearCandidate(item_id, title, text, count, priority) for item_id, count in _best(hits)
-                for title, text, priority in [self.texts.get(item_id) or self.closer.texts[item_id]]]
+        return [NearCandidate(item_id, title, text, count, priority, standing) for item_id, count in _best(hits)
+                for title, text, priority, standing in [self.texts.get(item_id) or self.closer.texts[item_id]]]
 
     def _add(self, item: Item, prepared: Prepared) -> None:
         num = next(self.nums) if prepared.fingerprint else None
         self.new.append((item, prepared, num))
+        filed = Standing(item.source, item.version_time, title=item.title)  # served: held items are filed alone
         for kind, value in prepared.keys:
-            self.owners.setdefault((item.category, kind, value), KeyOwner(item.id, item.priority))
+            self.owners.setdefault((item.category, kind, value), KeyOwner(item.id, item.priority, filed))
         for band in prepared.fingerprint.bands if prepared.fingerprint else ():
             self.bands.setdefault(band, []).append(item.id)
-        self.texts[item.id] = (item.title, item.text, item.priority)
+        self.texts[item.id] = (item.title, item.text, item.priority, filed)
 
     def write(self, store: Store) -> None:
         store.file_many(self.new, self.copies)
@@ -198,21 +207,43 @@ def add(store: Store, item: Item, thresholds: dedup.Thresholds = dedup.Threshold
     it out already."""
     with store.transaction():
         store.lock_categories([item.category])
+        outcome = _file(store, item, thresholds, prepared)
+        if item.takedown and outcome.item_id:
+            store.withdraw(outcome.item_id, item.takedown.who, item.takedown.reason)
+        return outcome
+
+
+def _file(store: Store, item: Item, thresholds: dedup.Thresholds, prepared: Prepared | None) -> Outcome:
+    stored = store.stored_entry(item.id)
+    if stored and stored.blocked is not None:  # blocked before, passing the rules now
+        unblock(store, item.id, thresholds)
         stored = store.stored_entry(item.id)
-        if stored and stored.blocked is not None:  # blocked before, passing the rules now
-            unblock(store, item.id, thresholds)
-            stored = store.stored_entry(item.id)
-        if stored:
+    if stored:
+        if stored.shown_version is None or item.version_time > from_iso(stored.version):
             return store.refresh(item, stored)
-        kept = store.known_copy(item)
-        if kept is not None:
-            return Outcome(UNCHANGED, kept)
-        item_keys, fingerprinted = prepared or prepare(item)
-        if store.buried(item, item_keys):
-            return Outcome(UNCHANGED, None)  # pruned before: not published again
-        candidates = _candidates(store, item, item_keys, fingerprinted)
-        decision = dedup.decide(candidates, item, thresholds, fingerprinted)
-        return _apply(store, decision, item, item_keys, fingerprinted)
+        return Outcome(UNCHANGED, item.id)  # a newer version of it is shown
+    kept = store.known_copy(item)
+    if kept is not None:
+        return _known_version(store, item, kept)
+    item_keys, fingerprinted = prepared or prepare(item)
+    if store.buried(item, item_keys):
+        return Outcome(UNCHANGED, None)  # pruned before: not published again
+    candidates = _candidates(store, item, item_keys, fingerprinted)
+    decision = dedup.decide(candidates, item, thresholds, fingerprinted)
+    return _apply(store, decision, item, item_keys, fingerprinted)
+
+
+def _known_version(store: Store, item: Item, kept_id: str) -> Outcome:
+    """A copy recorded before, read again.  From the kept story's own input
+    it is one of its versions: shown again if it is the one shown (a rerender
+    reaches it), or if it is now newer than the one shown; else, as from any
+    other input, nothing changes."""
+    kept = store.stored_entry(kept_id)
+    if kept is not None and kept.source == item.source and (
+        kept.shown_version == item.guid or item.version_time > from_iso(kept.version)
+    ) and not (item.embargo and kept.embargo is None):
+        return store.show_version(kept_id, item, kept)
+    return Outcome(UNCHANGED, kept_id)
 
 
 def _candidates(
@@ -237,6 +268,16 @@ def _apply(
         assert match is not None
         store.record_copy(item, match)
         return Outcome(DUPLICATE, match.item_id, match.reason)
+    if decision.action == dedup.UPDATE:
+        assert match is not None
+        kept = store.stored_entry(match.item_id)
+        assert kept is not None  # decide() matched a stored story, and the category is locked
+        shown = store.show_version(match.item_id, item, kept)
+        if shown.status == UNCHANGED:  # the text shown already (a file sent again): just a copy
+            store.record_copy(item, match)
+            return Outcome(DUPLICATE, match.item_id, match.reason)
+        store.record_version(item, match)
+        return shown
     store.file_new(item, item_keys, fingerprinted)
     if decision.action == dedup.REPLACE:
         assert match is not None

@@ -23,9 +23,10 @@ import traceback
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from .. import metrics
+from ..articles import stories
 from ..articles.boilerplate import HouseStyle, learned
 from ..articles.parse import MAX_ARTICLE_BYTES, ArticleError, house_keys, parse_text, read_text
 from ..articles.to_item import article_item, parse_record
@@ -33,7 +34,7 @@ from ..config import ArticleDir, Config
 from ..dedup.fingerprint import Prepared, prepare
 from ..model import UNCHANGED, Item
 from ..remote import decoding
-from ..store import DatabaseUnavailable, FileRecord, FileState, Store
+from ..store import CountedFile, DatabaseUnavailable, FileRecord, FileState, Store
 from . import pool
 from .filing import file_batch
 from .summary import Summary
@@ -95,24 +96,43 @@ def folder_rules(store: Store, folder: ArticleDir) -> HouseStyle:
     house style learned from its files, counted first for the new and changed
     ones, so the files of this pass are read with their own house lines too."""
     key = str(folder.path)
-    for batch in _batches(_files_to_count(store, folder.path), FILE_BATCH):
-        counted = []
-        for path in batch:
-            try:
-                with path.open("rb") as file:
-                    raw = file.read(MAX_ARTICLE_BYTES + 1)
-                # Decoded as read_text does, without its checks (the file's reading does them).
-                text = decoding.decode(raw)[0] if len(raw) <= MAX_ARTICLE_BYTES else None
-            except (OSError, decoding.Undecodable):
-                text = None  # reported when the file itself is read
-            if text is not None:
-                counted.append((str(path), house_keys(text)))
-        store.count_house_lines(key, counted)
+    for batch in _batches(_in_order(FileCounter, (key,), _files_to_count(store, folder.path)), FILE_BATCH):
+        counted = [file for file in batch if file is not None]
+        # One vote per story: the batch's files are matched with the stories counted before, and each other.
+        bands = [band for _, _, found in counted if found for band in found.bands]
+        known = store.story_candidates(bands, stories.PER_BAND)
+        story = stories.assign([(path, found) for path, _, found in counted], known)
+        store.count_house_lines(key, [
+            CountedFile(path, lines, story[path], *((found.values, found.bands) if found else ()))
+            for path, lines, found in counted
+        ])
     total, lines = store.house_lines(key)
     house = learned(lines, total)
     if house.keys() != {k for k, line in lines.items() if line.learned}:
         store.mark_learned(key, house)
     return HouseStyle(folder.boilerplate, folder.keep_lines, house)
+
+
+class FileCounter:
+    """Reads what a file counts for in its folder's house style: its short
+    lines and its story print (articles/stories.py).  It needs no database,
+    so in a large pass it runs in another process.  None: a file that cannot
+    be read (that is reported when the file itself is read)."""
+
+    def __init__(self, folder_key: str):
+        self.folder_key = folder_key
+
+    def __call__(self, path: Path) -> tuple[str, dict[str, str], stories.StoryPrint | None] | None:
+        try:
+            with path.open("rb") as file:
+                raw = file.read(MAX_ARTICLE_BYTES + 1)
+            # Decoded as read_text does, without its checks (the file's reading does them).
+            text = decoding.decode(raw)[0] if len(raw) <= MAX_ARTICLE_BYTES else None
+        except (OSError, decoding.Undecodable):
+            return None
+        if text is None:
+            return None
+        return str(path), house_keys(text), stories.story_print(text, self.folder_key)
 
 
 def _files_to_count(store: Store, root: Path) -> Iterator[Path]:
@@ -204,14 +224,24 @@ def _read_all(
     config: Config, folder: ArticleDir, name: str, rules: HouseStyle, files: Iterable[Read]
 ) -> Iterator[Read]:
     """The files read, in order: on the other cores when there are many."""
-    files = iter(files)
-    head = list(itertools.islice(files, PARALLEL_FROM))
-    files = itertools.chain(head, files)
+    # The rules go to the workers with their job: learned once, before the batch.
+    return _in_order(ArticleReader, (config, folder, name, rules), files)
+
+
+Task = TypeVar("Task")
+Result = TypeVar("Result")
+
+
+def _in_order(make: Callable[..., Callable[[Task], Result]], args: tuple[Any, ...], tasks: Iterable[Task]) -> Iterator[Result]:
+    """make(*args)(task) for each task, in order: in worker processes on the
+    other cores when there are PARALLEL_FROM tasks or more, here otherwise."""
+    tasks = iter(tasks)
+    head = list(itertools.islice(tasks, PARALLEL_FROM))
+    tasks = itertools.chain(head, tasks)
     workers = min(pool.spare_cores(), pool.MAX_READERS)
     if len(head) < PARALLEL_FROM or workers < 1:
-        return map(ArticleReader(config, folder, name, rules), files)
-    # The rules go to the workers with their job: learned once, before the batch.
-    return pool.ordered_map(ArticleReader, (config, folder, name, rules), files, workers)
+        return map(make(*args), tasks)
+    return pool.ordered_map(make, args, tasks, workers)
 
 
 class ArticleReader:

@@ -25,7 +25,7 @@ import brotli
 
 from ..config import Config
 from ..model import from_iso
-from ..store import CategoryState, DatabaseUnavailable, Store, StoredItem
+from ..store import CategoryState, DatabaseUnavailable, DeletedEntry, Store, StoredItem
 from . import access, feeds
 
 log = logging.getLogger(__name__)
@@ -102,10 +102,11 @@ class FeedCache:
         Rebuilt when any category changes (the store's data version)."""
 
         def render() -> Rendered | None:
-            state, name, items = store.tag_feed(slug, list(access.readable(self.config, None)), self.config.feed_size)
+            state, name, items, deleted = store.tag_feed(
+                slug, list(access.readable(self.config, None)), self.config.feed_size)
             if name is None:
                 return None
-            return self._render_view(state, feeds.tag_channel(self.config, slug, name), items, fmt)
+            return self._render_view(state, feeds.tag_channel(self.config, slug, name), items, fmt, deleted=deleted)
 
         return self._cached((f"tag/{slug}", fmt, 1), store.data_version, render)
 
@@ -177,24 +178,25 @@ class FeedCache:
         size = self.config.feed_size
         if page > MAX_PAGE:  # no category is that long, and SQLite offsets are 64-bit
             return None
-        state, items, total = store.feed_page(category, limit=size, offset=(page - 1) * size)
+        state, items, total, deleted = store.feed_page(category, limit=size, offset=(page - 1) * size)
         last = feeds.page_count(total, size)
         if page > last:
             return None
         channel = feeds.category_channel(self.config, category)
-        return self._render_view(state, channel, items, fmt, feeds.Page(page, last))
+        return self._render_view(state, channel, items, fmt, feeds.Page(page, last), deleted)
 
     def _render_view(
         self, state: CategoryState, channel: feeds.Channel, items: list[StoredItem], fmt: str,
-        page: feeds.Page = feeds.Page(),
+        page: feeds.Page = feeds.Page(), deleted: list[DeletedEntry] | None = None,
     ) -> Rendered:
-        """A page of a feed from `items`, read at `state` (version, changed)."""
+        """A page of a feed from `items` (and the `deleted` entries it names),
+        read at `state` (version, changed)."""
         # The document changes with its items and with feeds.yaml (titles,
         # links): it was last modified at the later of the two (unknown for
         # a category never filed in, of a configuration not read from a file).
         known = [moment for moment in (from_iso(state.changed), self.config_modified) if moment]
         changed = max(known) if known else None
-        body = feeds.build(self.config, channel, items, fmt, page, changed)
+        body = feeds.build(self.config, channel, items, fmt, page, changed, deleted or [])
         self.renders += 1
         link_header = self._link_header(channel.path, fmt, page.number)
         return Rendered(body, feeds.FORMATS[fmt], changed, state.version, link_header)

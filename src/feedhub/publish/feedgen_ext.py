@@ -10,7 +10,8 @@
   (media:thumbnail) and its caption and credit;
 - RSS: Apple's podcast tags (itunes:duration, episode, season, episodeType,
   explicit, image, author) on episodes, with the channel tags the W3C feed
-  validator asks of a feed that has them (itunes:category, explicit, owner).
+  validator asks of a feed that has them (itunes:category, explicit, owner);
+- Atom: RFC 6721 at:deleted-entry elements for withdrawn items.
 
 Atom elements are written unqualified: feedgen's are, under a default xmlns.
 """
@@ -23,12 +24,15 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from lxml import etree
 
 from .. import media
-from ..model import Enclosure
+from ..model import Enclosure, from_iso
+from ..store import DeletedEntry
 from .extras import Extras
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+TOMBSTONES_NS = "http://purl.org/atompub/tombstones/1.0"  # RFC 6721
+DELETED_COMMENT = "This story was withdrawn."
 # The file types an Apple podcast episode may have, as the W3C validator
 # reads them off the enclosure's URL (it warns about an episode in another).
 APPLE_FORMATS = {"m4a", "mp3", "mov", "mp4", "m4v", "pdf", "epub"}
@@ -80,8 +84,25 @@ class RssChannel(BaseExtension):  # type: ignore[misc]
 
 
 class AtomFeed(BaseExtension):  # type: ignore[misc]  # feedgen's base: Any, as above
+    """The feed's RFC 6721 at:deleted-entry elements, one per withdrawn item:
+    `ref` the entry's id, `when` its withdrawal, a comment saying what
+    happened (never why: a reason may be a legal matter), and the link it
+    had.  The namespace is declared only in a feed that uses it."""
+
+    def __init__(self) -> None:
+        self.deleted: Sequence[DeletedEntry] = ()
+
     def extend_ns(self) -> dict[str, str]:
-        return {"media": MEDIA_NS}
+        return {"media": MEDIA_NS, **({"at": TOMBSTONES_NS} if self.deleted else {})}
+
+    def extend_atom(self, feed: etree._Element) -> etree._Element:
+        for gone in self.deleted:
+            when = from_iso(gone.withdrawn).isoformat().replace("+00:00", "Z")
+            element = etree.SubElement(feed, f"{{{TOMBSTONES_NS}}}deleted-entry", ref=f"urn:uuid:{gone.id}", when=when)
+            _add(element, TOMBSTONES_NS, "comment", DELETED_COMMENT)
+            if gone.link:
+                etree.SubElement(element, "link", rel="alternate", href=gone.link)
+        return feed
 
 
 class EntryMedia(BaseEntryExtension):  # type: ignore[misc]  # feedgen's base: Any, as above

@@ -4,6 +4,9 @@ RSS 2.0, Atom 1.0 and JSON Feed 1.1 documents.
 Each document is one RFC 5005 page of the category: page 1 is the newest
 ``feed_size`` items (what readers subscribe to), and every page links to the
 first, last, previous and next ones so a subscriber can read further back.
+Page 1 of an Atom feed also names the category's recently withdrawn items as
+RFC 6721 deleted entries; RSS 2.0 and JSON Feed have no such element, and a
+withdrawn item simply leaves them.
 RSS and Atom are made with feedgen; what it cannot write (paging links in
 RSS, enclosure links in Atom, Media RSS, iTunes tags) by the extensions in
 feedgen_ext.py.  Output depends only on the configuration and the stored
@@ -26,7 +29,7 @@ from feedgen.feed import FeedGenerator
 from .. import __version__, media
 from ..config import Config
 from ..model import Enclosure, Person, from_iso, utcnow
-from ..store import Store, StoredItem
+from ..store import DeletedEntry, Store, StoredItem
 from .extras import Extras
 from .feedgen_ext import AtomFeed, EntryMedia, RssChannel, episode_file
 
@@ -141,24 +144,28 @@ def render(config: Config, store: Store, category: str, fmt: str) -> bytes:
 
 def build(
     config: Config, feed: str | Channel, items: list[StoredItem], fmt: str, page: Page = Page(),
-    changed: datetime | None = None,
+    changed: datetime | None = None, deleted: Sequence[DeletedEntry] = (),
 ) -> bytes:
     """One page of a feed (a category's key, or a Channel), `items` newest
-    first.  The feed was updated when its newest item was; a feed with no
-    items when it last `changed` (its category, or feeds.yaml), else now."""
+    first; `deleted`: the withdrawn items it names as deleted (Atom only).
+    The feed was updated when its newest item was, or an item was withdrawn;
+    a feed with neither when it last `changed` (its category, or feeds.yaml),
+    else now."""
     channel = feed if isinstance(feed, Channel) else category_channel(config, feed)
     clean = [_clean(row) for row in items]
     if fmt == "json":
         return _json_feed(config, channel, clean, page)
-    updated = max((_updated(row) for row in clean), default=None) or changed or utcnow().replace(microsecond=0)
-    return _xml_feed(config, channel, clean, fmt, page, updated)
+    times = [*(_updated(row) for row in clean), *(from_iso(gone.withdrawn) for gone in deleted)]
+    updated = max(times, default=None) or changed or utcnow().replace(microsecond=0)
+    return _xml_feed(config, channel, clean, fmt, page, updated, deleted)
 
 
 # -- RSS 2.0 and Atom 1.0 -------------------------------------------------------
 
 
 def _xml_feed(
-    config: Config, channel: Channel, items: list[StoredItem], fmt: str, page: Page, updated: datetime
+    config: Config, channel: Channel, items: list[StoredItem], fmt: str, page: Page, updated: datetime,
+    deleted: Sequence[DeletedEntry],
 ) -> bytes:
     site = config.site
     pages = links(config, channel.path, fmt, page)
@@ -182,6 +189,8 @@ def _xml_feed(
         if site.email and any(episode_file(e) for e in extras):
             fg.feedhub.owner = (site.title, site.email)
             fg.feedhub.explicit = any(e.episode.explicit for e in extras)
+    else:
+        fg.feedhub.deleted = deleted
     # feedgen uses the last link as RSS's <channel><link>: the page, not the feed.
     fg.link(href=channel.page, rel="alternate", type="text/html")
     fg.language(site.language)  # RSS <language>, Atom xml:lang

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .connection import Connection
 from .engine import Database
-from .rows import CategoryCounts, CategoryState, ItemCounts, clock, iso, one_of
+from .rows import SERVED, CategoryCounts, CategoryState, ItemCounts, clock, iso, one_of
 
 
 class Categories(Connection):
@@ -86,7 +86,7 @@ class Categories(Connection):
         every category with items or duplicates."""
         items: dict[str, tuple[int, str | None]] = {}
         for category, n, newest in self.db.execute(
-            "SELECT category, count(*), max(published) FROM items WHERE blocked IS NULL GROUP BY category"
+            f"SELECT category, count(*), max(published) FROM items WHERE {SERVED} GROUP BY category"
         ):
             items[category] = (n, newest)
         duplicates = dict(self.db.execute("SELECT category, count(*) FROM duplicates GROUP BY category").fetchall())
@@ -97,8 +97,9 @@ class Categories(Connection):
         }
 
     def item_counts(self) -> dict[str, ItemCounts]:
-        """Items served and blocked, for every category with either."""
+        """Items served and blocked, for every category with either (or with
+        items held for their embargo or withdrawn, which are neither)."""
         return {
             category: ItemCounts(served, blocked) for category, served, blocked in self.db.execute(
-                "SELECT category, count(*) - count(blocked), count(blocked) FROM items GROUP BY category")
+                f"SELECT category, sum(CASE WHEN {SERVED} THEN 1 ELSE 0 END), count(blocked) FROM items GROUP BY category")
         }

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections import Counter
+from typing import Iterable, Iterator, Sequence, TypeVar
 
 from .connection import Connection
-from .rows import FileRecord, FileState, FolderState, HouseLine, clock, iso, one_of
+from .rows import CountedFile, FileRecord, FileState, FolderState, HouseLine, clock, iso, one_of
 
 
 class ArticleFiles(Connection):
@@ -71,30 +72,68 @@ class ArticleFiles(Connection):
                 "UPDATE article_files SET rules = NULL WHERE path >= ? AND path < ?", [low, high]
             ).rowcount
 
-    def count_house_lines(self, folder: str, files: list[tuple[str, dict[str, str]]]) -> None:
-        """Count each file's short lines ({key: text}) in its folder, taking
-        back what an earlier version of a file was counted under; a batch of
-        files in a few statements, not a few per file."""
+    def story_candidates(self, bands: Iterable[int], per_band: int) -> list[tuple[int, str, tuple[int, ...]]]:
+        """(band, story, signature) of the counted files filed under one of
+        `bands` (a batch's story prints, see articles/stories.py), at most
+        `per_band` of them per band (the first by path): files that all look
+        alike (a template's) must not make every lookup read them all."""
+        found = []
+        for chunk in _chunks(sorted(set(bands))):
+            marks = ",".join("?" * len(chunk))
+            for band, story, signature in self.db.execute(
+                    "SELECT band, story, signature FROM (SELECT b.band, f.story, f.signature,"
+                    "  row_number() OVER (PARTITION BY b.band ORDER BY b.path) AS place"
+                    "  FROM house_bands b JOIN house_files f ON f.path = b.path"
+                    f"  WHERE b.band IN ({marks})) AS filed WHERE place <= ?", [*chunk, per_band]):
+                found.append((band, story, tuple(int(value) for value in signature.split())))
+        return found
+
+    def count_house_lines(self, folder: str, files: list[CountedFile]) -> None:
+        """Count each file's short lines in its folder, once per STORY: a
+        story's lines are those of all its files, so versions and copies of
+        one story vote once (articles/stories.py).  What an earlier version
+        of a file was counted under is taken back; a batch of files in a few
+        statements, not a few per file."""
         with self.transaction() as db:
-            paths = [path for path, _ in files]
-            with db.pipeline():  # the reads in one round trip
-                chunks = [db.execute(f"SELECT path, keys FROM house_files WHERE path IN ({','.join('?' * len(chunk))})",
-                                     chunk) for chunk in (paths[start:start + 500] for start in range(0, len(paths), 500))]
+            paths = [file.path for file in files]
+            with db.pipeline():  # the files' earlier records and the folder's count in one round trip
+                chunks = [db.execute(f"SELECT path, story, bands FROM house_files WHERE path IN ({','.join('?' * len(chunk))})",
+                                     chunk) for chunk in _chunks(paths)]
                 found = db.execute("SELECT files FROM house_folders WHERE folder = ?", [folder])
-            counted = {path: set(keys.split()) for chunk in chunks for path, keys in chunk}
+            earlier: dict[str, tuple[str, list[int]]] = {  # path: (its story, its band keys)
+                path: (story, [int(band) for band in (bands or "").split()])
+                for chunk in chunks for path, story, bands in chunk}
             row = found.fetchone()
             total = row[0] if row else 0
-            delta: dict[str, int] = {}
-            first: dict[str, tuple[str, int]] = {}  # key: (text, files counted before it first appeared)
-            for path, lines in files:
-                before = counted.get(path)
-                if before is None:
-                    total, before = total + 1, set()
-                for key in before - lines.keys():
-                    delta[key] = delta.get(key, 0) - 1
-                for key in lines.keys() - before:
-                    delta[key] = delta.get(key, 0) + 1
-                    first.setdefault(key, (lines[key], total - 1))
+            members = self._story_members({*(story for story, _ in earlier.values()), *(f.story for f in files)})
+            # Per story: how many of its files each line is in (a line is the story's while any has it).
+            lines_of = {story: Counter(key for keys in paths.values() for key in keys) for story, paths in members.items()}
+            delta: Counter[str] = Counter()
+            first: dict[str, tuple[str, int]] = {}  # key: (text, stories counted before it first appeared)
+
+            def move(story: str, path: str, joins: bool) -> None:
+                """The file joins (or leaves) the story; a line new to (or gone from) the story moves its count."""
+                nonlocal total
+                files_of, counts = members.setdefault(story, {}), lines_of.setdefault(story, Counter())
+                keys = files_of[path] if not joins else file_keys[path]
+                total -= bool(files_of)
+                if joins:
+                    files_of[path] = keys
+                else:
+                    del files_of[path]
+                total += bool(files_of)
+                for key in keys:
+                    counts[key] += 1 if joins else -1
+                    if counts[key] == (1 if joins else 0):
+                        delta[key] += 1 if joins else -1
+
+            file_keys = {file.path: set(file.lines) for file in files}
+            for file in files:
+                if file.path in earlier and file.path in members.get(earlier[file.path][0], {}):
+                    move(earlier[file.path][0], file.path, joins=False)
+                move(file.story, file.path, joins=True)
+                for key, text in file.lines.items():
+                    first.setdefault(key, (text, total - 1))
             rows = []
             for key, change in delta.items():
                 if change:
@@ -109,11 +148,28 @@ class ArticleFiles(Connection):
                     " ON CONFLICT(folder, key) DO UPDATE SET files = house_lines.files + excluded.files",
                     rows,
                 )
+                db.executemany("DELETE FROM house_bands WHERE band = ? AND path = ?",
+                               sorted((band, path) for path, (_, bands) in earlier.items() for band in bands))
                 db.executemany(
-                    "INSERT INTO house_files (path, folder, keys) VALUES (?, ?, ?)"
-                    " ON CONFLICT(path) DO UPDATE SET keys = excluded.keys",
-                    [(path, folder, " ".join(sorted(lines))) for path, lines in files],
+                    "INSERT INTO house_files (path, folder, keys, story, signature, bands) VALUES (?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT(path) DO UPDATE SET keys = excluded.keys, story = excluded.story,"
+                    " signature = excluded.signature, bands = excluded.bands",
+                    [(file.path, folder, " ".join(sorted(file.lines)), file.story,
+                      " ".join(map(str, file.signature)) if file.signature else None,
+                      " ".join(map(str, file.bands)) or None) for file in files],
                 )
+                db.executemany("INSERT INTO house_bands (band, path) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                               sorted((band, file.path) for file in files for band in file.bands))
+
+    def _story_members(self, stories: set[str]) -> dict[str, dict[str, set[str]]]:
+        """{story: {path: its counted keys}} of every file of `stories`."""
+        members: dict[str, dict[str, set[str]]] = {}
+        for chunk in _chunks(sorted(stories)):
+            marks = ",".join("?" * len(chunk))
+            for path, story, keys in self.db.execute(
+                    f"SELECT path, story, keys FROM house_files WHERE story IN ({marks})", chunk):
+                members.setdefault(story, {})[path] = set(keys.split())
+        return members
 
     def house_lines(self, folder: str, min_files: int = 2) -> tuple[int, dict[str, HouseLine]]:
         """(files counted in the folder, {key: HouseLine}) for the lines in at
@@ -134,3 +190,12 @@ class ArticleFiles(Connection):
             db.execute("UPDATE house_lines SET learned = 0 WHERE folder = ? AND learned = 1", [folder])
             db.executemany("UPDATE house_lines SET learned = 1 WHERE folder = ? AND key = ?",
                                 [(folder, key) for key in keys])
+
+
+Value = TypeVar("Value")
+
+
+def _chunks(values: list[Value]) -> Iterator[list[Value]]:
+    """`values` 500 at a time: SQLite takes only so many parameters."""
+    for start in range(0, len(values), 500):
+        yield values[start:start + 500]

@@ -22,8 +22,8 @@ from ..dedup.candidates import KeyOwner, Match
 from ..dedup.fingerprint import Prepared
 from ..model import Item
 from .engine import Cursor, Database
-from .items import Items, entry_key
-from .rows import MEDIA_COLUMNS, Closer, Found, StoredEntry, Triple, clock, iso
+from .items import STANDING, Items, entry_key, entry_of, standing
+from .rows import LIFE_COLUMNS, MEDIA_COLUMNS, Closer, Found, Triple, clock, iso
 
 
 class Filings(Items):
@@ -39,13 +39,14 @@ class Filings(Items):
         db = self.db
         with db.pipeline():
             where, params = _among(db, "id", ids)
-            stored = db.execute(f"SELECT id, title, link, content, updated, text, {', '.join(MEDIA_COLUMNS)}, blocked"
-                                f" FROM items WHERE {where}", params)
+            stored = db.execute(
+                f"SELECT id, title, link, content, updated, text, {', '.join(MEDIA_COLUMNS)}, blocked,"
+                f" {', '.join(LIFE_COLUMNS)} FROM items WHERE {where}", params)
             where, params = _triples(db, marked)
             buried = db.execute(f"SELECT category, kind, value FROM tombstones WHERE {where}", params)
             where, params = _triples(db, keys, "k.")
-            owners = db.execute("SELECT k.category, k.kind, k.value, k.item_id, i.priority FROM item_keys k"
-                                f" JOIN items i ON i.id = k.item_id WHERE {where}", params) if keys else None
+            owners = db.execute(f"SELECT k.category, k.kind, k.value, k.item_id, i.priority, {STANDING}"
+                                f" FROM item_keys k JOIN items i ON i.id = k.item_id WHERE {where}", params) if keys else None
             where, params = _among(db, "b.band", bands, "bigint")
             hits = db.execute("SELECT b.band, s.item_id FROM near_bands b JOIN near_signatures s ON s.num = b.num"
                               f" WHERE {where}", params) if bands else None
@@ -59,11 +60,10 @@ class Filings(Items):
         for band in bands:
             filed[band] += [signed[num] for num in self.bands.nums.get(band, ()) if num in signed]
         return Found(
-            entries={row[0]: StoredEntry(row[1], row[2], row[3], row[4], row[5], tuple(row[6:-1]), row[-1])
-                     for row in stored},
+            entries={row[0]: entry_of(row[1:]) for row in stored},
             buried={(category, kind, value) for category, kind, value in buried},
-            owners={(category, kind, value): KeyOwner(item_id, priority)
-                    for category, kind, value, item_id, priority in owners or ()},
+            owners={(category, kind, value): KeyOwner(item_id, priority, standing(*life))
+                    for category, kind, value, item_id, priority, *life in owners or ()},
             bands=dict(filed),
             nums=[num for (num,) in nums] if nums is not None else [],
         )
@@ -85,20 +85,28 @@ class Filings(Items):
         """Of the entries not filed before, those recorded as copies before (seen
         again now: their last_seen moves); the texts of the near candidates."""
         if not unfiled and not candidates:
-            return Closer({}, {})
+            return Closer({}, {}, {})
         db = self.db
         with db.pipeline():
-            copies = None
+            copies = kept = None
             if unfiled:
-                where, params = _triples(db, {(item.category, item.source, item.guid) for item in unfiled},
-                                         columns=("category", "source", "guid"))
+                entries = {(item.category, item.source, item.guid) for item in unfiled}
+                columns = ("category", "source", "guid")
+                where, params = _triples(db, entries, columns=columns)
                 copies = db.execute(f"UPDATE duplicates SET last_seen = ? WHERE {where}"
                                     " RETURNING category, source, guid, item_id", [iso(clock()), *params])
-            where, params = _among(db, "id", sorted(set(candidates)))
-            texts = db.execute(f"SELECT id, title, text, priority FROM items WHERE {where}",
-                               params) if candidates else None
+                # The kept stories' inputs: a copy from its story's own input is one of its versions.
+                where, params = _triples(db, entries, "d.", columns)
+                kept = db.execute("SELECT d.category, d.source, d.guid, i.source FROM duplicates d"
+                                  f" JOIN items i ON i.id = d.item_id WHERE {where}", params)
+            ids = sorted(set(candidates))
+            where, params = _among(db, "i.id", ids)
+            texts = db.execute(f"SELECT i.id, i.title, i.text, i.priority, {STANDING} FROM items i"
+                               f" WHERE {where}", params) if ids else None
         return Closer({(category, source, guid): item_id for category, source, guid, item_id in copies or ()},
-                      {item_id: (title, text or "", priority) for item_id, title, text, priority in texts or ()})
+                      {item_id: (title, text or "", priority, standing(*life))
+                       for item_id, title, text, priority, *life in texts or ()},
+                      {(category, source, guid): kept_source for category, source, guid, kept_source in kept or ()})
 
     def file_many(self, new: Sequence[tuple[Item, Prepared, int | None]], copies: Sequence[tuple[Item, Match]]) -> None:
         """File the `new` items as stories (each with its reserved signature

@@ -10,15 +10,24 @@ locked, and asks dedup.decide in between.  Blocked items are in blocked.py."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 from .. import media
-from ..dedup.candidates import MAX_CANDIDATES, KeyOwner, Match, NearCandidate
+from ..dedup.candidates import MAX_CANDIDATES, KeyOwner, Match, NearCandidate, Standing
 from ..dedup.fingerprint import Fingerprint, fingerprint, item_words, keys, prepare
-from ..model import UNCHANGED, UPDATED, Item, Outcome
+from ..model import UNCHANGED, UPDATED, Item, Outcome, from_iso
 from .categories import Categories
-from .rows import MEDIA_COLUMNS, StoredEntry, StoredItem, clock, iso, media_columns, one_of
+from .rows import LIFE_COLUMNS, MEDIA_COLUMNS, StoredEntry, StoredItem, clock, iso, media_columns, one_of
 from .signatures import file_signature
+
+
+# What decide() needs of a stored story's life (dedup.candidates.Standing), as columns of `items i`.
+STANDING = "i.source, coalesce(i.updated, i.published), i.withdrawn IS NOT NULL, i.embargo IS NOT NULL, i.title"
+
+
+def standing(source: str, version: str, withdrawn: object, held: object, title: str) -> Standing:
+    """A Standing from the STANDING columns."""
+    return Standing(source, from_iso(version), bool(withdrawn), bool(held), title)
 
 
 class Items(Categories):
@@ -28,15 +37,14 @@ class Items(Categories):
     # -- what filing reads --------------------------------------------------------
 
     def stored_entry(self, item_id: str) -> StoredEntry | None:
-        """The item as filed before from the same source and guid, if it was."""
+        """The item as filed before (the same source and guid, or the kept
+        story a copy was recorded for), if it was."""
         row = self.db.execute(
-            f"SELECT title, link, content, updated, text, {', '.join(MEDIA_COLUMNS)}, blocked FROM items WHERE id = ?",
+            f"SELECT title, link, content, updated, text, {', '.join(MEDIA_COLUMNS)}, blocked,"
+            f" {', '.join(LIFE_COLUMNS)} FROM items WHERE id = ?",
             [item_id],
         ).fetchone()
-        if row is None:
-            return None
-        title, link, content, updated, text, *stored_media, blocked = row
-        return StoredEntry(title, link, content, updated, text, tuple(stored_media), blocked)
+        return None if row is None else entry_of(row)
 
     def known_copy(self, item: Item) -> str | None:
         """The kept story's id if this entry was recorded as a copy of it
@@ -66,9 +74,9 @@ class Items(Categories):
         # IN (VALUES ...) would scan the whole category.
         terms = " OR ".join(["(k.category = ? AND k.kind = ? AND k.value = ?)"] * len(item_keys))
         return {
-            kind: KeyOwner(item_id, priority)
-            for kind, item_id, priority in self.db.execute(
-                f"SELECT k.kind, k.item_id, i.priority FROM item_keys k JOIN items i ON i.id = k.item_id"
+            kind: KeyOwner(item_id, priority, standing(*life))
+            for kind, item_id, priority, *life in self.db.execute(
+                f"SELECT k.kind, k.item_id, i.priority, {STANDING} FROM item_keys k JOIN items i ON i.id = k.item_id"
                 f" WHERE {terms}",
                 [part for kind, value in item_keys for part in (category, kind, value)],
             )
@@ -94,19 +102,22 @@ class Items(Categories):
         best = sorted(hits.items(), key=lambda hit: (-hit[1], hit[0]))[:MAX_CANDIDATES]
         marks = ",".join("?" * len(best))
         texts = {row[0]: row[1:] for row in self.db.execute(
-            f"SELECT id, title, text, priority FROM items WHERE id IN ({marks})", [item_id for item_id, _ in best])}
+            f"SELECT i.id, i.title, i.text, i.priority, {STANDING} FROM items i WHERE i.id IN ({marks})",
+            [item_id for item_id, _ in best])}
         return [
-            NearCandidate(item_id, title, text, count, priority)
+            NearCandidate(item_id, title, text, count, priority, standing(*life))
             for item_id, count in best
-            for title, text, priority in [texts[item_id]]
+            for title, text, priority, *life in [texts[item_id]]
         ]
 
     # -- what filing writes -------------------------------------------------------
 
     def file_new(self, item: Item, item_keys: list[tuple[str, str]], fingerprinted: Fingerprint | None) -> None:
-        """File the item as a story: its row, tags, keys and signature."""
+        """File the item as a story: its row, tags, keys and signature.  One
+        held for its embargo moves no feed until it is released (lifecycle.py)."""
         self._file_bands(self._insert(item, item_keys, fingerprinted))
-        self._touch_category(item.category)
+        if item.embargo is None:
+            self._touch_category(item.category)
 
     def record_copy(self, item: Item, match: Match) -> None:
         """Remember the item as a copy of the stored match.item_id."""
@@ -130,28 +141,58 @@ class Items(Categories):
         self.db.execute("DELETE FROM items WHERE id = ?", [old_id])
 
     def refresh(self, item: Item, stored: StoredEntry) -> Outcome:
-        """The same entry from the same source again: keep it current."""
-        if unchanged(item, stored):
-            return Outcome(UNCHANGED, item.id)
+        """The same entry from the same source again: keep it current (its
+        own text shown again, if a version of it was)."""
+        return self._rewrite(item.id, item, stored, own=True)
+
+    def show_version(self, kept_id: str, item: Item, stored: StoredEntry) -> Outcome:
+        """Show `item`, a newer version of the stored story `kept_id` from the
+        same input, in its place: the story keeps its id, link and published
+        time, and takes the version's title, text, media and tags; its
+        updated time moves to the version's (now, if that is not later).  The
+        version's keys and signature are filed for the story, so later copies
+        of either text find it."""
+        return self._rewrite(kept_id, item, stored, own=False)
+
+    def record_version(self, item: Item, match: Match) -> None:
+        """Remember the item as a version of the stored story match.item_id (a duplicate record)."""
+        why = f"a newer version from the same input, shown in the story's place; {match.detail}"
+        self.record_copy(item, Match(match.item_id, match.reason, match.score, why))
+
+    def _rewrite(self, item_id: str, item: Item, stored: StoredEntry, own: bool) -> Outcome:
+        held = stored.embargo is not None
+        # Held: until the entry's own embargo (none: it goes out now), or a
+        # version's if it has one.  A story that is out is never held again.
+        embargo = (iso(item.embargo) if own or item.embargo else stored.embargo) if held else None
+        link = item.link if own else stored.link
+        shown = (item.title, item.content, tuple(media_columns(item).values()), embargo)
+        if unchanged(item, stored) if own else shown == (stored.title, stored.content, stored.media, stored.embargo):
+            return Outcome(UNCHANGED, item_id)
+        if own:
+            published, updated = iso(item.published), iso(item.updated or clock())
+        else:
+            written = iso(item.version_time)
+            published, updated = embargo or stored.published, written if written > stored.version else iso(clock())
         changed = {
-            "title": item.title, "link": item.link, "summary": item.summary,
+            "title": item.title, "link": link, "summary": item.summary,
             "content": item.content, "text": item.text, "author": item.author,
-            "published": iso(item.published), "updated": iso(item.updated or clock()),
-            **media_columns(item),
+            "published": published, "updated": updated, "embargo": embargo,
+            "shown_version": None if own else item.guid, **media_columns(item),
         }
         self.db.execute(f"UPDATE items SET {', '.join(f'{column} = ?' for column in changed)} WHERE id = ?",
-                        [*changed.values(), item.id])
-        self.db.execute("DELETE FROM item_tags WHERE item_id = ?", [item.id])
-        self._file_tags(item)
+                        [*changed.values(), item_id])
+        self.db.execute("DELETE FROM item_tags WHERE item_id = ?", [item_id])
+        self._file_tags(item, item_id, published)
         tokens = item_words(item)
-        self._file_keys(item, keys(item, tokens))
+        self._file_keys(item, keys(item, tokens), item_id)
         # New words get a new signature.  The old one stays (removing it would
         # need a second index on the largest table); a candidate found through
         # it is scored against the text as it is now, so it cannot misfire.
         if (item.title, item.text) != (stored.title, stored.text):
-            self._file_bands(self._signature(item.id, fingerprint(item, tokens)))
-        self._touch_category(item.category)
-        return Outcome(UPDATED, item.id)
+            self._file_bands(self._signature(item_id, fingerprint(item, tokens)))
+        if stored.blocked is None and stored.withdrawn is None and embargo is None:
+            self._touch_category(item.category)  # only what is served moves the feeds
+        return Outcome(UPDATED, item_id)
 
     def insert_many(self, items: Iterable[Item]) -> int:
         """File items known to be new and distinct stories (a bulk import, a
@@ -188,21 +229,23 @@ class Items(Categories):
             "title": item.title, "link": item.link, "summary": item.summary, "content": item.content,
             "text": item.text, "author": item.author, "published": iso(item.published),
             "updated": iso(item.updated), "first_seen": iso(clock()), "priority": item.priority,
-            **media_columns(item),
+            "embargo": iso(item.embargo), **media_columns(item),
         }
 
-    def _file_tags(self, item: Item) -> None:
+    def _file_tags(self, item: Item, item_id: str | None = None, published: str | None = None) -> None:
+        """The item's tags, filed for `item_id` (default: its own) at `published` (default: its own)."""
         self.db.executemany(
             "INSERT INTO item_tags (slug, published, item_id, name) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [(media.tag_slug(name), iso(item.published), item.id, name) for name in media.tags(item.tags)],
+            [(media.tag_slug(name), published or iso(item.published), item_id or item.id, name)
+             for name in media.tags(item.tags)],
         )
 
-    def _file_keys(self, item: Item, item_keys: list[tuple[str, str]]) -> None:
+    def _file_keys(self, item: Item, item_keys: list[tuple[str, str]], item_id: str | None = None) -> None:
         # DO NOTHING: an edited entry keeps its old keys and gains the new ones;
         # a key another item already owns stays with that item.
         self.db.executemany(
             "INSERT INTO item_keys (category, kind, value, item_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [(item.category, kind, value, item.id) for kind, value in item_keys],
+            [(item.category, kind, value, item_id or item.id) for kind, value in item_keys],
         )
 
     def _signature(self, item_id: str, fingerprinted: Fingerprint | None) -> list[tuple[int, int]]:
@@ -225,10 +268,22 @@ class Items(Categories):
                 "first_seen": first_seen or now, "last_seen": now}
 
 
+def entry_of(row: Sequence[object]) -> StoredEntry:
+    """A StoredEntry from a row of (title, link, content, updated, text, the
+    MEDIA_COLUMNS, blocked, the LIFE_COLUMNS)."""
+    media_end = 5 + len(MEDIA_COLUMNS)
+    title, link, content, updated, text = row[:5]
+    blocked, source, published, embargo, withdrawn, shown = row[media_end:]
+    return StoredEntry(title, link, content, updated, text, tuple(row[5:media_end]), blocked,  # type: ignore[arg-type]
+                       source, published, embargo, withdrawn, shown)  # type: ignore[arg-type]
+
+
 def unchanged(item: Item, stored: StoredEntry) -> bool:
-    """Whether the entry is as it was filed (refresh would write nothing)."""
+    """Whether the entry is as it was filed (refresh would write nothing):
+    its text shown (not a newer version's), held until the same time if held."""
     same_text = (item.title, item.link, item.content) == (stored.title, stored.link, stored.content)
-    same_text = same_text and tuple(media_columns(item).values()) == stored.media
+    same_text = same_text and tuple(media_columns(item).values()) == stored.media and stored.shown_version is None
+    same_text = same_text and (iso(item.embargo) if stored.embargo else None) == stored.embargo
     # An entry without its own updated date keeps the one we stamped on it.
     return same_text and (item.updated is None or iso(item.updated) == stored.updated)
 

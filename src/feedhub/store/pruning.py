@@ -19,9 +19,11 @@ class Pruning(Categories):
         """(id, published, title) of a category's items in feed order (newest
         first), after the first `skip`.  Items a keep/block rule holds back
         come last: they are on no served page, so the first `skip` are the
-        feed's first page."""
+        feed's first page.  Items waiting for their embargo (not out yet) and
+        withdrawn ones (kept for the record and for an undo) are never
+        listed, so never pruned."""
         return self.db.execute(
-            "SELECT id, published, title FROM items WHERE category = ?"
+            "SELECT id, published, title FROM items WHERE category = ? AND embargo IS NULL AND withdrawn IS NULL"
             " ORDER BY blocked IS NOT NULL, published DESC, id LIMIT ? OFFSET ?",
             [category, ALL_ROWS, skip],
         ).fetchall()

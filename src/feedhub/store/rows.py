@@ -11,12 +11,17 @@ from datetime import datetime
 from typing import Optional, Tuple, TypeVar
 
 from .. import media
-from ..dedup.candidates import KeyOwner
+from ..dedup.candidates import KeyOwner, Standing
 from ..model import Item, from_iso, utcnow
 from ..model import iso as iso  # how the store writes a time, for its modules
 from .engine import Cursor
 
 MEDIA_COLUMNS = ("authors", "tags", "image", "enclosures", "comments", "image_caption", "image_credit", "episode", "related")
+# The condition every route shows an item on: no keep/block rule holds it
+# back, it is not waiting for its embargo, and it was not withdrawn.
+SERVED = "items.blocked IS NULL AND items.embargo IS NULL AND items.withdrawn IS NULL"
+# What filing reads of an entry's life beside its text (StoredEntry's last fields, in order).
+LIFE_COLUMNS = ("source", "published", "embargo", "withdrawn", "shown_version")
 
 
 def media_columns(item: Item) -> dict[str, str | None]:
@@ -95,6 +100,10 @@ class StoredItem:
     image_credit: str | None = None
     episode: str | None = None  # JSON, see media.episode_json
     related: str | None = None
+    embargo: str | None = None  # held back until then; None: not held (lifecycle.py)
+    withdrawn: str | None = None  # when it was withdrawn; None: it was not
+    deleted_entry: int = 0  # 1 while its category's Atom feeds carry its at:deleted-entry
+    shown_version: str | None = None  # the guid of the newer version it shows; None: its own
     duplicate_count: int | None = None  # copies it absorbed, where the query counts them (Store.items)
 
 
@@ -109,6 +118,20 @@ class StoredEntry:
     text: str | None
     media: tuple[str | None, ...]  # the MEDIA_COLUMNS as stored
     blocked: str | None  # the rule holding it back; None: served
+    source: str = ""
+    published: str = ""
+    embargo: str | None = None  # held back until then; None: not held
+    withdrawn: str | None = None  # when it was withdrawn; None: it was not
+    shown_version: str | None = None  # the guid of the newer version it shows; None: its own
+
+    @property
+    def served(self) -> bool:
+        return self.blocked is None and self.embargo is None and self.withdrawn is None
+
+    @property
+    def version(self) -> str:
+        """When the version it shows was written (updated, else published)."""
+        return self.updated or self.published
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +189,33 @@ class Duplicate:
     first_seen: str
     last_seen: str
     detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawal:
+    """A row of `withdrawals`: an item taken down (action "withdraw") or
+    served again ("undo"), by whom, when and why."""
+
+    id: int
+    item_id: str
+    category: str
+    source: str
+    guid: str
+    title: str | None
+    link: str | None
+    action: str
+    who: str
+    reason: str | None
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedEntry:
+    """A withdrawn item as an Atom feed names it deleted (RFC 6721)."""
+
+    id: str
+    link: str | None
+    withdrawn: str  # the deleted entry's `when`
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +279,19 @@ class HouseLine:
 
 
 @dataclass(frozen=True, slots=True)
+class CountedFile:
+    """An article file as its folder's house style counts it: its short
+    lines {key: text}, the story it is a version of (articles/stories.py),
+    and that story print's signature and band keys (empty: too short)."""
+
+    path: str
+    lines: dict[str, str]
+    story: str
+    signature: tuple[int, ...] = ()
+    bands: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class FolderState:
     """What ingest has read under an article folder."""
 
@@ -285,4 +348,5 @@ class Closer:
     """The second look: copies recorded before (now seen again), candidates' texts."""
 
     copies: dict[tuple[str, str, str], str]  # (category, source, guid) -> the kept item's id
-    texts: dict[str, tuple[str, str, int | None]]  # item id -> title, text, priority
+    texts: dict[str, tuple[str, str, int | None, Standing]]  # item id -> title, text, priority, standing
+    kept_sources: dict[tuple[str, str, str], str]  # (category, source, guid) of a copy -> its kept story's source

@@ -341,8 +341,51 @@ def _version_notices(db: Database) -> None:
 # The NOTIFY channel of category versions (_version_notices).
 VERSION_CHANNEL = "feedhub_versions"
 
+def _house_stories(db: Database) -> None:
+    """House style counted per story, not per file (articles/stories.py):
+    each counted file's story and story print (signature, band keys), and
+    the band keys' index.  The counts so far were per file: they are
+    forgotten, and every article file is counted and read again at the next
+    pass."""
+    db.execute("ALTER TABLE house_files ADD COLUMN story TEXT")
+    db.execute("ALTER TABLE house_files ADD COLUMN signature TEXT")  # the print's values, space-separated
+    db.execute("ALTER TABLE house_files ADD COLUMN bands TEXT")  # its band keys, space-separated
+    db.execute("CREATE INDEX house_files_story ON house_files (story)")
+    db.execute(
+        "CREATE TABLE house_bands (band INTEGER NOT NULL, path TEXT NOT NULL, PRIMARY KEY (band, path)) WITHOUT ROWID"
+    )
+    for table in ("house_files", "house_lines", "house_folders"):
+        db.execute(f"DELETE FROM {table}")
+    db.execute("UPDATE article_files SET rules = NULL")
+
+
+def _story_life(db: Database) -> None:
+    """A story's life after it is filed (issue 26, lifecycle.py).
+
+    items.embargo: held back until then (UTC), NULL once served; a held
+    item is filed like any other but on no route.  items.withdrawn: when it
+    was killed or withdrawn (NULL: it was not); items.deleted_entry: 1 while
+    its category's Atom feeds carry its RFC 6721 at:deleted-entry.
+    items.shown_version: the guid (same source) of the newer version of the
+    story the item shows, NULL for its own.  withdrawals: every withdrawal
+    and undo, who, when and why, kept when the item is long gone."""
+    db.execute("ALTER TABLE items ADD COLUMN embargo TEXT")
+    db.execute("ALTER TABLE items ADD COLUMN withdrawn TEXT")
+    db.execute("ALTER TABLE items ADD COLUMN deleted_entry INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE items ADD COLUMN shown_version TEXT")
+    db.execute("CREATE INDEX items_held ON items (embargo) WHERE embargo IS NOT NULL")
+    db.execute("CREATE INDEX items_deleted_entries ON items (category, withdrawn) WHERE deleted_entry = 1")
+    db.execute(
+        "CREATE TABLE withdrawals (id INTEGER PRIMARY KEY, item_id TEXT NOT NULL, category TEXT NOT NULL,"
+        " source TEXT NOT NULL, guid TEXT NOT NULL, title TEXT, link TEXT, action TEXT NOT NULL, who TEXT NOT NULL,"
+        " reason TEXT, at TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX withdrawals_item ON withdrawals (item_id)")
+    db.execute("CREATE INDEX withdrawals_at ON withdrawals (at)")
+
+
 MIGRATIONS = [
     _v1, _v2, _v3, _blocked, _full_text_pages, _retention, _media, _search, _article_metadata, _leases, _search_order,
-    _fewer_bands, _pictures_and_episodes, _partner_pulls, _version_notices,
+    _fewer_bands, _pictures_and_episodes, _partner_pulls, _version_notices, _house_stories, _story_life,
 ]
 

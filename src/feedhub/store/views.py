@@ -8,7 +8,8 @@ from typing import Iterable
 from ..dedup.fingerprint import canonical_url
 from . import search
 from .items import Items
-from .rows import CategoryState, Duplicate, Preview, StoredItem, one_of, rows_of
+from .lifecycle import Lifecycle
+from .rows import SERVED, CategoryState, DeletedEntry, Duplicate, Preview, StoredItem, one_of, rows_of
 
 
 def in_categories(chosen: list[str]) -> str:
@@ -17,14 +18,15 @@ def in_categories(chosen: list[str]) -> str:
     return f"items.category IN ({', '.join('?' * len(chosen))})" if chosen else "1 = 0"
 
 
-class Views(Items):
-    """Reads for feeds and pages, on top of the items part."""
+class Views(Items, Lifecycle):
+    """Reads for feeds and pages, on top of the items part (and the deleted
+    entries of the lifecycle part)."""
 
     def items(self, category: str, limit: int, offset: int = 0) -> list[StoredItem]:
         """Newest first, with how many duplicates each item absorbed."""
         return rows_of(StoredItem, self.db.execute(
             "SELECT items.*, (SELECT count(*) FROM duplicates d WHERE d.item_id = items.id)"
-            " AS duplicate_count FROM items WHERE category = ? AND blocked IS NULL"
+            f" AS duplicate_count FROM items WHERE category = ? AND {SERVED}"
             " ORDER BY published DESC, id LIMIT ? OFFSET ?",
             [category, limit, offset],
         ))
@@ -50,15 +52,19 @@ class Views(Items):
         return rows_of(Duplicate, self.db.execute(
             "SELECT * FROM duplicates WHERE item_id = ? ORDER BY first_seen, id", [item_id]))
 
-    def feed_page(self, category: str, limit: int, offset: int) -> tuple[CategoryState, list[StoredItem], int]:
-        """(category state, a page of items, total items), read from one snapshot
-        so the version always describes exactly the items returned."""
+    def feed_page(
+        self, category: str, limit: int, offset: int
+    ) -> tuple[CategoryState, list[StoredItem], int, list[DeletedEntry]]:
+        """(category state, a page of items, total items, the deleted entries
+        the first page names), read from one snapshot so the version always
+        describes exactly the items returned."""
         with self.snapshot():
             state = self.category_state(category)
             rows = self.items(category, limit, offset)
             total = self.db.execute(
-                "SELECT count(*) FROM items WHERE category = ? AND blocked IS NULL", [category]).fetchone()[0]
-        return state, rows, total
+                f"SELECT count(*) FROM items WHERE category = ? AND {SERVED}", [category]).fetchone()[0]
+            deleted = self.deleted_entries(category) if offset == 0 else []
+        return state, rows, total, deleted
 
     def search(
         self, query: str, categories: Iterable[str] | None = None, limit: int = 50, newest_first: bool = False
@@ -69,7 +75,7 @@ class Views(Items):
         last, newest first.  SearchError if the query cannot be parsed."""
         query = search.check(query)
         chosen = None if categories is None else list(categories)
-        where = " AND items.blocked IS NULL"
+        where = f" AND {SERVED}"
         if chosen is not None:
             where += f" AND {in_categories(chosen)}"
         if self.db.dialect == "postgresql":
@@ -129,7 +135,7 @@ class Views(Items):
     def _tag_where(slug: str, categories: Iterable[str]) -> tuple[str, list[str]]:
         chosen = list(categories)
         return (
-            "FROM item_tags t JOIN items ON items.id = t.item_id WHERE t.slug = ? AND items.blocked IS NULL"
+            f"FROM item_tags t JOIN items ON items.id = t.item_id WHERE t.slug = ? AND {SERVED}"
             f" AND {in_categories(chosen)}",
             [slug, *chosen],
         )
@@ -154,24 +160,29 @@ class Views(Items):
 
     def tag_feed(
         self, slug: str, categories: Iterable[str], limit: int
-    ) -> tuple[CategoryState, str | None, list[StoredItem]]:
-        """(data state, the tag's name, its newest items), from one snapshot."""
+    ) -> tuple[CategoryState, str | None, list[StoredItem], list[DeletedEntry]]:
+        """(data state, the tag's name, its newest items, the deleted entries
+        it names), from one snapshot."""
         chosen = list(categories)
         with self.snapshot():
-            return self.data_state(), self.tag_name(slug, chosen), self.tagged(slug, chosen, limit)
+            return (self.data_state(), self.tag_name(slug, chosen), self.tagged(slug, chosen, limit),
+                    self.tag_deleted_entries(slug, chosen))
 
-    def article_by_link(self, link: str) -> StoredItem | None:
-        """The newsroom article at one of this site's /articles/ addresses;
-        a feed entry claiming the same link is never shown in its place."""
+    def article_by_link(self, link: str, served: bool = True) -> StoredItem | None:
+        """The newsroom article at one of this site's /articles/ addresses
+        (with served=False: also one held, withdrawn or blocked, for its
+        operator page); a feed entry claiming the same link is never shown
+        in its place."""
         return one_of(StoredItem, self.db.execute(
-            "SELECT * FROM items WHERE link = ? AND source LIKE 'articles:%' AND blocked IS NULL LIMIT 1", [link]
+            f"SELECT * FROM items WHERE link = ? AND source LIKE 'articles:%'{f' AND {SERVED}' if served else ''}"
+            " LIMIT 1", [link]
         ))
 
     def preview(self, category: str, limit: int, offset: int = 0) -> list[Preview]:
         """The newest items of a category as a reader sees them, each with the
         other sources that carried the same story (from the duplicates table)."""
         return self._with_other_sources(
-            "SELECT id FROM items WHERE category = ? AND blocked IS NULL ORDER BY published DESC, id LIMIT ? OFFSET ?",
+            f"SELECT id FROM items WHERE category = ? AND {SERVED} ORDER BY published DESC, id LIMIT ? OFFSET ?",
             [category, limit, offset],
         )
 

@@ -167,8 +167,12 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         folders = [folder_health(folder, store().article_folder(str(folder.path))) for folder in config.articles]
         blocked = [reader_view(config, row) for row in store().blocked_items(BLOCKED_SHOWN)]
         blocked_total = store().blocked_count()
+        waiting = [reader_view(config, row) for row in store().held_items(BLOCKED_SHOWN)]
+        withdrawn = [{**reader_view(config, row), "record": next(iter(store().withdrawals(row.id, 1)), None)}
+                     for row in store().withdrawn_items(BLOCKED_SHOWN)]
         return render_template("sources.html", sources=rows, tally=tally, folders=folders,
-                               blocked=blocked, blocked_total=blocked_total,
+                               blocked=blocked, blocked_total=blocked_total, waiting=waiting,
+                               waiting_total=store().held_count(), withdrawn=withdrawn,
                                all_categories=config.categories)
 
     @app.get("/partners")
@@ -184,8 +188,12 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     @gate.audience(gate.PARTNER, limit=gate.PAGES)
     def article(slug: str) -> str | tuple[str, int]:
         config = current()
-        row = store().article_by_link(f"{config.site.link}/articles/{slug}")
+        link = f"{config.site.link}/articles/{slug}"
+        row = store().article_by_link(link)
         if row is None or row.category not in gate.visible_categories():
+            gone = store().withdrawn_article(link)
+            if gone is not None and gone.category in gate.visible_categories():
+                return render_template("gone.html", item=gone), 410
             return not_found("There is no article at this address.")
         return render_template("article.html", item=row, meta=config.categories.get(row.category), **article_extras(row))
 
@@ -194,7 +202,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
     def article_source(slug: str) -> str | tuple[str, int]:
         """For operators: what the file was read into and every line left out, and why."""
         config = current()
-        row = store().article_by_link(f"{config.site.link}/articles/{slug}")
+        row = store().article_by_link(f"{config.site.link}/articles/{slug}", served=False)
         record = row and store().article_file(row.id)
         if not record or not record.parse:
             return not_found("There is no article file read at this address.")

@@ -41,7 +41,7 @@ from ..model import from_iso, utcnow
 from ..publish import static
 from ..remote import websub
 from ..store import DatabaseUnavailable, Store, backup, inuse
-from . import claims, retention
+from . import claims, lifecycle, retention
 
 log = logging.getLogger(__name__)
 WATCH_EVERY = 5  # seconds between looks at feeds.yaml's mtime
@@ -82,6 +82,8 @@ class Worker:
                                name="heartbeat", executor="housekeeping", next_run_time=utcnow())
         self.scheduler.add_job(self.watch, IntervalTrigger(seconds=WATCH_EVERY), id="watch-config",
                                name="watch-config", executor="housekeeping")
+        self.scheduler.add_job(self.release_embargoes, IntervalTrigger(seconds=lifecycle.RELEASE_EVERY), id="release",
+                               name="release", executor="housekeeping", next_run_time=utcnow())  # within seconds
         if config.static_dir:  # static publishing: every public feed once at the start
             self.scheduler.add_job(self.write_static, id="static-feeds", name="static-feeds",
                                    executor="housekeeping", next_run_time=utcnow())
@@ -262,6 +264,10 @@ class Worker:
         newer one is written over at the next look."""
         if self.config.static_dir:
             self.statics.write_changed(self.config, store)
+
+    def release_embargoes(self) -> None:  # and old deleted entries dropped: worker/lifecycle.py
+        with Store(self.config.database) as store:
+            lifecycle.run(self.config, store, then=self.write_static_changes)
 
     def _schedule_backup(self, settings: Backup | None) -> None:
         if self.scheduler.get_job("backup"):
