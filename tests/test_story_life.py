@@ -34,7 +34,8 @@ from feedhub.worker import lifecycle
 ATOM = "{http://www.w3.org/2005/Atom}"
 AT = "{http://purl.org/atompub/tombstones/1.0}"
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
-SEARCHES = {"harbour": {"query": "harbour", "title": "Harbour news"}}
+SEARCHES = {"harbour": {"query": "harbour", "title": "Harbour news"},
+            "other": {"query": "number 0", "title": "Story zero"}}
 SRC = REPO / "src"
 
 
@@ -86,6 +87,9 @@ def test_a_withdrawn_story_leaves_every_route_at_once_and_atom_names_it_deleted(
     when = datetime.fromisoformat(gone.get("when").replace("Z", "+00:00"))
     assert datetime.fromisoformat(root.findtext(f"{ATOM}updated")) >= when, "the feed changed then"
     assert [ref.get("ref") for ref in deleted_entries(client, "/feeds/tag/harbour.atom")] == [gone.get("ref")]
+    # A saved search's feed names it too (the story matched the search), and one it never matched does not.
+    assert [ref.get("ref") for ref in deleted_entries(client, "/feeds/search/harbour.atom")] == [gone.get("ref")]
+    assert deleted_entries(client, "/feeds/search/other.atom") == []
     parsed = feedparser.parse(document)
     assert not parsed.bozo and [e.title for e in parsed.entries] == ["Harbour story 2", "Harbour story 0"]
     # RSS and JSON Feed have no such element: the item is simply gone.

@@ -118,8 +118,8 @@ class FeedCache:
         def render() -> Rendered:
             public = list(access.readable(self.config, None))
             categories = [key for key in saved.categories if key in public] if saved.categories else public
-            state, items = store.search_feed(saved.query, categories, self.config.feed_size)
-            return self._render_view(state, feeds.search_channel(self.config, key), items, fmt)
+            state, items, deleted = store.search_feed(saved.query, categories, self.config.feed_size)
+            return self._render_view(state, feeds.search_channel(self.config, key), items, fmt, deleted=deleted)
 
         rendered = self._cached((f"search/{key}", fmt, 1), store.data_version, render)
         assert rendered is not None  # render() always makes a saved search's feed

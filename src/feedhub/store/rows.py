@@ -20,6 +20,8 @@ MEDIA_COLUMNS = ("authors", "tags", "image", "enclosures", "comments", "image_ca
 # The condition every route shows an item on: no keep/block rule holds it
 # back, it is not waiting for its embargo, and it was not withdrawn.
 SERVED = "items.blocked IS NULL AND items.embargo IS NULL AND items.withdrawn IS NULL"
+# The withdrawn items Atom feeds still name as deleted (RFC 6721).
+DELETED_ENTRY = "items.deleted_entry = 1"
 # What filing reads of an entry's life beside its text (StoredEntry's last fields, in order).
 LIFE_COLUMNS = ("source", "published", "embargo", "withdrawn", "shown_version")
 

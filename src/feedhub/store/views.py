@@ -9,7 +9,7 @@ from ..dedup.fingerprint import canonical_url
 from . import search
 from .items import Items
 from .lifecycle import Lifecycle
-from .rows import SERVED, CategoryState, DeletedEntry, Duplicate, Preview, StoredItem, one_of, rows_of
+from .rows import DELETED_ENTRY, SERVED, CategoryState, DeletedEntry, Duplicate, Preview, StoredItem, one_of, rows_of
 
 
 def in_categories(chosen: list[str]) -> str:
@@ -67,15 +67,17 @@ class Views(Items, Lifecycle):
         return state, rows, total, deleted
 
     def search(
-        self, query: str, categories: Iterable[str] | None = None, limit: int = 50, newest_first: bool = False
+        self, query: str, categories: Iterable[str] | None = None, limit: int = 50, newest_first: bool = False,
+        among: str = SERVED,
     ) -> list[StoredItem]:
         """Items matching a full-text query (search.py), in `categories`
         (None: in every one): the best `limit` of the newest search.RANK_WINDOW
         matches, best first, or with `newest_first` the `limit` matches filed
-        last, newest first.  SearchError if the query cannot be parsed."""
+        last, newest first; `among` the items served (or those another
+        condition names).  SearchError if the query cannot be parsed."""
         query = search.check(query)
         chosen = None if categories is None else list(categories)
-        where = f" AND {SERVED}"
+        where = f" AND {among}"
         if chosen is not None:
             where += f" AND {in_categories(chosen)}"
         if self.db.dialect == "postgresql":
@@ -126,10 +128,18 @@ class Views(Items, Lifecycle):
             [tsquery, *chosen, window, *([] if newest_first else [tsquery]), limit],
         ))
 
-    def search_feed(self, query: str, categories: Iterable[str], limit: int) -> tuple[CategoryState, list[StoredItem]]:
-        """(data state, the newest items matching), from one snapshot."""
+    def search_feed(
+        self, query: str, categories: Iterable[str], limit: int
+    ) -> tuple[CategoryState, list[StoredItem], list[DeletedEntry]]:
+        """(data state, the newest items matching, the deleted entries of the
+        withdrawn items that match), from one snapshot."""
+        chosen = list(categories)
         with self.snapshot():
-            return self.data_state(), self.search(query, categories, limit, newest_first=True)
+            items = self.search(query, chosen, limit, newest_first=True)
+            gone = self.search(query, chosen, limit, newest_first=True, among=DELETED_ENTRY)
+            return (self.data_state(), items,
+                    sorted((DeletedEntry(row.id, row.link, row.withdrawn or "") for row in gone),
+                           key=lambda entry: (entry.withdrawn, entry.id), reverse=True))
 
     @staticmethod
     def _tag_where(slug: str, categories: Iterable[str]) -> tuple[str, list[str]]:
