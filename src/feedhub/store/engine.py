@@ -21,7 +21,7 @@ import time
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
-from typing import Any, ContextManager, Iterable, Iterator, Literal, Protocol, Sequence
+from typing import Any, ContextManager, Iterable, Iterator, Literal, Mapping, Protocol, Sequence
 
 Dialect = Literal["sqlite", "postgresql"]
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -171,6 +171,38 @@ def redacted(url: str) -> str:
     if parts.password is None:
         return url
     return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
+def insert_rows(
+    db: Database, table: str, columns: Mapping[str, str], rows: Sequence[Sequence[object]],
+    conflict: str = "", defer: bool = False,
+) -> None:
+    """INSERT many `rows` into `columns` ({name: its schema type: INTEGER,
+    TEXT, BLOB}) of `table`, `conflict` its ON CONFLICT clause, at once or
+    (`defer`) with the next statement.  On PostgreSQL one statement binds one
+    array per column (unnest): the same text and plan whatever the count, and
+    a few values to send instead of a message per row (psycopg's executemany
+    costs ~30 us a row on this side); on SQLite, in process, executemany."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if db.dialect == "postgresql":
+        arrays = ", ".join(f"CAST(? AS {_ARRAY[kind]}[])" for kind in columns.values())
+        sql = f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) {conflict}"
+        params = [list(values) for values in zip(*rows)]
+        if defer:
+            db.defer(sql, params)
+        else:
+            db.execute(sql, params)
+        return
+    sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))}) {conflict}"
+    if defer:
+        db.defer_many(sql, rows)
+    else:
+        db.executemany(sql, rows)
+
+
+_ARRAY = {"INTEGER": "bigint", "TEXT": "text", "BLOB": "bytea", "FLOAT": "double precision"}
 
 
 # What SQLite's schema spells its own way, in PostgreSQL's words.  Text

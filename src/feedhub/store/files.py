@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Iterable, Iterator, Sequence, TypeVar
 
 from .connection import Connection
+from .engine import insert_rows
 from .rows import CountedFile, FileRecord, FileState, FolderState, HouseLine, clock, iso, one_of
 
 
@@ -77,16 +78,21 @@ class ArticleFiles(Connection):
         `bands` (a batch's story prints, see articles/stories.py), at most
         `per_band` of them per band (the first by path): files that all look
         alike (a template's) must not make every lookup read them all."""
-        found = []
-        for chunk in _chunks(sorted(set(bands))):
-            marks = ",".join("?" * len(chunk))
-            for band, story, signature in self.db.execute(
-                    "SELECT band, story, signature FROM (SELECT b.band, f.story, f.signature,"
-                    "  row_number() OVER (PARTITION BY b.band ORDER BY b.path) AS place"
-                    "  FROM house_bands b JOIN house_files f ON f.path = b.path"
-                    f"  WHERE b.band IN ({marks})) AS filed WHERE place <= ?", [*chunk, per_band]):
-                found.append((band, story, tuple(int(value) for value in signature.split())))
-        return found
+        keys = sorted(set(bands))
+        if self.db.dialect == "postgresql":
+            # Each band's first files straight from the key's index (a window
+            # over a band's rows reads them all); the bands in one array.
+            filed: Iterable[tuple[int, str, str]] = self.db.execute(
+                "SELECT q.band, f.story, f.signature FROM unnest(CAST(? AS bigint[])) AS q(band)"
+                " CROSS JOIN LATERAL (SELECT path FROM house_bands b WHERE b.band = q.band ORDER BY path LIMIT ?)"
+                " AS b JOIN house_files f ON f.path = b.path", [keys, per_band])
+        else:
+            filed = [row for chunk in _chunks(keys) for row in self.db.execute(
+                "SELECT band, story, signature FROM (SELECT b.band, f.story, f.signature,"
+                "  row_number() OVER (PARTITION BY b.band ORDER BY b.path) AS place"
+                "  FROM house_bands b JOIN house_files f ON f.path = b.path"
+                f"  WHERE b.band IN ({','.join('?' * len(chunk))})) AS filed WHERE place <= ?", [*chunk, per_band])]
+        return [(band, story, tuple(int(value) for value in signature.split())) for band, story, signature in filed]
 
     def count_house_lines(self, folder: str, files: list[CountedFile]) -> None:
         """Count each file's short lines in its folder, once per STORY: a
@@ -143,23 +149,23 @@ class ArticleFiles(Connection):
             with db.pipeline():  # and the writes in another
                 db.execute("INSERT INTO house_folders (folder, files) VALUES (?, ?)"
                            " ON CONFLICT(folder) DO UPDATE SET files = excluded.files", [folder, total])
-                db.executemany(
-                    "INSERT INTO house_lines (folder, key, text, files, since) VALUES (?, ?, ?, ?, ?)"
-                    " ON CONFLICT(folder, key) DO UPDATE SET files = house_lines.files + excluded.files",
-                    rows,
-                )
+                insert_rows(db, "house_lines", {"folder": "TEXT", "key": "TEXT", "text": "TEXT", "files": "INTEGER",
+                                                "since": "INTEGER"}, rows,
+                            "ON CONFLICT(folder, key) DO UPDATE SET files = house_lines.files + excluded.files")
                 db.executemany("DELETE FROM house_bands WHERE band = ? AND path = ?",
                                sorted((band, path) for path, (_, bands) in earlier.items() for band in bands))
-                db.executemany(
-                    "INSERT INTO house_files (path, folder, keys, story, signature, bands) VALUES (?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT(path) DO UPDATE SET keys = excluded.keys, story = excluded.story,"
-                    " signature = excluded.signature, bands = excluded.bands",
-                    [(file.path, folder, " ".join(sorted(file.lines)), file.story,
-                      " ".join(map(str, file.signature)) if file.signature else None,
-                      " ".join(map(str, file.bands)) or None) for file in files],
-                )
-                db.executemany("INSERT INTO house_bands (band, path) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                               sorted((band, file.path) for file in files for band in file.bands))
+                # One row a path: an upsert may not touch a row twice.
+                latest = {file.path: file for file in files}
+                insert_rows(db, "house_files", dict.fromkeys(("path", "folder", "keys", "story", "signature", "bands"),
+                                                             "TEXT"),
+                            [(file.path, folder, " ".join(sorted(file.lines)), file.story,
+                              " ".join(map(str, file.signature)) if file.signature else None,
+                              " ".join(map(str, file.bands)) or None) for file in latest.values()],
+                            "ON CONFLICT(path) DO UPDATE SET keys = excluded.keys, story = excluded.story,"
+                            " signature = excluded.signature, bands = excluded.bands")
+                insert_rows(db, "house_bands", {"band": "INTEGER", "path": "TEXT"},
+                            sorted({(band, file.path) for file in latest.values() for band in file.bands}),
+                            "ON CONFLICT DO NOTHING")
 
     def _story_members(self, stories: set[str]) -> dict[str, dict[str, set[str]]]:
         """{story: {path: its counted keys}} of every file of `stories`."""

@@ -21,7 +21,7 @@ from .. import media
 from ..dedup.candidates import KeyOwner, Match
 from ..dedup.fingerprint import Prepared
 from ..model import Item
-from .engine import Cursor, Database
+from .engine import Cursor, Database, insert_rows
 from .items import STANDING, Items, entry_key, entry_of, standing
 from .rows import LIFE_COLUMNS, MEDIA_COLUMNS, Closer, Found, Triple, clock, iso
 
@@ -122,21 +122,20 @@ class Filings(Items):
                       for item, match in copies]
         db = self.db
         with db.pipeline():
-            for table, dicts in (("items", rows), ("duplicates", duplicates)):  # items first: copies point at them
+            # Items first: copies point at them.  Their columns are TEXT but these.
+            for table, dicts, typed in (("items", rows, {"priority": "INTEGER"}), ("duplicates", duplicates, {"score": "FLOAT"})):
                 if dicts:
-                    columns = list(dicts[0])
-                    db.executemany(f"INSERT INTO {table} ({', '.join(columns)})"
-                                   f" VALUES ({', '.join('?' * len(columns))})", [list(row.values()) for row in dicts])
-            db.executemany(
-                "INSERT INTO item_tags (slug, published, item_id, name) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [row for item, _, _ in new for row in _tag_rows(item)])
-            db.executemany(
-                "INSERT INTO item_keys (category, kind, value, item_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [(item.category, kind, value, item.id) for item, prepared, _ in new for kind, value in prepared.keys])
-            db.executemany("INSERT INTO near_signatures (num, item_id) VALUES (?, ?)",
-                           [(num, item.id) for num, item, _ in signed])
-            db.executemany("INSERT INTO near_band_lists (num, bands) VALUES (?, ?)",
-                           [(num, array("q", found.bands).tobytes()) for num, _, found in signed])
+                    insert_rows(db, table, {column: typed.get(column, "TEXT") for column in dicts[0]},
+                                [list(row.values()) for row in dicts])
+            insert_rows(db, "item_tags", dict.fromkeys(("slug", "published", "item_id", "name"), "TEXT"),
+                        [row for item, _, _ in new for row in _tag_rows(item)], "ON CONFLICT DO NOTHING")
+            insert_rows(db, "item_keys", dict.fromkeys(("category", "kind", "value", "item_id"), "TEXT"),
+                        [(item.category, kind, value, item.id) for item, prepared, _ in new
+                         for kind, value in prepared.keys], "ON CONFLICT DO NOTHING")
+            insert_rows(db, "near_signatures", {"num": "INTEGER", "item_id": "TEXT"},
+                        [(num, item.id) for num, item, _ in signed])
+            insert_rows(db, "near_band_lists", {"num": "INTEGER", "bands": "BLOB"},
+                        [(num, array("q", found.bands).tobytes()) for num, _, found in signed])
         for num, _, found in signed:
             self.bands.add([(band, num) for band in found.bands])
         for item, _, _ in new:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from array import array
 from collections import Counter
 
-from .engine import Database
+from .engine import Database, insert_rows
 
 # Band rows of a transaction from which COPY files them (two round trips,
 # but a stream the server takes faster than as many INSERTs).
@@ -64,7 +64,7 @@ class PendingBands:
             if len(rows) >= COPY_FROM:
                 db.copy_rows("near_bands", ("band", "num"), rows)
             else:
-                db.defer_many("INSERT INTO near_bands (band, num) VALUES (?, ?)", rows)
+                insert_rows(db, "near_bands", {"band": "INTEGER", "num": "INTEGER"}, rows, defer=True)
             self.clear()
 
     def clear(self) -> None:
