@@ -53,12 +53,14 @@ from .summary import RETIRED, Summary
 log = logging.getLogger(__name__)
 # Fetched feeds waiting to be stored, in pool-fulls (see ingest_sources).
 AHEAD = 4
-# Feeds stored in one transaction when they are fetched already (SQLite):
+# Feeds stored in one transaction when they are fetched already: on SQLite
 # each commit writes every index page its items touched, and random LSH band
 # keys touch pages all over the index, so committing feed by feed wrote the
-# same pages again and again.  Never while waiting for the network, and never
-# holding the write lock much longer than this.
+# same pages again and again; on PostgreSQL each commit is a round trip more.
+# Never while waiting for the network, and never holding the write lock (or
+# the categories' locks) much longer than this, nor more than GROUP_FEEDS.
 GROUP_SECONDS = 0.5
+GROUP_FEEDS = 20
 
 
 @dataclass
@@ -170,10 +172,6 @@ def ingest_sources(
         return summary
     workers = min(config.fetch_concurrency, len(sources))
     store.use_writer_cache()
-    # On PostgreSQL each feed commits on its own: a transaction of several
-    # feeds would take their categories' locks in no set order, and two
-    # workers could deadlock (Store.lock_categories).
-    grouped = store.db.dialect == "sqlite"
     queue = iter(sources)
     states = {state.name: state for state in store.sources()}  # read at once, not a query per source
     pending: deque[tuple[Source, SourceState, "Future[Attempt] | None"]] = deque()
@@ -201,14 +199,21 @@ def ingest_sources(
                 submit_next()
             while pending:
                 _wait(pending[0][2])  # outside a transaction: the write lock is not held waiting
-                if not grouped:
-                    store_next()
-                    continue
+                # The feeds fetched already, stored together.  Their
+                # categories are locked first, all at once and in order: two
+                # workers taking them feed by feed could deadlock
+                # (Store.lock_categories); a source's items are filed in its
+                # category.
+                ready = 1
+                while ready < min(len(pending), GROUP_FEEDS) and _wait(pending[ready][2], 0):
+                    ready += 1
                 with store.transaction():
+                    store.lock_categories(pending[n][0].category for n in range(ready))
                     started = time.monotonic()
-                    store_next()
-                    while pending and _wait(pending[0][2], 0) and time.monotonic() - started < GROUP_SECONDS:
+                    for _ in range(ready):
                         store_next()
+                        if time.monotonic() - started >= GROUP_SECONDS:
+                            break
     finally:
         if readers:  # its workers stop at once, whatever stopped the pass
             readers.close()

@@ -52,14 +52,16 @@ class ArticleFiles(Connection):
         rules, parse) each, in one statement."""
         if not files:
             return
+        now = iso(clock())
+        latest = {record[0]: record for record in files}  # one row a path: an upsert may not touch a row twice
         with self.transaction() as db:
-            db.executemany(
-                "INSERT INTO article_files (path, mtime_ns, size, item_id, error, seen, rules, parse)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET mtime_ns = excluded.mtime_ns,"
-                " size = excluded.size, item_id = excluded.item_id, error = excluded.error, seen = excluded.seen,"
-                " rules = excluded.rules, parse = excluded.parse",
-                [(path, mtime_ns, size, item_id, error, iso(clock()), rules, parse)
-                 for path, mtime_ns, size, item_id, error, rules, parse in files])
+            insert_rows(db, "article_files", {"path": "TEXT", "mtime_ns": "INTEGER", "size": "INTEGER", "item_id": "TEXT",
+                                              "error": "TEXT", "seen": "TEXT", "rules": "TEXT", "parse": "TEXT"},
+                        [(path, mtime_ns, size, item_id, error, now, rules, parse)
+                         for path, mtime_ns, size, item_id, error, rules, parse in latest.values()],
+                        "ON CONFLICT(path) DO UPDATE SET mtime_ns = excluded.mtime_ns, size = excluded.size,"
+                        " item_id = excluded.item_id, error = excluded.error, seen = excluded.seen,"
+                        " rules = excluded.rules, parse = excluded.parse")
 
     def article_file(self, item_id: str) -> FileState | None:
         """The record of the file an item was read from."""
