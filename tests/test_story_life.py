@@ -388,6 +388,11 @@ def test_an_embargoed_update_of_a_story_that_is_out_waits_for_its_time_then_upda
         assert business_count(run) == "2 items"
         record = rows(load_config(newsroom.config), "SELECT held_until FROM duplicates WHERE guid = 'levy-update-1'")
         assert record == [{"held_until": embargo.isoformat()}], "one record, holding the version until its embargo"
+        # Operators see what waits, and when it goes out.
+        assert f"{embargo.day} {embargo:%b %Y, %H:%M} UTC" in run.get("/sources").text.split(held)[1]
+        listed = cli(newsroom.config, "sources").stdout
+        assert "1 update of stories that are out waiting for their embargo" in listed
+        assert f"{held}-Harbour Levy Approved, Agents to Sue" in listed and f"goes out {embargo:%Y-%m-%d %H:%M}Z" in listed
 
         run.move_clock((embargo - now).total_seconds() + 1)
         assert wait_until(lambda: (item_titled(run, held) or {}).get("id") == first["id"], 5), "in place within seconds"
@@ -411,6 +416,7 @@ def test_an_embargoed_update_of_a_story_that_is_out_waits_for_its_time_then_upda
         assert "1 duplicate:" in versions.stdout and "/articles/levy-update-1" in versions.stdout, versions.stdout
         assert "from its embargo" in versions.stdout
         assert rows(load_config(newsroom.config), "SELECT held_until FROM duplicates") == [{"held_until": None}]
+        assert "update of stories" not in cli(newsroom.config, "sources").stdout and "Updates of" not in run.get("/sources").text
 
 
 def file_seen(config_path: Path, path: Path) -> str | None:

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from ..model import Item, item_from_json
 from .items import Items, held_columns
-from .rows import iso
+from .rows import Duplicate, iso, rows_of
 
 
 class HeldVersions(Items):
@@ -48,3 +48,10 @@ class HeldVersions(Items):
         return [item_from_json(version) for record, version in due if self.db.execute(
             "UPDATE duplicates SET held_version = NULL, held_until = NULL WHERE id = ? AND held_version = ?",
             [record, version]).rowcount]
+
+    def held_versions(self, limit: int = 1000) -> list[Duplicate]:
+        """The version records keeping a version for its embargo, the first
+        to go out first (for operators: each is shown then if it is still
+        its story's newest)."""
+        return rows_of(Duplicate, self.db.execute(
+            "SELECT * FROM duplicates WHERE held_until IS NOT NULL ORDER BY held_until, id LIMIT ?", [limit]))
