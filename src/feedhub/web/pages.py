@@ -169,7 +169,7 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         blocked_total = store().blocked_count()
         waiting = [reader_view(config, row) for row in store().held_items(BLOCKED_SHOWN)]
         updates = [{"title": row.title, "source_label": source_label(row.source), "category": row.category,
-                    "held_until": row.held_until} for row in store().held_versions(BLOCKED_SHOWN)]
+                    "embargo": row.held_until} for row in store().held_versions(BLOCKED_SHOWN)]
         withdrawn = [{**reader_view(config, row), "record": next(iter(store().withdrawals(row.id, 1)), None)}
                      for row in store().withdrawn_items(BLOCKED_SHOWN)]
         return render_template("sources.html", sources=rows, tally=tally, folders=folders,
