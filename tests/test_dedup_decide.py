@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from feedhub.dedup.candidates import Candidates, KeyOwner, NearCandidate, Standing
-from feedhub.dedup.decide import DUPLICATE, EXACT_REASONS, NEW, REPLACE, UPDATE, Decision, Thresholds, decide
+from feedhub.dedup.decide import (
+    DUPLICATE, EXACT_REASONS, HOLD, NEW, REPLACE, UPDATE, Decision, Thresholds, decide, shows_version,
+)
 from feedhub.dedup.fingerprint import fingerprint
 from feedhub.model import Item
 
@@ -140,13 +142,45 @@ def test_nothing_takes_a_withdrawn_storys_place() -> None:
     assert decide(owner(Standing("feed:b", T0, withdrawn=True)), item(), Thresholds()).action == UPDATE
 
 
-def test_held_text_never_replaces_or_updates_a_story_that_is_out() -> None:
+def test_held_text_never_replaces_or_updates_a_story_that_is_out_at_once() -> None:
     held = item(priority=1)
     held.embargo = T0 + timedelta(hours=5)
     assert decide(owner(Standing("feed:a", T0), priority=200), held, Thresholds()).action == DUPLICATE
-    assert decide(owner(Standing("feed:b", T0 - timedelta(hours=1))), held, Thresholds()).action == DUPLICATE
+    # A newer version from the story's own input waits for its embargo (HOLD), the story keeps its text.
+    decision = decide(owner(Standing("feed:b", T0 - timedelta(hours=1))), held, Thresholds())
+    assert (decision.action, decision.match.item_id) == (HOLD, "stored")
     # A story still held itself may be replaced or updated by held text.
     assert decide(owner(Standing("feed:a", T0, held=True), priority=200), held, Thresholds()).action == REPLACE
     assert decide(owner(Standing("feed:b", T0, held=True)), held, Thresholds()).action == UPDATE
     # And text that is out may take a held story's place (its source published it).
     assert decide(owner(Standing("feed:a", T0, held=True), priority=200), item(priority=1), Thresholds()).action == REPLACE
+
+
+def test_a_version_under_its_own_embargo_is_held_only_when_it_would_be_shown() -> None:
+    """What a held version of a story that is out is: HOLD where an update would be, else what it was."""
+    def held(hours: float = 0, title: str = "Northern pier closed") -> Item:
+        version = item(title=title)
+        version.embargo = version.published = T0 + timedelta(hours=hours)  # dated at its embargo, as files are
+        return version
+
+    out = Standing("feed:b", T0 + timedelta(hours=1), title="Northern pier closed")
+    assert decide(owner(out), held(2), Thresholds()).action == HOLD
+    assert decide(owner(out), held(1), Thresholds()).action == HOLD, "written as late as the one shown: it came later"
+    assert decide(owner(out), held(0.5), Thresholds()).action == DUPLICATE, "older than the one shown"
+    resent = Candidates({"text": KeyOwner("stored", 100, out)}, [])
+    assert decide(resent, held(2), Thresholds()).action == DUPLICATE, "the same words and headline: sent again"
+    assert decide(resent, held(2, title="UPDATE 1-Northern pier closed"), Thresholds()).action == HOLD
+    close = Candidates({}, [near("stored", REWRITE, standing=out)])
+    assert decide(close, held(2), Thresholds(0.3)).action == HOLD
+    # A withdrawn story's own newer version is held too (shown unseen at its time: undone, it is the newest).
+    assert decide(owner(Standing("feed:b", T0, withdrawn=True)), held(2), Thresholds()).action == HOLD
+    assert decide(owner(Standing("feed:a", T0)), held(2), Thresholds()).action == DUPLICATE, "another input's copy"
+
+
+def test_a_held_version_is_shown_at_its_time_only_if_still_the_newest_of_the_storys_own_input() -> None:
+    version = item()  # feed:b's, written T0
+    assert shows_version(version, Standing("feed:b", T0 - timedelta(minutes=1)))
+    assert shows_version(version, Standing("feed:b", T0)), "of two written at once, the one that came later"
+    assert not shows_version(version, Standing("feed:b", T0 + timedelta(minutes=1))), "a newer one was shown meanwhile"
+    assert not shows_version(version, Standing("feed:a", T0 - timedelta(hours=1))), "the story is another input's now"
+    assert shows_version(version, Standing("feed:b", None))

@@ -357,6 +357,68 @@ def test_wire_updates_and_a_correction_update_the_story_in_place(newsroom):
         assert item["id"] == first["id"] and item["date_modified"] == corrected.isoformat()
 
 
+@pytest.mark.slow
+def test_an_embargoed_update_of_a_story_that_is_out_waits_for_its_time_then_updates_it_in_place(newsroom):
+    """A wire's UPDATE 1 under an embargo of its own, from the folder of a story
+    that is out: every route keeps the story's text until the embargo, then
+    the worker shows the update under the story's id and link, dated then."""
+    now = datetime.now(timezone.utc)
+    t0 = (now - timedelta(hours=1)).replace(second=0, microsecond=0)
+    embargo = (now + timedelta(hours=2)).replace(second=0, microsecond=0)  # a wire writes the minute
+    story_file(newsroom.folder, "ferry.txt", "Ferry Timetable Changes", [f"Published: {t0.isoformat()}"], body="ferry")
+    story_file(newsroom.folder, "levy.txt", "Harbour Levy Approved", [f"Published: {t0.isoformat()}", "Tags: Harbour"])
+    with feedhub_run(newsroom.config, port=newsroom.port) as run:
+        assert wait_until(lambda: len(in_static_files(newsroom, "Harbour Levy Approved")) == 3, 20)
+        first = item_titled(run, "Harbour Levy")
+        update = story_file(newsroom.folder, "levy-update-1.txt", "UPDATE 1-Harbour Levy Approved, Agents to Sue",
+                            [f"EMBARGOED UNTIL {embargo:%H:%M} GMT {embargo:%A %-d %B %Y}", "Tags: Harbour"],
+                            before=[LEDE])
+        assert wait_until(lambda: file_seen(newsroom.config, update), 25), "read by the worker"
+        assert cli(newsroom.config, "ingest").returncode == 0  # and read again: still held once
+        pinged = len(newsroom.seen_by_hub)
+
+        held = "UPDATE 1"
+        assert shown_on(run, held) == [] and shown_on(run, "Harbour Levy Approved") == ROUTES
+        assert in_static_files(newsroom, held) == [] and len(in_static_files(newsroom, "Harbour Levy Approved")) == 3
+        assert item_titled(run, "Harbour Levy") == first, "the story as it was, dated as it was"
+        page = run.get("/articles/levy").text
+        assert "Harbour Levy Approved" in page and held not in page and LEDE not in page
+        assert run.get("/articles/levy-update-1").status_code == 404
+        assert "Harbour Levy" not in run.get("/search?q=licences").text, "its words are found in no search"
+        assert business_count(run) == "2 items"
+        record = rows(load_config(newsroom.config), "SELECT held_until FROM duplicates WHERE guid = 'levy-update-1'")
+        assert record == [{"held_until": embargo.isoformat()}], "one record, holding the version until its embargo"
+        # Operators see what waits, and when it goes out.
+        assert f"{embargo.day} {embargo:%b %Y, %H:%M} UTC" in run.get("/sources").text.split(held)[1]
+        listed = cli(newsroom.config, "sources").stdout
+        assert "1 update of stories that are out waiting for their embargo" in listed
+        assert f"{held}-Harbour Levy Approved, Agents to Sue" in listed and f"goes out {embargo:%Y-%m-%d %H:%M}Z" in listed
+
+        run.move_clock((embargo - now).total_seconds() + 1)
+        assert wait_until(lambda: (item_titled(run, held) or {}).get("id") == first["id"], 5), "in place within seconds"
+        item = item_titled(run, held)
+        assert (item["url"], item["date_published"]) == (first["url"], first["date_published"])
+        assert item["date_modified"] == embargo.isoformat() and LEDE in item["content_html"]
+        ids = [entry["id"] for entry in run.get("/feeds/business.json").json()["items"]]
+        assert sorted(ids).count(first["id"]) == 1 and len(ids) == 2, "one story"
+        assert "Harbour Levy" in run.get("/search?q=licences").text
+        atom = {e.id: e for e in feedparser.parse(run.get("/feeds/business.atom").content).entries}[first["id"]]
+        assert atom.title == item["title"] and atom.link == first["url"]
+        assert datetime(*atom.updated_parsed[:6], tzinfo=timezone.utc) == embargo
+        rss = [e for e in feedparser.parse(run.get("/feeds/business.rss").content).entries if e.title == item["title"]]
+        assert [e.link for e in rss] == [first["url"]]
+        assert shown_on(run, held) == ROUTES and business_count(run) == "2 items"
+        page = run.get("/articles/levy").text
+        assert held in page and LEDE in page and "updated <time" in page
+        assert wait_until(lambda: len(in_static_files(newsroom, held)) == 3, 5), "static files written"
+        assert wait_until(lambda: any(held in seen for seen in newsroom.seen_by_hub[pinged:]), 5), "hubs pinged"
+        versions = cli(newsroom.config, "duplicates", first["url"])
+        assert "1 duplicate:" in versions.stdout and "/articles/levy-update-1" in versions.stdout, versions.stdout
+        assert "from its embargo" in versions.stdout
+        assert rows(load_config(newsroom.config), "SELECT held_until FROM duplicates") == [{"held_until": None}]
+        assert "update of stories" not in cli(newsroom.config, "sources").stdout and "Updates of" not in run.get("/sources").text
+
+
 def file_seen(config_path: Path, path: Path) -> str | None:
     """When the worker last read an article file (its record)."""
     found = rows(load_config(config_path), "SELECT seen FROM article_files WHERE path = ?", [str(path)])

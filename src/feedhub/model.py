@@ -3,8 +3,9 @@ it reaches the store, and the states and outcomes the store hands back."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Literal, overload
 
@@ -148,6 +149,29 @@ class Item:
     def version_time(self) -> datetime:
         """When this version of the story was written: its updated time, else its published time."""
         return self.updated or self.published
+
+
+def item_json(item: Item) -> str:
+    """Every field the item was made with, as JSON (item_from_json makes it
+    again, equal): a version of a story kept to be shown later."""
+    values = asdict(item)  # nested dataclasses as dicts, tuples as lists
+    del values["id"]  # made from its source and guid
+    return json.dumps(values, ensure_ascii=False, default=datetime.isoformat)  # times to the microsecond
+
+
+def item_from_json(text: str) -> Item:
+    """The Item item_json wrote."""
+    values = json.loads(text)
+    moments = {name: datetime.fromisoformat(values[name]) if values[name] else None
+               for name in ("published", "updated", "embargo")}
+    return Item(**{
+        **values, **moments,
+        "authors": tuple(Person(**person) for person in values["authors"]),
+        "tags": tuple(values["tags"]),
+        "enclosures": tuple(Enclosure(**{**media, "credits": tuple(media["credits"])}) for media in values["enclosures"]),
+        "episode": Episode(**values["episode"]),
+        "takedown": Takedown(**values["takedown"]) if values["takedown"] else None,
+    })
 
 
 @dataclass

@@ -63,9 +63,16 @@ def show_withdrawals(config: Config, args: argparse.Namespace) -> int:
 
 
 def waiting_lines(store: Store, now: datetime) -> list[str]:
-    """What `feedhub sources` says of the stories held for their embargo."""
+    """What `feedhub sources` says of the stories, and the updates of stories, held for their embargo."""
     held = store.held_items()
     lines = [f"{len(held)} stor{'y' if len(held) == 1 else 'ies'} waiting for their embargo" + (":" if held else "")]
     for row in held:
         lines.append(f"- {row.title}\n  {row.source} in {row.category}: goes out {when(from_iso(row.embargo), now)}")
+    versions = store.held_versions()
+    if versions:
+        lines.append(f"{len(versions)} update{'' if len(versions) == 1 else 's'} of stories that are out waiting for"
+                     " their embargo (shown in their story's place then, if still its newest version):")
+    for version in versions:
+        lines.append(f"- {version.title}\n  {version.source} in {version.category}, for urn:uuid:{version.item_id}:"
+                     f" goes out {when(from_iso(version.held_until), now)}")
     return lines

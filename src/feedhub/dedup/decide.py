@@ -55,6 +55,7 @@ NEW: Final = "new"
 DUPLICATE: Final = "duplicate"
 REPLACE: Final = "replace"
 UPDATE: Final = "update"
+HOLD: Final = "hold"
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,12 @@ class Decision:
     copy of match.item_id.  REPLACE: file it, and make the stored match.item_id
     one of its copies (the new one's source has the better priority).
     UPDATE: record it as a version of match.item_id, and show its text there,
-    under the stored story's id and link (a newer version from the same input)."""
+    under the stored story's id and link (a newer version from the same input).
+    HOLD: as UPDATE, but the story is out and the version under an embargo
+    of its own: record it, and keep it to show at that time (the worker's
+    release job asks shows_version again then)."""
 
-    action: Literal["new", "duplicate", "replace", "update"]
+    action: Literal["new", "duplicate", "replace", "update", "hold"]
     match: Match | None = None
 
 
@@ -79,8 +83,8 @@ def decide(
 
     - a match from the item's own input (a folder, a source feed) is a version
       of the story: the newer one (by updated, else published time) is shown,
-      in place (UPDATE); an older one, or one still under an embargo while the
-      story is out, is only recorded (DUPLICATE);
+      in place (UPDATE), or at its own embargo if it has one and the story is
+      out (HOLD); an older one is only recorded (DUPLICATE);
     - from another input, the first seen stays, unless the later one comes
       from a source with a strictly better (lower) priority; but nothing
       takes the place of a withdrawn story, and a story held for its embargo
@@ -97,15 +101,23 @@ def decide(
     return Decision(_action(item, match, owner.priority, owner.standing), match)
 
 
+def shows_version(item: Item, stored: Standing) -> bool:
+    """Whether `item` is a version of the stored story to show in its place:
+    from the story's own input, and written no earlier than the version the
+    story shows (of two written at once, the one that came later)."""
+    return stored.source == item.source and (stored.version is None or item.version_time >= stored.version)
+
+
 def _action(
     item: Item, match: Match, priority: int | None, stored: Standing
-) -> Literal["duplicate", "replace", "update"]:
+) -> Literal["duplicate", "replace", "update", "hold"]:
     early = item.embargo is not None and not stored.held  # held text for a story that is out
     if stored.source == item.source:
-        newer = stored.version is None or item.version_time >= stored.version
         # The same headline over the same words: a file sent again, nothing new to show.
         again = match.reason == "text" and item.title == stored.title
-        return UPDATE if newer and not early and not again else DUPLICATE
+        if again or not shows_version(item, stored):
+            return DUPLICATE
+        return HOLD if early else UPDATE
     if stored.withdrawn or early:
         return DUPLICATE
     if priority is not None and item.priority < priority:

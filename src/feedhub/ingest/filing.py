@@ -18,7 +18,9 @@ and feeds file their items this way.
 
 Versions of a story from one input (a wire's UPDATE 1 and UPDATE 2, an
 edited file) are shown in the stored story's place, the newest by its time
-(issue 26): a version read again is compared with the one shown.  An input's
+(issue 26): a version read again is compared with the one shown.  One under
+an embargo of its own, of a story that is out, waits in its duplicate record
+for the worker's release job (worker/lifecycle.py).  An input's
 own kill order (Item.takedown) withdraws the story it was filed as.  What a
 batch cannot settle from its reads alone (a version to show, an embargo, a
 kill) is filed by file_item, alone.
@@ -138,7 +140,7 @@ class _Run:
             assert decision.match is not None
             self.copies.append((item, decision.match))
             return Outcome(DUPLICATE, decision.match.item_id, decision.match.reason)
-        if decision.action in (dedup.REPLACE, dedup.UPDATE):
+        if decision.action in (dedup.REPLACE, dedup.UPDATE, dedup.HOLD):
             return None
         self._add(item, prepared)
         return Outcome(NEW, item.id)
@@ -236,14 +238,17 @@ def _file(store: Store, item: Item, thresholds: dedup.Thresholds, prepared: Prep
 def _known_version(store: Store, item: Item, kept_id: str) -> Outcome:
     """A copy recorded before, read again.  From the kept story's own input
     it is one of its versions: shown again if it is the one shown (a rerender
-    reaches it), or if it is now newer than the one shown; else, as from any
-    other input, nothing changes."""
+    reaches it), or if it is now newer than the one shown; at its embargo if
+    it has one and the story is out (its record keeps it until then, in
+    place of what it kept: nothing else waits for this version).  Else, as
+    from any other input, nothing changes."""
     kept = store.stored_entry(kept_id)
-    if kept is not None and kept.source == item.source and (
-        kept.shown_version == item.guid or item.version_time > from_iso(kept.version)
-    ) and not (item.embargo and kept.embargo is None):
-        return store.show_version(kept_id, item, kept)
-    return Outcome(UNCHANGED, kept_id)
+    if kept is None or kept.source != item.source:
+        return Outcome(UNCHANGED, kept_id)
+    shown = kept.shown_version == item.guid or item.version_time > from_iso(kept.version)
+    held = shown and item.embargo is not None and kept.embargo is None
+    store.hold_version(item, held)
+    return store.show_version(kept_id, item, kept) if shown and not held else Outcome(UNCHANGED, kept_id)
 
 
 def _candidates(
@@ -267,6 +272,10 @@ def _apply(
     if decision.action == dedup.DUPLICATE:
         assert match is not None
         store.record_copy(item, match)
+        return Outcome(DUPLICATE, match.item_id, match.reason)
+    if decision.action == dedup.HOLD:  # shown at its embargo (worker/lifecycle.py); the story keeps its text
+        assert match is not None
+        store.record_version(item, match, held=True)
         return Outcome(DUPLICATE, match.item_id, match.reason)
     if decision.action == dedup.UPDATE:
         assert match is not None

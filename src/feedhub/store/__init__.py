@@ -21,6 +21,7 @@ from .counters import Counters
 from .engine import DatabaseUnavailable
 from .files import ArticleFiles
 from .filings import Filings
+from .held import HeldVersions
 from .items import entry_key, unchanged
 from .leases import Leases
 from .partners import Partners
@@ -57,7 +58,7 @@ from .sources import Sources
 from .views import Views
 
 
-class Store(Views, Blocked, Filings, Pruning, Sources, ArticleFiles, Counters, Leases, Partners):
+class Store(Views, Blocked, Filings, HeldVersions, Pruning, Sources, ArticleFiles, Counters, Leases, Partners):
     """The whole store on one connection: each base class is one part, in a
     module of its own (Views reads on top of Items, which files them; Blocked
     holds back what rules block), and all share ``transaction()``."""

@@ -10,12 +10,13 @@ locked, and asks dedup.decide in between.  Blocked items are in blocked.py."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from typing import Iterable, Mapping, Sequence
 
 from .. import media
 from ..dedup.candidates import MAX_CANDIDATES, KeyOwner, Match, NearCandidate, Standing
 from ..dedup.fingerprint import Fingerprint, fingerprint, item_words, keys, prepare
-from ..model import UNCHANGED, UPDATED, Item, Outcome, from_iso
+from ..model import UNCHANGED, UPDATED, Item, Outcome, from_iso, item_json
 from .categories import Categories
 from .rows import LIFE_COLUMNS, MEDIA_COLUMNS, StoredEntry, StoredItem, clock, iso, media_columns, one_of
 from .signatures import file_signature
@@ -119,10 +120,10 @@ class Items(Categories):
         if item.embargo is None:
             self._touch_category(item.category)
 
-    def record_copy(self, item: Item, match: Match) -> None:
-        """Remember the item as a copy of the stored match.item_id."""
+    def record_copy(self, item: Item, match: Match, more: Mapping[str, str | None] | None = None) -> None:
+        """Remember the item as a copy of the stored match.item_id (with `more` columns)."""
         copy = {"category": item.category, "source": item.source, "guid": item.guid,
-                "title": item.title, "link": item.link}
+                "title": item.title, "link": item.link, **(more or {})}
         self._record_duplicate(copy, match.item_id, match)
 
     def replace_kept(self, old_id: str, item: Item, match: Match) -> None:
@@ -154,10 +155,13 @@ class Items(Categories):
         of either text find it."""
         return self._rewrite(kept_id, item, stored, own=False)
 
-    def record_version(self, item: Item, match: Match) -> None:
-        """Remember the item as a version of the stored story match.item_id (a duplicate record)."""
-        why = f"a newer version from the same input, shown in the story's place; {match.detail}"
-        self.record_copy(item, Match(match.item_id, match.reason, match.score, why))
+    def record_version(self, item: Item, match: Match, held: bool = False) -> None:
+        """Remember the item as a version of the stored story match.item_id (a
+        duplicate record); `held`: one under an embargo of its own, which the
+        record keeps to be shown in the story's place then (held.py)."""
+        shown = f"shown in the story's place from its embargo, {iso(item.embargo)}" if held else "shown in the story's place"
+        why = f"a newer version from the same input, {shown}; {match.detail}"
+        self.record_copy(item, replace(match, detail=why), held_columns(item, held))
 
     def _rewrite(self, item_id: str, item: Item, stored: StoredEntry, own: bool) -> Outcome:
         held = stored.embargo is not None
@@ -286,6 +290,11 @@ def unchanged(item: Item, stored: StoredEntry) -> bool:
     same_text = same_text and (iso(item.embargo) if stored.embargo else None) == stored.embargo
     # An entry without its own updated date keeps the one we stamped on it.
     return same_text and (item.updated is None or iso(item.updated) == stored.updated)
+
+
+def held_columns(item: Item, held: bool) -> dict[str, str | None]:
+    """A duplicate record's columns keeping the item (a version) to show at its embargo, or none."""
+    return {"held_version": item_json(item) if held else None, "held_until": iso(item.embargo) if held else None}
 
 
 def entry_key(item: Item) -> tuple[str, str]:

@@ -191,6 +191,8 @@ class Duplicate:
     first_seen: str
     last_seen: str
     detail: str | None = None
+    held_version: str | None = None  # a version to show at its embargo (model.item_json); None: none waits
+    held_until: str | None = None  # that embargo
 
 
 @dataclass(frozen=True, slots=True)

@@ -384,8 +384,21 @@ def _story_life(db: Database) -> None:
     db.execute("CREATE INDEX withdrawals_at ON withdrawals (at)")
 
 
+def _held_versions(db: Database) -> None:
+    """A newer version of a story that is out, under an embargo of its own
+    (issue 26): its duplicate record keeps it until then, and the worker's
+    release job shows it in the story's place at that time (store/held.py).
+    duplicates.held_version: the version (model.item_json), NULL when none
+    waits; duplicates.held_until: its embargo (UTC), indexed for the job's
+    look every second."""
+    db.execute("ALTER TABLE duplicates ADD COLUMN held_version TEXT")
+    db.execute("ALTER TABLE duplicates ADD COLUMN held_until TEXT")
+    db.execute("CREATE INDEX duplicates_held ON duplicates (held_until) WHERE held_until IS NOT NULL")
+
+
 MIGRATIONS = [
     _v1, _v2, _v3, _blocked, _full_text_pages, _retention, _media, _search, _article_metadata, _leases, _search_order,
     _fewer_bands, _pictures_and_episodes, _partner_pulls, _version_notices, _house_stories, _story_life,
+    _held_versions,
 ]
 

@@ -168,10 +168,12 @@ def register(app: Flask, store: Callable[[], Store]) -> None:
         blocked = [reader_view(config, row) for row in store().blocked_items(BLOCKED_SHOWN)]
         blocked_total = store().blocked_count()
         waiting = [reader_view(config, row) for row in store().held_items(BLOCKED_SHOWN)]
+        updates = [{"title": row.title, "source_label": source_label(row.source), "category": row.category,
+                    "embargo": row.held_until} for row in store().held_versions(BLOCKED_SHOWN)]
         withdrawn = [{**reader_view(config, row), "record": next(iter(store().withdrawals(row.id, 1)), None)}
                      for row in store().withdrawn_items(BLOCKED_SHOWN)]
         return render_template("sources.html", sources=rows, tally=tally, folders=folders,
-                               blocked=blocked, blocked_total=blocked_total, waiting=waiting,
+                               blocked=blocked, blocked_total=blocked_total, waiting=waiting, updates=updates,
                                waiting_total=store().held_count(), withdrawn=withdrawn,
                                all_categories=config.categories)
 
