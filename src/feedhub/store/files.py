@@ -85,7 +85,7 @@ class ArticleFiles(Connection):
             # Each band's first files straight from the key's index (a window
             # over a band's rows reads them all); the bands in one array.
             filed: Iterable[tuple[int, str, str]] = self.db.execute(
-                "SELECT q.band, f.story, f.signature FROM unnest(CAST(? AS bigint[])) AS q(band)"
+                "SELECT q.band, f.story, f.signature FROM unnest(CAST(?b AS bigint[])) AS q(band)"
                 " CROSS JOIN LATERAL (SELECT path FROM house_bands b WHERE b.band = q.band ORDER BY path LIMIT ?)"
                 " AS b JOIN house_files f ON f.path = b.path", [keys, per_band])
         else:

@@ -151,7 +151,7 @@ def _among(db: Database, column: str, values: Sequence[object], kind: str = "tex
     PostgreSQL one array (the statement's text, and so its parsing and plan,
     the same whatever the count), on SQLite an IN list."""
     if db.dialect == "postgresql":
-        return f"{column} = ANY(CAST(? AS {kind}[]))", [list(values)]
+        return f"{column} = ANY(CAST(?b AS {kind}[]))", [list(values)]
     return f"{column} IN ({','.join('?' * len(values))})", list(values)
 
 
