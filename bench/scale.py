@@ -1,6 +1,7 @@
 """Past one machine: PostgreSQL on another host, next to SQLite on this one.
 
     python bench/scale.py [--postgres URL] [--rounds 3] [--latency 0 1] [--outage 20]
+                          [--parts filing serving migrate outage]
 
 PostgreSQL is reached through a latency proxy (tests/latency_proxy.py, in a
 process of its own) that delays each direction by half of --latency (ms a
@@ -13,7 +14,8 @@ taken within a round.
 1. Filing: `feedhub ingest` (a child process, as a user runs it) of ARTICLES
    newsroom files (bench/ingest.py's, about 1 in 50 a resent copy) and FEEDS
    loopback feeds of ENTRIES entries (bench/fetch.py's) into a fresh
-   database: wall time, PostgreSQL/SQLite, and round trips per filed item.
+   database, its schema made before the clock starts (on both engines):
+   wall time, PostgreSQL/SQLite, and round trips per filed item.
    Targets (issue 28): at most 1 round trip per item, and at 1 ms no more
    than 1.5x SQLite's time.
 2. Serving: requests per second of a category's cached RSS feed and of its
@@ -44,7 +46,6 @@ import time
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -68,6 +69,7 @@ FEEDS, ENTRIES = sized(40, 3), sized(25, 5)
 SERVE_ITEMS = sized(200, 20)
 POLLS = sized(100, 20)
 MIGRATE_ITEMS = sized(5000, 100)
+PARTS = ("filing", "serving", "migrate", "outage")  # what --parts may name
 CATEGORY = "business"
 FEED, PAGE = f"/feeds/{CATEGORY}.rss", f"/c/{CATEGORY}"
 WORDS = ("harbour council budget strike treaty market coast storm school bridge court ferry mill grain port "
@@ -268,13 +270,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=sized(3, 1), help="length of each wrk run")
     parser.add_argument("--outage", type=float, default=sized(20, 2), help="seconds the server stays unreachable")
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS), help="what to measure (all)")
-    parser.add_argument("--server-cpus", metavar="N", type=int, default=0,
-                        help="run the (local) PostgreSQL server on the last N CPUs and everything else on the "
-                             "others, as on a machine of its own (0: all share every CPU)")
     args = parser.parse_args()
     if "serving" in args.parts and not shutil.which("wrk"):
         raise SystemExit("wrk is needed for the serving part: apt-get install -y wrk")
-    restore_server = separate_server(args.postgres, args.server_cpus) if args.postgres and args.server_cpus else None
     cases = [Case()] + ([Case(args.postgres, latency) for latency in args.latency] if args.postgres else [])
     figures: dict[str, dict[str, list[float]]] = {case.name: defaultdict(list) for case in cases}
     outages: list[dict[str, object]] = []
@@ -309,66 +307,7 @@ def main() -> None:
     finally:
         for case in cases:
             case.close()
-        if restore_server:
-            restore_server()
     report(cases, figures, outages, latency, args.rounds)
-    if restore_server:
-        print(f"the PostgreSQL server ran on CPUs {sorted(SERVER_CPUS)}, everything else on {sorted(os.sched_getaffinity(0))}")
-
-
-PARTS = ("filing", "serving", "migrate", "outage")
-SERVER_CPUS: set[int] = set()
-
-
-def separate_server(server: str, count: int) -> Callable[[], None] | None:
-    """Give a PostgreSQL server on this machine the last `count` CPUs and this
-    process (and so every process it starts: the ingest, the web nodes, the
-    proxy, wrk) the others, as if the server were on a machine of its own:
-    in production its CPU is not the ingest's.  Returns what puts the
-    server's processes back on every CPU; None (with a note) when the server
-    is not local or its processes cannot be moved."""
-    cpus = sorted(os.sched_getaffinity(0))
-    if len(cpus) <= count:
-        print(f"note: {len(cpus)} CPUs: the server cannot have {count} of its own; all share them")
-        return None
-    with psycopg.connect(server, autocommit=True) as conn:
-        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-        postmaster = _parent(backend)
-    server_pids = [postmaster, *(pid for pid in _pids() if _parent(pid) == postmaster)]
-    before = {pid: os.sched_getaffinity(pid) for pid in server_pids if _alive(pid)}
-    try:
-        for pid in before:  # new backends are forked by the postmaster: they inherit its CPUs
-            os.sched_setaffinity(pid, cpus[-count:])
-    except (PermissionError, ProcessLookupError) as error:
-        print(f"note: the server's processes cannot be moved ({error}); all share every CPU")
-        return None
-    os.sched_setaffinity(0, cpus[:-count])
-    SERVER_CPUS.update(cpus[-count:])
-
-    def restore() -> None:
-        for pid in [postmaster, *(pid for pid in _pids() if _parent(pid) == postmaster)]:
-            try:
-                os.sched_setaffinity(pid, before.get(postmaster, set(cpus)))
-            except (PermissionError, ProcessLookupError):
-                pass
-
-    return restore
-
-
-def _pids() -> list[int]:
-    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
-
-
-def _parent(pid: int) -> int:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0
-    return int(stat.rsplit(")", 1)[1].split()[1])  # the field after the state
-
-
-def _alive(pid: int) -> bool:
-    return Path(f"/proc/{pid}").exists()
 
 
 def report(cases: list[Case], figures: dict[str, dict[str, list[float]]], outages: list[dict[str, object]],
