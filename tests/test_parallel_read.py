@@ -75,8 +75,8 @@ def test_workers_store_exactly_what_one_core_does(tmp_path, make_database, monke
     many_config = write_config(tmp_path / "many", make_database(), articles=[{"path": str(tmp_path / "many" / "articles")}])
     one, one_calls = ingest_with(one_config, monkeypatch, parallel_from=10**9)
     many, many_calls = ingest_with(many_config, monkeypatch, parallel_from=COUNT)
-    # Two pools: the house-style counting, then the reading.
-    assert one_calls == [] and many_calls == [min(pool.spare_cores(), pool.MAX_READERS)] * 2
+    # One pool, the reading's (the house-style counting runs in the ingest process).
+    assert one_calls == [] and many_calls == [min(pool.spare_cores(), pool.MAX_READERS)]
     assert many["counts"] == one["counts"] == {"new": COUNT + 1, "duplicate": 3, "failed": 2}
     # Paths differ between the two folders; what was stored for them must not.
     relative = lambda rows, root: [(Path(p).relative_to(root).as_posix(), i, e and e.replace(str(root), "")) for p, i, e in rows]
