@@ -17,12 +17,11 @@ from array import array
 from collections import defaultdict
 from typing import Iterable, Sequence
 
-from .. import media
 from ..dedup.candidates import KeyOwner, Match
 from ..dedup.fingerprint import Prepared
 from ..model import Item
 from .engine import Cursor, Database, insert_rows
-from .items import STANDING, Items, entry_key, entry_of, standing
+from .items import STANDING, Items, entry_key, entry_of, file_keys, file_tags, standing, tag_rows
 from .rows import LIFE_COLUMNS, MEDIA_COLUMNS, Closer, Found, Triple, clock, iso
 
 
@@ -127,11 +126,9 @@ class Filings(Items):
                 if dicts:
                     insert_rows(db, table, {column: typed.get(column, "TEXT") for column in dicts[0]},
                                 [list(row.values()) for row in dicts])
-            insert_rows(db, "item_tags", dict.fromkeys(("slug", "published", "item_id", "name"), "TEXT"),
-                        [row for item, _, _ in new for row in _tag_rows(item)], "ON CONFLICT DO NOTHING")
-            insert_rows(db, "item_keys", dict.fromkeys(("category", "kind", "value", "item_id"), "TEXT"),
-                        [(item.category, kind, value, item.id) for item, prepared, _ in new
-                         for kind, value in prepared.keys], "ON CONFLICT DO NOTHING")
+            file_tags(db, [row for item, _, _ in new for row in tag_rows(item)])
+            file_keys(db, [(item.category, kind, value, item.id) for item, prepared, _ in new
+                           for kind, value in prepared.keys])
             insert_rows(db, "near_signatures", {"num": "INTEGER", "item_id": "TEXT"},
                         [(num, item.id) for num, item, _ in signed])
             insert_rows(db, "near_band_lists", {"num": "INTEGER", "bands": "BLOB"},
@@ -140,10 +137,6 @@ class Filings(Items):
             self.bands.add([(band, num) for band in found.bands])
         for item, _, _ in new:
             self._touch_category(item.category)
-
-
-def _tag_rows(item: Item) -> Iterable[tuple[str, str, str, str]]:
-    return [(media.tag_slug(name), iso(item.published), item.id, name) for name in media.tags(item.tags)]
 
 
 def _among(db: Database, column: str, values: Sequence[object], kind: str = "text") -> tuple[str, list[object]]:

@@ -18,6 +18,7 @@ from ..dedup.candidates import MAX_CANDIDATES, KeyOwner, Match, NearCandidate, S
 from ..dedup.fingerprint import Fingerprint, fingerprint, item_words, keys, prepare
 from ..model import UNCHANGED, UPDATED, Item, Outcome, from_iso, item_json
 from .categories import Categories
+from .engine import Database, insert_rows
 from .rows import LIFE_COLUMNS, MEDIA_COLUMNS, StoredEntry, StoredItem, clock, iso, media_columns, one_of
 from .signatures import file_signature
 
@@ -238,19 +239,10 @@ class Items(Categories):
 
     def _file_tags(self, item: Item, item_id: str | None = None, published: str | None = None) -> None:
         """The item's tags, filed for `item_id` (default: its own) at `published` (default: its own)."""
-        self.db.executemany(
-            "INSERT INTO item_tags (slug, published, item_id, name) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [(media.tag_slug(name), published or iso(item.published), item_id or item.id, name)
-             for name in media.tags(item.tags)],
-        )
+        file_tags(self.db, tag_rows(item, item_id, published))
 
     def _file_keys(self, item: Item, item_keys: list[tuple[str, str]], item_id: str | None = None) -> None:
-        # DO NOTHING: an edited entry keeps its old keys and gains the new ones;
-        # a key another item already owns stays with that item.
-        self.db.executemany(
-            "INSERT INTO item_keys (category, kind, value, item_id) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [(item.category, kind, value, item_id or item.id) for kind, value in item_keys],
-        )
+        file_keys(self.db, [(item.category, kind, value, item_id or item.id) for kind, value in item_keys])
 
     def _signature(self, item_id: str, fingerprinted: Fingerprint | None) -> list[tuple[int, int]]:
         """A signature row for the item; returns the (band, signature) rows to file."""
@@ -270,6 +262,27 @@ class Items(Categories):
         now = iso(clock())
         return {"item_id": kept_id, **copy, "reason": match.reason, "score": match.score, "detail": match.detail,
                 "first_seen": first_seen or now, "last_seen": now}
+
+
+def tag_rows(item: Item, item_id: str | None = None, published: str | None = None) -> list[tuple[str, str, str, str]]:
+    """The item_tags rows of the item's tags, for `item_id` (default: its own)
+    at `published` (default: its own)."""
+    return [(media.tag_slug(name), published or iso(item.published), item_id or item.id, name)
+            for name in media.tags(item.tags)]
+
+
+def file_tags(db: Database, rows: Sequence[tuple[str, str, str, str]]) -> None:
+    """File item_tags rows (slug, published, item_id, name)."""
+    insert_rows(db, "item_tags", dict.fromkeys(("slug", "published", "item_id", "name"), "TEXT"), rows,
+                "ON CONFLICT DO NOTHING")
+
+
+def file_keys(db: Database, rows: Sequence[tuple[str, str, str, str]]) -> None:
+    """File item_keys rows (category, kind, value, item_id).  DO NOTHING: an
+    edited entry keeps its old keys and gains the new ones; a key another
+    item already owns stays with that item."""
+    insert_rows(db, "item_keys", dict.fromkeys(("category", "kind", "value", "item_id"), "TEXT"), rows,
+                "ON CONFLICT DO NOTHING")
 
 
 def entry_of(row: Sequence[object]) -> StoredEntry:
